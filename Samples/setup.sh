@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks to build and test Harmony for Swift:
+# the C libraries (OpenBLAS, libuv, zlib) and numpy for the Python client. Idempotent.
+set -euo pipefail
+need=()
+for pkg in libopenblas-dev libuv1-dev zlib1g-dev pkg-config; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "setup: installing ${need[*]}" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q numpy
+python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest

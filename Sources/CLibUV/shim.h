@@ -1,0 +1,2 @@
+// libuv (Debian: libuv1-dev).
+#include <uv.h>
