@@ -1,5 +1,3 @@
-import COpenBLAS
-
 // The k-means partition behind `NearestNeighborIndex`: Lloyd rounds on a sample (the lists only need to be
 // compact, not optimal), nearest-centroid assignment by SGEMM blocks (argmin_l |c_l|^2 - 2 p.c_l), and means.
 
@@ -59,8 +57,8 @@ enum KMeansLists {
         while start < n {
             let m = min(block, n - start)
             values.withUnsafeBufferPointer { vb in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(k), Int32(d), 1,
-                            vb.baseAddress! + start * d, Int32(d), centroids, Int32(d), 0, &dots, Int32(k))
+                BLAS.sgemm(transB: true, m: m, n: k, k: d, alpha: 1,
+                            a: vb.baseAddress! + start * d, lda: d, b: centroids, ldb: d, beta: 0, c: &dots, ldc: k)
             }
             dots.withUnsafeBufferPointer { db in
                 for r in 0..<m {

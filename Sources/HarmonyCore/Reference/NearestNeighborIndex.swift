@@ -1,5 +1,3 @@
-import COpenBLAS
-
 // Exact k-nearest-neighbour search (Euclidean) with an inverted-file (IVF) index.
 //
 // Build: k-means (Lloyd, a few rounds on a sample) splits the points into ~sqrt(N) lists; each list stores its
