@@ -22,12 +22,16 @@ final class MapCommandTests: XCTestCase {
         var row: [String: Int] = [:]
         for (i, id) in meta.ids.enumerated() { row[id] = i }
         var refRows: [Int] = []
+        var refText = "cell_id\t" + pcs.header.dropFirst().joined(separator: "\t") + "\n"
+        var refMeta = "cell_id\tdonor\tcell_type\n"
         var query = "cell_id\t" + pcs.header.dropFirst().joined(separator: "\t") + "\n"
         var queryMeta = "cell_id\tdonor\tcell_type\n"
         for (i, id) in pcs.ids.enumerated() {
             let m = meta.fields[row[id]!]
             if m[role] == "reference" {
                 refRows.append(i)
+                refText += id + "\t" + pcs.fields[i].joined(separator: "\t") + "\n"
+                refMeta += "\(id)\t\(m[donor])\t\(m[type])\n"
             } else {
                 query += id + "\t" + pcs.fields[i].joined(separator: "\t") + "\n"
                 queryMeta += "\(id)\t\(m[donor])\t\(m[type])\n"
@@ -35,6 +39,8 @@ final class MapCommandTests: XCTestCase {
                 queryTypes.append(m[type])
             }
         }
+        try cli.write("reference.tsv", refText)
+        try cli.write("reference_meta.tsv", refMeta)
         try cli.write("query.tsv", query)
         try cli.write("query_meta.tsv", queryMeta)
         let refIds = refRows.map { pcs.ids[$0] }
@@ -85,6 +91,20 @@ final class MapCommandTests: XCTestCase {
         print("harmony map on pbmcs_symphony: kNN label accuracy \(knn), cluster-based \(clusters)")
         XCTAssertGreaterThanOrEqual(knn, 0.9)
         XCTAssertGreaterThanOrEqual(clusters, 0.8)
+    }
+
+    /// The whole command-line pipeline: fit --reference-out --labels, then map --predictions.
+    func testFitThenMap() throws {
+        let fit = try cli.run(["fit", "reference.tsv", "--meta", "reference_meta.tsv", "--vars", "donor", "--lambda", "1",
+                               "--max-iter", "20", "--nclust", "100", "--out", "ref_corrected.tsv",
+                               "--reference-out", "cli.hmod", "--labels", "cell_type", "--quiet"])
+        XCTAssertEqual(fit.status, 0, fit.stderr)
+        let map = try cli.run(["map", "query.tsv", "--reference", "cli.hmod", "--meta", "query_meta.tsv",
+                               "--batch-key", "donor", "--out", "cli_mapped.tsv", "--predictions", "cli_pred.tsv", "--quiet"])
+        XCTAssertEqual(map.status, 0, map.stderr)
+        let accuracy = try predictionAccuracy("cli_pred.tsv")
+        print("harmony fit --reference-out then harmony map: kNN label accuracy \(accuracy)")
+        XCTAssertGreaterThanOrEqual(accuracy, 0.9)
     }
 
     func testInspect() throws {
