@@ -16,13 +16,13 @@ enum SampleMessages {
                                    topCluster: [1, 3], topProbability: [0.75, 0.5], predictedLabel: [0, -1],
                                    labelConfidence: [0.875, 0])
     static let stats = StatsRequest()
-    static let statsReply = StatsReply(modelVersion: 2, uptimeMilliseconds: 12345, cellsMapped: 300,
+    static let statsReply = StatsReply(modelVersion: 3, uptimeMilliseconds: 12345, cellsMapped: 300,
                                        cellsPendingRefit: 100, requestsServed: 42, refitsDone: 1, refitsFailed: 0,
                                        connections: 2, refitRunning: true,
                                        latency: LatencyPercentiles(p50: 150, p90: 400, p99: 900, p999: 2500),
                                        batches: [BatchCount(batch: "q1", cells: 200), BatchCount(batch: "q2", cells: 100)])
     static let refit = RefitRequest()
-    static let refitReply = RefitReply(accepted: true, modelVersion: 2, message: "refit started")
+    static let refitReply = RefitReply(accepted: true, modelVersion: 3, message: "refit started")
     static let export = ExportRequest(batch: "q1")
     static let exportReply = ExportReply(modelVersion: 3, cellCount: 2, dimensions: 2,
                                          corrected: [0.25, -1, 1.5, 0.125], cellIDs: ["c1", "c2"])
