@@ -5,5 +5,5 @@ struct HarmonyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "harmony",
         abstract: "Harmony batch integration for single-cell embeddings.",
-        subcommands: [])
+        subcommands: [ClientCommand.self])
 }
