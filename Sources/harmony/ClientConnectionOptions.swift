@@ -33,17 +33,18 @@ struct ClientConnectionOptions: ParsableArguments {
         do {
             try body()
         } catch let error as ClientError {
-            report(error.description)
+            report("error: \(error.description)")
             throw ExitCode(isInputError(error) ? 2 : 1)
         } catch let error as HarmonyError {
-            report(error.description)
+            report("error: \(error.description)")
             if case .io = error { throw ExitCode(1) }
             throw ExitCode(2)
         }
     }
 
+    /// Prints one line on standard error (progress notes and failures; standard output carries results).
     static func report(_ message: String) {
-        fputs("harmony client: \(message)\n", stderr)
+        fputs("\(message)\n", stderr)
     }
 
     private static func isInputError(_ error: ClientError) -> Bool {

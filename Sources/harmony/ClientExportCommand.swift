@@ -26,7 +26,7 @@ struct ClientExportCommand: ParsableCommand {
                                    columnNames: (1...max(1, reply.dimensions)).prefix(reply.dimensions)
                                        .map { "\(columnPrefix)\($0)" },
                                    to: out)
-            ClientConnectionOptions.report("exported \(reply.cellCount) cells of batch '\(batch)' "
+            ClientConnectionOptions.report("harmony client: exported \(reply.cellCount) cells of batch '\(batch)' "
                                            + "(model version \(reply.modelVersion)) to \(out)")
         }
     }

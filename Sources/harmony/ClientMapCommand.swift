@@ -70,8 +70,8 @@ struct ClientMapCommand: ParsableCommand {
             if let predictions {
                 try session.writePredictions(to: predictions, labels: info.labels)
             }
-            ClientConnectionOptions.report("mapped \(embedding.cellCount) cells in \(session.chunks.count) "
-                                           + "request(s) of at most \(session.chunkSize) cells")
+            ClientConnectionOptions.report("harmony client: mapped \(embedding.cellCount) cells in "
+                                           + "\(session.chunks.count) request(s) of at most \(session.chunkSize) cells")
         }
     }
 }

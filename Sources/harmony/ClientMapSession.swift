@@ -106,8 +106,9 @@ final class ClientMapSession {
             let mine = chunks.filter { $0.batch == batch }
             let sent = mine.reduce(0) { $0 + $1.rows.count }
             if reply.cellCount > sent {
-                ClientConnectionOptions.report("note: the daemon holds \(reply.cellCount) cells of batch '\(batch)', "
-                                               + "\(sent) of them sent by this run; its corrections use them all")
+                ClientConnectionOptions.report("harmony client: note: the daemon holds \(reply.cellCount) cells of "
+                                               + "batch '\(batch)', \(sent) of them sent by this run; "
+                                               + "its corrections use them all")
             }
             for chunk in mine {
                 for (row, id) in zip(chunk.rows, chunk.ids) {
