@@ -2,7 +2,7 @@
 ///
 /// Payload: `u16 n | n bytes batch | u32 cells | u32 d | u8 has_ids | cells*d x f32 values
 /// | (has_ids = 1) cells x (u16 n | n bytes cell id)`.
-/// Without ids the server names the cells `<batch>:<k>`, k the 0-based arrival index within the batch.
+/// Without ids the server names the cells `<batch>#<k>`, k the 0-based arrival index within the batch.
 public struct MapRequest: WireMessage {
     /// Frames of this message carry type 0x03.
     public static let messageType = MessageType.map
