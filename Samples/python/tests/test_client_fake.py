@@ -86,3 +86,20 @@ def test_bad_magic_gets_an_error_and_a_close(server):
     frame = decoder.next_frame()
     assert hc.decode_message(frame).name == "BAD_MAGIC"
     sock.close()
+
+
+def test_example_script_writes_final_corrections(server, tmp_path):
+    import example_map
+    x = np.arange(30, dtype=np.float32).reshape(10, 3) / 7
+    with open(tmp_path / "q.tsv", "w") as fh:
+        fh.write("cell\tPC1\tPC2\tPC3\n")
+        for i, row in enumerate(x):
+            fh.write(f"c{i}\t" + "\t".join(repr(float(v)) for v in row) + "\n")
+    with open(tmp_path / "m.tsv", "w") as fh:
+        fh.write("cell\tsample\n" + "".join(f"c{i}\t{'a' if i < 4 else 'b'}\n" for i in range(10)))
+    example_map.main(["--socket", server.path, "--chunk-size", "3", str(tmp_path / "q.tsv"), str(tmp_path / "m.tsv"),
+                      "sample", str(tmp_path / "out.tsv")])
+    with open(tmp_path / "out.tsv") as fh:
+        got = np.array([line.split("\t")[1:] for line in fh.readlines()[1:]], dtype=np.float32)
+    assert np.allclose(got[:4], x[:4] - x[:4].mean(axis=0), atol=1e-6)
+    assert np.allclose(got[4:], x[4:] - x[4:].mean(axis=0), atol=1e-6)
