@@ -88,7 +88,8 @@ public struct ByteWriter: Sendable {
 
     private mutating func appendBulk<T: BitPatternConvertible>(_ values: [T]) {
         #if _endian(little)
-        values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        // Through a typed UInt8 buffer, so that append is one memcpy (a raw buffer is appended byte by byte).
+        values.withUnsafeBytes { bytes.append(contentsOf: $0.bindMemory(to: UInt8.self)) }
         #else
         bytes.reserveCapacity(bytes.count + values.count * 4)
         for v in values { appendRaw(v.bits32.littleEndian) }
