@@ -61,8 +61,9 @@ def test_map_writes_final_corrections_and_predictions(server, tmp_path):
         expected = x[b == batch] - x[b == batch].astype(np.float32).mean(axis=0)
         assert np.allclose(got[b == batch], expected, atol=1e-5)
     header, rows = read_table(pred)
-    assert header == ["cell_id", "cluster", "cluster_probability", "predicted_label", "label_confidence"]
-    assert len(rows) == len(ids) and {row[3] for row in rows} == {"T", "B"}
+    assert header == ["cell_id", "label", "confidence", "cluster", "cluster_prob"]
+    assert len(rows) == len(ids) and {row[1] for row in rows} == {"T", "B"}
+    assert {row[2] for row in rows} == {"0.75"} and {row[4] for row in rows} == {"0.5"}
     # 23 cells in chunks of at most 4 per batch: s1 has 17 cells (5 chunks), s2 has 6 (2 chunks).
     assert server.requests == 2 + 7 + 2  # HELLO + INFO, 7 MAPs, 2 EXPORTs
     assert "7 request(s)" in r.stderr
