@@ -62,11 +62,10 @@ def data(tmp_path_factory):
     return {"root": root, "cells": cells, "ids": ids, "batches": batches, "levels": sorted(set(batches))}
 
 
-@pytest.fixture
-def daemon(data, tmp_path):
+def start_daemon(data, tmp_path, *extra):
     sock = str(tmp_path / "h.sock")
     process = subprocess.Popen([binary("harmonyd"), "--reference", str(data["root"] / "model.hmod"), "--socket", sock,
-                                "--state-dir", str(tmp_path / "state"), "--quiet"],
+                                "--state-dir", str(tmp_path / "state"), "--quiet", *extra],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 30
     while not os.path.exists(sock):
@@ -74,10 +73,26 @@ def daemon(data, tmp_path):
             process.kill()
             pytest.fail(f"harmonyd did not create {sock}: {process.stderr.read().decode()}")
         time.sleep(0.05)
-    yield sock, process
+    return sock, process
+
+
+def stop_daemon(process):
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def daemon(data, tmp_path):
+    sock, process = start_daemon(data, tmp_path)
+    yield sock, process
+    stop_daemon(process)
+
+
+def read_mapped(path):
+    with open(path) as fh:
+        rows = [line.rstrip("\n").split("\t") for line in fh][1:]
+    return [row[0] for row in rows], np.array([[float(v) for v in row[1:]] for row in rows], dtype=np.float32)
 
 
 def test_python_client_maps_and_exports(data, daemon):
@@ -140,10 +155,8 @@ def test_swift_client_map_equals_python_export(data, daemon, tmp_path):
             str(root / "query_meta.tsv"), "--batch-key", "sample", "--out", str(out), "--predictions",
             str(tmp_path / "pred.tsv"), "--chunk-size", "32")
     assert "mapped 150 cells" in r.stderr
-    with open(out) as fh:
-        rows = [line.rstrip("\n").split("\t") for line in fh][1:]
-    assert [row[0] for row in rows] == data["ids"]
-    swift = np.array([[float(v) for v in row[1:]] for row in rows], dtype=np.float32)
+    ids, swift = read_mapped(out)
+    assert ids == data["ids"]
     batches = np.array(data["batches"])
     with hc.HarmonyClient.connect(sock, timeout=60) as client:
         for b in data["levels"]:
@@ -158,3 +171,24 @@ def test_swift_client_map_equals_python_export(data, daemon, tmp_path):
     assert '"cells_mapped": 150' in stats
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
+
+
+def test_swift_client_output_equals_offline_harmony_map(data, tmp_path):
+    """DESIGN.md: once a batch is complete, the daemon's corrections equal offline `harmony map` of the whole
+    batch. Both sides use the Symphony ridge penalty (query lambda 1) so that their defaults cannot differ."""
+    root = data["root"]
+    sock, process = start_daemon(data, tmp_path, "--query-lambda", "1")
+    try:
+        run(binary("harmony"), "client", "map", "--socket", sock, str(root / "query.tsv"), "--meta",
+            str(root / "query_meta.tsv"), "--batch-key", "sample", "--out", str(tmp_path / "online.tsv"),
+            "--chunk-size", "16")
+    finally:
+        stop_daemon(process)
+    run(binary("harmony"), "map", str(root / "query.tsv"), "--reference", str(root / "model.hmod"), "--meta",
+        str(root / "query_meta.tsv"), "--batch-key", "sample", "--out", str(tmp_path / "offline.tsv"),
+        "--query-lambda", "1", "--quiet")
+    online_ids, online = read_mapped(tmp_path / "online.tsv")
+    offline_ids, offline = read_mapped(tmp_path / "offline.tsv")
+    assert online_ids == offline_ids
+    worst = float(np.abs(online - offline).max())
+    assert worst < 1e-3, f"harmonyd's final corrections differ from offline harmony map by up to {worst}"
