@@ -248,6 +248,9 @@ class MapRequest:
             raise ProtocolError("MALFORMED", "the MAP batch label is empty")
         n, d = r.u32("cell count"), r.u32("d")
         has_ids = r.boolean("has-ids flag")
+        if n < 1 or d < 1:
+            raise ProtocolError("BAD_DIMENSION",
+                                f"a MAP needs at least one cell of at least one dimension, got {n} x {d}")
         cells = r.array("<f4", r.shape(n, d, "MAP"), "cell", finite=True).reshape(n, d)
         ids = r.strings16(n, "cell ids") if has_ids else None
         return cls(batch, cells, ids)
