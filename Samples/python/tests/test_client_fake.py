@@ -53,6 +53,19 @@ def test_map_many_pipelines_and_surfaces_errors(server):
         # The connection is still in sync after the payload error.
         assert client.stats().batches["q2"] == 50
 
+        def stop_at_two(k, reply):
+            if k == 2:
+                raise RuntimeError("enough")
+
+        with pytest.raises(RuntimeError):
+            client.map_many([hc.MapRequest("q4", c) for c in chunks], window=3, on_reply=stop_at_two)
+        # Requests 0..4 were sent (3 in flight when reply 2 arrived), their replies drained, nothing more sent.
+        assert client.stats().batches["q4"] == 25
+        with pytest.raises(hc.ServerError) as err:
+            client.map_many([hc.MapRequest("q5", np.zeros((2, 4), np.float32))] * 3, window=1)
+        assert err.value.name == "BAD_DIMENSION"
+        assert "q5" not in client.stats().batches
+
 
 def test_map_anndata(server):
     class FakeAnnData:
