@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HarmonyCore
 #if canImport(Glibc)
 import Glibc
@@ -76,7 +77,7 @@ struct FitCommand: ParsableCommand {
         let fitClock = Stopwatch()
         let result = try Harmony.fit(input.embedding.floatValues, covariates: input.covariates, parameters: parameters) {
             p in
-            progress("iteration \(p.iteration): objective \(p.objective), \(p.clusterRounds) clustering rounds, \(Self.seconds(p.elapsed))")
+            progress("iteration \(p.iteration): objective \(String(format: "%.6g", p.objective)), \(p.clusterRounds) clustering rounds, \(Self.seconds(p.elapsed))")
         }
         let fitSeconds = fitClock.elapsed
         progress(result.converged
