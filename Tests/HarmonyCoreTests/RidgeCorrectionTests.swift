@@ -76,7 +76,8 @@ final class RidgeCorrectionTests: XCTestCase {
         let design = FitDesign(covariates: [Covariate(name: "dataset", labels: labels)], cells: zcos.rows)
         let clustering = SoftClustering(cells: zcos.rows, clusters: y.rows, design: design,
                                         sigma: [Double](repeating: 0.1, count: y.rows), theta: [2, 2, 2],
-                                        harmony1: false, runner: TaskRunner(requested: 1))
+                                        harmony1: false, blockSize: 0.05, rng: SeededGenerator(seed: 0),
+                                        runner: TaskRunner(requested: 1))
         zcos.values.withUnsafeBufferPointer { clustering.setLogits(zcos: $0.baseAddress!, centroids: y.values, dims: zcos.cols) }
         clustering.assignWithoutPenalty()
         let r = Matrix(rows: zcos.rows, cols: y.rows, values: clustering.assignments)

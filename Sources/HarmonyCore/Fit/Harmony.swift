@@ -53,7 +53,7 @@ public enum Harmony {
             }
         }
         let clustering = SoftClustering(cells: n, clusters: kc, design: design, sigma: sigma, theta: theta,
-                                        harmony1: harmony1, runner: runner)
+                                        harmony1: harmony1, blockSize: blockSize, rng: rng, runner: runner)
         zcos.values.withUnsafeBufferPointer { clustering.setLogits(zcos: $0.baseAddress!, centroids: centroids, dims: d) }
         let initialObjective = clustering.assignWithoutPenalty()
         var objective = [initialObjective]
@@ -94,7 +94,7 @@ public enum Harmony {
                         clustering.setLogits(zcos: z.baseAddress!, centroids: centroids, dims: d)
                     }
                 }
-                objectiveKMeans.append(clustering.round(rng: &rng, blockSize: blockSize))
+                objectiveKMeans.append(clustering.round())
                 rounds += 1
                 if t > 3 && innerConverged(objectiveKMeans, epsilon: params.epsilonCluster, signed: harmony1) { break }
             }
