@@ -4,8 +4,11 @@ import Glibc
 
 // Soft k-means with the diversity penalty (ALGORITHM.md §2.4, §2.6, §2.7).
 //
-// Memory layout (N x K Float, row-major): `logits` = -D / sigma_k = (2 zcos_i . y_k - 2) / sigma_k, the
-// distance part of every cell's logits, computed once per D update by sgemm; `assignments` = R.
+// Memory layout (row-major): `zcos` (N x d Float, unit rows), `centroids` Y (K x d), `assignments` R (N x K).
+// The distance part of the logits, -D / sigma_k = (2 zcos_i . y_k - 2) / sigma_k, is never stored: each task
+// gathers its cells' zcos rows and computes their logits with one sgemm into a task-local buffer. Reading
+// d floats per cell instead of a stored K-float row cuts the random memory traffic of the rounds (which are
+// memory bound) and saves an N x K array.
 // O and E are kept level-major (B x K, Double) so adding a cell's R row to its levels is a contiguous loop.
 //
 // Per cell the logits are L_k = logits_ik + sum_c P[b_c(i)][k] with the penalty table
@@ -39,8 +42,14 @@ final class SoftClustering {
     /// Fraction of cells per block.
     let blockSize: Double
 
-    /// -D / sigma, N x K.
-    var logits: [Float]
+    /// Embedding dimensions d.
+    let dims: Int
+    /// Unit rows of the current embedding, N x d.
+    var zcos: [Float]
+    /// Centroids Y, K x d (unit rows).
+    var centroids: [Float]
+    /// 2 / sigma_k (K values).
+    private let logitScale: [Float]
     /// Soft assignments R, N x K.
     var assignments: [Float]
     /// O, level-major B x K.
@@ -69,9 +78,15 @@ final class SoftClustering {
     private var kmeansSum = 0.0
     private var entropySum = 0.0
 
-    init(cells: Int, clusters: Int, design: FitDesign, sigma: [Double], theta: [Double], harmony1: Bool,
-         blockSize: Double, rng: SeededGenerator, runner: TaskRunner) {
+    /// State for `zcos` (N x d unit rows) and `centroids` (K x d); R is set by `assignWithoutPenalty`.
+    init(zcos: [Float], centroids: [Float], dims: Int, clusters: Int, design: FitDesign, sigma: [Double],
+         theta: [Double], harmony1: Bool, blockSize: Double, rng: SeededGenerator, runner: TaskRunner) {
+        let cells = design.cells
         self.cells = cells
+        self.dims = dims
+        self.zcos = zcos
+        self.centroids = centroids
+        logitScale = sigma.map { Float(2 / $0) }
         self.clusters = clusters
         self.design = design
         self.runner = runner
@@ -82,7 +97,6 @@ final class SoftClustering {
         self.blockSize = blockSize
         self.rng = rng
         let nb = design.levelCount
-        logits = [Float](repeating: 0, count: cells * clusters)
         assignments = [Float](repeating: 0, count: cells * clusters)
         observed = [Double](repeating: 0, count: nb * clusters)
         expected = [Double](repeating: 0, count: nb * clusters)
@@ -104,37 +118,20 @@ final class SoftClustering {
 
     // MARK: - Distances
 
-    /// logits = (2 zcos Y^T - 2) / sigma_k from unit rows `zcos` (N x d) and centroids `centroids` (K x d).
-    func setLogits(zcos: UnsafePointer<Float>, centroids: [Float], dims d: Int) {
-        let kc = clusters
-        let scale = sigma.map { 2 / $0 }
-        centroids.withUnsafeBufferPointer { yBuf in
-            logits.withUnsafeMutableBufferPointer { gBuf in
-                let y = yBuf.baseAddress!, g = gBuf.baseAddress!
-                runner.runRanges(cells) { _, start, end in
-                    let out = g + start * kc
-                    BLAS.sgemm(transB: true, m: end - start, n: kc, k: d, a: zcos + start * d, lda: d, b: y,
-                               ldb: d, c: out, ldc: kc)
-                    for row in 0..<(end - start) {
-                        for k in 0..<kc { out[row * kc + k] = scale[k] * (out[row * kc + k] - 1) }
-                    }
-                }
-            }
-        }
-    }
-
     /// Harmony1: centroids = rows of R^T zcos scaled to unit length (K x d), summed in fixed tasks.
-    func centroidsFromAssignments(zcos: UnsafePointer<Float>, dims d: Int) -> [Float] {
-        let kc = clusters
+    func moveCentroidsToAssignments() {
+        let kc = clusters, d = dims
         let tasks = TaskRunner.taskCount(cells)
         var partial = [Float](repeating: 0, count: tasks * kc * d)
         partial.withUnsafeMutableBufferPointer { pBuf in
             assignments.withUnsafeBufferPointer { rBuf in
-                let p = pBuf.baseAddress!, r = rBuf.baseAddress!
+              zcos.withUnsafeBufferPointer { zBuf in
+                let p = pBuf.baseAddress!, r = rBuf.baseAddress!, zcos = zBuf.baseAddress!
                 runner.runRanges(cells) { t, start, end in
                     BLAS.sgemm(transA: true, m: kc, n: d, k: end - start, a: r + start * kc, lda: kc,
                                b: zcos + start * d, ldb: d, c: p + t * kc * d, ldc: d)
                 }
+              }
             }
         }
         var sums = [Double](repeating: 0, count: kc * d)
@@ -146,7 +143,7 @@ final class SoftClustering {
             let scale = norm > 0 ? 1 / norm.squareRoot() : 0
             for j in 0..<d { out[k * d + j] = Float(sums[k * d + j] * scale) }
         }
-        return out
+        centroids = out
     }
 
     // MARK: - Assignment passes
@@ -271,14 +268,16 @@ final class SoftClustering {
             let waveCount = min(waveTasks, tasks - waveStart)
             partials.withUnsafeMutableBufferPointer { plBuf in
                 partialObjective.withUnsafeMutableBufferPointer { poBuf in
-                    logits.withUnsafeBufferPointer { gBuf in
+                    zcos.withUnsafeBufferPointer { zBuf in
                         assignments.withUnsafeMutableBufferPointer { rBuf in
                             next.blockOf.withUnsafeBufferPointer { nextBuf in
                                 design.cellLevels.withUnsafeBufferPointer { levelBuf in
                                     table.withUnsafeBufferPointer { tableBuf in
                                         sigma.withUnsafeBufferPointer { sigmaBuf in
+                                          centroids.withUnsafeBufferPointer { yBuf in
                                             let pl = plBuf.baseAddress!, po = poBuf.baseAddress!
-                                            let g = gBuf.baseAddress!, r = rBuf.baseAddress!
+                                            let zc = zBuf.baseAddress!, r = rBuf.baseAddress!
+                                            let y = yBuf.baseAddress!, d = dims, scale = logitScale
                                             let nextBlock = nextBuf.baseAddress!, lv = levelBuf.baseAddress!
                                             let pt = penalty == nil ? nil : tableBuf.baseAddress
                                             let sg = sigmaBuf.baseAddress!
@@ -289,24 +288,31 @@ final class SoftClustering {
                                                 acc.update(repeating: 0, count: slot)
                                                 let pending = acc + slice
                                                 let scratch = SoftmaxKernel.makeScratch(clusters: kc)
-                                                defer { scratch.deallocate() }
+                                                let len = to - from
+                                                let logits = UnsafeMutablePointer<Float>.allocate(capacity: len * kc)
+                                                let gathered = UnsafeMutablePointer<Float>.allocate(capacity: len * d)
+                                                defer { scratch.deallocate(); logits.deallocate(); gathered.deallocate() }
+                                                // Logits of the task's cells: (zcos rows) Y^T by sgemm, then
+                                                // (2 / sigma_k) (dot - 1).
+                                                var source = zc + from * d
+                                                if let order {
+                                                    for row in 0..<len {
+                                                        (gathered + row * d).update(from: zc + Int(order[from + row]) * d, count: d)
+                                                    }
+                                                    source = UnsafePointer(gathered)
+                                                }
+                                                BLAS.sgemm(transB: true, m: len, n: kc, k: d, a: source, lda: d, b: y,
+                                                           ldb: d, c: logits, ldc: kc)
+                                                for x in 0..<len {
+                                                    let line = logits + x * kc
+                                                    for k in 0..<kc { line[k] = scale[k] * (line[k] - 1) }
+                                                }
                                                 var kmeans = 0.0, entropy = 0.0
-                                                var touched: Float = 0
                                                 for pos in from..<to {
                                                     let i = order.map { Int($0[pos]) } ?? pos
-                                                    // Touch the rows of the cell two places ahead so their
-                                                    // cache misses overlap with this cell's arithmetic.
-                                                    if let order, pos + 2 < to {
-                                                        let ahead = Int(order[pos + 2]) * kc
-                                                        var line = 0
-                                                        while line < kc {
-                                                            touched += g[ahead + line] + r[ahead + line]
-                                                            line += 16
-                                                        }
-                                                    }
                                                     let row = r + i * kc
                                                     let parts = SoftmaxKernel.assign(
-                                                        logits: g + i * kc, levels: lv + i * nc, covariates: nc,
+                                                        logits: logits + (pos - from) * kc, levels: lv + i * nc, covariates: nc,
                                                         penalty: pt, sigma: sg, clusters: kc, row: row,
                                                         scratch: scratch)
                                                     kmeans += parts.kmeans
@@ -322,11 +328,10 @@ final class SoftClustering {
                                                         }
                                                     }
                                                 }
-                                                // Keeps the touching loads alive; never true for finite rows.
-                                                if touched.isNaN { kmeans = .nan }
                                                 po[2 * w] = kmeans
                                                 po[2 * w + 1] = entropy
                                             }
+                                          }
                                         }
                                     }
                                 }

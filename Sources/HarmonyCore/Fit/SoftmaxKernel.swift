@@ -62,7 +62,9 @@ enum SoftmaxKernel {
         var k = 8
         while k < kp { let v = load(l, k)
             top8.replace(with: v, where: v .> top8); k += 8 }
-        let top = top8.max()
+        let top4 = SIMD4<Float>(Swift.max(top8[0], top8[4]), Swift.max(top8[1], top8[5]),
+                                Swift.max(top8[2], top8[6]), Swift.max(top8[3], top8[7]))
+        let top = Swift.max(Swift.max(top4[0], top4[2]), Swift.max(top4[1], top4[3]))
         let shift = SIMD8<Float>(repeating: top)
         var sum8 = SIMD8<Float>.zero
         k = 0
