@@ -68,7 +68,9 @@ final class SoftClustering {
     private var pendingSums: [Double]
     /// The same for the round being run.
     private var removalSums: [Double]
-    /// Per-task partial sums of one wave: level sums (B x K) then pending sums (blocks x B x K) per task.
+    /// Per-task partial sums of one wave: level sums (B x K, Double) and pending sums (blocks x B x K, Float:
+    /// each covers at most 2048 cells, and the Float slice of a task fits the L1 cache) per task.
+    private var partialPending: [Float]
     private var partials: [Double]
     private var partialObjective: [Double]
     /// Tasks per wave.
@@ -104,11 +106,13 @@ final class SoftClustering {
         current = BlockSchedule(cells: cells)
         let blocks = BlockSchedule.shape(cells: cells, blockSize: blockSize).blocks
         let slot = (blocks + 1) * nb * clusters
+        partialPending = []
         pendingSums = [Double](repeating: 0, count: blocks * nb * clusters)
         removalSums = pendingSums
         // At most about 4M doubles (32 MB) of partial sums at a time.
         waveTasks = max(1, min(TaskRunner.taskCount(cells), 4_000_000 / slot))
-        partials = [Double](repeating: 0, count: waveTasks * slot)
+        partials = [Double](repeating: 0, count: waveTasks * nb * clusters)
+        partialPending = [Float](repeating: 0, count: waveTasks * blocks * nb * clusters)
         partialObjective = [Double](repeating: 0, count: waveTasks * 2)
         passLevels = [Double](repeating: 0, count: nb * clusters)
     }
@@ -256,7 +260,7 @@ final class SoftClustering {
     /// `pendingSums`, and the objective parts into `kmeansSum`, `entropySum`.
     private func pass(order: UnsafePointer<Int32>?, start: Int, end: Int, penalty: [Float]?) {
         let nb = design.levelCount, kc = clusters, nc = design.covariateCount
-        let slice = nb * kc, slot = slice + pendingSums.count
+        let slice = nb * kc, pendingSlot = pendingSums.count
         let count = end - start
         let tasks = TaskRunner.taskCount(count)
         let table = penalty ?? []
@@ -267,6 +271,7 @@ final class SoftClustering {
         while waveStart < tasks {
             let waveCount = min(waveTasks, tasks - waveStart)
             partials.withUnsafeMutableBufferPointer { plBuf in
+              partialPending.withUnsafeMutableBufferPointer { ppBuf in
                 partialObjective.withUnsafeMutableBufferPointer { poBuf in
                     zcos.withUnsafeBufferPointer { zBuf in
                         assignments.withUnsafeMutableBufferPointer { rBuf in
@@ -276,6 +281,7 @@ final class SoftClustering {
                                         sigma.withUnsafeBufferPointer { sigmaBuf in
                                           centroids.withUnsafeBufferPointer { yBuf in
                                             let pl = plBuf.baseAddress!, po = poBuf.baseAddress!
+                                            let pp = ppBuf.baseAddress!
                                             let zc = zBuf.baseAddress!, r = rBuf.baseAddress!
                                             let y = yBuf.baseAddress!, d = dims, scale = logitScale
                                             let nextBlock = nextBuf.baseAddress!, lv = levelBuf.baseAddress!
@@ -284,9 +290,10 @@ final class SoftClustering {
                                             runner.run(waveCount) { w in
                                                 let from = start + (waveStart + w) * TaskRunner.cellsPerTask
                                                 let to = min(end, from + TaskRunner.cellsPerTask)
-                                                let acc = pl + w * slot
-                                                acc.update(repeating: 0, count: slot)
-                                                let pending = acc + slice
+                                                let acc = pl + w * slice
+                                                acc.update(repeating: 0, count: slice)
+                                                let pending = pp + w * pendingSlot
+                                                pending.update(repeating: 0, count: pendingSlot)
                                                 let scratch = SoftmaxKernel.makeScratch(clusters: kc)
                                                 let len = to - from
                                                 let logits = UnsafeMutablePointer<Float>.allocate(capacity: len * kc)
@@ -317,14 +324,14 @@ final class SoftClustering {
                                                         scratch: scratch)
                                                     kmeans += parts.kmeans
                                                     entropy += parts.entropy
+                                                    let values = SoftmaxKernel.resultRow(scratch, clusters: kc)
                                                     let blockBase = pending + Int(nextBlock[i]) * slice
                                                     for c in 0..<nc {
                                                         let level = Int(lv[i * nc + c]) * kc
                                                         let target = acc + level, later = blockBase + level
                                                         for k in 0..<kc {
-                                                            let v = Double(row[k])
-                                                            target[k] += v
-                                                            later[k] += v
+                                                            target[k] += Double(values[k])
+                                                            later[k] += values[k]
                                                         }
                                                     }
                                                 }
@@ -339,10 +346,11 @@ final class SoftClustering {
                         }
                     }
                 }
+              }
             }
             for w in 0..<waveCount {
-                for x in 0..<slice { passLevels[x] += partials[w * slot + x] }
-                for x in 0..<pendingSums.count { pendingSums[x] += partials[w * slot + slice + x] }
+                for x in 0..<slice { passLevels[x] += partials[w * slice + x] }
+                for x in 0..<pendingSlot { pendingSums[x] += Double(partialPending[w * pendingSlot + x]) }
                 kmeansSum += partialObjective[2 * w]
                 entropySum += partialObjective[2 * w + 1]
             }

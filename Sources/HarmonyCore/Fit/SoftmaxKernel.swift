@@ -26,6 +26,12 @@ enum SoftmaxKernel {
         return scratch
     }
 
+    /// The scratch row holding the last `assign` result.
+    @inline(__always)
+    static func resultRow(_ scratch: UnsafeMutablePointer<Float>, clusters kc: Int) -> UnsafeMutablePointer<Float> {
+        scratch + 2 * padded(kc)
+    }
+
     @inline(__always)
     private static func load(_ p: UnsafePointer<Float>, _ k: Int) -> SIMD8<Float> {
         UnsafeRawPointer(p + k).loadUnaligned(as: SIMD8<Float>.self)
@@ -36,7 +42,8 @@ enum SoftmaxKernel {
         UnsafeMutableRawPointer(p + k).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
-    /// Writes R_i = softmax(logits + sum_c penalty[level_c]) into `row` (K values) and returns
+    /// Writes R_i = softmax(logits + sum_c penalty[level_c]) into `row` (K values) and into the third scratch
+    /// row (`resultRow(scratch:)`, cache-hot for the caller's sums), and returns
     /// (sum_k sigma_k R_ik logits_ik, sum_k sigma_k R_ik ln R_ik). `penalty` rows and `sigma` are Kp long.
     @inline(__always)
     static func assign(logits: UnsafePointer<Float>, levels: UnsafePointer<Int32>, covariates: Int,
@@ -85,6 +92,7 @@ enum SoftmaxKernel {
             kmeans8 += sr * load(g, k)
             weighted8 += sr * lv
             mass8 += sr
+            store(r, e, k)
             if k + 8 <= kc {
                 store(r, row, k)
             } else {

@@ -34,4 +34,24 @@ enum FastMath {
         let scaled = p * unsafeBitCast(bits, to: SIMD8<Float>.self)
         return scaled.replacing(with: 0, where: x .< low)
     }
+
+    /// Natural logarithm of a positive, finite, normal Float with about 1e-7 absolute error on (0, 1]
+    /// (mantissa m in [sqrt(1/2), sqrt(2)), ln m by the atanh series in s = (m - 1) / (m + 1)).
+    @inline(__always)
+    static func log(_ x: Float) -> Float {
+        // Branch-free: mantissa bits above sqrt(2) move one power of two into the exponent.
+        let bits = x.bitPattern
+        let mantissa = bits & 0x007F_FFFF
+        let high: UInt32 = mantissa > 0x0035_04F3 ? 1 : 0
+        let exponent = Int32(bitPattern: (bits >> 23) & 0xFF) - 127 + Int32(bitPattern: high)
+        let m = Float(bitPattern: mantissa | ((127 - high) << 23))
+        let s = (m - 1) / (m + 1)
+        let s2 = s * s
+        var p: Float = 1.0 / 9
+        p = p * s2 + 1.0 / 7
+        p = p * s2 + 1.0 / 5
+        p = p * s2 + 1.0 / 3
+        p = p * s2 + 1
+        return Float(exponent) * 0.693_147_18 + 2 * s * p
+    }
 }
