@@ -135,13 +135,32 @@ enum KMeansStart {
                     defer { dots.deallocate() }
                     BLAS.sgemm(transB: true, m: len, n: kc, k: d, a: zcos + start * d, lda: d, b: m, ldb: d,
                                c: dots, ldc: kc)
-                    for row in 0..<len {
-                        var best = Float.infinity, bestK = 0
-                        for k in 0..<kc {
-                            let score = norms[k] - 2 * dots[row * kc + k]
-                            if score < best { best = score; bestK = k }
+                    norms.withUnsafeBufferPointer { normBuf in
+                        let norm = normBuf.baseAddress!
+                        for row in 0..<len {
+                            // score_k = |mu_k|^2 - 2 z . mu_k in place; the minimum over 8 lanes, then the
+                            // lowest index that attains it.
+                            let line = dots + row * kc
+                            var best8 = SIMD8<Float>(repeating: .infinity)
+                            var k = 0
+                            while k + 8 <= kc {
+                                let v = UnsafeRawPointer(norm + k).loadUnaligned(as: SIMD8<Float>.self)
+                                    - 2 * UnsafeRawPointer(line + k).loadUnaligned(as: SIMD8<Float>.self)
+                                UnsafeMutableRawPointer(line + k).storeBytes(of: v, as: SIMD8<Float>.self)
+                                best8.replace(with: v, where: v .< best8)
+                                k += 8
+                            }
+                            var best = Swift.min(Swift.min(Swift.min(best8[0], best8[1]), Swift.min(best8[2], best8[3])),
+                                                 Swift.min(Swift.min(best8[4], best8[5]), Swift.min(best8[6], best8[7])))
+                            while k < kc {
+                                line[k] = norm[k] - 2 * line[k]
+                                best = Swift.min(best, line[k])
+                                k += 1
+                            }
+                            var bestK = 0
+                            while line[bestK] != best { bestK += 1 }
+                            out[start + row] = Int32(bestK)
                         }
-                        out[start + row] = Int32(bestK)
                     }
                 }
             }
