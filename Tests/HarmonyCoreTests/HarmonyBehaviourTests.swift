@@ -116,4 +116,19 @@ final class HarmonyBehaviourTests: XCTestCase {
         XCTAssertEqual(warm.resolved.nClusters, 10)
         XCTAssertGreaterThan(FixtureData.minPearson(warm.corrected, first.corrected), 0.95)
     }
+
+    /// An all-zero cell keeps a zero unit row: it gets a uniform assignment and a finite correction.
+    func testZeroRowStaysFinite() throws {
+        var data = Simulator.generate(SimulationSpec(cells: 1500, dims: 5, batches: 2, types: 3, seed: 8))
+        for j in 0..<5 { data.embedding[10, j] = 0 }
+        var params = HarmonyParameters()
+        params.nClusters = 8
+        let result = try Harmony.fit(data.embedding, covariates: [Covariate(name: "b", labels: data.batch)],
+                                     parameters: params)
+        XCTAssertTrue(result.corrected.values.allSatisfy { $0.isFinite })
+        XCTAssertTrue(result.objective.allSatisfy { $0.isFinite })
+        let row = (0..<8).map { result.assignments[10, $0] }
+        XCTAssertTrue(row.allSatisfy { $0.isFinite })
+        XCTAssertEqual(Double(row.reduce(0, +)), 1, accuracy: 1e-4)
+    }
 }

@@ -3,7 +3,7 @@ import Dispatch
 // The Harmony fit (ALGORITHM.md §2): k-means start, initial assignment, then iterations of clustering rounds
 // and ridge corrections until the objective stops decreasing.
 //
-// Precision: the N-sized arrays (Z, Zcos, Zcorr, R, logits) are Float; O, E, the objective, the per-level
+// Precision: the N-sized arrays (Z, Zcos, Zcorr, R) are Float; O, E, the objective, the per-level
 // and per-cluster sums of the correction and its solves are Double (see SoftClustering, RidgeCorrection).
 // Determinism: one SeededGenerator stream from `seed` (k-means start, then one permutation per round); all
 // parallel work is cut into fixed tasks reduced in task order, so results are bit-identical for a seed and
@@ -80,8 +80,9 @@ public enum Harmony {
                     }
                 }
                 if !harmony1 {
-                    // Cold start: R from the new centroids without the penalty.
-                    clustering.assignWithoutPenalty()
+                    // Cold start: O and E from R = softmax(-D / sigma) for the new centroids; every row is
+                    // recomputed by the first round before it is read, so only the sums are kept.
+                    clustering.assignWithoutPenalty(storeRows: false)
                 }
             }
             var rounds = 0

@@ -68,10 +68,9 @@ final class SoftClustering {
     private var pendingSums: [Double]
     /// The same for the round being run.
     private var removalSums: [Double]
-    /// Per-task partial sums of one wave: level sums (B x K, Double) and pending sums (blocks x B x K, Float:
-    /// each covers at most 2048 cells, and the Float slice of a task fits the L1 cache) per task.
+    /// Per-task partial sums of one wave, per (next block, level): blocks x B x K Floats per task (each covers at
+    /// most 2048 cells; they are added in Double across tasks).
     private var partialPending: [Float]
-    private var partials: [Double]
     private var partialObjective: [Double]
     /// Tasks per wave.
     private let waveTasks: Int
@@ -111,7 +110,6 @@ final class SoftClustering {
         removalSums = pendingSums
         // At most about 4M doubles (32 MB) of partial sums at a time.
         waveTasks = max(1, min(TaskRunner.taskCount(cells), 4_000_000 / slot))
-        partials = [Double](repeating: 0, count: waveTasks * nb * clusters)
         partialPending = [Float](repeating: 0, count: waveTasks * blocks * nb * clusters)
         partialObjective = [Double](repeating: 0, count: waveTasks * 2)
         passLevels = [Double](repeating: 0, count: nb * clusters)
@@ -153,11 +151,13 @@ final class SoftClustering {
     // MARK: - Assignment passes
 
     /// R = softmax(logits) for every cell (no penalty), O and E rebuilt; returns the objective.
+    /// `storeRows: false` (the Harmony2 cold start, whose rows the next round overwrites before any use) only
+    /// keeps the sums.
     @discardableResult
-    func assignWithoutPenalty() -> Double {
+    func assignWithoutPenalty(storeRows: Bool = true) -> Double {
         drawNextIfNeeded()
         for x in pendingSums.indices { pendingSums[x] = 0 }
-        pass(order: nil, start: 0, end: cells, penalty: nil)
+        pass(order: nil, start: 0, end: cells, penalty: nil, storeRows: storeRows)
         let nb = design.levelCount, kc = clusters
         observed = passLevels
         let totals = clusterTotals(passLevels, offset: 0)
@@ -256,11 +256,13 @@ final class SoftClustering {
     }
 
     /// Recomputes R for the cells at positions start..<end of `order` (or cells start..<end when nil) with
-    /// `penalty` (nil = none). Sums the new rows per level into `passLevels`, per (next block, level) into
-    /// `pendingSums`, and the objective parts into `kmeansSum`, `entropySum`.
-    private func pass(order: UnsafePointer<Int32>?, start: Int, end: Int, penalty: [Float]?) {
+    /// `penalty` (nil = none), storing the rows unless `storeRows` is false. Sums the new rows per
+    /// (next block, level) into `pendingSums` and per level into `passLevels` (the same partial sums added over
+    /// the next blocks), and the objective parts into `kmeansSum`, `entropySum`.
+    private func pass(order: UnsafePointer<Int32>?, start: Int, end: Int, penalty: [Float]?, storeRows: Bool = true) {
         let nb = design.levelCount, kc = clusters, nc = design.covariateCount
-        let slice = nb * kc, pendingSlot = pendingSums.count
+        let kp = SoftmaxKernel.padded(kc)
+        let slice = nb * kc, pendingSlot = pendingSums.count, nextBlocks = pendingSlot / slice
         let count = end - start
         let tasks = TaskRunner.taskCount(count)
         let table = penalty ?? []
@@ -270,8 +272,7 @@ final class SoftClustering {
         var waveStart = 0
         while waveStart < tasks {
             let waveCount = min(waveTasks, tasks - waveStart)
-            partials.withUnsafeMutableBufferPointer { plBuf in
-              partialPending.withUnsafeMutableBufferPointer { ppBuf in
+            partialPending.withUnsafeMutableBufferPointer { ppBuf in
                 partialObjective.withUnsafeMutableBufferPointer { poBuf in
                     zcos.withUnsafeBufferPointer { zBuf in
                         assignments.withUnsafeMutableBufferPointer { rBuf in
@@ -280,8 +281,7 @@ final class SoftClustering {
                                     table.withUnsafeBufferPointer { tableBuf in
                                         sigma.withUnsafeBufferPointer { sigmaBuf in
                                           centroids.withUnsafeBufferPointer { yBuf in
-                                            let pl = plBuf.baseAddress!, po = poBuf.baseAddress!
-                                            let pp = ppBuf.baseAddress!
+                                            let po = poBuf.baseAddress!, pp = ppBuf.baseAddress!
                                             let zc = zBuf.baseAddress!, r = rBuf.baseAddress!
                                             let y = yBuf.baseAddress!, d = dims, scale = logitScale
                                             let nextBlock = nextBuf.baseAddress!, lv = levelBuf.baseAddress!
@@ -290,17 +290,16 @@ final class SoftClustering {
                                             runner.run(waveCount) { w in
                                                 let from = start + (waveStart + w) * TaskRunner.cellsPerTask
                                                 let to = min(end, from + TaskRunner.cellsPerTask)
-                                                let acc = pl + w * slice
-                                                acc.update(repeating: 0, count: slice)
                                                 let pending = pp + w * pendingSlot
                                                 pending.update(repeating: 0, count: pendingSlot)
                                                 let scratch = SoftmaxKernel.makeScratch(clusters: kc)
                                                 let len = to - from
-                                                let logits = UnsafeMutablePointer<Float>.allocate(capacity: len * kc)
+                                                let logits = UnsafeMutablePointer<Float>.allocate(capacity: len * kp)
+                                                logits.initialize(repeating: SoftmaxKernel.padding, count: len * kp)
                                                 let gathered = UnsafeMutablePointer<Float>.allocate(capacity: len * d)
                                                 defer { scratch.deallocate(); logits.deallocate(); gathered.deallocate() }
-                                                // Logits of the task's cells: (zcos rows) Y^T by sgemm, then
-                                                // (2 / sigma_k) (dot - 1).
+                                                // Logits of the task's cells: (zcos rows) Y^T by sgemm into rows
+                                                // of Kp (padding untouched), then (2 / sigma_k) (dot - 1).
                                                 var source = zc + from * d
                                                 if let order {
                                                     for row in 0..<len {
@@ -309,30 +308,25 @@ final class SoftClustering {
                                                     source = UnsafePointer(gathered)
                                                 }
                                                 BLAS.sgemm(transB: true, m: len, n: kc, k: d, a: source, lda: d, b: y,
-                                                           ldb: d, c: logits, ldc: kc)
+                                                           ldb: d, c: logits, ldc: kp)
                                                 for x in 0..<len {
-                                                    let line = logits + x * kc
+                                                    let line = logits + x * kp
                                                     for k in 0..<kc { line[k] = scale[k] * (line[k] - 1) }
                                                 }
                                                 var kmeans = 0.0, entropy = 0.0
                                                 for pos in from..<to {
                                                     let i = order.map { Int($0[pos]) } ?? pos
-                                                    let row = r + i * kc
                                                     let parts = SoftmaxKernel.assign(
-                                                        logits: logits + (pos - from) * kc, levels: lv + i * nc, covariates: nc,
-                                                        penalty: pt, sigma: sg, clusters: kc, row: row,
-                                                        scratch: scratch)
+                                                        logits: logits + (pos - from) * kp, levels: lv + i * nc,
+                                                        covariates: nc, penalty: pt, sigma: sg, clusters: kc,
+                                                        row: storeRows ? r + i * kc : nil, scratch: scratch)
                                                     kmeans += parts.kmeans
                                                     entropy += parts.entropy
                                                     let values = SoftmaxKernel.resultRow(scratch, clusters: kc)
                                                     let blockBase = pending + Int(nextBlock[i]) * slice
                                                     for c in 0..<nc {
-                                                        let level = Int(lv[i * nc + c]) * kc
-                                                        let target = acc + level, later = blockBase + level
-                                                        for k in 0..<kc {
-                                                            target[k] += Double(values[k])
-                                                            later[k] += values[k]
-                                                        }
+                                                        let target = blockBase + Int(lv[i * nc + c]) * kc
+                                                        for k in 0..<kc { target[k] += values[k] }
                                                     }
                                                 }
                                                 po[2 * w] = kmeans
@@ -346,11 +340,16 @@ final class SoftClustering {
                         }
                     }
                 }
-              }
             }
             for w in 0..<waveCount {
-                for x in 0..<slice { passLevels[x] += partials[w * slice + x] }
-                for x in 0..<pendingSlot { pendingSums[x] += Double(partialPending[w * pendingSlot + x]) }
+                for j in 0..<nextBlocks {
+                    let base = w * pendingSlot + j * slice
+                    for x in 0..<slice {
+                        let v = Double(partialPending[base + x])
+                        pendingSums[j * slice + x] += v
+                        passLevels[x] += v
+                    }
+                }
                 kmeansSum += partialObjective[2 * w]
                 entropySum += partialObjective[2 * w + 1]
             }
