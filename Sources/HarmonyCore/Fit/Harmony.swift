@@ -56,7 +56,8 @@ public enum Harmony {
                                         sigma: sigma, theta: theta, harmony1: harmony1, blockSize: blockSize,
                                         rng: rng, runner: runner)
         zcos = Matrix(rows: 0, cols: d)
-        let initialObjective = clustering.assignWithoutPenalty()
+        // The initial rows are read only by Harmony1's first centroid update or returned when no iteration runs.
+        let initialObjective = clustering.assignWithoutPenalty(storeRows: harmony1 || params.maxIterations == 0)
         var objective = [initialObjective]
         var objectiveKMeans = [initialObjective]
         var clusterRounds: [Int] = []
@@ -88,7 +89,10 @@ public enum Harmony {
             var rounds = 0
             for t in 0..<params.maxClusterRounds {
                 if harmony1 { clustering.moveCentroidsToAssignments() }
-                objectiveKMeans.append(clustering.round())
+                // R rows are only read after the last round (correction, result) or, in Harmony1, by the
+                // centroid update before each round; inner convergence can end the step after round 5 on.
+                let mayBeLast = t == params.maxClusterRounds - 1 || t > 3
+                objectiveKMeans.append(clustering.round(storeRows: harmony1 || mayBeLast))
                 rounds += 1
                 if t > 3 && innerConverged(objectiveKMeans, epsilon: params.epsilonCluster, signed: harmony1) { break }
             }

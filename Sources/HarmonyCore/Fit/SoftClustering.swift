@@ -169,7 +169,9 @@ final class SoftClustering {
 
     /// One clustering round over the blocks drawn for it: per block, remove its rows from O and E, recompute
     /// them with the penalty, add them back. Returns the objective after the round.
-    func round() -> Double {
+    /// Within a round no R row is read (removals use the pending sums), so a round that cannot be the last one
+    /// of a Harmony2 clustering step may pass `storeRows: false` and keep only the sums.
+    func round(storeRows: Bool = true) -> Double {
         drawNextIfNeeded()
         swap(&current, &next)
         swap(&removalSums, &pendingSums)
@@ -183,7 +185,7 @@ final class SoftClustering {
             let table = penaltyTable()
             let start = current.bounds[j], end = current.bounds[j + 1]
             current.order.withUnsafeBufferPointer { order in
-                pass(order: order.baseAddress!, start: start, end: end, penalty: table)
+                pass(order: order.baseAddress!, start: start, end: end, penalty: table, storeRows: storeRows)
             }
             update(passLevels, offset: 0, sign: 1)
             kmeansTotal += kmeansSum
