@@ -156,7 +156,7 @@ final class SoftClustering {
     @discardableResult
     func assignWithoutPenalty(storeRows: Bool = true) -> Double {
         drawNextIfNeeded()
-        for x in pendingSums.indices { pendingSums[x] = 0 }
+        pendingSums.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         pass(order: nil, start: 0, end: cells, penalty: nil, storeRows: storeRows)
         let nb = design.levelCount, kc = clusters
         observed = passLevels
@@ -177,7 +177,7 @@ final class SoftClustering {
         swap(&removalSums, &pendingSums)
         nextDrawn = false
         drawNextIfNeeded()
-        for x in pendingSums.indices { pendingSums[x] = 0 }
+        pendingSums.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         let slice = design.levelCount * clusters
         var kmeansTotal = 0.0, entropyTotal = 0.0
         for j in 0..<current.blockCount {
@@ -207,11 +207,15 @@ final class SoftClustering {
     private func update(_ sums: [Double], offset: Int, sign: Double) {
         let nb = design.levelCount, kc = clusters
         let totals = clusterTotals(sums, offset: offset)
-        for b in 0..<nb {
-            let p = design.levelFractions[b]
-            for k in 0..<kc {
-                observed[b * kc + k] += sign * sums[offset + b * kc + k]
-                expected[b * kc + k] += sign * p * totals[k]
+        observed.withUnsafeMutableBufferPointer { o in
+            expected.withUnsafeMutableBufferPointer { e in
+                for b in 0..<nb {
+                    let p = design.levelFractions[b]
+                    for k in 0..<kc {
+                        o[b * kc + k] += sign * sums[offset + b * kc + k]
+                        e[b * kc + k] += sign * p * totals[k]
+                    }
+                }
             }
         }
     }
@@ -229,6 +233,7 @@ final class SoftClustering {
     /// The per-level log penalty P (B x Kp Float, zero padding) for the current O, E.
     private func penaltyTable() -> [Float] {
         let nb = design.levelCount, kc = clusters, kp = SoftmaxKernel.padded(clusters)
+        let observed = self.observed, expected = self.expected
         var table = [Float](repeating: 0, count: nb * kp)
         for b in 0..<nb where theta[b] != 0 {
             for k in 0..<kc {
@@ -245,6 +250,7 @@ final class SoftClustering {
     /// The objective (2000 / N) (k-means + entropy + diversity) from the last pass sums and the current O, E.
     func objective() -> Double {
         let nb = design.levelCount, kc = clusters
+        let observed = self.observed, expected = self.expected
         var diversity = 0.0
         for b in 0..<nb where theta[b] != 0 {
             for k in 0..<kc {
@@ -268,7 +274,7 @@ final class SoftClustering {
         let count = end - start
         let tasks = TaskRunner.taskCount(count)
         let table = penalty ?? []
-        for x in 0..<slice { passLevels[x] = 0 }
+        passLevels.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         kmeansSum = 0
         entropySum = 0
         var waveStart = 0
@@ -305,7 +311,8 @@ final class SoftClustering {
                                                 var source = zc + from * d
                                                 if let order {
                                                     for row in 0..<len {
-                                                        (gathered + row * d).update(from: zc + Int(order[from + row]) * d, count: d)
+                                                        let src = zc + Int(order[from + row]) * d, dst = gathered + row * d
+                                                        for t in 0..<d { dst[t] = src[t] }
                                                     }
                                                     source = UnsafePointer(gathered)
                                                 }
@@ -343,15 +350,25 @@ final class SoftClustering {
                     }
                 }
             }
-            for w in 0..<waveCount {
-                for j in 0..<nextBlocks {
-                    let base = w * pendingSlot + j * slice
-                    for x in 0..<slice {
-                        let v = Double(partialPending[base + x])
-                        pendingSums[j * slice + x] += v
-                        passLevels[x] += v
+            // Reduce the wave in task order (through raw pointers: class properties in a hot loop would pay
+            // a dynamic exclusivity check per access).
+            partialPending.withUnsafeBufferPointer { src in
+                pendingSums.withUnsafeMutableBufferPointer { pending in
+                    passLevels.withUnsafeMutableBufferPointer { levels in
+                        for w in 0..<waveCount {
+                            for j in 0..<nextBlocks {
+                                let base = w * pendingSlot + j * slice
+                                for x in 0..<slice {
+                                    let v = Double(src[base + x])
+                                    pending[j * slice + x] += v
+                                    levels[x] += v
+                                }
+                            }
+                        }
                     }
                 }
+            }
+            for w in 0..<waveCount {
                 kmeansSum += partialObjective[2 * w]
                 entropySum += partialObjective[2 * w + 1]
             }
