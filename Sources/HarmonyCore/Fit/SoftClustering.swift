@@ -68,8 +68,8 @@ final class SoftClustering {
     private var pendingSums: [Double]
     /// The same for the round being run.
     private var removalSums: [Double]
-    /// Per-task partial sums of one wave, per (next block, level): blocks x B x K Floats per task (each covers at
-    /// most 2048 cells; they are added in Double across tasks).
+    /// Per-task partial sums of one wave, per (next block, level): blocks x B x Kp Floats per task (rows padded
+    /// for the SIMD kernel; each covers at most 2048 cells; they are added in Double across tasks).
     private var partialPending: [Float]
     private var partialObjective: [Double]
     /// Tasks per wave.
@@ -104,13 +104,12 @@ final class SoftClustering {
         next = BlockSchedule(cells: cells)
         current = BlockSchedule(cells: cells)
         let blocks = BlockSchedule.shape(cells: cells, blockSize: blockSize).blocks
-        let slot = (blocks + 1) * nb * clusters
-        partialPending = []
+        let slot = blocks * nb * kp
         pendingSums = [Double](repeating: 0, count: blocks * nb * clusters)
         removalSums = pendingSums
         // At most about 4M doubles (32 MB) of partial sums at a time.
         waveTasks = max(1, min(TaskRunner.taskCount(cells), 4_000_000 / slot))
-        partialPending = [Float](repeating: 0, count: waveTasks * blocks * nb * clusters)
+        partialPending = [Float](repeating: 0, count: waveTasks * blocks * nb * kp)
         partialObjective = [Double](repeating: 0, count: waveTasks * 2)
         passLevels = [Double](repeating: 0, count: nb * clusters)
     }
@@ -270,7 +269,8 @@ final class SoftClustering {
     private func pass(order: UnsafePointer<Int32>?, start: Int, end: Int, penalty: [Float]?, storeRows: Bool = true) {
         let nb = design.levelCount, kc = clusters, nc = design.covariateCount
         let kp = SoftmaxKernel.padded(kc)
-        let slice = nb * kc, pendingSlot = pendingSums.count, nextBlocks = pendingSlot / slice
+        let slice = nb * kc, nextBlocks = pendingSums.count / slice
+        let paddedSlice = nb * kp, pendingSlot = nextBlocks * paddedSlice
         let count = end - start
         let tasks = TaskRunner.taskCount(count)
         let table = penalty ?? []
@@ -328,15 +328,11 @@ final class SoftClustering {
                                                     let parts = SoftmaxKernel.assign(
                                                         logits: logits + (pos - from) * kp, levels: lv + i * nc,
                                                         covariates: nc, penalty: pt, sigma: sg, clusters: kc,
-                                                        row: storeRows ? r + i * kc : nil, scratch: scratch)
+                                                        row: storeRows ? r + i * kc : nil,
+                                                        sums: pending + Int(nextBlock[i]) * paddedSlice,
+                                                        scratch: scratch)
                                                     kmeans += parts.kmeans
                                                     entropy += parts.entropy
-                                                    let values = SoftmaxKernel.resultRow(scratch, clusters: kc)
-                                                    let blockBase = pending + Int(nextBlock[i]) * slice
-                                                    for c in 0..<nc {
-                                                        let target = blockBase + Int(lv[i * nc + c]) * kc
-                                                        for k in 0..<kc { target[k] += values[k] }
-                                                    }
                                                 }
                                                 po[2 * w] = kmeans
                                                 po[2 * w + 1] = entropy
@@ -357,11 +353,13 @@ final class SoftClustering {
                     passLevels.withUnsafeMutableBufferPointer { levels in
                         for w in 0..<waveCount {
                             for j in 0..<nextBlocks {
-                                let base = w * pendingSlot + j * slice
-                                for x in 0..<slice {
-                                    let v = Double(src[base + x])
-                                    pending[j * slice + x] += v
-                                    levels[x] += v
+                                for b in 0..<nb {
+                                    let base = w * pendingSlot + j * paddedSlice + b * kp
+                                    for k in 0..<kc {
+                                        let v = Double(src[base + k])
+                                        pending[j * slice + b * kc + k] += v
+                                        levels[b * kc + k] += v
+                                    }
                                 }
                             }
                         }

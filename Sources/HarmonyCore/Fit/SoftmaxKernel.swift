@@ -25,12 +25,6 @@ enum SoftmaxKernel {
         return scratch
     }
 
-    /// The scratch row holding the last `assign` result (Kp values, zero in the padding).
-    @inline(__always)
-    static func resultRow(_ scratch: UnsafeMutablePointer<Float>, clusters kc: Int) -> UnsafeMutablePointer<Float> {
-        scratch + padded(kc)
-    }
-
     @inline(__always)
     private static func load(_ p: UnsafePointer<Float>, _ k: Int) -> SIMD8<Float> {
         UnsafeRawPointer(p + k).loadUnaligned(as: SIMD8<Float>.self)
@@ -41,13 +35,14 @@ enum SoftmaxKernel {
         UnsafeMutableRawPointer(p + k).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
-    /// Computes R_i = softmax(logits + sum_c penalty[level_c]) into `resultRow(scratch)` and, unless `row` is
-    /// nil, into `row` (K values); returns (sum_k sigma_k R_ik logits_ik, sum_k sigma_k R_ik ln R_ik).
+    /// Computes R_i = softmax(logits + sum_c penalty[level_c]), writes it to `row` (K values) unless nil, adds
+    /// it to the Kp rows `sums + level_c * Kp` (one per covariate), and returns
+    /// (sum_k sigma_k R_ik logits_ik, sum_k sigma_k R_ik ln R_ik).
     /// `logits` is a Kp row whose padding holds `padding`; `penalty` rows and `sigma` are Kp long, zero-padded.
     @inline(__always)
     static func assign(logits g: UnsafePointer<Float>, levels: UnsafePointer<Int32>, covariates: Int,
                        penalty: UnsafePointer<Float>?, sigma: UnsafePointer<Float>, clusters kc: Int,
-                       row: UnsafeMutablePointer<Float>?,
+                       row: UnsafeMutablePointer<Float>?, sums: UnsafeMutablePointer<Float>,
                        scratch: UnsafeMutablePointer<Float>) -> (kmeans: Double, entropy: Double) {
         let kp = padded(kc)
         let e = scratch + kp
@@ -92,7 +87,10 @@ enum SoftmaxKernel {
             kmeans8 += sr * load(g, k)
             weighted8 += sr * load(l, k)
             mass8 += sr
-            store(r, e, k)
+            for c in 0..<covariates {
+                let target = sums + Int(levels[c]) * kp
+                store(load(target, k) + r, target, k)
+            }
             if let row {
                 if k + 8 <= kc {
                     store(r, row, k)
