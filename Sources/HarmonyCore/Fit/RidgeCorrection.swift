@@ -10,29 +10,6 @@
 // Precision: Z, R, Zcorr are Float; n, s, cross counts, solves and the batch terms are Double. sgemm over at
 // most 2048 cells per task keeps the Float part of each sum short.
 
-/// How a correction chooses its unknowns and penalties.
-struct CorrectionSettings: Sendable {
-    /// Ridge penalty rule.
-    var penalty: RidgePenalty
-    /// Harmony2 level dropping: a level takes part in cluster k only if O_kb / N_b > cutoff, and a covariate
-    /// only if at least two of its levels do. False (Harmony 1.x) keeps every level with cells.
-    var dropLevels: Bool
-    /// The cutoff of `dropLevels`.
-    var cutoff: Double
-    /// Harmony2: the new centroid is the normalised ridge intercept.
-    var updateCentroids: Bool
-}
-
-/// The result of one correction step.
-struct CorrectionOutput {
-    /// Centroids after the step (K x d, unit rows; unchanged rows where a cluster did not correct).
-    var centroids: [Float]
-    /// Batch terms beta_kb, B x K x d row-major (zero where level b was not kept in cluster k).
-    var levelTerms: [Double]
-    /// Clusters whose regression ran.
-    var activeClusters: Int
-}
-
 /// One ridge correction step with R fixed.
 enum RidgeCorrection {
     /// Writes Zcorr = Z - sum_k R_ik (batch terms of cell i's levels in cluster k) into `corrected` and returns
@@ -58,9 +35,13 @@ enum RidgeCorrection {
                         let n = pnp + t * kc
                         for row in 0..<len {
                             let i = Int(order[task.start + row])
-                            (rBuf + row * kc).update(from: r + i * kc, count: kc)
-                            (zBuf + row * d).update(from: z + i * d, count: d)
-                            for k in 0..<kc { n[k] += Double(r[i * kc + k]) }
+                            let rSrc = r + i * kc, rDst = rBuf + row * kc
+                            for k in 0..<kc {
+                                rDst[k] = rSrc[k]
+                                n[k] += Double(rSrc[k])
+                            }
+                            let zSrc = z + i * d, zDst = zBuf + row * d
+                            for t in 0..<d { zDst[t] = zSrc[t] }
                         }
                         BLAS.sgemm(transA: true, m: kc, n: d, k: len, a: rBuf, lda: kc, b: zBuf, ldb: d,
                                    c: psp + t * kc * d, ldc: d)
@@ -145,7 +126,8 @@ enum RidgeCorrection {
                     defer { rBuf.deallocate(); out.deallocate() }
                     for row in 0..<len {
                         let i = Int(order[task.start + row])
-                        (rBuf + row * kc).update(from: r + i * kc, count: kc)
+                        let src = r + i * kc, dst = rBuf + row * kc
+                        for k in 0..<kc { dst[k] = src[k] }
                     }
                     BLAS.sgemm(m: len, n: d, k: kc, a: rBuf, lda: kc, b: mp + task.group * kc * d, ldb: d,
                                c: out, ldc: d)
