@@ -22,8 +22,10 @@ struct MapCommand: ParsableCommand {
             frequencies (a compact model, or --cluster-labels).
 
             Examples:
-              harmony map query_pcs.tsv.gz --reference ref.hmod --meta meta.tsv.gz --batch-key donor --out mapped.tsv.gz
-              harmony map q.npy --reference ref.hmod --meta q_meta.csv --batch-key sample --out mapped.npy --predictions pred.tsv
+              harmony map q.tsv.gz --reference ref.hmod --meta m.tsv \\
+                --batch-key donor --out z.tsv.gz
+              harmony map q.npy --reference ref.hmod --meta m.csv \\
+                --batch-key sample --out z.npy --predictions pred.tsv
             """)
 
     @Argument(help: ArgumentHelp("The query embedding (.tsv/.csv/.txt[.gz] or .npy).", valueName: "query"))
