@@ -60,18 +60,64 @@ public struct QueryState: Sendable {
         return correct(cells, assignments: r, labels: Self.group(batches))
     }
 
+    /// Cells per block in `mapJointly` (bounds the R and Double scratch to a few tens of MB).
+    static let jointBlock = 32_768
+
     /// Maps all cells at once (offline): accumulates every batch, then corrects every cell with the final
     /// statistics. With `QueryMappingOptions.symphony` this reproduces Symphony's `mapQuery`.
+    /// Large queries run in fixed blocks: statistics block after block, then the corrections of all blocks in
+    /// parallel (`threads` = 0: every core); the result does not depend on the thread count.
     public static func mapJointly(model: ReferenceModel, cells: Matrix<Float>, batches: [String], batchKey: String,
-                                  options: QueryMappingOptions) throws -> MappedCells {
+                                  options: QueryMappingOptions, threads: Int = 0) throws -> MappedCells {
         var state = QueryState(mapper: try QueryMapper(model: model, options: options), batchKey: batchKey)
         try state.mapper.check(cells)
         try state.checkLabels(batches, cells: cells.rows)
-        var r = Matrix<Float>(rows: cells.rows, cols: model.clusterCount)
-        state.mapper.assign(cells, into: &r)
-        let labels = group(batches)
-        state.accumulate(cells, assignments: r, labels: labels)
-        return state.correct(cells, assignments: r, labels: labels)
+        let n = cells.rows, d = cells.cols, k = model.clusterCount
+        if n <= jointBlock {
+            var r = Matrix<Float>(rows: n, cols: k)
+            state.mapper.assign(cells, into: &r)
+            let labels = group(batches)
+            state.accumulate(cells, assignments: r, labels: labels)
+            return state.correct(cells, assignments: r, labels: labels)
+        }
+        for start in stride(from: 0, to: n, by: jointBlock) {
+            let end = min(n, start + jointBlock)
+            let part = cells.selectingRows(start..<end)
+            var r = Matrix<Float>(rows: end - start, cols: k)
+            state.mapper.assign(part, into: &r)
+            state.accumulate(part, assignments: r, labels: group(Array(batches[start..<end])))
+        }
+        var out = MappedCells(corrected: Matrix(rows: n, cols: d), topCluster: [Int32](repeating: 0, count: n),
+                              topProbability: [Float](repeating: 0, count: n),
+                              assignments: options.includeAssignments ? Matrix(rows: n, cols: k) : nil)
+        var assignments = out.assignments?.values ?? []
+        let final = state
+        out.corrected.values.withUnsafeMutableBufferPointer { zb in
+            out.topCluster.withUnsafeMutableBufferPointer { cb in
+                out.topProbability.withUnsafeMutableBufferPointer { pb in
+                    assignments.withUnsafeMutableBufferPointer { rb in
+                        // Blocks write disjoint rows.
+                        nonisolated(unsafe) let zb = zb, cb = cb, pb = pb, rb = rb
+                        TaskRunner(requested: threads).runRanges(n, perTask: jointBlock) { _, start, end in
+                            let part = cells.selectingRows(start..<end)
+                            var r = Matrix<Float>(rows: end - start, cols: k)
+                            final.mapper.assign(part, into: &r)
+                            let mapped = final.correct(part, assignments: r, labels: group(Array(batches[start..<end])))
+                            for i in 0..<(end - start) {
+                                for j in 0..<d { zb[(start + i) * d + j] = mapped.corrected.values[i * d + j] }
+                                cb[start + i] = mapped.topCluster[i]
+                                pb[start + i] = mapped.topProbability[i]
+                            }
+                            if !rb.isEmpty {
+                                for i in 0..<((end - start) * k) { rb[start * k + i] = r.values[i] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if options.includeAssignments { out.assignments = Matrix(rows: n, cols: k, values: assignments) }
+        return out
     }
 
     /// The current terms: the shared intercept beta_k0 (K x d) and beta_kb (K x d) per new batch.
