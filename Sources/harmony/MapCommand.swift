@@ -14,8 +14,10 @@ struct MapCommand: ParsableCommand {
             reference loadings), in the formats `harmony fit` reads. Each cell is soft-assigned to the \
             reference clusters; cells whose --batch-key value is a level of the reference covariate of that \
             name are corrected with the reference's own batch terms, every other batch is estimated from its \
-            cells together with the reference statistics (Symphony's mapQuery; all new batches share one \
-            intercept). The defaults (query lambda 1, the model's sigma) reproduce Symphony.
+            own cells together with the reference statistics, exactly as harmonyd does for a streamed batch, \
+            so `harmony client map` against a daemon serving the same model writes the same numbers. \
+            --joint instead estimates all new batches together with one shared intercept; with \
+            --joint --query-lambda 1 --sigma 0.1 the result is Symphony's mapQuery.
 
             --predictions writes a table with cell_id, label, confidence, cluster and cluster_prob: labels by \
             a k-nearest-neighbour vote among the reference cells (a full model) or from per-cluster label \
@@ -50,9 +52,12 @@ struct MapCommand: ParsableCommand {
     var predictions: String?
 
     @Option(name: .customLong("query-lambda"),
-            help: ArgumentHelp("Ridge penalty on new query batches' terms (1 = Symphony; larger shrinks small batches' corrections).",
+            help: ArgumentHelp("Ridge penalty on new query batches' terms, a pseudo-count of cells: a cluster's offset is shrunk by n / (n + L) while it has n cells' worth of mass (1 = Symphony; the default is harmonyd's).",
                                valueName: "L"))
-    var queryLambda: Double = 1
+    var queryLambda: Double = QueryMappingOptions().lambda
+
+    @Flag(help: "Estimate all new batches together with one shared intercept (Symphony's mapQuery) instead of each batch on its own.")
+    var joint = false
 
     @Option(help: ArgumentHelp("Soft-assignment width for all clusters (default: the model's sigma per cluster).",
                                valueName: "S"))
@@ -102,8 +107,11 @@ struct MapCommand: ParsableCommand {
         let options = QueryMappingOptions(sigma: sigma.map { [$0] }, lambda: queryLambda,
                                           includeAssignments: transfer?.method == .clusters)
         let mapClock = Stopwatch()
-        let mapped = try QueryState.mapJointly(model: model, cells: embedding.floatValues, batches: batches,
-                                               batchKey: batchKey, options: options)
+        let mapped = joint
+            ? try QueryState.mapJointly(model: model, cells: embedding.floatValues, batches: batches,
+                                        batchKey: batchKey, options: options)
+            : try QueryState.mapEachBatch(model: model, cells: embedding.floatValues, batches: batches,
+                                          batchKey: batchKey, options: options)
         let labels = try transfer.map { try $0.predict(corrected: mapped.corrected, assignments: mapped.assignments) }
         progress("mapped in \(FitCommand.seconds(mapClock.elapsed))" + (transfer.map { ", labels by \($0.method.rawValue)" } ?? ""))
         try CommandFailure.writingOutput {
