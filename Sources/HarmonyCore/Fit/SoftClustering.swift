@@ -303,7 +303,9 @@ final class SoftClustering {
                                                 let scratch = SoftmaxKernel.makeScratch(clusters: kc)
                                                 let len = to - from
                                                 let logits = UnsafeMutablePointer<Float>.allocate(capacity: len * kp)
-                                                logits.initialize(repeating: SoftmaxKernel.padding, count: len * kp)
+                                                for x in 0..<len {
+                                                    for k in kc..<kp { logits[x * kp + k] = SoftmaxKernel.padding }
+                                                }
                                                 let gathered = UnsafeMutablePointer<Float>.allocate(capacity: len * d)
                                                 defer { scratch.deallocate(); logits.deallocate(); gathered.deallocate() }
                                                 // Logits of the task's cells: (zcos rows) Y^T by sgemm into rows
