@@ -22,12 +22,15 @@ import Glibc
 // Removal without a second pass: the permutation of the NEXT round is drawn before R is written, and every
 // pass that writes R rows also adds them into `pendingSums` by (next-round block, level). A cell's row only
 // changes when its own block is processed, so when a block is removed in the next round, its sums are exactly
-// the pending sums. This saves one random read of every R row per round.
+// the pending sums. This saves one random read of every R row per round. The partial sums are Float per task
+// (at most 2048 cells; the kernel adds each new row with SIMD) and Double across tasks.
+// Rows are written only when someone will read them (`storeRows`): Harmony2 reads R only after the last round
+// of a clustering step, so the cold start and the earlier rounds keep just the sums.
 //
 // Determinism: passes are cut into fixed tasks of 2048 cells (of the block, in cell order), run in waves
 // whose size depends only on the problem size; each task writes its own partial sums, added in task order.
 
-/// The soft-assignment state of a fit: logits, R, O, E, and the clustering rounds.
+/// The soft-assignment state of a fit: unit rows, centroids, R, O, E, and the clustering rounds.
 final class SoftClustering {
     let cells: Int
     let clusters: Int
@@ -113,9 +116,6 @@ final class SoftClustering {
         partialObjective = [Double](repeating: 0, count: waveTasks * 2)
         passLevels = [Double](repeating: 0, count: nb * clusters)
     }
-
-    /// The random stream after the rounds so far (to continue it elsewhere).
-    var generator: SeededGenerator { rng }
 
     // MARK: - Distances
 
