@@ -1,8 +1,9 @@
 // Vectorised elementwise math for the soft-assignment passes.
 //
 // exp: x = n ln2 + r with |r| <= ln2/2, exp(r) by its degree-6 Taylor polynomial (relative error about 2e-7),
-// 2^n by building the float exponent bits. Inputs below -87.3 give exactly 0 instead of denormals. The SIMD8
-// form computes 8 lanes with the same operations as the scalar form, so both give identical results.
+// 2^n by building the float exponent bits. Inputs are clamped at -87.3 so no denormal appears; the scalar
+// form then returns exactly 0 for them, the SIMD8 form exp(-87.3) (see there). Otherwise the SIMD8 form
+// computes 8 lanes with the same operations as the scalar form, so both give identical results.
 
 /// Fast elementwise functions on Float and SIMD8<Float>.
 enum FastMath {
@@ -26,7 +27,8 @@ enum FastMath {
         return x < -87.3 ? 0 : scaled
     }
 
-    /// Lane-wise exp, see `exp(_: Float)`.
+    /// Lane-wise exp as in `exp(_: Float)`, except that inputs below -87.3 give exp(-87.3) (about 1.2e-38, the
+    /// smallest normal float) instead of 0: one select less in the softmax kernel, and no sum notices it.
     @inline(__always)
     static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let low = SIMD8<Float>(repeating: -87.3)
@@ -44,8 +46,7 @@ enum FastMath {
         p = p * r + 1
         p = p * r + 1
         let bits = (unsafeBitCast(t, to: SIMD8<UInt32>.self) &- 0x4B40_0000 &+ 127) &<< 23
-        let scaled = p * unsafeBitCast(bits, to: SIMD8<Float>.self)
-        return scaled.replacing(with: 0, where: x .< low)
+        return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
     }
 
     /// Natural logarithm of a positive, finite, normal Float with about 1e-7 absolute error on (0, 1]
