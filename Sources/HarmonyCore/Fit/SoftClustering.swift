@@ -28,7 +28,8 @@ import Glibc
 // of a clustering step, so the cold start and the earlier rounds keep just the sums.
 //
 // Determinism: passes are cut into fixed tasks of 2048 cells (of the block, in cell order), run in waves
-// whose size depends only on the problem size; each task writes its own partial sums, added in task order.
+// (of bounded memory); each task writes its own partial sums, which are added one task after the other in
+// task order, so neither the thread count nor the wave size changes a result.
 
 /// The soft-assignment state of a fit: unit rows, centroids, R, O, E, and the clustering rounds.
 final class SoftClustering {
@@ -110,8 +111,9 @@ final class SoftClustering {
         let slot = blocks * nb * kp
         pendingSums = [Double](repeating: 0, count: blocks * nb * clusters)
         removalSums = pendingSums
-        // At most about 4M doubles (32 MB) of partial sums at a time.
-        waveTasks = max(1, min(TaskRunner.taskCount(cells), 4_000_000 / slot))
+        // About 4M floats (16 MB) of partial sums at a time, but at least one task per thread. Tasks are added
+        // to the totals one after the other in task order, so the wave size never changes a result.
+        waveTasks = min(TaskRunner.taskCount(cells), max(runner.threads, 4_000_000 / slot))
         partialPending = [Float](repeating: 0, count: waveTasks * blocks * nb * kp)
         partialObjective = [Double](repeating: 0, count: waveTasks * 2)
         passLevels = [Double](repeating: 0, count: nb * clusters)
