@@ -155,4 +155,23 @@ final class HarmonyBehaviourTests: XCTestCase {
         print("level terms reproduce Zcorr to \(worst / FixtureData.maxAbs(embedding)) of max |Z|")
         XCTAssertLessThan(worst / FixtureData.maxAbs(embedding), 1e-5)
     }
+
+    /// Inner convergence is checked from the 5th round on; when it stops a step there, the rows of that round
+    /// are the ones reported (every row sums to 1).
+    func testInnerConvergenceStopsAfterFiveRounds() throws {
+        let data = Simulator.generate(SimulationSpec(cells: 3000, dims: 6, batches: 3, types: 4, seed: 12))
+        var params = HarmonyParameters()
+        params.nClusters = 10
+        params.maxClusterRounds = 9
+        params.epsilonCluster = 1      // any change below 100 % converges
+        params.maxIterations = 2
+        params.earlyStop = false
+        let result = try Harmony.fit(data.embedding, covariates: [Covariate(name: "b", labels: data.batch)],
+                                     parameters: params)
+        XCTAssertEqual(result.clusterRounds, [5, 5])
+        for i in 0..<3000 {
+            let s = (0..<10).reduce(0.0) { $0 + Double(result.assignments[i, $1]) }
+            XCTAssertEqual(s, 1, accuracy: 1e-4)
+        }
+    }
 }
