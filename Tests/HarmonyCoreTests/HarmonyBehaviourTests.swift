@@ -131,4 +131,47 @@ final class HarmonyBehaviourTests: XCTestCase {
         XCTAssertTrue(row.allSatisfy { $0.isFinite })
         XCTAssertEqual(Double(row.reduce(0, +)), 1, accuracy: 1e-4)
     }
+
+    /// The reported batch terms reproduce the output: Zcorr_i = Z_i - sum_c R_i M_{b_c(i)} (within 1e-5 of max |Z|),
+    /// and the reported assignments and centroids are consistent (unit centroid rows).
+    func testLevelTermsReproduceCorrection() throws {
+        let (embedding, covariates) = twoCovariateData()
+        var params = HarmonyParameters()
+        params.nClusters = 12
+        params.maxIterations = 3
+        let result = try Harmony.fit(embedding, covariates: covariates, parameters: params)
+        let kc = 12, d = embedding.cols
+        var worst = 0.0
+        for i in 0..<embedding.rows {
+            let levels = [Int(covariates[0].codes[i]), 3 + Int(covariates[1].codes[i])]
+            for j in 0..<d {
+                var shift = 0.0
+                for b in levels {
+                    for k in 0..<kc { shift += Double(result.assignments[i, k]) * result.levelTerms[b][k, j] }
+                }
+                worst = max(worst, abs(Double(embedding[i, j]) - shift - Double(result.corrected[i, j])))
+            }
+        }
+        print("level terms reproduce Zcorr to \(worst / FixtureData.maxAbs(embedding)) of max |Z|")
+        XCTAssertLessThan(worst / FixtureData.maxAbs(embedding), 1e-5)
+    }
+
+    /// Inner convergence is checked from the 5th round on; when it stops a step there, the rows of that round
+    /// are the ones reported (every row sums to 1).
+    func testInnerConvergenceStopsAfterFiveRounds() throws {
+        let data = Simulator.generate(SimulationSpec(cells: 3000, dims: 6, batches: 3, types: 4, seed: 12))
+        var params = HarmonyParameters()
+        params.nClusters = 10
+        params.maxClusterRounds = 9
+        params.epsilonCluster = 1      // any change below 100 % converges
+        params.maxIterations = 2
+        params.earlyStop = false
+        let result = try Harmony.fit(data.embedding, covariates: [Covariate(name: "b", labels: data.batch)],
+                                     parameters: params)
+        XCTAssertEqual(result.clusterRounds, [5, 5])
+        for i in 0..<3000 {
+            let s = (0..<10).reduce(0.0) { $0 + Double(result.assignments[i, $1]) }
+            XCTAssertEqual(s, 1, accuracy: 1e-4)
+        }
+    }
 }

@@ -22,12 +22,16 @@ import Glibc
 // Removal without a second pass: the permutation of the NEXT round is drawn before R is written, and every
 // pass that writes R rows also adds them into `pendingSums` by (next-round block, level). A cell's row only
 // changes when its own block is processed, so when a block is removed in the next round, its sums are exactly
-// the pending sums. This saves one random read of every R row per round.
+// the pending sums. This saves one random read of every R row per round. The partial sums are Float per task
+// (at most 2048 cells; the kernel adds each new row with SIMD) and Double across tasks.
+// Rows are written only when someone will read them (`storeRows`): Harmony2 reads R only after the last round
+// of a clustering step, so the cold start and the earlier rounds keep just the sums.
 //
 // Determinism: passes are cut into fixed tasks of 2048 cells (of the block, in cell order), run in waves
-// whose size depends only on the problem size; each task writes its own partial sums, added in task order.
+// (of bounded memory); each task writes its own partial sums, which are added one task after the other in
+// task order, so neither the thread count nor the wave size changes a result.
 
-/// The soft-assignment state of a fit: logits, R, O, E, and the clustering rounds.
+/// The soft-assignment state of a fit: unit rows, centroids, R, O, E, and the clustering rounds.
 final class SoftClustering {
     let cells: Int
     let clusters: Int
@@ -107,15 +111,13 @@ final class SoftClustering {
         let slot = blocks * nb * kp
         pendingSums = [Double](repeating: 0, count: blocks * nb * clusters)
         removalSums = pendingSums
-        // At most about 4M doubles (32 MB) of partial sums at a time.
-        waveTasks = max(1, min(TaskRunner.taskCount(cells), 4_000_000 / slot))
+        // About 4M floats (16 MB) of partial sums at a time, but at least one task per thread. Tasks are added
+        // to the totals one after the other in task order, so the wave size never changes a result.
+        waveTasks = min(TaskRunner.taskCount(cells), max(runner.threads, 4_000_000 / slot))
         partialPending = [Float](repeating: 0, count: waveTasks * blocks * nb * kp)
         partialObjective = [Double](repeating: 0, count: waveTasks * 2)
         passLevels = [Double](repeating: 0, count: nb * clusters)
     }
-
-    /// The random stream after the rounds so far (to continue it elsewhere).
-    var generator: SeededGenerator { rng }
 
     // MARK: - Distances
 
@@ -303,7 +305,9 @@ final class SoftClustering {
                                                 let scratch = SoftmaxKernel.makeScratch(clusters: kc)
                                                 let len = to - from
                                                 let logits = UnsafeMutablePointer<Float>.allocate(capacity: len * kp)
-                                                logits.initialize(repeating: SoftmaxKernel.padding, count: len * kp)
+                                                for x in 0..<len {
+                                                    for k in kc..<kp { logits[x * kp + k] = SoftmaxKernel.padding }
+                                                }
                                                 let gathered = UnsafeMutablePointer<Float>.allocate(capacity: len * d)
                                                 defer { scratch.deallocate(); logits.deallocate(); gathered.deallocate() }
                                                 // Logits of the task's cells: (zcos rows) Y^T by sgemm into rows

@@ -1,19 +1,34 @@
 // Vectorised elementwise math for the soft-assignment passes.
 //
 // exp: x = n ln2 + r with |r| <= ln2/2, exp(r) by its degree-6 Taylor polynomial (relative error about 2e-7),
-// 2^n by building the float exponent bits. Inputs below -87.3 give exactly 0 instead of denormals. The SIMD8
-// form computes 8 lanes with the same operations as the scalar form, so both give identical results.
+// 2^n by building the float exponent bits. Inputs are clamped at -87.3 so no denormal appears; the scalar
+// form then returns exactly 0 for them, the SIMD8 form exp(-87.3) (see there). Otherwise the SIMD8 form
+// computes 8 lanes with the same operations as the scalar form, so both give identical results.
 
 /// Fast elementwise functions on Float and SIMD8<Float>.
 enum FastMath {
     /// exp(x) for x <= 88 with about 2e-7 relative error; x < -87.3 gives 0.
     @inline(__always)
     static func exp(_ x: Float) -> Float {
-        let v = exp(SIMD8<Float>(repeating: x))
-        return v[0]
+        let clamped = Swift.max(x, -87.3)
+        let shifter: Float = 12_582_912
+        let t = clamped * 1.442_695_04 + shifter
+        let n = t - shifter
+        let r = (clamped - n * 0.693_145_75) - n * 1.428_606_8e-6
+        var p: Float = 1.0 / 720
+        p = p * r + 1.0 / 120
+        p = p * r + 1.0 / 24
+        p = p * r + 1.0 / 6
+        p = p * r + 0.5
+        p = p * r + 1
+        p = p * r + 1
+        let bits = (t.bitPattern &- 0x4B40_0000 &+ 127) << 23
+        let scaled = p * Float(bitPattern: bits)
+        return x < -87.3 ? 0 : scaled
     }
 
-    /// Lane-wise exp, see `exp(_: Float)`.
+    /// Lane-wise exp as in `exp(_: Float)`, except that inputs below -87.3 give exp(-87.3) (about 1.2e-38, the
+    /// smallest normal float) instead of 0: one select less in the softmax kernel, and no sum notices it.
     @inline(__always)
     static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let low = SIMD8<Float>(repeating: -87.3)
@@ -31,8 +46,7 @@ enum FastMath {
         p = p * r + 1
         p = p * r + 1
         let bits = (unsafeBitCast(t, to: SIMD8<UInt32>.self) &- 0x4B40_0000 &+ 127) &<< 23
-        let scaled = p * unsafeBitCast(bits, to: SIMD8<Float>.self)
-        return scaled.replacing(with: 0, where: x .< low)
+        return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
     }
 
     /// Natural logarithm of a positive, finite, normal Float with about 1e-7 absolute error on (0, 1]

@@ -7,7 +7,7 @@ import Glibc
 //
 // Work is cut into tasks whose boundaries depend only on the problem size (never on the number of threads).
 // Each task writes only its own output slot; callers then combine the slots in task order. Threads pull tasks
-// in a fixed stride, which only changes *when* a task runs, never what it computes.
+// from a shared counter, which only changes *when* a task runs, never what it computes.
 
 /// Runs a fixed number of independent tasks on up to `threads` threads.
 struct TaskRunner: Sendable {
@@ -38,12 +38,15 @@ struct TaskRunner: Sendable {
             for task in 0..<count { body(task) }
             return
         }
+        // Workers take the next task from a shared counter, so a descheduled thread does not hold back the
+        // others; which thread runs a task never changes what the task computes.
+        let counter = TaskCounter()
         withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var task = worker
-                while task < count {
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    let task = counter.next()
+                    if task >= count { break }
                     body(task)
-                    task += workers
                 }
             }
         }

@@ -85,7 +85,7 @@ public enum Simulator {
         let batchNames = (0..<nb).map { "batch" + padded($0 + 1, width: max(2, digits(nb))) }
         let typeNames = (0..<nt).map { "type" + padded($0 + 1, width: max(2, digits(nt))) }
         let idWidth = max(6, digits(n))
-        return SimulatedData(ids: (0..<n).map { "cell" + padded($0 + 1, width: idWidth) },
+        return SimulatedData(ids: (0..<n).map { label("cell", $0 + 1, width: idWidth) },
                              embedding: Matrix(rows: n, cols: d, values: values),
                              batch: batchCodes.map { batchNames[Int($0)] },
                              cellType: typeCodes.map { typeNames[Int($0)] })
@@ -111,6 +111,23 @@ public enum Simulator {
         var v = value, count = 1
         while v >= 10 { v /= 10; count += 1 }
         return count
+    }
+
+    /// `prefix` followed by `value` in decimal, left-padded with zeros to `width` digits, written as UTF-8 bytes
+    /// directly (a million ids take a few tens of milliseconds).
+    private static func label(_ prefix: StaticString, _ value: Int, width: Int) -> String {
+        let digitCount = max(width, digits(value))
+        let length = prefix.utf8CodeUnitCount + digitCount
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            let p = prefix.utf8Start
+            for j in 0..<prefix.utf8CodeUnitCount { buffer[j] = p[j] }
+            var v = value
+            for j in stride(from: length - 1, through: prefix.utf8CodeUnitCount, by: -1) {
+                buffer[j] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            }
+            return length
+        }
     }
 
     /// `value` in decimal, left-padded with zeros to `width` digits.
