@@ -1,0 +1,162 @@
+// Reads a payload that came from an untrusted peer. Every length is checked against the bytes that remain
+// BEFORE anything is allocated from it, so a lying length produces a MALFORMED error, never a trap or a huge
+// allocation. Floats are checked for NaN and infinities (NON_FINITE).
+
+/// Reads little-endian values from a payload, throwing `ProtocolError` on any inconsistency.
+public struct ByteReader {
+    private let bytes: [UInt8]
+    /// Offset of the next unread byte.
+    public private(set) var offset: Int
+
+    /// A reader positioned at the start of `bytes`.
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        self.offset = 0
+    }
+
+    /// Bytes not read yet.
+    public var remaining: Int { bytes.count - offset }
+
+    /// Reads one byte.
+    public mutating func readUInt8(_ what: @autoclosure () -> String) throws -> UInt8 {
+        try need(1, what())
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    /// Reads a little-endian u16.
+    public mutating func readUInt16(_ what: @autoclosure () -> String) throws -> UInt16 {
+        UInt16(truncatingIfNeeded: try readLittleEndian(2, what()))
+    }
+
+    /// Reads a little-endian u32.
+    public mutating func readUInt32(_ what: @autoclosure () -> String) throws -> UInt32 {
+        UInt32(truncatingIfNeeded: try readLittleEndian(4, what()))
+    }
+
+    /// Reads a little-endian u64.
+    public mutating func readUInt64(_ what: @autoclosure () -> String) throws -> UInt64 {
+        try readLittleEndian(8, what())
+    }
+
+    /// Reads a little-endian binary32 that must be finite.
+    public mutating func readFiniteFloat32(_ what: @autoclosure () -> String) throws -> Float {
+        let v = Float(bitPattern: try readUInt32(what()))
+        guard v.isFinite else { throw ProtocolError(.nonFinite, "\(what()) is \(v); only finite values are accepted") }
+        return v
+    }
+
+    /// Reads a u32 count as Int.
+    public mutating func readCount(_ what: @autoclosure () -> String) throws -> Int {
+        Int(try readUInt32(what()))
+    }
+
+    /// Reads a boolean byte (0 or 1; anything else is MALFORMED).
+    public mutating func readBool(_ what: @autoclosure () -> String) throws -> Bool {
+        switch try readUInt8(what()) {
+        case 0: return false
+        case 1: return true
+        case let b: throw ProtocolError(.malformed, "\(what()) must be 0 or 1, got \(b)")
+        }
+    }
+
+    /// Reads a u16 byte length and that many bytes of valid UTF-8.
+    public mutating func readShortString(_ what: @autoclosure () -> String) throws -> String {
+        let n = Int(try readUInt16("length of \(what())"))
+        return try readUTF8(n, what())
+    }
+
+    /// Reads a u32 byte length and that many bytes of valid UTF-8.
+    public mutating func readLongString(_ what: @autoclosure () -> String) throws -> String {
+        let n = try readCount("length of \(what())")
+        return try readUTF8(n, what())
+    }
+
+    /// Reads `count` u16-prefixed strings; the count is checked against the remaining bytes first.
+    public mutating func readShortStrings(_ count: Int, _ what: @autoclosure () -> String) throws -> [String] {
+        // Each string takes at least its 2-byte length, which bounds a believable count.
+        guard count <= remaining / 2 else {
+            throw ProtocolError(.malformed, "\(count) \(what()) announced, but only \(remaining) bytes remain")
+        }
+        var out: [String] = []
+        out.reserveCapacity(count)
+        for i in 0..<count { out.append(try readShortString("\(what()) #\(i)")) }
+        return out
+    }
+
+    /// Reads `count` little-endian binary32 values in one bulk copy and checks that all are finite.
+    public mutating func readFiniteFloat32Array(_ count: Int, _ what: @autoclosure () -> String) throws -> [Float] {
+        let values: [Float] = try readBulk(count, what())
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw ProtocolError(.nonFinite, "\(what()) value #\(bad) is \(values[bad]); only finite values are accepted")
+        }
+        return values
+    }
+
+    /// Reads `count` little-endian u32 values in one bulk copy.
+    public mutating func readUInt32Array(_ count: Int, _ what: @autoclosure () -> String) throws -> [UInt32] {
+        try readBulk(count, what())
+    }
+
+    /// Reads `count` little-endian i32 values in one bulk copy.
+    public mutating func readInt32Array(_ count: Int, _ what: @autoclosure () -> String) throws -> [Int32] {
+        try readBulk(count, what())
+    }
+
+    /// Throws MALFORMED unless every byte has been read.
+    public func finish(_ message: @autoclosure () -> String) throws {
+        guard remaining == 0 else {
+            throw ProtocolError(.malformed, "\(message()) has \(remaining) unexpected trailing byte(s)")
+        }
+    }
+
+    /// Throws MALFORMED unless `n` more bytes are available.
+    public func need(_ n: Int, _ what: @autoclosure () -> String) throws {
+        guard n >= 0, n <= remaining else {
+            throw ProtocolError(.malformed, "payload ends early: \(what()) needs \(n) byte(s), \(remaining) remain")
+        }
+    }
+
+    private mutating func readLittleEndian(_ size: Int, _ what: String) throws -> UInt64 {
+        try need(size, what)
+        var v: UInt64 = 0
+        for i in 0..<size { v |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
+        offset += size
+        return v
+    }
+
+    private mutating func readUTF8(_ n: Int, _ what: String) throws -> String {
+        try need(n, what)
+        let slice = bytes[offset..<(offset + n)]
+        guard let s = String(validating: slice, as: UTF8.self) else {
+            throw ProtocolError(.malformed, "\(what) is not valid UTF-8")
+        }
+        offset += n
+        return s
+    }
+
+    private mutating func readBulk<T: BitPatternConvertible>(_ count: Int, _ what: String) throws -> [T] {
+        let (size, overflow) = count.multipliedReportingOverflow(by: 4)
+        guard count >= 0, !overflow, size <= remaining else {
+            throw ProtocolError(.malformed, "\(what) needs \(count) x 4 bytes, but only \(remaining) remain")
+        }
+        let start = offset
+        let out = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            #if _endian(little)
+            bytes.withUnsafeBytes { src in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: src[start..<(start + size)]))
+            }
+            #else
+            for i in 0..<count {
+                var bits: UInt32 = 0
+                for b in 0..<4 { bits |= UInt32(bytes[start + 4 * i + b]) << (8 * UInt32(b)) }
+                (buffer.baseAddress! + i).initialize(to: T(bits32: bits))
+            }
+            #endif
+            initialized = count
+        }
+        offset += size
+        return out
+    }
+}

@@ -1,0 +1,126 @@
+// Little-endian serialisation into a growing byte array. Bulk arrays of 4-byte numbers are copied as raw bytes
+// on little-endian hosts (every Linux target we build for); the big-endian path swaps element by element.
+
+/// Appends little-endian integers, floats, strings and bulk arrays to a byte buffer.
+public struct ByteWriter: Sendable {
+    /// The bytes written so far.
+    public private(set) var bytes: [UInt8]
+
+    /// An empty writer with room for `capacity` bytes.
+    public init(capacity: Int = 0) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// Number of bytes written so far.
+    public var count: Int { bytes.count }
+
+    /// Appends one byte.
+    public mutating func writeUInt8(_ v: UInt8) { bytes.append(v) }
+
+    /// Appends a u16, little-endian.
+    public mutating func writeUInt16(_ v: UInt16) { appendRaw(v.littleEndian) }
+
+    /// Appends a u32, little-endian.
+    public mutating func writeUInt32(_ v: UInt32) { appendRaw(v.littleEndian) }
+
+    /// Appends a u64, little-endian.
+    public mutating func writeUInt64(_ v: UInt64) { appendRaw(v.littleEndian) }
+
+    /// Appends an i32, little-endian two's complement.
+    public mutating func writeInt32(_ v: Int32) { appendRaw(v.littleEndian) }
+
+    /// Appends an IEEE-754 binary32, little-endian.
+    public mutating func writeFloat32(_ v: Float) { appendRaw(v.bitPattern.littleEndian) }
+
+    /// Appends a count or dimension as u32; a count above UInt32.max is a caller bug.
+    public mutating func writeCount(_ v: Int) {
+        precondition(v >= 0 && v <= Int(UInt32.max), "count \(v) does not fit in a u32")
+        writeUInt32(UInt32(v))
+    }
+
+    /// Appends a u16 byte length and the UTF-8 bytes of `s`; longer than 65535 bytes is a caller bug.
+    public mutating func writeShortString(_ s: String) {
+        let utf8 = s.utf8
+        precondition(utf8.count <= ProtocolLimits.maxShortStringBytes, "string of \(utf8.count) bytes exceeds u16")
+        writeUInt16(UInt16(utf8.count))
+        bytes.append(contentsOf: utf8)
+    }
+
+    /// Appends a u32 byte length and the UTF-8 bytes of `s`.
+    public mutating func writeLongString(_ s: String) {
+        let utf8 = s.utf8
+        writeCount(utf8.count)
+        bytes.append(contentsOf: utf8)
+    }
+
+    /// Appends raw bytes.
+    public mutating func writeBytes<C: Collection>(_ raw: C) where C.Element == UInt8 {
+        bytes.append(contentsOf: raw)
+    }
+
+    /// Appends an array of binary32 values, little-endian, as one bulk copy.
+    public mutating func writeFloat32Array(_ values: [Float]) { appendBulk(values) }
+
+    /// Appends an array of u32 values, little-endian, as one bulk copy.
+    public mutating func writeUInt32Array(_ values: [UInt32]) { appendBulk(values) }
+
+    /// Appends an array of i32 values, little-endian, as one bulk copy.
+    public mutating func writeInt32Array(_ values: [Int32]) { appendBulk(values) }
+
+    /// Overwrites four bytes at `offset` with a little-endian u32 (used to patch a length written earlier).
+    public mutating func patchUInt32(_ v: UInt32, at offset: Int) {
+        precondition(offset >= 0 && offset + 4 <= bytes.count, "patch outside the written bytes")
+        withUnsafeBytes(of: v.littleEndian) { raw in
+            for i in 0..<4 { bytes[offset + i] = raw[i] }
+        }
+    }
+
+    /// Hands the written bytes over, leaving the writer empty.
+    public mutating func take() -> [UInt8] {
+        defer { bytes = [] }
+        return bytes
+    }
+
+    private mutating func appendRaw<T: FixedWidthInteger>(_ v: T) {
+        withUnsafeBytes(of: v) { bytes.append(contentsOf: $0) }
+    }
+
+    private mutating func appendBulk<T: BitPatternConvertible>(_ values: [T]) {
+        #if _endian(little)
+        values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        #else
+        bytes.reserveCapacity(bytes.count + values.count * 4)
+        for v in values { appendRaw(v.bits32.littleEndian) }
+        #endif
+    }
+}
+
+/// A 4-byte number that can be viewed as its 32-bit pattern (for the big-endian fallback of bulk copies).
+public protocol BitPatternConvertible {
+    /// The 32 bits of the value.
+    var bits32: UInt32 { get }
+    /// The value with these 32 bits.
+    init(bits32: UInt32)
+}
+
+extension Float: BitPatternConvertible {
+    /// The IEEE-754 bit pattern.
+    public var bits32: UInt32 { bitPattern }
+    /// The float with this bit pattern.
+    public init(bits32: UInt32) { self.init(bitPattern: bits32) }
+}
+
+extension UInt32: BitPatternConvertible {
+    /// The value itself.
+    public var bits32: UInt32 { self }
+    /// The value itself.
+    public init(bits32: UInt32) { self = bits32 }
+}
+
+extension Int32: BitPatternConvertible {
+    /// The two's complement bits.
+    public var bits32: UInt32 { UInt32(bitPattern: self) }
+    /// The value with these two's complement bits.
+    public init(bits32: UInt32) { self.init(bitPattern: bits32) }
+}

@@ -1,0 +1,59 @@
+/// The message type byte at offset 5 of every frame header.
+///
+/// Requests use 0x01...0x06; the reply to a request has the request's type with the high bit set
+/// (`request | 0x80`); `error` (0xFF) may answer any request.
+public enum MessageType: UInt8, Sendable, CaseIterable {
+    /// Version negotiation request: the client's [min, max] versions and name.
+    case hello = 0x01
+    /// Model and limits request (empty payload).
+    case info = 0x02
+    /// Map a chunk of query cells of one batch.
+    case map = 0x03
+    /// Server statistics request (empty payload).
+    case stats = 0x04
+    /// Ask for a background refit (empty payload).
+    case refit = 0x05
+    /// Ask for the current corrections of every cell of one batch.
+    case export = 0x06
+    /// Reply to `hello`.
+    case helloReply = 0x81
+    /// Reply to `info`.
+    case infoReply = 0x82
+    /// Reply to `map`.
+    case mapReply = 0x83
+    /// Reply to `stats`.
+    case statsReply = 0x84
+    /// Reply to `refit`.
+    case refitReply = 0x85
+    /// Reply to `export`.
+    case exportReply = 0x86
+    /// An error reply to any request.
+    case error = 0xFF
+
+    /// True for the six request types a client may send.
+    public var isRequest: Bool { rawValue < 0x80 }
+
+    /// The type of a successful reply to this request type; nil for reply types.
+    public var replyType: MessageType? {
+        isRequest ? MessageType(rawValue: rawValue | 0x80) : nil
+    }
+
+    /// The uppercase name used in documents and logs, e.g. `MAP` or `MAP_REPLY`.
+    public var name: String {
+        switch self {
+        case .hello: return "HELLO"
+        case .info: return "INFO"
+        case .map: return "MAP"
+        case .stats: return "STATS"
+        case .refit: return "REFIT"
+        case .export: return "EXPORT"
+        case .helloReply: return "HELLO_REPLY"
+        case .infoReply: return "INFO_REPLY"
+        case .mapReply: return "MAP_REPLY"
+        case .statsReply: return "STATS_REPLY"
+        case .refitReply: return "REFIT_REPLY"
+        case .exportReply: return "EXPORT_REPLY"
+        case .error: return "ERROR"
+        }
+    }
+}
