@@ -1,0 +1,129 @@
+import COpenBLAS
+
+// The stateless half of query mapping: soft assignment to the frozen centroids and the correction
+//   z_i^corr = z_i - sum_k R_ik T_b[k]
+// with a K x d term matrix T_b per batch (the reference's own beta_kb for a level it knows, or a new batch's
+// terms from `QueryState`). The correction is one SGEMM (n_b x K)(K x d) per batch present in a chunk.
+
+/// Maps query cells onto a `ReferenceModel`: soft assignment and correction with given batch terms.
+/// Streaming statistics for new batches live in `QueryState`.
+public struct QueryMapper: Sendable {
+    /// The reference mapped onto.
+    public let model: ReferenceModel
+    /// The options in force.
+    public let options: QueryMappingOptions
+    // 2 / sigma_k per cluster, for the softmax exponent.
+    let scale: [Float]
+
+    /// A mapper for `model`; checks the options against it.
+    public init(model: ReferenceModel, options: QueryMappingOptions = QueryMappingOptions()) throws {
+        let k = model.clusterCount
+        let sigma: [Double]
+        switch options.sigma {
+        case nil: sigma = model.parameters.sigma
+        case let s? where s.count == 1: sigma = [Double](repeating: s[0], count: k)
+        case let s? where s.count == k: sigma = s
+        case let s?:
+            throw HarmonyError.invalidParameter("sigma has \(s.count) values; give one, or one per cluster (\(k))")
+        }
+        guard sigma.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw HarmonyError.invalidParameter("sigma must be a positive number")
+        }
+        guard options.lambda >= 0, options.lambda.isFinite else {
+            throw HarmonyError.invalidParameter("the query lambda must be a finite number >= 0, got \(options.lambda)")
+        }
+        self.model = model
+        self.options = options
+        self.scale = sigma.map { Float(2 / $0) }
+    }
+
+    /// Soft assignments R (n x K) of the cells (n x d) to the reference centroids.
+    public func assign(_ cells: Matrix<Float>) throws -> Matrix<Float> {
+        try check(cells)
+        var r = Matrix<Float>(rows: cells.rows, cols: model.clusterCount)
+        assign(cells, into: &r)
+        return r
+    }
+
+    /// Maps cells of batches the reference knows or with given terms: `terms[t]` (K x d) applies to the cells
+    /// with `slots[i] == t`.
+    func correct(_ cells: Matrix<Float>, assignments r: Matrix<Float>, slots: [Int],
+                 terms: [Matrix<Float>]) -> MappedCells {
+        let n = cells.rows, d = cells.cols, k = model.clusterCount
+        var out = cells
+        var members = [[Int]](repeating: [], count: terms.count)
+        for (i, t) in slots.enumerated() { members[t].append(i) }
+        var gatheredR = [Float]()
+        var product = [Float]()
+        for (t, rows) in members.enumerated() where !rows.isEmpty {
+            terms[t].values.withUnsafeBufferPointer { tb in
+                if rows.count == n {
+                    // The whole chunk is one batch: subtract R T in place.
+                    r.values.withUnsafeBufferPointer { rb in
+                        out.values.withUnsafeMutableBufferPointer { ob in
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(d), Int32(k), -1,
+                                        rb.baseAddress, Int32(k), tb.baseAddress, Int32(d), 1, ob.baseAddress, Int32(d))
+                        }
+                    }
+                    return
+                }
+                let m = rows.count
+                gatheredR.removeAll(keepingCapacity: true)
+                for i in rows { gatheredR.append(contentsOf: r.values[(i * k)..<((i + 1) * k)]) }
+                product = [Float](repeating: 0, count: m * d)
+                gatheredR.withUnsafeBufferPointer { gb in
+                    product.withUnsafeMutableBufferPointer { pb in
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(d), Int32(k), 1,
+                                    gb.baseAddress, Int32(k), tb.baseAddress, Int32(d), 0, pb.baseAddress, Int32(d))
+                    }
+                }
+                out.values.withUnsafeMutableBufferPointer { ob in
+                    for (row, i) in rows.enumerated() {
+                        for j in 0..<d { ob[i * d + j] -= product[row * d + j] }
+                    }
+                }
+            }
+        }
+        var cluster = [Int32](repeating: 0, count: n)
+        var probability = [Float](repeating: 0, count: n)
+        r.values.withUnsafeBufferPointer { rb in
+            cluster.withUnsafeMutableBufferPointer { cb in
+                probability.withUnsafeMutableBufferPointer { pb in
+                    SoftAssignment.top(r: rb, n: n, k: k, cluster: cb, probability: pb)
+                }
+            }
+        }
+        return MappedCells(corrected: out, topCluster: cluster, topProbability: probability,
+                           assignments: options.includeAssignments ? r : nil)
+    }
+
+    /// The reference's own terms of a global level, as Float for the correction GEMM.
+    func levelTerms(_ level: Int) -> Matrix<Float> {
+        model.levelTerms[level].converted(to: Float.self)
+    }
+
+    func assign(_ cells: Matrix<Float>, into r: inout Matrix<Float>) {
+        let n = cells.rows, d = cells.cols, k = model.clusterCount
+        var zhat = [Float](repeating: 0, count: n * d)
+        cells.values.withUnsafeBufferPointer { zb in
+            model.centroids.values.withUnsafeBufferPointer { yb in
+                scale.withUnsafeBufferPointer { sb in
+                    zhat.withUnsafeMutableBufferPointer { hb in
+                        r.values.withUnsafeMutableBufferPointer { rb in
+                            SoftAssignment.assign(z: zb, n: n, d: d, y: yb, k: k, scale: sb, zhat: hb, into: rb)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func check(_ cells: Matrix<Float>) throws {
+        guard cells.cols == model.dimension else {
+            throw HarmonyError.invalidInput("query cells have \(cells.cols) dimensions; the reference has \(model.dimension)")
+        }
+        if let bad = cells.values.firstIndex(where: { !$0.isFinite }) {
+            throw HarmonyError.invalidInput("query cell \(bad / max(cells.cols, 1)) has a non-finite value")
+        }
+    }
+}

@@ -1,0 +1,175 @@
+import COpenBLAS
+
+// Streaming query mapping from per-(batch, cluster) sufficient statistics (ALGORITHM.md §5).
+//
+// For every new batch b (a batch label the reference does not know): n_kb = sum_{i in b} R_ik and
+// s_kb = sum_{i in b} R_ik z_i (Double, order-independent, additive over chunks). With the reference's
+// N_k and C_k and ridge lambda, per cluster k (joint over all new batches, as Symphony's design does):
+//   beta_k0 = (C_k + sum_b lambda s_kb / (n_kb + lambda)) / (N_k + sum_b lambda n_kb / (n_kb + lambda))
+//   beta_kb = (s_kb - n_kb beta_k0) / (n_kb + lambda)
+// New batches are coupled only through the shared intercept beta_k0: a new batch moves another batch's terms
+// by a relative weight of at most lambda / N_k. Mapping every cell at once (`mapJointly`, lambda 1, sigma 0.1)
+// is exactly Symphony's `mapQuery` with one-hot query batches. Cells of a level the reference knows use the
+// reference's own beta_kb and do not enter the statistics.
+
+/// Accumulated statistics of the query batches seen so far, and mapping with them.
+public struct QueryState: Sendable {
+    /// The mapper (model and options).
+    public let mapper: QueryMapper
+    /// The query metadata column holding batch labels; labels of the reference covariate of that name
+    /// are known levels.
+    public let batchKey: String
+    /// Labels of the new batches, in order of first arrival.
+    public private(set) var newBatches: [String] = []
+    /// Per new batch, n_kb (K values).
+    public private(set) var batchMass: [[Double]] = []
+    /// Per new batch, s_kb (K x d, row-major).
+    public private(set) var batchSums: [[Double]] = []
+    /// Per new batch, the number of cells accumulated.
+    public private(set) var batchCellCounts: [Int] = []
+    private var batchIndex: [String: Int] = [:]
+
+    /// An empty state for mapping onto `mapper.model`.
+    public init(mapper: QueryMapper, batchKey: String) {
+        self.mapper = mapper
+        self.batchKey = batchKey
+    }
+
+    /// Adds a chunk of cells (n x d, one batch label per cell) to the statistics and returns the chunk mapped
+    /// with the updated statistics.
+    public mutating func add(cells: Matrix<Float>, batches: [String]) throws -> MappedCells {
+        try mapper.check(cells)
+        try checkLabels(batches, cells: cells.rows)
+        var r = Matrix<Float>(rows: cells.rows, cols: mapper.model.clusterCount)
+        mapper.assign(cells, into: &r)
+        accumulate(cells, assignments: r, batches: batches)
+        return correct(cells, assignments: r, batches: batches)
+    }
+
+    /// Adds a chunk of one batch; see `add(cells:batches:)`.
+    public mutating func add(cells: Matrix<Float>, batch: String) throws -> MappedCells {
+        try add(cells: cells, batches: [String](repeating: batch, count: cells.rows))
+    }
+
+    /// Maps cells with the current statistics without adding them (re-correction of earlier cells).
+    /// Cells of a new batch never seen get no batch correction.
+    public func correct(cells: Matrix<Float>, batches: [String]) throws -> MappedCells {
+        try mapper.check(cells)
+        try checkLabels(batches, cells: cells.rows)
+        var r = Matrix<Float>(rows: cells.rows, cols: mapper.model.clusterCount)
+        mapper.assign(cells, into: &r)
+        return correct(cells, assignments: r, batches: batches)
+    }
+
+    /// Maps all cells at once (offline): accumulates every batch, then corrects every cell with the final
+    /// statistics. With `QueryMappingOptions.symphony` this reproduces Symphony's `mapQuery`.
+    public static func mapJointly(model: ReferenceModel, cells: Matrix<Float>, batches: [String], batchKey: String,
+                                  options: QueryMappingOptions) throws -> MappedCells {
+        var state = QueryState(mapper: try QueryMapper(model: model, options: options), batchKey: batchKey)
+        try state.mapper.check(cells)
+        try state.checkLabels(batches, cells: cells.rows)
+        var r = Matrix<Float>(rows: cells.rows, cols: model.clusterCount)
+        state.mapper.assign(cells, into: &r)
+        state.accumulate(cells, assignments: r, batches: batches)
+        return state.correct(cells, assignments: r, batches: batches)
+    }
+
+    /// The current terms: the shared intercept beta_k0 (K x d) and beta_kb (K x d) per new batch.
+    public func terms() -> (intercept: Matrix<Double>, batches: [Matrix<Double>]) {
+        let model = mapper.model
+        let k = model.clusterCount, d = model.dimension, lambda = mapper.options.lambda
+        var intercept = Matrix<Double>(rows: k, cols: d)
+        var betas = [Matrix<Double>](repeating: Matrix<Double>(rows: k, cols: d), count: newBatches.count)
+        var numerator = [Double](repeating: 0, count: d)
+        for c in 0..<k {
+            var denominator = model.clusterMass[c]
+            for j in 0..<d { numerator[j] = model.clusterSums[c, j] }
+            for b in 0..<newBatches.count {
+                let nb = batchMass[b][c]
+                guard nb + lambda > 0 else { continue }
+                let w = lambda / (nb + lambda)
+                denominator += w * nb
+                for j in 0..<d { numerator[j] += w * batchSums[b][c * d + j] }
+            }
+            guard denominator > 0 else { continue }  // no mass at all in cluster c: no correction from it
+            for j in 0..<d { intercept[c, j] = numerator[j] / denominator }
+            for b in 0..<newBatches.count {
+                let nb = batchMass[b][c]
+                guard nb > 0 else { continue }
+                let inv = 1 / (nb + lambda)
+                for j in 0..<d { betas[b][c, j] = (batchSums[b][c * d + j] - nb * intercept[c, j]) * inv }
+            }
+        }
+        return (intercept, betas)
+    }
+
+    // MARK: - Internals
+
+    func checkLabels(_ batches: [String], cells: Int) throws {
+        guard batches.count == cells else {
+            throw HarmonyError.invalidInput("\(batches.count) batch labels for \(cells) query cells")
+        }
+        if let i = batches.firstIndex(where: { $0.isEmpty }) {
+            throw HarmonyError.invalidInput("query cell \(i) has an empty batch label")
+        }
+    }
+
+    // Adds n_kb += sum_i R_ik and s_kb += R_b^T Z_b (DGEMM on Double copies) for the new batches in the chunk.
+    mutating func accumulate(_ cells: Matrix<Float>, assignments r: Matrix<Float>, batches: [String]) {
+        let k = mapper.model.clusterCount, d = cells.cols
+        var members: [Int: [Int]] = [:]
+        for (i, label) in batches.enumerated() where mapper.model.globalLevel(covariate: batchKey, label: label) == nil {
+            let b: Int
+            if let known = batchIndex[label] { b = known } else {
+                b = newBatches.count
+                batchIndex[label] = b
+                newBatches.append(label)
+                batchMass.append([Double](repeating: 0, count: k))
+                batchSums.append([Double](repeating: 0, count: k * d))
+                batchCellCounts.append(0)
+            }
+            members[b, default: []].append(i)
+        }
+        for (b, rows) in members.sorted(by: { $0.key < $1.key }) {
+            let m = rows.count
+            var rd = [Double](repeating: 0, count: m * k)
+            var zd = [Double](repeating: 0, count: m * d)
+            for (row, i) in rows.enumerated() {
+                for c in 0..<k { rd[row * k + c] = Double(r.values[i * k + c]) }
+                for j in 0..<d { zd[row * d + j] = Double(cells.values[i * d + j]) }
+            }
+            for row in 0..<m { for c in 0..<k { batchMass[b][c] += rd[row * k + c] } }
+            batchSums[b].withUnsafeMutableBufferPointer { sb in
+                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(d), Int32(m), 1,
+                            rd, Int32(k), zd, Int32(d), 1, sb.baseAddress, Int32(d))
+            }
+            batchCellCounts[b] += m
+        }
+    }
+
+    func correct(_ cells: Matrix<Float>, assignments r: Matrix<Float>, batches: [String]) -> MappedCells {
+        let k = mapper.model.clusterCount, d = cells.cols
+        // Slot 0: no correction (a new batch not yet in the statistics); then known levels and new batches.
+        var slotOf: [String: Int] = [:]
+        var terms: [Matrix<Float>] = [Matrix<Float>(rows: k, cols: d)]
+        var newTerms: [Matrix<Double>]? = nil
+        var slots = [Int](repeating: 0, count: batches.count)
+        for (i, label) in batches.enumerated() {
+            if let s = slotOf[label] { slots[i] = s; continue }
+            let s: Int
+            if let level = mapper.model.globalLevel(covariate: batchKey, label: label) {
+                s = terms.count
+                terms.append(mapper.levelTerms(level))
+            } else if let b = batchIndex[label] {
+                if newTerms == nil { newTerms = self.terms().batches }
+                s = terms.count
+                terms.append(newTerms![b].converted(to: Float.self))
+            } else {
+                s = 0
+            }
+            slotOf[label] = s
+            slots[i] = s
+        }
+        return mapper.correct(cells, assignments: r, slots: slots, terms: terms)
+    }
+}

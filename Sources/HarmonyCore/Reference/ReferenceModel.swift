@@ -1,0 +1,190 @@
+// A frozen Harmony reference for Symphony-style query mapping (ALGORITHM.md §4.1, §5).
+//
+// Mapping needs only the small per-cluster part: centroids Y, sigma, N_k = sum_i R_ik and
+// C_k = sum_i R_ik z_i^corr of the corrected reference, and the reference's own batch terms. The optional
+// `cells` part (corrected and original embeddings, covariate codes, ids) serves kNN label transfer and refits;
+// a compact model leaves it out.
+
+/// One covariate of the reference: its metadata column and level labels (code b is `levels[b]`).
+public struct ReferenceCovariate: Sendable, Equatable {
+    /// The metadata column name, e.g. `donor`.
+    public let name: String
+    /// Level labels in code order (sorted by bytes, as `Covariate`).
+    public let levels: [String]
+
+    /// A covariate description.
+    public init(name: String, levels: [String]) {
+        self.name = name
+        self.levels = levels
+    }
+}
+
+/// The parameters a reference was fitted with, as resolved against its data.
+public struct ReferenceParameters: Sendable, Equatable {
+    /// The algorithm generation of the fit.
+    public var preset: HarmonyPreset
+    /// Sigma per cluster (K values); mapping uses it unless a sigma is given.
+    public var sigma: [Double]
+    /// Theta per covariate, as given to the fit.
+    public var theta: [Double]
+    /// The ridge penalty of the fit.
+    public var lambda: RidgePenalty
+
+    /// Parameters as stored in a model.
+    public init(preset: HarmonyPreset, sigma: [Double], theta: [Double], lambda: RidgePenalty) {
+        self.preset = preset
+        self.sigma = sigma
+        self.theta = theta
+        self.lambda = lambda
+    }
+}
+
+/// The reference's labels: names, and per-cluster label frequencies pi_kl (ALGORITHM.md §4.3).
+public struct ReferenceLabels: Sendable, Equatable {
+    /// The metadata column the labels came from, e.g. `cell_type`.
+    public let name: String
+    /// Distinct labels sorted by bytes; code l is `values[l]`.
+    public let values: [String]
+    /// K x L: pi_kl = sum_j R_jk [label_j = l] / N_k (rows sum to 1 where N_k > 0).
+    public let clusterFrequencies: Matrix<Double>
+
+    /// Label statistics as stored in a model.
+    public init(name: String, values: [String], clusterFrequencies: Matrix<Double>) {
+        self.name = name
+        self.values = values
+        self.clusterFrequencies = clusterFrequencies
+    }
+}
+
+/// The reference cells kept by a full (non-compact) model, for kNN label transfer and refits.
+public struct ReferenceCells: Sendable, Equatable {
+    /// Cell ids, in the order of the rows below.
+    public let ids: [String]
+    /// The original (uncorrected) embedding, N x d.
+    public let original: Matrix<Float>
+    /// The corrected embedding, N x d (what query cells are compared with).
+    public let corrected: Matrix<Float>
+    /// Per covariate of the model, one code per cell.
+    public let covariateCodes: [[Int32]]
+    /// Per cell, the code of its label in `ReferenceLabels.values`, or empty when the model has no labels.
+    public let labelCodes: [Int32]
+
+    /// Reference cells as stored in a model.
+    public init(ids: [String], original: Matrix<Float>, corrected: Matrix<Float>, covariateCodes: [[Int32]],
+                labelCodes: [Int32]) {
+        self.ids = ids
+        self.original = original
+        self.corrected = corrected
+        self.covariateCodes = covariateCodes
+        self.labelCodes = labelCodes
+    }
+}
+
+/// An immutable Harmony reference: everything query mapping and label transfer read.
+///
+/// Centroids: mapping uses Symphony's Y_k = C_k / |C_k| (the R-weighted mean direction of the *corrected*
+/// reference cells), not the fit's internal centroids (normalised ridge intercepts); the two agree closely,
+/// and this choice reproduces Symphony's `mapQuery` and the fixtures exactly.
+public struct ReferenceModel: Sendable, Equatable {
+    /// The model file format version this library writes.
+    public static let currentFormatVersion: UInt32 = 1
+
+    /// Model version: 1 for a fresh build; the daemon increments it at each refit.
+    public var modelVersion: UInt64
+    /// Fit parameters (sigma per cluster is what mapping uses).
+    public let parameters: ReferenceParameters
+    /// Y: K x d unit rows, Y_k = C_k / |C_k|.
+    public let centroids: Matrix<Float>
+    /// N_k = sum_i R_ik over reference cells (K).
+    public let clusterMass: [Double]
+    /// C_k = sum_i R_ik z_i^corr over reference cells (K x d).
+    public let clusterSums: Matrix<Double>
+    /// Per global level (covariates' levels concatenated), the K x d batch terms beta_kb of the fit.
+    public let levelTerms: [Matrix<Double>]
+    /// The reference's covariates.
+    public let covariates: [ReferenceCovariate]
+    /// Label statistics, if the reference was built with labels.
+    public let labels: ReferenceLabels?
+    /// Reference cells, unless the model is compact.
+    public let cells: ReferenceCells?
+
+    /// Number of clusters K.
+    public var clusterCount: Int { centroids.rows }
+    /// Embedding dimension d.
+    public var dimension: Int { centroids.cols }
+    /// Whether the model leaves out the reference cells.
+    public var isCompact: Bool { cells == nil }
+    /// Total number of levels over all covariates.
+    public var levelCount: Int { covariates.reduce(0) { $0 + $1.levels.count } }
+    /// Number of reference cells (sum of N_k when the model is compact).
+    public var cellCount: Int { cells?.ids.count ?? Int(clusterMass.reduce(0, +).rounded()) }
+
+    /// A model from its parts, checking every shape. Centroids are derived from `clusterSums`.
+    public init(modelVersion: UInt64 = 1, parameters: ReferenceParameters, clusterMass: [Double],
+                clusterSums: Matrix<Double>, levelTerms: [Matrix<Double>], covariates: [ReferenceCovariate],
+                labels: ReferenceLabels?, cells: ReferenceCells?) throws {
+        let k = clusterSums.rows, d = clusterSums.cols
+        func bad(_ m: String) -> HarmonyError { .invalidInput("reference model: \(m)") }
+        guard k >= 1, d >= 1 else { throw bad("it needs at least one cluster and one dimension") }
+        guard clusterMass.count == k else { throw bad("\(clusterMass.count) cluster masses for \(k) clusters") }
+        guard parameters.sigma.count == k else { throw bad("\(parameters.sigma.count) sigma values for \(k) clusters") }
+        guard parameters.sigma.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw bad("sigma must be positive") }
+        guard clusterMass.allSatisfy({ $0 >= 0 && $0.isFinite }), clusterSums.values.allSatisfy({ $0.isFinite }) else {
+            throw bad("cluster statistics must be finite, with non-negative masses")
+        }
+        let levels = covariates.reduce(0) { $0 + $1.levels.count }
+        guard levelTerms.count == levels else { throw bad("\(levelTerms.count) level terms for \(levels) levels") }
+        guard levelTerms.allSatisfy({ $0.rows == k && $0.cols == d }) else { throw bad("level terms must be K x d") }
+        if let labels {
+            guard labels.clusterFrequencies.rows == k, labels.clusterFrequencies.cols == labels.values.count else {
+                throw bad("label frequencies must be K x (number of labels)")
+            }
+        }
+        if let cells {
+            let n = cells.ids.count
+            guard cells.original.rows == n, cells.corrected.rows == n, cells.original.cols == d,
+                  cells.corrected.cols == d else { throw bad("reference cell embeddings must be \(n) x \(d)") }
+            guard cells.covariateCodes.count == covariates.count else { throw bad("one code list per covariate expected") }
+            for (c, codes) in cells.covariateCodes.enumerated() {
+                let nl = Int32(covariates[c].levels.count)
+                guard codes.count == n, codes.allSatisfy({ $0 >= 0 && $0 < nl }) else {
+                    throw bad("covariate codes of \(covariates[c].name) do not fit \(n) cells and \(nl) levels")
+                }
+            }
+            let nl = Int32(labels?.values.count ?? 0)
+            guard cells.labelCodes.isEmpty ? labels == nil : cells.labelCodes.count == n,
+                  cells.labelCodes.allSatisfy({ $0 >= 0 && $0 < nl }) else { throw bad("label codes do not fit the cells") }
+        }
+        self.modelVersion = modelVersion
+        self.parameters = parameters
+        self.clusterMass = clusterMass
+        self.clusterSums = clusterSums
+        self.centroids = ReferenceModel.normalizedRows(clusterSums)
+        self.levelTerms = levelTerms
+        self.covariates = covariates
+        self.labels = labels
+        self.cells = cells
+    }
+
+    /// The global level index of `label` in covariate `name`, or nil if the reference does not know it.
+    public func globalLevel(covariate name: String, label: String) -> Int? {
+        var offset = 0
+        for cov in covariates {
+            if cov.name == name { return cov.levels.firstIndex(of: label).map { offset + $0 } }
+            offset += cov.levels.count
+        }
+        return nil
+    }
+
+    // Y_k = C_k / |C_k| (norm in Double); a zero row stays zero (a cluster no cell visits).
+    static func normalizedRows(_ m: Matrix<Double>) -> Matrix<Float> {
+        var out = Matrix<Float>(rows: m.rows, cols: m.cols)
+        for k in 0..<m.rows {
+            var ss = 0.0
+            for j in 0..<m.cols { ss += m[k, j] * m[k, j] }
+            let inv = ss > 0 ? 1 / ss.squareRoot() : 0
+            for j in 0..<m.cols { out[k, j] = Float(m[k, j] * inv) }
+        }
+        return out
+    }
+}
