@@ -134,11 +134,26 @@ public struct QueryState: Sendable {
             let m = rows.count
             var rd = [Double](repeating: 0, count: m * k)
             var zd = [Double](repeating: 0, count: m * d)
-            for (row, i) in rows.enumerated() {
-                for c in 0..<k { rd[row * k + c] = Double(r.values[i * k + c]) }
-                for j in 0..<d { zd[row * d + j] = Double(cells.values[i * d + j]) }
+            var mass = batchMass[b]
+            r.values.withUnsafeBufferPointer { rb in
+                cells.values.withUnsafeBufferPointer { zb in
+                    rd.withUnsafeMutableBufferPointer { rdb in
+                        zd.withUnsafeMutableBufferPointer { zdb in
+                            mass.withUnsafeMutableBufferPointer { mb in
+                                for (row, i) in rows.enumerated() {
+                                    for c in 0..<k {
+                                        let v = Double(rb[i * k + c])
+                                        rdb[row * k + c] = v
+                                        mb[c] += v
+                                    }
+                                    for j in 0..<d { zdb[row * d + j] = Double(zb[i * d + j]) }
+                                }
+                            }
+                        }
+                    }
+                }
             }
-            for row in 0..<m { for c in 0..<k { batchMass[b][c] += rd[row * k + c] } }
+            batchMass[b] = mass
             batchSums[b].withUnsafeMutableBufferPointer { sb in
                 cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(d), Int32(m), 1,
                             rd, Int32(k), zd, Int32(d), 1, sb.baseAddress, Int32(d))

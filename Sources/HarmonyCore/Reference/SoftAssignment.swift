@@ -23,23 +23,60 @@ enum SoftAssignment {
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(k), Int32(d), 1,
                     zhat.baseAddress, Int32(d), y.baseAddress, Int32(d), 0, r.baseAddress, Int32(k))
+        let base = r.baseAddress!
         for i in 0..<n {
-            let row = UnsafeMutableBufferPointer(rebasing: r[(i * k)..<((i + 1) * k)])
-            var top = -Float.infinity
-            for c in 0..<k {
-                let a = (row[c] - 1) * scale[c]
-                row[c] = a
-                top = max(top, a)
-            }
-            var sum: Float = 0
-            for c in 0..<k {
-                let e = fastExp(row[c] - top)
-                row[c] = e
-                sum += e
-            }
-            let inv = 1 / sum
-            for c in 0..<k { row[c] *= inv }
+            softmaxRow(base + i * k, k: k, scale: scale.baseAddress!)
         }
+    }
+
+    /// Turns one row of dot products s_k into softmax_k((s_k - 1) scale_k) in place, 8 lanes at a time.
+    @inline(__always)
+    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, k: Int, scale: UnsafePointer<Float>) {
+        let wide = k - k % 8
+        var top8 = SIMD8<Float>(repeating: -.infinity)
+        var c = 0
+        while c < wide {
+            let a = (load(row + c) - 1) * load(scale + c)
+            store(a, row + c)
+            top8.replace(with: a, where: a .> top8)
+            c += 8
+        }
+        var top = top8.max()
+        while c < k {
+            row[c] = (row[c] - 1) * scale[c]
+            top = max(top, row[c])
+            c += 1
+        }
+        var sum8 = SIMD8<Float>()
+        c = 0
+        while c < wide {
+            let e = fastExp(load(row + c) - top)
+            store(e, row + c)
+            sum8 += e
+            c += 8
+        }
+        var sum = sum8.sum()
+        while c < k {
+            let e = fastExp(row[c] - top)
+            row[c] = e
+            sum += e
+            c += 1
+        }
+        let inv = 1 / sum
+        for c in 0..<k { row[c] *= inv }
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> { load(UnsafePointer(p)) }
+
+    @inline(__always)
+    static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
     /// The index and value of the largest entry of each row of R (first index on ties).
@@ -78,5 +115,26 @@ enum SoftAssignment {
         p = p * r + 1
         let bits = (t.bitPattern &- shifter.bitPattern &+ 127) &<< 23
         return p * Float(bitPattern: bits)
+    }
+
+    /// `fastExp` on 8 lanes (same arithmetic, lane by lane).
+    @inline(__always)
+    static func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        var xc = x
+        xc.replace(with: -87, where: x .< -87)
+        let shifter = SIMD8<Float>(repeating: 12_582_912)
+        let t = xc * 1.442_695_04 + shifter
+        let nf = t - shifter
+        let r = (xc - nf * 0.693_145_75) - nf * 1.428_606_8e-6
+        var p = SIMD8<Float>(repeating: 1.0 / 720)
+        p = p * r + 1.0 / 120
+        p = p * r + 1.0 / 24
+        p = p * r + 1.0 / 6
+        p = p * r + 0.5
+        p = p * r + 1
+        p = p * r + 1
+        let tb = unsafeBitCast(t, to: SIMD8<UInt32>.self)
+        let bits = (tb &- shifter[0].bitPattern &+ 127) &<< 23
+        return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
     }
 }

@@ -1,0 +1,162 @@
+// Encoding and decoding of each model file section (layouts in Protocols/model-format.md). Decoders read
+// through `ByteReader`, which throws on any overrun; counts are bounded by the section length before any
+// allocation, and every section must be consumed exactly.
+
+extension ModelFile {
+    // MARK: - Encoding
+
+    static func encodeParameters(_ model: ReferenceModel) -> [UInt8] {
+        var w = ByteWriter()
+        let p = model.parameters
+        w.u32(UInt32(model.clusterCount))
+        w.u32(UInt32(model.dimension))
+        w.u8(p.preset == .harmony2 ? 0 : 1)
+        let lambdaValues: [Double]
+        switch p.lambda {
+        case .dynamic(let alpha): w.u8(0); lambdaValues = [alpha]
+        case .fixed(let values): w.u8(1); lambdaValues = values
+        }
+        w.u16(0)
+        w.u32(UInt32(p.theta.count))
+        w.u32(UInt32(lambdaValues.count))
+        w.doubles(p.sigma)
+        w.doubles(p.theta)
+        w.doubles(lambdaValues)
+        return w.bytes
+    }
+
+    static func encodeStatistics(_ model: ReferenceModel) -> [UInt8] {
+        var w = ByteWriter()
+        w.doubles(model.clusterMass)
+        w.doubles(model.clusterSums.values)
+        return w.bytes
+    }
+
+    static func encodeCovariates(_ model: ReferenceModel) -> [UInt8] {
+        var w = ByteWriter()
+        w.u32(UInt32(model.covariates.count))
+        for cov in model.covariates {
+            w.string(cov.name)
+            w.u32(UInt32(cov.levels.count))
+            for level in cov.levels { w.string(level) }
+        }
+        return w.bytes
+    }
+
+    static func encodeLevelTerms(_ model: ReferenceModel) -> [UInt8] {
+        var w = ByteWriter()
+        for terms in model.levelTerms { w.doubles(terms.values) }
+        return w.bytes
+    }
+
+    static func encodeLabels(_ labels: ReferenceLabels) -> [UInt8] {
+        var w = ByteWriter()
+        w.string(labels.name)
+        w.u32(UInt32(labels.values.count))
+        for v in labels.values { w.string(v) }
+        w.doubles(labels.clusterFrequencies.values)
+        return w.bytes
+    }
+
+    static func encodeCellIds(_ cells: ReferenceCells) -> [UInt8] {
+        var w = ByteWriter(capacity: 8 + cells.ids.reduce(0) { $0 + 4 + $1.utf8.count })
+        w.u64(UInt64(cells.ids.count))
+        for id in cells.ids { w.string(id) }
+        return w.bytes
+    }
+
+    static func encodeCellData(_ cells: ReferenceCells) -> [UInt8] {
+        var w = ByteWriter(capacity: 16 + 8 * cells.original.values.count + 4 * cells.ids.count * (1 + cells.covariateCodes.count))
+        w.u64(UInt64(cells.ids.count))
+        w.u32(UInt32(cells.covariateCodes.count))
+        w.u32(cells.labelCodes.isEmpty ? 0 : 1)
+        w.floats(cells.original.values)
+        w.floats(cells.corrected.values)
+        for codes in cells.covariateCodes { w.int32s(codes) }
+        w.int32s(cells.labelCodes)
+        return w.bytes
+    }
+
+    // MARK: - Decoding
+
+    static func decodeModel(version: UInt64, parameters pr: ByteReader, statistics sr: ByteReader,
+                            covariates cr: ByteReader, levelTerms lr: ByteReader, labels lbr: ByteReader?,
+                            cellIds ir: ByteReader?, cellData dr: ByteReader?, source: String) throws -> ReferenceModel {
+        var pr = pr, sr = sr, cr = cr, lr = lr
+        let k = Int(try pr.u32()), d = Int(try pr.u32())
+        guard k >= 1, d >= 1, k <= 1 << 20, d <= 1 << 20 else { throw pr.fail("invalid K \(k) or d \(d)") }
+        let presetCode = try pr.u8(), lambdaKind = try pr.u8()
+        guard presetCode <= 1, lambdaKind <= 1, try pr.u16() == 0 else { throw pr.fail("unknown preset or lambda kind") }
+        let thetaCount = try pr.count32(limit: pr.remaining / 8, what: "the theta count")
+        let lambdaCount = try pr.count32(limit: pr.remaining / 8, what: "the lambda count")
+        let sigma = try pr.doubles(k), theta = try pr.doubles(thetaCount), lambdaValues = try pr.doubles(lambdaCount)
+        try pr.expectEnd()
+        guard lambdaKind == 1 || lambdaCount == 1 else { throw pr.fail("a dynamic lambda needs exactly one alpha") }
+        let params = ReferenceParameters(preset: presetCode == 0 ? .harmony2 : .harmony1, sigma: sigma, theta: theta,
+                                         lambda: lambdaKind == 0 ? .dynamic(alpha: lambdaValues[0]) : .fixed(lambdaValues))
+
+        let mass = try sr.doubles(k)
+        let sums = Matrix<Double>(rows: k, cols: d, values: try sr.doubles(k * d))
+        try sr.expectEnd()
+
+        let covariateCount = try cr.count32(limit: cr.remaining / 8, what: "the covariate count")
+        var covariates: [ReferenceCovariate] = []
+        for _ in 0..<covariateCount {
+            let name = try cr.string()
+            let levelCount = try cr.count32(limit: cr.remaining / 4, what: "a level count")
+            var levels: [String] = []
+            for _ in 0..<levelCount { levels.append(try cr.string()) }
+            covariates.append(ReferenceCovariate(name: name, levels: levels))
+        }
+        try cr.expectEnd()
+
+        let levelCount = covariates.reduce(0) { $0 + $1.levels.count }
+        guard lr.remaining == levelCount * k * d * 8 else { throw lr.fail("length does not match \(levelCount) levels x K x d") }
+        var terms: [Matrix<Double>] = []
+        for _ in 0..<levelCount { terms.append(Matrix(rows: k, cols: d, values: try lr.doubles(k * d))) }
+
+        var labels: ReferenceLabels? = nil
+        if var r = lbr {
+            let name = try r.string()
+            let count = try r.count32(limit: r.remaining / 4, what: "the label count")
+            var values: [String] = []
+            for _ in 0..<count { values.append(try r.string()) }
+            guard r.remaining == k * count * 8 else { throw r.fail("label frequencies are not K x \(count)") }
+            labels = ReferenceLabels(name: name, values: values,
+                                     clusterFrequencies: Matrix(rows: k, cols: count, values: try r.doubles(k * count)))
+        }
+
+        var cells: ReferenceCells? = nil
+        if var ir, var dr {
+            let n64 = try ir.u64()
+            guard n64 <= UInt64(ir.remaining / 4) else { throw ir.fail("cell count \(n64) exceeds the section") }
+            let n = Int(n64)
+            var ids: [String] = []
+            ids.reserveCapacity(n)
+            for _ in 0..<n { ids.append(try ir.string()) }
+            try ir.expectEnd()
+            guard try dr.u64() == n64 else { throw dr.fail("cell count differs from CELL_IDS") }
+            let codeLists = Int(try dr.u32()), hasLabels = try dr.u32()
+            guard codeLists == covariates.count, hasLabels == (labels == nil ? 0 : 1) else {
+                throw dr.fail("code lists do not match the covariates and labels")
+            }
+            let (cellValues, overflow) = n.multipliedReportingOverflow(by: d)
+            guard !overflow, dr.remaining == cellValues * 8 + n * 4 * (codeLists + Int(hasLabels)) else {
+                throw dr.fail("length does not match \(n) cells x \(d) dimensions")
+            }
+            let original = Matrix<Float>(rows: n, cols: d, values: try dr.floats(cellValues))
+            let corrected = Matrix<Float>(rows: n, cols: d, values: try dr.floats(cellValues))
+            var codes: [[Int32]] = []
+            for _ in 0..<codeLists { codes.append(try dr.int32s(n)) }
+            let labelCodes = hasLabels == 1 ? try dr.int32s(n) : []
+            cells = ReferenceCells(ids: ids, original: original, corrected: corrected, covariateCodes: codes,
+                                   labelCodes: labelCodes)
+        }
+        do {
+            return try ReferenceModel(modelVersion: version, parameters: params, clusterMass: mass, clusterSums: sums,
+                                      levelTerms: terms, covariates: covariates, labels: labels, cells: cells)
+        } catch let error as HarmonyError {
+            throw HarmonyError.fileFormat("\(source): inconsistent model: \(error.description)")
+        }
+    }
+}

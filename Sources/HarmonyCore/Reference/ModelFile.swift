@@ -1,0 +1,239 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CZlib
+
+#if _endian(big)
+#error("model files store little-endian IEEE-754 arrays by bulk copy; big-endian hosts are not supported")
+#endif
+
+// The binary model file (Protocols/model-format.md): a 40-byte fixed header, a section table of 24-byte
+// entries, a CRC-32 of header + table, then 8-byte aligned sections with zero padding between them. Every
+// byte of a valid file is covered by a checksum, the zero-padding rule or the length field, so any single-byte
+// change or truncation is detected.
+
+/// Reading and writing `ReferenceModel`s as binary model files (`.hmod`).
+public enum ModelFile {
+    /// The 8 magic bytes "HMOD\r\n\u{1A}\n" (a text-mode transfer or a truncated first line changes them).
+    static let magic: [UInt8] = [0x48, 0x4D, 0x4F, 0x44, 0x0D, 0x0A, 0x1A, 0x0A]
+    static let fixedHeaderSize = 40
+    static let tableEntrySize = 24
+    static let flagCompact: UInt32 = 1
+    static let flagLabels: UInt32 = 2
+
+    /// One entry of the section table, as `harmony inspect` shows it.
+    public struct SectionInfo: Sendable, Equatable {
+        /// Section name, e.g. `STATISTICS`.
+        public let name: String
+        /// Byte offset in the file.
+        public let offset: Int
+        /// Length in bytes.
+        public let length: Int
+    }
+
+    /// Writes `model` atomically: to `path.tmp-XXXXXX`, fsync, rename over `path`, fsync the directory.
+    public static func write(_ model: ReferenceModel, to path: String) throws {
+        let bytes = encode(model)
+        var template = Array("\(path).tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw HarmonyError.io("\(path): cannot create a temporary file beside it (\(errnoText()))") }
+        let tmp = String(cString: template.map { UInt8(bitPattern: $0) })
+        var ok = false
+        defer { if !ok { unlink(tmp) } }
+        do {
+            defer { close(fd) }
+            fchmod(fd, 0o644)
+            try bytes.withUnsafeBytes { raw in
+                var done = 0
+                while done < raw.count {
+                    let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                    if n < 0 && errno == EINTR { continue }
+                    guard n > 0 else { throw HarmonyError.io("\(tmp): write failed (\(errnoText()))") }
+                    done += n
+                }
+            }
+            guard fsync(fd) == 0 else { throw HarmonyError.io("\(tmp): fsync failed (\(errnoText()))") }
+        }
+        guard rename(tmp, path) == 0 else { throw HarmonyError.io("cannot rename \(tmp) to \(path) (\(errnoText()))") }
+        ok = true
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY)
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    /// Reads and fully validates a model file; any corruption is a `HarmonyError.fileFormat`.
+    public static func read(_ path: String) throws -> ReferenceModel {
+        try decode(readBytes(path), source: path)
+    }
+
+    /// The bytes of a model file.
+    public static func encode(_ model: ReferenceModel) -> [UInt8] {
+        var sections: [(ModelSection, [UInt8])] = [
+            (.parameters, encodeParameters(model)), (.statistics, encodeStatistics(model)),
+            (.covariates, encodeCovariates(model)), (.levelTerms, encodeLevelTerms(model)),
+        ]
+        if let labels = model.labels { sections.append((.labels, encodeLabels(labels))) }
+        if let cells = model.cells {
+            sections.append((.cellIds, encodeCellIds(cells)))
+            sections.append((.cellData, encodeCellData(cells)))
+        }
+        let flags = (model.isCompact ? flagCompact : 0) | (model.labels != nil ? flagLabels : 0)
+        let tableEnd = fixedHeaderSize + tableEntrySize * sections.count
+        var offset = align8(tableEnd + 4)
+        var out = ByteWriter(capacity: offset + sections.reduce(0) { $0 + align8($1.1.count) })
+        out.append(magic)
+        out.u32(ReferenceModel.currentFormatVersion)
+        out.u32(flags)
+        out.u64(model.modelVersion)
+        let lengthField = out.count
+        out.u64(0)
+        out.u32(UInt32(sections.count))
+        out.u32(0)
+        for (id, body) in sections {
+            out.u32(id.rawValue)
+            out.u32(crc(body))
+            out.u64(UInt64(offset))
+            out.u64(UInt64(body.count))
+            offset = align8(offset + body.count)
+        }
+        out.patchU64(UInt64(offset), at: lengthField)
+        out.u32(out.bytes.withUnsafeBytes { crc(UnsafeRawBufferPointer(rebasing: $0[0..<tableEnd])) })
+        for (_, body) in sections {
+            out.pad(to: 8)
+            out.append(body)
+        }
+        out.pad(to: 8)
+        return out.bytes
+    }
+
+    /// Parses and validates model file bytes; `source` names the file in error messages.
+    public static func decode(_ bytes: [UInt8], source: String) throws -> ReferenceModel {
+        try bytes.withUnsafeBytes { raw in
+            let table = try sectionTable(raw, source: source)
+            let flags = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+            let version = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+            func reader(_ s: ModelSection) -> ByteReader? {
+                table.first { $0.0 == s }.map {
+                    ByteReader(raw, start: $0.1, end: $0.1 + $0.2, context: "\(source): section \(s.name)")
+                }
+            }
+            let expected: [ModelSection] = [.parameters, .statistics, .covariates, .levelTerms]
+                + (flags & flagLabels != 0 ? [.labels] : []) + (flags & flagCompact == 0 ? [.cellIds, .cellData] : [])
+            guard table.map(\.0) == expected else {
+                throw HarmonyError.fileFormat("\(source): the sections \(table.map(\.0.name)) do not match the flags "
+                                              + "(expected \(expected.map(\.name)))")
+            }
+            return try decodeModel(version: version, parameters: reader(.parameters)!, statistics: reader(.statistics)!,
+                                   covariates: reader(.covariates)!, levelTerms: reader(.levelTerms)!,
+                                   labels: reader(.labels), cellIds: reader(.cellIds), cellData: reader(.cellData),
+                                   source: source)
+        }
+    }
+
+    /// The section table of model file bytes, after checking magic, version, header checksum and length.
+    public static func sections(_ bytes: [UInt8], source: String) throws -> [SectionInfo] {
+        try bytes.withUnsafeBytes { raw in
+            try sectionTable(raw, source: source).map { SectionInfo(name: $0.0.name, offset: $0.1, length: $0.2) }
+        }
+    }
+
+    // MARK: - Framing
+
+    static func sectionTable(_ raw: UnsafeRawBufferPointer, source: String) throws -> [(ModelSection, Int, Int)] {
+        func bad(_ m: String) -> HarmonyError { .fileFormat("\(source): \(m)") }
+        guard raw.count >= fixedHeaderSize + 4 else {
+            throw bad("not a Harmony model file (only \(raw.count) bytes; truncated?)")
+        }
+        guard Array(raw[0..<8]) == magic else { throw bad("not a Harmony model file (wrong magic bytes)") }
+        var header = ByteReader(raw, start: 8, end: fixedHeaderSize, context: source)
+        let format = try header.u32()
+        guard format >= 1 else { throw bad("invalid format version 0") }
+        guard format <= ReferenceModel.currentFormatVersion else {
+            throw bad("written with model format \(format); this build reads format \(ReferenceModel.currentFormatVersion) "
+                      + "and older (upgrade harmony)")
+        }
+        let flags = try header.u32()
+        _ = try header.u64()
+        let declaredLength = try header.u64()
+        let count = Int(try header.u32())
+        let reserved = try header.u32()
+        guard count <= ModelSection.allCases.count else { throw bad("corrupt header (\(count) sections)") }
+        let tableEnd = fixedHeaderSize + tableEntrySize * count
+        guard raw.count >= tableEnd + 4 else { throw bad("truncated inside the section table") }
+        let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: tableEnd, as: UInt32.self))
+        guard crc(UnsafeRawBufferPointer(rebasing: raw[0..<tableEnd])) == stored else {
+            throw bad("header checksum mismatch (the file is corrupt)")
+        }
+        guard declaredLength == UInt64(raw.count) else {
+            throw bad(UInt64(raw.count) < declaredLength
+                      ? "truncated: the header says \(declaredLength) bytes, the file has \(raw.count)"
+                      : "\(UInt64(raw.count) - declaredLength) unexpected bytes after the end of the model")
+        }
+        guard flags & ~(flagCompact | flagLabels) == 0, reserved == 0 else { throw bad("unknown header flags") }
+        var entries: [(ModelSection, Int, Int)] = []
+        var reader = ByteReader(raw, start: fixedHeaderSize, end: tableEnd, context: source)
+        var cursor = tableEnd + 4
+        for _ in 0..<count {
+            let idValue = try reader.u32(), sum = try reader.u32(), offset = try reader.u64(), length = try reader.u64()
+            guard let id = ModelSection(rawValue: idValue) else { throw bad("unknown section id \(idValue)") }
+            guard entries.last.map({ $0.0.rawValue < idValue }) ?? true else { throw bad("sections out of order") }
+            guard offset == UInt64(align8(cursor)), length <= UInt64(raw.count) - offset else {
+                throw bad("section \(id.name) lies outside the file or is misplaced")
+            }
+            try checkZero(raw, cursor, Int(offset), source: source)
+            let o = Int(offset), l = Int(length)
+            guard crc(UnsafeRawBufferPointer(rebasing: raw[o..<(o + l)])) == sum else {
+                throw bad("checksum mismatch in section \(id.name) (the file is corrupt)")
+            }
+            entries.append((id, o, l))
+            cursor = o + l
+        }
+        guard align8(cursor) == raw.count else { throw bad("the last section does not end the file") }
+        try checkZero(raw, cursor, raw.count, source: source)
+        return entries
+    }
+
+    static func checkZero(_ raw: UnsafeRawBufferPointer, _ from: Int, _ to: Int, source: String) throws {
+        for i in from..<to where raw[i] != 0 {
+            throw HarmonyError.fileFormat("\(source): non-zero padding byte at offset \(i) (the file is corrupt)")
+        }
+    }
+
+    static func align8(_ n: Int) -> Int { (n + 7) & ~7 }
+
+    static func crc(_ bytes: [UInt8]) -> UInt32 { bytes.withUnsafeBytes { crc($0) } }
+
+    static func crc(_ raw: UnsafeRawBufferPointer) -> UInt32 {
+        guard let base = raw.baseAddress, raw.count > 0 else { return UInt32(crc32(0, nil, 0)) }
+        return UInt32(crc32_z(0, base.assumingMemoryBound(to: Bytef.self), raw.count))
+    }
+
+    static func readBytes(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw HarmonyError.io("\(path): cannot open the model file (\(errnoText()))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw HarmonyError.io("\(path): cannot stat (\(errnoText()))") }
+        let size = Int(st.st_size)
+        var failure: HarmonyError? = nil
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var done = 0
+            while done < size {
+                let n = Glibc.read(fd, buffer.baseAddress! + done, size - done)
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 { failure = .io("\(path): read failed (\(errnoText()))"); break }
+                if n == 0 { break }
+                done += n
+            }
+            initialized = done
+        }
+        if let failure { throw failure }
+        return bytes
+    }
+
+    static func errnoText() -> String { String(cString: strerror(errno)) }
+}

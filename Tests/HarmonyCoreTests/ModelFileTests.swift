@@ -1,0 +1,110 @@
+import XCTest
+@testable import HarmonyCore
+
+final class ModelFileTests: XCTestCase {
+    /// A small full model with two covariates, labels and cells.
+    static func smallModel(cells n: Int = 6, compact: Bool = false) throws -> ReferenceModel {
+        var rng = QueryStateTests.SplitMix(state: 11)
+        let k = 3, d = 2
+        var sums = Matrix<Double>(rows: k, cols: d)
+        for i in 0..<sums.values.count { sums.values[i] = Double.random(in: -2...2, using: &rng) }
+        let terms = (0..<3).map { _ in
+            Matrix<Double>(rows: k, cols: d, values: (0..<(k * d)).map { _ in Double.random(in: -1...1, using: &rng) })
+        }
+        let labels = ReferenceLabels(name: "cell_type", values: ["B", "T"],
+                                     clusterFrequencies: Matrix(rows: k, cols: 2, values: [0.5, 0.5, 1, 0, 0.25, 0.75]))
+        let original = QueryStateTests.randomCells(n, d: d, rng: &rng)
+        let corrected = QueryStateTests.randomCells(n, d: d, rng: &rng)
+        let cells = ReferenceCells(ids: (0..<n).map { "cell\($0)" }, original: original, corrected: corrected,
+                                   covariateCodes: [(0..<n).map { Int32($0 % 2) }, (0..<n).map { _ in 0 }],
+                                   labelCodes: (0..<n).map { Int32($0 % 2) })
+        return try ReferenceModel(
+            modelVersion: 7,
+            parameters: ReferenceParameters(preset: .harmony1, sigma: [0.1, 0.2, 0.3], theta: [2, 1], lambda: .fixed([1, 0.5])),
+            clusterMass: [3, 2.5, 0.5], clusterSums: sums, levelTerms: terms,
+            covariates: [ReferenceCovariate(name: "batch", levels: ["a", "b"]), ReferenceCovariate(name: "donor", levels: ["x"])],
+            labels: labels, cells: compact ? nil : cells)
+    }
+
+    func testWriteReadRoundTripAndMapIdentically() throws {
+        let model = try Self.smallModel()
+        let path = NSTemporaryDirectory() + "ref-model-\(getpid()).hmod"
+        defer { unlink(path) }
+        try ModelFile.write(model, to: path)
+        let back = try ModelFile.read(path)
+        XCTAssertEqual(back, model)
+        XCTAssertEqual(back.modelVersion, 7)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
+            .filter { $0.hasPrefix("ref-model-\(getpid()).hmod.tmp") }
+        XCTAssertEqual(leftovers, [])
+        let cells = Matrix<Float>(rows: 3, cols: 2, values: [1, 2, -1, 0.5, 0.3, -2])
+        let a = try QueryState.mapJointly(model: model, cells: cells, batches: ["a", "new", "new"], batchKey: "batch",
+                                          options: QueryMappingOptions())
+        let b = try QueryState.mapJointly(model: back, cells: cells, batches: ["a", "new", "new"], batchKey: "batch",
+                                          options: QueryMappingOptions())
+        XCTAssertEqual(a, b)
+        let compact = try Self.smallModel(compact: true)
+        XCTAssertEqual(try ModelFile.decode(ModelFile.encode(compact), source: "compact"), compact)
+    }
+
+    /// Every single-byte change and every truncation is refused with a file-format error.
+    func testEveryCorruptionAndTruncationIsRefused() throws {
+        let bytes = ModelFile.encode(try Self.smallModel())
+        XCTAssertEqual(try ModelFile.decode(bytes, source: "ok"), try Self.smallModel())
+        for i in 0..<bytes.count {
+            for flip: UInt8 in [0x01, 0x80, 0xFF] {
+                var bad = bytes
+                bad[i] ^= flip
+                XCTAssertThrowsError(try ModelFile.decode(bad, source: "m"), "byte \(i) ^ \(flip) accepted") { error in
+                    guard case HarmonyError.fileFormat = error else { return XCTFail("byte \(i): \(error)") }
+                }
+            }
+        }
+        for length in 0..<bytes.count {
+            XCTAssertThrowsError(try ModelFile.decode(Array(bytes[0..<length]), source: "m"), "prefix \(length) accepted")
+        }
+        XCTAssertThrowsError(try ModelFile.decode(bytes + [0], source: "m"))
+    }
+
+    func testNewerVersionAndWrongMagicMessages() throws {
+        var bytes = ModelFile.encode(try Self.smallModel())
+        bytes[0] = UInt8(ascii: "X")
+        XCTAssertThrowsError(try ModelFile.decode(bytes, source: "m.hmod")) { error in
+            XCTAssertTrue("\(error)".contains("wrong magic"), "\(error)")
+        }
+        bytes[0] = UInt8(ascii: "H")
+        bytes[8] = 2
+        XCTAssertThrowsError(try ModelFile.decode(bytes, source: "m.hmod")) { error in
+            XCTAssertTrue("\(error)".contains("format 2"), "\(error)")
+        }
+        XCTAssertThrowsError(try ModelFile.read("/nonexistent/dir/m.hmod")) { error in
+            guard case HarmonyError.io = error else { return XCTFail("\(error)") }
+        }
+    }
+
+    /// A 1M-cell, d = 30 model reads in well under a second.
+    func testLargeModelReadsFast() throws {
+        let n = 1_000_000, d = 30, k = 100
+        var sums = Matrix<Double>(rows: k, cols: d, repeating: 1)
+        sums.values[0] = 2
+        let cells = ReferenceCells(ids: (0..<n).map { "c\($0)" }, original: Matrix(rows: n, cols: d, repeating: 0.5),
+                                   corrected: Matrix(rows: n, cols: d, repeating: 0.25),
+                                   covariateCodes: [[Int32](repeating: 0, count: n)], labelCodes: [])
+        let model = try ReferenceModel(
+            parameters: ReferenceParameters(preset: .harmony2, sigma: [Double](repeating: 0.1, count: k), theta: [2],
+                                            lambda: .dynamic(alpha: 0.2)),
+            clusterMass: [Double](repeating: 10_000, count: k), clusterSums: sums,
+            levelTerms: [Matrix(rows: k, cols: d)], covariates: [ReferenceCovariate(name: "batch", levels: ["a"])],
+            labels: nil, cells: cells)
+        let path = NSTemporaryDirectory() + "ref-large-\(getpid()).hmod"
+        defer { unlink(path) }
+        try ModelFile.write(model, to: path)
+        let start = Date()
+        let back = try ModelFile.read(path)
+        let seconds = Date().timeIntervalSince(start)
+        print("read a 1M-cell model in \(seconds) s")
+        XCTAssertEqual(back.cells?.ids.count, n)
+        XCTAssertEqual(back.cells?.corrected.values.last, 0.25)
+        XCTAssertLessThan(seconds, 1.5)
+    }
+}
