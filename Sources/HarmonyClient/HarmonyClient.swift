@@ -1,7 +1,152 @@
+import HarmonyCore
 import HarmonyProtocol
 
-/// A blocking harmonyd client over a Unix socket (placeholder in the skeleton).
-public enum HarmonyClientInfo {
-    /// Protocol version the client speaks.
-    public static let protocolVersion = ProtocolVersion.current
+// A blocking harmonyd client: one request at a time (`info()`, `map(...)`, ...) or a window of pipelined MAP
+// requests (`mapMany`). Replies arrive in request order (Protocols/harmonyd-protocol.md, "Pipelining"), so the
+// client checks each reply's request id against the oldest request in flight. Not thread-safe: use one client
+// per thread.
+
+/// A blocking client of harmonyd over its Unix socket.
+public final class HarmonyClient {
+    /// Largest reply payload accepted (EXPORT replies of large batches exceed the request limit).
+    public static let maxReplyBytes = 1 << 30
+
+    /// The socket path this client is connected to.
+    public let path: String
+    /// The protocol version in use (after `hello()`, the negotiated one).
+    public private(set) var version: UInt8 = ProtocolVersion.current
+    private let socket: UnixSocket
+    private var decoder = FrameDecoder(maxPayloadBytes: HarmonyClient.maxReplyBytes)
+    private var nextRequestID: UInt32 = 1
+    private var readBuffer = [UInt8](repeating: 0, count: 1 << 16)
+
+    /// Connects to the daemon listening at `path`; `timeoutSeconds` > 0 bounds each read and write.
+    public init(path: String, timeoutSeconds: Double = 0) throws {
+        self.path = path
+        socket = try UnixSocket(path: path, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// Connects to the daemon listening at `path`.
+    public static func connect(_ path: String, timeoutSeconds: Double = 0) throws -> HarmonyClient {
+        try HarmonyClient(path: path, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// Closes the connection; later calls fail.
+    public func close() { socket.close() }
+
+    /// Negotiates the protocol version (the server picks the highest common one) and returns the server's answer.
+    @discardableResult
+    public func hello(clientName: String = "harmony-swift") throws -> HelloReply {
+        let reply: HelloReply = try roundTrip(HelloRequest(clientName: clientName))
+        guard ProtocolVersion.isSupported(reply.version) else {
+            throw ClientError.protocolViolation("the server chose protocol version \(reply.version), "
+                                                + "which this client does not speak")
+        }
+        version = reply.version
+        return reply
+    }
+
+    /// The model the server maps with and its limits.
+    public func info() throws -> InfoReply { try roundTrip(InfoRequest()) }
+
+    /// Server counters, refit state and latency percentiles.
+    public func stats() throws -> StatsReply { try roundTrip(StatsRequest()) }
+
+    /// Asks for a background refit.
+    public func refit() throws -> RefitReply { try roundTrip(RefitRequest()) }
+
+    /// The current corrections of every query cell of `batch`.
+    public func export(batch: String) throws -> ExportReply { try roundTrip(ExportRequest(batch: batch)) }
+
+    /// Maps the cells (rows of `cells`) of one batch; `ids`, if given, has one id per cell.
+    public func map(batch: String, ids: [String]? = nil, cells: Matrix<Float>) throws -> MapReply {
+        try map(try HarmonyClient.mapRequest(batch: batch, ids: ids, cells: cells))
+    }
+
+    /// Sends one MAP request and waits for its reply.
+    public func map(_ request: MapRequest) throws -> MapReply { try roundTrip(request) }
+
+    /// Sends MAP requests keeping up to `window` in flight, and hands each reply to `onReply` with the index of its
+    /// request, in request order. On a server error no further request is sent, the replies already due are
+    /// read (and handed over when successful), and the first error is thrown.
+    public func mapMany(_ requests: [MapRequest], window: Int = 4,
+                        onReply: (Int, MapReply) throws -> Void) throws {
+        precondition(window >= 1, "mapMany needs a window of at least one request")
+        var inFlight: [(index: Int, id: UInt32)] = []
+        var nextIndex = 0
+        var firstError: Error?
+        while nextIndex < requests.count || !inFlight.isEmpty {
+            while firstError == nil && nextIndex < requests.count && inFlight.count < window {
+                inFlight.append((nextIndex, try send(requests[nextIndex])))
+                nextIndex += 1
+            }
+            let oldest = inFlight.removeFirst()
+            do {
+                let reply: MapReply = try receive(requestID: oldest.id)
+                if firstError == nil { try onReply(oldest.index, reply) }
+            } catch let error as ClientError where error.serverCode != nil {
+                if firstError == nil { firstError = error }
+            }
+            if firstError != nil && inFlight.isEmpty { break }
+        }
+        if let firstError { throw firstError }
+    }
+
+    /// A MAP request for the rows of `cells`, checking that `ids` (if any) has one id per cell.
+    public static func mapRequest(batch: String, ids: [String]?, cells: Matrix<Float>) throws -> MapRequest {
+        if let ids, ids.count != cells.rows {
+            throw ClientError.invalidArgument("\(ids.count) cell ids for \(cells.rows) cells")
+        }
+        guard !batch.isEmpty, batch.utf8.count <= ProtocolLimits.maxShortStringBytes else {
+            throw ClientError.invalidArgument("a batch label must have 1 to 65535 bytes")
+        }
+        return MapRequest(batch: batch, cellCount: cells.rows, dimensions: cells.cols, values: cells.values,
+                          cellIDs: ids)
+    }
+
+    // MARK: - Frames
+
+    private func roundTrip<Request: WireMessage, Reply: WireMessage>(_ request: Request) throws -> Reply {
+        try receive(requestID: try send(request))
+    }
+
+    private func send<Request: WireMessage>(_ request: Request) throws -> UInt32 {
+        let id = nextRequestID
+        nextRequestID = nextRequestID == UInt32.max ? 1 : nextRequestID + 1
+        try socket.writeAll(request.encodedFrame(requestID: id, version: version))
+        return id
+    }
+
+    private func receive<Reply: WireMessage>(requestID: UInt32) throws -> Reply {
+        let frame = try nextFrame()
+        // An ERROR with request id 0 answers no request in particular (e.g. BUSY for a connection over the limit).
+        let isError = frame.header.typeByte == MessageType.error.rawValue
+        guard frame.header.requestID == requestID || (isError && frame.header.requestID == 0) else {
+            throw ClientError.protocolViolation("expected the reply to request \(requestID), "
+                                                + "got one for request \(frame.header.requestID)")
+        }
+        do {
+            if isError {
+                let error = try ErrorReply(frame: frame)
+                throw ClientError.server(code: error.code, name: error.name, message: error.message,
+                                         requestID: requestID)
+            }
+            return try Reply(frame: frame)
+        } catch let error as ProtocolError {
+            throw ClientError.protocolViolation("bad reply from the server: \(error)")
+        }
+    }
+
+    private func nextFrame() throws -> Frame {
+        while true {
+            do {
+                if let frame = try decoder.nextFrame() { return frame }
+            } catch let error as ProtocolError {
+                throw ClientError.protocolViolation("the server's byte stream is broken: \(error)")
+            }
+            let n = try readBuffer.withUnsafeMutableBytes { try socket.readSome(into: $0) }
+            if n == 0 { throw ClientError.closed("the server closed the connection before replying") }
+            readBuffer.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+    }
 }

@@ -13,6 +13,8 @@ public struct DelimitedTable: Sendable {
     public let ids: [String]
     /// The remaining fields of each data line, `header.count - 1` per row.
     public let fields: [[String]]
+    /// The 1-based file line of each data row (blank lines are skipped, so rows and lines may differ).
+    public let lineNumbers: [Int]
 
     /// The separator implied by a file name: comma for `.csv[.gz]`, tab otherwise.
     public static func separator(forPath path: String) -> UInt8 {
@@ -33,7 +35,9 @@ public struct DelimitedTable: Sendable {
         }
         var ids: [String] = []
         var fields: [[String]] = []
+        var lineNumbers: [Int] = []
         ids.reserveCapacity(lines.count)
+        lineNumbers.reserveCapacity(lines.count)
         fields.reserveCapacity(lines.count)
         for (offset, line) in lines.enumerated() {
             if line.isEmpty { continue }
@@ -43,8 +47,9 @@ public struct DelimitedTable: Sendable {
             }
             ids.append(row.removeFirst())
             fields.append(row)
+            lineNumbers.append(offset + 2)
         }
-        return DelimitedTable(path: path, header: header, ids: ids, fields: fields)
+        return DelimitedTable(path: path, header: header, ids: ids, fields: fields, lineNumbers: lineNumbers)
     }
 
     /// All non-id columns parsed as finite numbers (correctly rounded, via strtod).
@@ -55,10 +60,10 @@ public struct DelimitedTable: Sendable {
         for (r, row) in fields.enumerated() {
             for (c, text) in row.enumerated() {
                 guard let v = DelimitedTable.parseDouble(text) else {
-                    throw HarmonyError.fileFormat("\(path), line \(r + 2), column \(c + 2) (\(header[c + 1])): '\(text)' is not a number")
+                    throw HarmonyError.fileFormat("\(path), line \(lineNumbers[r]), column \(c + 2) (\(header[c + 1])): '\(text)' is not a number")
                 }
                 guard v.isFinite else {
-                    throw HarmonyError.fileFormat("\(path), line \(r + 2), column \(c + 2) (\(header[c + 1])): non-finite value '\(text)'")
+                    throw HarmonyError.fileFormat("\(path), line \(lineNumbers[r]), column \(c + 2) (\(header[c + 1])): non-finite value '\(text)'")
                 }
                 values[r * cols + c] = v
             }

@@ -1,0 +1,41 @@
+import HarmonyProtocol
+
+/// Fixed sample messages shared by the round-trip and golden-vector tests; the Python tests
+/// (Samples/python/tests/test_codec.py) build the same values.
+enum SampleMessages {
+    static let hello = HelloRequest(minVersion: 1, maxVersion: 1, clientName: "py")
+    static let helloReply = HelloReply(version: 1, serverName: "harmonyd")
+    static let info = InfoRequest()
+    static let infoReply = InfoReply(modelVersion: 3, dimensions: 2, clusters: 4, referenceCells: 1000,
+                                     maxFrameBytes: 1 << 20, maxCellsPerMap: 500, maxConnections: 8,
+                                     batches: ["b1", "b2"], labels: ["T", "B cell"])
+    static let map = MapRequest(batch: "q1", cellCount: 2, dimensions: 2, values: [0.5, -1.25, 2, 0],
+                                cellIDs: ["c1", "c2"])
+    static let mapNoIDs = MapRequest(batch: "q1", cellCount: 1, dimensions: 3, values: [1, 2, 3])
+    static let mapReply = MapReply(modelVersion: 3, cellCount: 2, dimensions: 2, corrected: [0.25, -1, 1.5, 0.125],
+                                   topCluster: [1, 3], topProbability: [0.75, 0.5], predictedLabel: [0, -1],
+                                   labelConfidence: [0.875, 0])
+    static let stats = StatsRequest()
+    static let statsReply = StatsReply(modelVersion: 3, uptimeMilliseconds: 12345, cellsMapped: 300,
+                                       cellsPendingRefit: 100, requestsServed: 42, refitsDone: 1, refitsFailed: 0,
+                                       connections: 2, refitRunning: true,
+                                       latency: LatencyPercentiles(p50: 150, p90: 400, p99: 900, p999: 2500),
+                                       batches: [BatchCount(batch: "q1", cells: 200), BatchCount(batch: "q2", cells: 100)])
+    static let refit = RefitRequest()
+    static let refitReply = RefitReply(accepted: true, modelVersion: 3, message: "refit started")
+    static let export = ExportRequest(batch: "q1")
+    static let exportReply = ExportReply(modelVersion: 3, cellCount: 2, dimensions: 2,
+                                         corrected: [0.25, -1, 1.5, 0.125], cellIDs: ["c1", "c2"])
+    static let error = ErrorReply(code: .badDimension, message: "expected d = 2, got 3")
+
+    /// Every sample as (vector file name, request id, message).
+    static let all: [(name: String, requestID: UInt32, message: Message)] = [
+        ("hello", 1, .hello(hello)), ("hello_reply", 1, .helloReply(helloReply)),
+        ("info", 2, .info(info)), ("info_reply", 2, .infoReply(infoReply)),
+        ("map", 7, .map(map)), ("map_no_ids", 8, .map(mapNoIDs)), ("map_reply", 7, .mapReply(mapReply)),
+        ("stats", 9, .stats(stats)), ("stats_reply", 9, .statsReply(statsReply)),
+        ("refit", 10, .refit(refit)), ("refit_reply", 10, .refitReply(refitReply)),
+        ("export", 11, .export(export)), ("export_reply", 11, .exportReply(exportReply)),
+        ("error", 12, .error(error)),
+    ]
+}
