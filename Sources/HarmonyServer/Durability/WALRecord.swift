@@ -50,7 +50,7 @@ struct WALRecord: Equatable {
 
     /// Decodes a checksummed body; nil when its inner lengths do not add up.
     static func decode(body: UnsafeRawBufferPointer) -> WALRecord? {
-        var reader = ByteReader(body)
+        var reader = RecordReader(body)
         guard let sequence = reader.u64(), let n32 = reader.u32(), let d32 = reader.u32(),
               let batchLength = reader.u16(), let batch = reader.string(Int(batchLength)) else { return nil }
         let n = Int(n32), d = Int(d32)
@@ -89,7 +89,7 @@ extension Array where Element == UInt8 {
 }
 
 /// A bounds-checked little-endian reader over untrusted bytes; every read returns nil past the end.
-struct ByteReader {
+struct RecordReader {
     private let bytes: UnsafeRawBufferPointer
     private(set) var offset = 0
 
@@ -121,7 +121,7 @@ struct ByteReader {
 
     /// Copies `destination.count` bytes (which must remain) and advances.
     mutating func copy(into destination: UnsafeMutableRawBufferPointer) {
-        precondition(destination.count <= remaining, "ByteReader.copy past the end")
+        precondition(destination.count <= remaining, "RecordReader.copy past the end")
         destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + destination.count)]))
         offset += destination.count
     }

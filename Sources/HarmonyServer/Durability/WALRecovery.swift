@@ -38,7 +38,7 @@ struct WALRecovery {
         try bytes.withUnsafeBytes { all in
             while offset < all.count {
                 let recordStart = offset
-                var header = ByteReader(UnsafeRawBufferPointer(rebasing: all[offset...]))
+                var header = RecordReader(UnsafeRawBufferPointer(rebasing: all[offset...]))
                 guard let length32 = header.u32(), let crc = header.u32() else {
                     reason = "the last record's header is incomplete"
                     return
