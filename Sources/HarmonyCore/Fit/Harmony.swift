@@ -1,3 +1,14 @@
+import Dispatch
+
+// The Harmony fit (ALGORITHM.md §2): k-means start, initial assignment, then iterations of clustering rounds
+// and ridge corrections until the objective stops decreasing.
+//
+// Precision: the N-sized arrays (Z, Zcos, Zcorr, R, logits) are Float; O, E, the objective, the per-level
+// and per-cluster sums of the correction and its solves are Double (see SoftClustering, RidgeCorrection).
+// Determinism: one SeededGenerator stream from `seed` (k-means start, then one permutation per round); all
+// parallel work is cut into fixed tasks reduced in task order, so results are bit-identical for a seed and
+// do not depend on `threads`.
+
 /// Entry point of the Harmony fit (ALGORITHM.md §2).
 public enum Harmony {
     /// Fits Harmony to `embedding` (N x d, cells in rows) over one or more covariates.
@@ -7,6 +18,173 @@ public enum Harmony {
     public static func fit(_ embedding: Matrix<Float>, covariates: [Covariate], parameters: HarmonyParameters,
                            initialCentroids: Matrix<Float>? = nil,
                            progress: ((FitProgress) -> Void)? = nil) throws -> HarmonyFitResult {
-        throw HarmonyError.invalidInput("the Harmony fit is being written (placeholder in the skeleton)")
+        let clock = DispatchTime.now().uptimeNanoseconds
+        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9 }
+        try validateInput(embedding, covariates: covariates)
+        var params = parameters
+        if let start = initialCentroids, params.nClusters == nil { params.nClusters = start.rows }
+        try params.validate(covariateCount: covariates.count, cellCount: embedding.rows)
+        let n = embedding.rows, d = embedding.cols
+        let kc = params.resolvedClusterCount(cellCount: n)
+        let design = FitDesign(covariates: covariates, cells: n)
+        let sigma = params.sigma.count == 1 ? [Double](repeating: params.sigma[0], count: kc) : params.sigma
+        let theta = params.thetaPerLevel(design: design, clusters: kc)
+        let blockSize = params.resolvedBlockSize(cellCount: n)
+        let harmony1 = params.preset == .harmony1
+        let runner = TaskRunner(requested: params.threads)
+        var timings = PhaseTimings()
+        var rng = SeededGenerator(seed: params.seed)
+
+        // MARK: - Initialisation
+        var zcos = RowNormalization.normalized(embedding, runner: runner)
+        var centroids: [Float]
+        if let start = initialCentroids {
+            guard start.rows == kc, start.cols == d else {
+                throw HarmonyError.invalidParameter("initial centroids are \(start.rows) x \(start.cols); expected \(kc) x \(d)")
+            }
+            guard start.values.allSatisfy({ $0.isFinite }) else {
+                throw HarmonyError.invalidParameter("initial centroids contain a non-finite value")
+            }
+            centroids = RowNormalization.normalized(start, runner: runner).values
+        } else {
+            centroids = try zcos.values.withUnsafeBufferPointer { z in
+                try KMeansStart.centroids(zcos: z.baseAddress!, cells: n, dims: d, clusters: kc, rng: &rng,
+                                          runner: runner)
+            }
+        }
+        let clustering = SoftClustering(cells: n, clusters: kc, design: design, sigma: sigma, theta: theta,
+                                        harmony1: harmony1, runner: runner)
+        zcos.values.withUnsafeBufferPointer { clustering.setLogits(zcos: $0.baseAddress!, centroids: centroids, dims: d) }
+        let initialObjective = clustering.assignWithoutPenalty()
+        var objective = [initialObjective]
+        var objectiveKMeans = [initialObjective]
+        var clusterRounds: [Int] = []
+        var corrected = embedding
+        var levelTerms = [Double](repeating: 0, count: design.levelCount * kc * d)
+        var converged = false
+        timings.initialization = elapsed()
+
+        let settings = CorrectionSettings(penalty: params.lambda, dropLevels: !harmony1,
+                                          cutoff: params.batchPropCutoff, updateCentroids: !harmony1)
+        var iteration = 0
+        while iteration < params.maxIterations {
+            iteration += 1
+            // MARK: - Clustering
+            let clusterStart = elapsed()
+            if iteration > 1 {
+                corrected.values.withUnsafeBufferPointer { src in
+                    zcos.values.withUnsafeMutableBufferPointer { dst in
+                        RowNormalization.normalize(src.baseAddress!, into: dst.baseAddress!, rows: n, cols: d,
+                                                   runner: runner)
+                    }
+                }
+                if !harmony1 {
+                    // Cold start: R from the new centroids without the penalty.
+                    zcos.values.withUnsafeBufferPointer {
+                        clustering.setLogits(zcos: $0.baseAddress!, centroids: centroids, dims: d)
+                    }
+                    clustering.assignWithoutPenalty()
+                }
+            }
+            var rounds = 0
+            for t in 0..<params.maxClusterRounds {
+                if harmony1 {
+                    zcos.values.withUnsafeBufferPointer { z in
+                        centroids = clustering.centroidsFromAssignments(zcos: z.baseAddress!, dims: d)
+                        clustering.setLogits(zcos: z.baseAddress!, centroids: centroids, dims: d)
+                    }
+                }
+                objectiveKMeans.append(clustering.round(rng: &rng, blockSize: blockSize))
+                rounds += 1
+                if t > 3 && innerConverged(objectiveKMeans, epsilon: params.epsilonCluster, signed: harmony1) { break }
+            }
+            clusterRounds.append(rounds)
+            objective.append(objectiveKMeans.last!)
+            timings.clustering += elapsed() - clusterStart
+
+            // MARK: - Correction
+            let correctionStart = elapsed()
+            let output = try embedding.values.withUnsafeBufferPointer { z in
+                try clustering.assignments.withUnsafeBufferPointer { r in
+                    try corrected.values.withUnsafeMutableBufferPointer { out in
+                        try RidgeCorrection.correct(z: z.baseAddress!, r: r.baseAddress!, corrected: out.baseAddress!,
+                                                    dims: d, clusters: kc, centroids: centroids, design: design,
+                                                    settings: settings, runner: runner)
+                    }
+                }
+            }
+            centroids = output.centroids
+            levelTerms = output.levelTerms
+            timings.correction += elapsed() - correctionStart
+
+            progress?(FitProgress(iteration: iteration, objective: objective.last!, clusterRounds: rounds,
+                                  elapsed: elapsed()))
+            if params.earlyStop && outerConverged(objective, epsilon: params.epsilonHarmony) {
+                converged = true
+                break
+            }
+        }
+        timings.total = elapsed()
+
+        let terms = (0..<design.levelCount).map { b in
+            Matrix<Double>(rows: kc, cols: d, values: Array(levelTerms[(b * kc * d)..<((b + 1) * kc * d)]))
+        }
+        return HarmonyFitResult(
+            corrected: corrected,
+            assignments: Matrix(rows: n, cols: kc, values: clustering.assignments),
+            centroids: Matrix(rows: kc, cols: d, values: centroids),
+            levelTerms: terms, objective: objective, objectiveKMeans: objectiveKMeans, clusterRounds: clusterRounds,
+            iterations: iteration, converged: converged,
+            resolved: ResolvedParameters(nClusters: kc, sigma: sigma, thetaPerLevel: theta, blockSize: blockSize),
+            timings: timings)
+    }
+
+    /// Checks the embedding and covariates; throws `HarmonyError.invalidInput` naming the problem.
+    static func validateInput(_ embedding: Matrix<Float>, covariates: [Covariate]) throws {
+        let n = embedding.rows
+        guard n >= 6 else { throw HarmonyError.invalidInput("refusing to run with fewer than 6 cells (got \(n))") }
+        guard embedding.cols >= 1 else { throw HarmonyError.invalidInput("the embedding has no dimensions") }
+        if let bad = embedding.values.firstIndex(where: { !$0.isFinite }) {
+            throw HarmonyError.invalidInput("the embedding has a non-finite value (NaN or infinity) at cell \(bad / embedding.cols + 1), dimension \(bad % embedding.cols + 1)")
+        }
+        guard !covariates.isEmpty else { throw HarmonyError.invalidInput("at least one covariate (batch variable) is required") }
+        var names = Set<String>()
+        for cov in covariates {
+            guard names.insert(cov.name).inserted else {
+                throw HarmonyError.invalidInput("covariate '\(cov.name)' is given twice")
+            }
+            guard cov.codes.count == n else {
+                throw HarmonyError.invalidInput("covariate '\(cov.name)' has \(cov.codes.count) values but the embedding has \(n) cells")
+            }
+            let used = cov.levelCounts.filter { $0 > 0 }.count
+            guard used >= 2 else {
+                throw HarmonyError.invalidInput("covariate '\(cov.name)' has a single level; it cannot be corrected for")
+            }
+        }
+    }
+
+    /// Inner convergence over a window of 3 rounds: |old - new| / |old| < epsilon (Harmony2) or the signed
+    /// (old - new) / |old| < epsilon (Harmony1), where old / new sum the 3 values before / ending at the last.
+    static func innerConverged(_ values: [Double], epsilon: Double, signed: Bool) -> Bool {
+        let window = 3, count = values.count
+        guard count >= window + 1 else { return false }
+        var old = 0.0, new = 0.0
+        for j in 0..<window {
+            old += values[count - 2 - j]
+            new += values[count - 1 - j]
+        }
+        let change = signed ? (old - new) / abs(old) : abs(old - new) / abs(old)
+        return change < epsilon
+    }
+
+    /// harmonypy's outer rule: converged when 0 <= (previous - last) / |previous| < epsilon; non-finite values
+    /// never converge; a previous value of 0 converges only if the last is 0 too.
+    static func outerConverged(_ values: [Double], epsilon: Double) -> Bool {
+        guard values.count >= 2 else { return false }
+        let previous = values[values.count - 2], last = values[values.count - 1]
+        guard previous.isFinite, last.isFinite else { return false }
+        if previous == 0 { return last == 0 }
+        let delta = (previous - last) / abs(previous)
+        return delta >= 0 && delta < epsilon
     }
 }

@@ -1,0 +1,184 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The Harmony2 k-means start (ALGORITHM.md §2.3) on unit rows zcos.
+//
+// 1. K uniforms u_j give anchors s_j = floor(u_j (N - 1)).
+// 2. For each j, every cell i gets delta_i = |2 (1 - zcos_i . zcos_{s_j})| + 1e-10 and a fresh uniform v_i;
+//    the seed point is argmin_i (-ln v_i) / delta_i over cells not already chosen (exponential race: a cell
+//    far from the anchor is chosen with probability proportional to delta_i).
+//    The dots for all anchors come from one sgemm per task; the uniforms of (task t, anchor j) come from their
+//    own stream, so the choice does not depend on the thread count. A collision with an earlier pick (rare)
+//    rescans that anchor with the same streams, excluding chosen cells.
+// 3. 10 Lloyd iterations (nearest mean, ties to the lowest index; means recomputed). An empty cluster takes
+//    the last cell (highest index) of the highest-numbered cluster with at least 2 cells.
+// 4. Means scaled to unit length -> Y (K x d).
+
+/// The seeded spherical k-means start of a Harmony fit.
+enum KMeansStart {
+    /// Lloyd iterations after seeding.
+    static let lloydIterations = 10
+
+    /// K unit centroids (K x d row-major) for unit rows `zcos` (N x d).
+    static func centroids(zcos: UnsafePointer<Float>, cells n: Int, dims d: Int, clusters kc: Int,
+                          rng: inout SeededGenerator, runner: TaskRunner) throws -> [Float] {
+        let anchors = (0..<kc).map { _ in min(n - 1, Int(rng.uniform() * Double(n - 1))) }
+        let raceSeed = rng.next()
+        var means = try seeds(zcos: zcos, cells: n, dims: d, anchors: anchors, raceSeed: raceSeed, runner: runner)
+        var assignment = [Int32](repeating: 0, count: n)
+        for _ in 0..<lloydIterations {
+            assign(zcos: zcos, cells: n, dims: d, means: means, clusters: kc, into: &assignment, runner: runner)
+            means = try recomputeMeans(zcos: zcos, cells: n, dims: d, clusters: kc, assignment: &assignment,
+                                       runner: runner)
+        }
+        for k in 0..<kc {
+            var norm = 0.0
+            for j in 0..<d { norm += Double(means[k * d + j]) * Double(means[k * d + j]) }
+            let scale = norm > 0 ? Float(1 / norm.squareRoot()) : 0
+            for j in 0..<d { means[k * d + j] *= scale }
+        }
+        return means
+    }
+
+    /// Step 2: one seed cell per anchor; returns their rows (K x d).
+    private static func seeds(zcos: UnsafePointer<Float>, cells n: Int, dims d: Int, anchors: [Int],
+                              raceSeed: UInt64, runner: TaskRunner) throws -> [Float] {
+        let kc = anchors.count
+        var anchorRows = [Float](repeating: 0, count: kc * d)
+        for (j, s) in anchors.enumerated() { for t in 0..<d { anchorRows[j * d + t] = zcos[s * d + t] } }
+        let tasks = TaskRunner.taskCount(n)
+        // Per (task, anchor): best key and its cell.
+        var bestKey = [Double](repeating: .infinity, count: tasks * kc)
+        var bestCell = [Int](repeating: -1, count: tasks * kc)
+        race(zcos: zcos, cells: n, dims: d, anchorRows: anchorRows, raceSeed: raceSeed, only: nil,
+             excluded: [], bestKey: &bestKey, bestCell: &bestCell, runner: runner)
+        var chosen = Set<Int>()
+        var picks: [Int] = []
+        for j in 0..<kc {
+            var pick = reduce(bestKey, bestCell, anchor: j, clusters: kc, tasks: tasks)
+            if pick < 0 || chosen.contains(pick) {
+                race(zcos: zcos, cells: n, dims: d, anchorRows: anchorRows, raceSeed: raceSeed, only: j,
+                     excluded: chosen, bestKey: &bestKey, bestCell: &bestCell, runner: runner)
+                pick = reduce(bestKey, bestCell, anchor: j, clusters: kc, tasks: tasks)
+            }
+            guard pick >= 0 else {
+                throw HarmonyError.invalidInput("k-means start: fewer distinct cells than clusters (K = \(kc)); use fewer clusters")
+            }
+            chosen.insert(pick)
+            picks.append(pick)
+        }
+        var rows = [Float](repeating: 0, count: kc * d)
+        for (j, i) in picks.enumerated() { for t in 0..<d { rows[j * d + t] = zcos[i * d + t] } }
+        return rows
+    }
+
+    /// The exponential race for every anchor (or only anchor `only`), skipping `excluded` cells.
+    private static func race(zcos: UnsafePointer<Float>, cells n: Int, dims d: Int, anchorRows: [Float],
+                             raceSeed: UInt64, only: Int?, excluded: Set<Int>, bestKey: inout [Double],
+                             bestCell: inout [Int], runner: TaskRunner) {
+        let kc = anchorRows.count / d
+        let tasks = TaskRunner.taskCount(n)
+        anchorRows.withUnsafeBufferPointer { aBuf in
+            bestKey.withUnsafeMutableBufferPointer { keyBuf in
+                bestCell.withUnsafeMutableBufferPointer { cellBuf in
+                    let a = aBuf.baseAddress!, keys = keyBuf.baseAddress!, cellsOut = cellBuf.baseAddress!
+                    runner.runRanges(n) { t, start, end in
+                        let len = end - start
+                        let dots = UnsafeMutablePointer<Float>.allocate(capacity: len * kc)
+                        defer { dots.deallocate() }
+                        BLAS.sgemm(transB: true, m: len, n: kc, k: d, a: zcos + start * d, lda: d, b: a, ldb: d,
+                                   c: dots, ldc: kc)
+                        for j in 0..<kc where only == nil || only == j {
+                            var stream = SeededGenerator(seed: raceSeed, stream: UInt64(j * tasks + t))
+                            var best = Double.infinity, bestIndex = -1
+                            for row in 0..<len {
+                                let v = stream.uniformPositive()
+                                let i = start + row
+                                if !excluded.isEmpty && excluded.contains(i) { continue }
+                                let delta = abs(2 * (1 - Double(dots[row * kc + j]))) + 1e-10
+                                let key = -log(v) / delta
+                                if key < best { best = key; bestIndex = i }
+                            }
+                            keys[t * kc + j] = best
+                            cellsOut[t * kc + j] = bestIndex
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The smallest key over tasks for anchor j (ties: earliest task, i.e. lowest cell index).
+    private static func reduce(_ keys: [Double], _ cells: [Int], anchor j: Int, clusters kc: Int, tasks: Int) -> Int {
+        var best = Double.infinity, pick = -1
+        for t in 0..<tasks where cells[t * kc + j] >= 0 && keys[t * kc + j] < best {
+            best = keys[t * kc + j]
+            pick = cells[t * kc + j]
+        }
+        return pick
+    }
+
+    /// Nearest mean of every cell: argmin_k |mu_k|^2 - 2 z . mu_k (ties to the lowest k).
+    private static func assign(zcos: UnsafePointer<Float>, cells n: Int, dims d: Int, means: [Float], clusters kc: Int,
+                               into assignment: inout [Int32], runner: TaskRunner) {
+        var norms = [Float](repeating: 0, count: kc)
+        for k in 0..<kc { for j in 0..<d { norms[k] += means[k * d + j] * means[k * d + j] } }
+        means.withUnsafeBufferPointer { mBuf in
+            assignment.withUnsafeMutableBufferPointer { outBuf in
+                let m = mBuf.baseAddress!, out = outBuf.baseAddress!
+                runner.runRanges(n) { _, start, end in
+                    let len = end - start
+                    let dots = UnsafeMutablePointer<Float>.allocate(capacity: len * kc)
+                    defer { dots.deallocate() }
+                    BLAS.sgemm(transB: true, m: len, n: kc, k: d, a: zcos + start * d, lda: d, b: m, ldb: d,
+                               c: dots, ldc: kc)
+                    for row in 0..<len {
+                        var best = Float.infinity, bestK = 0
+                        for k in 0..<kc {
+                            let score = norms[k] - 2 * dots[row * kc + k]
+                            if score < best { best = score; bestK = k }
+                        }
+                        out[start + row] = Int32(bestK)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Means of the assigned cells (summed per task in double, tasks added in order); fixes empty clusters.
+    private static func recomputeMeans(zcos: UnsafePointer<Float>, cells n: Int, dims d: Int, clusters kc: Int,
+                                       assignment: inout [Int32], runner: TaskRunner) throws -> [Float] {
+        var counts = [Int](repeating: 0, count: kc)
+        for a in assignment { counts[Int(a)] += 1 }
+        // Empty clusters: move the last cell of the highest-numbered cluster with >= 2 cells.
+        for e in 0..<kc where counts[e] == 0 {
+            guard let donor = (0..<kc).reversed().first(where: { counts[$0] >= 2 }),
+                  let cell = (0..<n).reversed().first(where: { Int(assignment[$0]) == donor }) else {
+                throw HarmonyError.numerical("k-means start: a cluster is empty and no cluster has two cells to give; use fewer clusters")
+            }
+            assignment[cell] = Int32(e)
+            counts[donor] -= 1
+            counts[e] = 1
+        }
+        let tasks = TaskRunner.taskCount(n)
+        var partial = [Double](repeating: 0, count: tasks * kc * d)
+        partial.withUnsafeMutableBufferPointer { pBuf in
+            assignment.withUnsafeBufferPointer { aBuf in
+                let p = pBuf.baseAddress!, a = aBuf.baseAddress!
+                runner.runRanges(n) { t, start, end in
+                    let acc = p + t * kc * d
+                    for i in start..<end {
+                        let target = acc + Int(a[i]) * d
+                        for j in 0..<d { target[j] += Double(zcos[i * d + j]) }
+                    }
+                }
+            }
+        }
+        var means = [Float](repeating: 0, count: kc * d)
+        var sums = [Double](repeating: 0, count: kc * d)
+        for t in 0..<tasks { for x in 0..<(kc * d) { sums[x] += partial[t * kc * d + x] } }
+        for k in 0..<kc { for j in 0..<d { means[k * d + j] = Float(sums[k * d + j] / Double(counts[k])) } }
+        return means
+    }
+}

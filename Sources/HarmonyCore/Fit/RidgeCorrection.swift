@@ -1,0 +1,239 @@
+// The ridge mixture-of-experts correction (ALGORITHM.md §2.9), from the ORIGINAL embedding Z.
+//
+// Phase 1 (statistics): cells are visited group by group (groups = level combinations, see FitDesign) in
+//   fixed tasks of 2048 cells. Each task gathers its rows of R (len x K) and Z (len x d) and computes
+//   R^T Z with one sgemm and the column sums of R in double; the task results are added in task order into
+//   double per-group sums n_gk, s_gk. Per-level sums, cross counts and intercept sums are sums over groups.
+// Phase 2 (solves): one RidgeSystem per cluster, in parallel over clusters, in double.
+// Phase 3 (apply): per group, M_g = sum over its levels of the K x d batch terms (Float); each task gathers
+//   its R rows and computes Zcorr = Z - R M_g with one sgemm.
+// Precision: Z, R, Zcorr are Float; n, s, cross counts, solves and the batch terms are Double. sgemm over at
+// most 2048 cells per task keeps the Float part of each sum short.
+
+/// How a correction chooses its unknowns and penalties.
+struct CorrectionSettings: Sendable {
+    /// Ridge penalty rule.
+    var penalty: RidgePenalty
+    /// Harmony2 level dropping: a level takes part in cluster k only if O_kb / N_b > cutoff, and a covariate
+    /// only if at least two of its levels do. False (Harmony 1.x) keeps every level with cells.
+    var dropLevels: Bool
+    /// The cutoff of `dropLevels`.
+    var cutoff: Double
+    /// Harmony2: the new centroid is the normalised ridge intercept.
+    var updateCentroids: Bool
+}
+
+/// The result of one correction step.
+struct CorrectionOutput {
+    /// Centroids after the step (K x d, unit rows; unchanged rows where a cluster did not correct).
+    var centroids: [Float]
+    /// Batch terms beta_kb, B x K x d row-major (zero where level b was not kept in cluster k).
+    var levelTerms: [Double]
+    /// Clusters whose regression ran.
+    var activeClusters: Int
+}
+
+/// One ridge correction step with R fixed.
+enum RidgeCorrection {
+    /// Writes Zcorr = Z - sum_k R_ik (batch terms of cell i's levels in cluster k) into `corrected` and returns
+    /// the new centroids and batch terms. `z`, `r`, `corrected` are N x d, N x K, N x d; `centroids` K x d.
+    static func correct(z: UnsafePointer<Float>, r: UnsafePointer<Float>, corrected: UnsafeMutablePointer<Float>,
+                        dims d: Int, clusters kc: Int, centroids: [Float], design: FitDesign,
+                        settings: CorrectionSettings, runner: TaskRunner) throws -> CorrectionOutput {
+        let ng = design.groupCount, nb = design.levelCount, nc = design.covariateCount
+        let tasks = groupTasks(design)
+
+        // MARK: - Phase 1: per-group sums
+        var partialS = [Float](repeating: 0, count: tasks.count * kc * d)
+        var partialN = [Double](repeating: 0, count: tasks.count * kc)
+        partialS.withUnsafeMutableBufferPointer { ps in
+            partialN.withUnsafeMutableBufferPointer { pn in
+                let psp = ps.baseAddress!, pnp = pn.baseAddress!
+                design.groupOrder.withUnsafeBufferPointer { order in
+                    runner.run(tasks.count) { t in
+                        let task = tasks[t], len = task.end - task.start
+                        let rBuf = UnsafeMutablePointer<Float>.allocate(capacity: len * kc)
+                        let zBuf = UnsafeMutablePointer<Float>.allocate(capacity: len * d)
+                        defer { rBuf.deallocate(); zBuf.deallocate() }
+                        let n = pnp + t * kc
+                        for row in 0..<len {
+                            let i = Int(order[task.start + row])
+                            (rBuf + row * kc).update(from: r + i * kc, count: kc)
+                            (zBuf + row * d).update(from: z + i * d, count: d)
+                            for k in 0..<kc { n[k] += Double(r[i * kc + k]) }
+                        }
+                        BLAS.sgemm(transA: true, m: kc, n: d, k: len, a: rBuf, lda: kc, b: zBuf, ldb: d,
+                                   c: psp + t * kc * d, ldc: d)
+                    }
+                }
+            }
+        }
+        var groupN = [Double](repeating: 0, count: ng * kc)
+        var groupS = [Double](repeating: 0, count: ng * kc * d)
+        for (t, task) in tasks.enumerated() {
+            let g = task.group
+            for k in 0..<kc { groupN[g * kc + k] += partialN[t * kc + k] }
+            for x in 0..<(kc * d) { groupS[g * kc * d + x] += Double(partialS[t * kc * d + x]) }
+        }
+        partialS = []
+        var levelN = [Double](repeating: 0, count: nb * kc)
+        var levelS = [Double](repeating: 0, count: nb * kc * d)
+        var clusterTotal = [Double](repeating: 0, count: kc)
+        for g in 0..<ng {
+            for k in 0..<kc { clusterTotal[k] += groupN[g * kc + k] }
+            for c in 0..<nc {
+                let b = design.groupLevels[g * nc + c]
+                for k in 0..<kc { levelN[b * kc + k] += groupN[g * kc + k] }
+                for x in 0..<(kc * d) { levelS[b * kc * d + x] += groupS[g * kc * d + x] }
+            }
+        }
+
+        // MARK: - Phase 2: one regression per cluster
+        var terms = [Double](repeating: 0, count: nb * kc * d)
+        var newCentroids = centroids
+        var active = [Bool](repeating: false, count: kc)
+        var failure = [HarmonyError?](repeating: nil, count: kc)
+        terms.withUnsafeMutableBufferPointer { termsBuf in
+            newCentroids.withUnsafeMutableBufferPointer { yBuf in
+                active.withUnsafeMutableBufferPointer { activeBuf in
+                    failure.withUnsafeMutableBufferPointer { failBuf in
+                        let tp = termsBuf.baseAddress!, yp = yBuf.baseAddress!
+                        runner.run(kc) { k in
+                            do {
+                                guard let system = buildSystem(cluster: k, clusters: kc, dims: d, design: design,
+                                                               settings: settings, groupN: groupN, groupS: groupS,
+                                                               levelN: levelN, levelS: levelS,
+                                                               clusterTotal: clusterTotal[k]) else { return }
+                                let beta = try system.system.solve()
+                                activeBuf[k] = true
+                                for (j, b) in system.levels.enumerated() {
+                                    for t in 0..<d { tp[(b * kc + k) * d + t] = beta[(j + 1) * d + t] }
+                                }
+                                if settings.updateCentroids {
+                                    var norm = 0.0
+                                    for t in 0..<d { norm += beta[t] * beta[t] }
+                                    norm = norm.squareRoot()
+                                    if norm > 0 { for t in 0..<d { yp[k * d + t] = Float(beta[t] / norm) } }
+                                }
+                            } catch let error as HarmonyError {
+                                failBuf[k] = error
+                            } catch {
+                                failBuf[k] = .numerical("ridge correction: \(error)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let error = failure.compactMap({ $0 }).first { throw error }
+
+        // MARK: - Phase 3: apply per group
+        var groupTerms = [Float](repeating: 0, count: ng * kc * d)
+        for g in 0..<ng {
+            for c in 0..<nc {
+                let b = design.groupLevels[g * nc + c]
+                for x in 0..<(kc * d) { groupTerms[g * kc * d + x] += Float(terms[b * kc * d + x]) }
+            }
+        }
+        groupTerms.withUnsafeBufferPointer { mBuf in
+            design.groupOrder.withUnsafeBufferPointer { order in
+                let mp = mBuf.baseAddress!
+                runner.run(tasks.count) { t in
+                    let task = tasks[t], len = task.end - task.start
+                    let rBuf = UnsafeMutablePointer<Float>.allocate(capacity: len * kc)
+                    let out = UnsafeMutablePointer<Float>.allocate(capacity: len * d)
+                    defer { rBuf.deallocate(); out.deallocate() }
+                    for row in 0..<len {
+                        let i = Int(order[task.start + row])
+                        (rBuf + row * kc).update(from: r + i * kc, count: kc)
+                    }
+                    BLAS.sgemm(m: len, n: d, k: kc, a: rBuf, lda: kc, b: mp + task.group * kc * d, ldb: d,
+                               c: out, ldc: d)
+                    for row in 0..<len {
+                        let i = Int(order[task.start + row])
+                        for t in 0..<d { corrected[i * d + t] = z[i * d + t] - out[row * d + t] }
+                    }
+                }
+            }
+        }
+        return CorrectionOutput(centroids: newCentroids, levelTerms: terms,
+                                activeClusters: active.filter { $0 }.count)
+    }
+
+    /// A fixed slice of one group's cells (positions in `groupOrder`).
+    struct GroupTask {
+        let group: Int
+        let start: Int
+        let end: Int
+    }
+
+    /// Cuts every group into tasks of at most `TaskRunner.cellsPerTask` cells.
+    static func groupTasks(_ design: FitDesign) -> [GroupTask] {
+        var tasks: [GroupTask] = []
+        for g in 0..<design.groupCount {
+            var start = design.groupOffsets[g]
+            let end = design.groupOffsets[g + 1]
+            while start < end {
+                let stop = min(end, start + TaskRunner.cellsPerTask)
+                tasks.append(GroupTask(group: g, start: start, end: stop))
+                start = stop
+            }
+        }
+        return tasks
+    }
+
+    /// Cluster k's normal equations and the global levels of its unknowns, or nil when it does not correct.
+    private static func buildSystem(cluster k: Int, clusters kc: Int, dims d: Int, design: FitDesign,
+                                    settings: CorrectionSettings, groupN: [Double], groupS: [Double],
+                                    levelN: [Double], levelS: [Double],
+                                    clusterTotal: Double) -> (system: RidgeSystem, levels: [Int])? {
+        let nb = design.levelCount, nc = design.covariateCount
+        // Step 1: which levels qualify and which covariates are active.
+        var qualifies = [Bool](repeating: false, count: nb)
+        for b in 0..<nb where design.levelCounts[b] > 0 {
+            qualifies[b] = !settings.dropLevels
+                || levelN[b * kc + k] / Double(design.levelCounts[b]) > settings.cutoff
+        }
+        var kept: [Int] = []
+        for c in 0..<nc {
+            let range = design.levelOffsets[c]..<design.levelOffsets[c + 1]
+            let count = range.filter { qualifies[$0] }.count
+            if count >= 2 || (!settings.dropLevels && count >= 1) { kept += range.filter { qualifies[$0] } }
+        }
+        guard !kept.isEmpty else { return nil }
+        var position = [Int](repeating: -1, count: nb)
+        for (j, b) in kept.enumerated() { position[b] = j }
+        let m = kept.count
+
+        // Steps 2-4: penalties and sufficient statistics.
+        var system = RidgeSystem(dims: d, interceptCount: 0, interceptSum: [Double](repeating: 0, count: d),
+                                 covariate: kept.map { design.levelCovariate[$0] },
+                                 counts: kept.map { levelN[$0 * kc + k] },
+                                 penalties: [], sums: [Double](repeating: 0, count: m * d),
+                                 cross: [Double](repeating: 0, count: nc > 1 ? m * m : 0))
+        system.penalties = kept.map { b -> Double in
+            switch settings.penalty {
+            case .dynamic(let alpha): return alpha * design.levelFractions[b] * clusterTotal
+            case .fixed(let values): return values.count == 1 ? values[0] : values[design.levelCovariate[b]]
+            }
+        }
+        for (j, b) in kept.enumerated() {
+            for t in 0..<d { system.sums[j * d + t] = levelS[(b * kc + k) * d + t] }
+        }
+        for g in 0..<design.groupCount {
+            var slots: [Int] = []
+            for c in 0..<nc {
+                let j = position[design.groupLevels[g * nc + c]]
+                if j >= 0 { slots.append(j) }
+            }
+            if slots.isEmpty { continue }
+            let weight = groupN[g * kc + k]
+            system.interceptCount += weight
+            for t in 0..<d { system.interceptSum[t] += groupS[(g * kc + k) * d + t] }
+            if nc > 1 {
+                for a in slots { for b in slots where a != b { system.cross[a * m + b] += weight } }
+            }
+        }
+        return (system, kept)
+    }
+}
