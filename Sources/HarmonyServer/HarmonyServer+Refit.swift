@@ -50,7 +50,7 @@ extension HarmonyServer {
                 cellsPendingRefit -= folded
                 refitsDone += 1
                 log.event("refit-end", "version=\(model.modelVersion) cells=\(model.cellCount) "
-                          + "seconds=\(String(Int(seconds * 1000))).ms file=\(path)")
+                          + "ms=\(Int(seconds * 1000)) file=\(path)")
             } catch {
                 refitsFailed += 1
                 log.event("refit-failed", "version=\(current.version) keeps serving: \(error)")
