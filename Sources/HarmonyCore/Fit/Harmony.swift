@@ -28,7 +28,7 @@ public enum Harmony {
         let kc = params.resolvedClusterCount(cellCount: n)
         let design = FitDesign(covariates: covariates, cells: n)
         let sigma = params.sigma.count == 1 ? [Double](repeating: params.sigma[0], count: kc) : params.sigma
-        let theta = params.thetaPerLevel(design: design, clusters: kc)
+        let theta = try params.thetaPerLevel(design: design, clusters: kc)
         let blockSize = params.resolvedBlockSize(cellCount: n)
         let harmony1 = params.preset == .harmony1
         let runner = TaskRunner(requested: params.threads)

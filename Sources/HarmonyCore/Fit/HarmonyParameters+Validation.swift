@@ -13,9 +13,6 @@ extension HarmonyParameters {
         guard !theta.isEmpty, theta.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
             throw bad("theta must be one or more finite values >= 0")
         }
-        guard theta.count == 1 || theta.count == covariateCount || covariateCount == 1 else {
-            throw bad("theta has \(theta.count) values; give one, or one per covariate (\(covariateCount))")
-        }
         guard !sigma.isEmpty, sigma.allSatisfy({ $0.isFinite && $0 > 0 }) else {
             throw bad("sigma must be one or more finite values > 0")
         }
@@ -64,7 +61,11 @@ extension HarmonyParameters {
 
     /// theta per global level (covariates' levels concatenated), with the tau discount
     /// theta_b (1 - exp(-(N_b / (K tau))^2)) when tau > 0.
-    func thetaPerLevel(design: FitDesign, clusters: Int) -> [Double] {
+    /// Throws when theta has neither 1, C nor B values.
+    func thetaPerLevel(design: FitDesign, clusters: Int) throws -> [Double] {
+        guard [1, design.covariateCount, design.levelCount].contains(theta.count) else {
+            throw HarmonyError.invalidParameter("theta has \(theta.count) values; give one, one per covariate (\(design.covariateCount)) or one per level (\(design.levelCount))")
+        }
         var out = [Double](repeating: 0, count: design.levelCount)
         for b in 0..<design.levelCount {
             let c = design.levelCovariate[b]
