@@ -1,9 +1,37 @@
 import ArgumentParser
+import HarmonyCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
+/// The `harmony` tool: batch integration of single-cell embeddings, and the tools around it.
+///
+/// Exit status (contract): 0 success, 1 runtime failure, 2 bad usage or bad input. Every failure prints one
+/// `error: ...` line on stderr; see `CommandFailure` for how errors are classified.
 @main
 struct HarmonyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "harmony",
         abstract: "Harmony batch integration for single-cell embeddings.",
-        subcommands: [])
+        discussion: """
+            Integrate an embedding (cells x dimensions, e.g. PCA) over batch variables, score the mixing with \
+            LISI, simulate test data or benchmark the fit.
+
+              harmony fit pcs.tsv.gz --meta meta.tsv.gz --vars batch --out corrected.tsv.gz
+              harmony lisi corrected.tsv.gz --meta meta.tsv.gz --vars batch,cell_type
+              harmony simulate --cells 3000 --dims 20 --batches 3 --types 5 --seed 1 --out-dir data
+
+            Exit status: 0 on success, 1 on a runtime failure, 2 on bad usage or bad input.
+            """,
+        subcommands: [FitCommand.self, LisiCommand.self, SimulateCommand.self, BenchCommand.self])
+
+    /// Parses, runs, and maps every failure to the exit status contract.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            Glibc.exit(CommandFailure.report(error, helpFrom: self))
+        }
+    }
 }

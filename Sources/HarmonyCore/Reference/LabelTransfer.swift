@@ -1,0 +1,120 @@
+// Label transfer from a reference to mapped query cells (ALGORITHM.md §4.3).
+//
+// kNN (full models): the k nearest reference cells in the corrected space (Euclidean, exact), majority vote;
+// confidence = the winner's share of the k votes; a tie in the vote goes to the label whose nearest voter is
+// closest (nearest-first), which is deterministic. Unlike R's class::knn, ties at the k-th distance are not all
+// included: the k voters are the k nearest by (distance, reference index).
+// Cluster-based (compact models): P(l | i) = sum_k R_ik pi_kl; label = argmax (first on ties), confidence = max.
+
+/// Predicted labels of query cells with a confidence in [0, 1].
+public struct LabelPredictions: Sendable, Equatable {
+    /// Per cell, the index into `labels`.
+    public var codes: [Int32]
+    /// Per cell, the vote share (kNN) or probability (cluster-based) of the predicted label.
+    public var confidence: [Float]
+    /// The label names (the reference's label set).
+    public var labels: [String]
+
+    /// The predicted label name of cell `i`.
+    public func label(_ i: Int) -> String { labels[Int(codes[i])] }
+}
+
+/// Transfers reference labels to mapped query cells; built once per model and reusable across threads.
+public struct LabelTransfer: Sendable {
+    /// How predictions are made.
+    public enum Method: String, Sendable {
+        /// k nearest reference cells in the corrected embedding.
+        case nearestNeighbors = "knn"
+        /// Per-cluster label frequencies weighted by the soft assignment.
+        case clusters = "cluster"
+    }
+
+    /// The reference labels.
+    public let labels: ReferenceLabels
+    /// The method in use: kNN when the model keeps its cells, else cluster-based.
+    public let method: Method
+    /// Neighbours per vote.
+    public let k: Int
+    let index: NearestNeighborIndex?
+    let labelCodes: [Int32]
+
+    /// A label transfer for `model`, or nil when the model has no labels. A full model uses kNN (the index is
+    /// built here), a compact one the cluster-based estimate; `forceClusters` picks the latter for any model.
+    public init?(model: ReferenceModel, k: Int = 5, forceClusters: Bool = false) {
+        guard let labels = model.labels else { return nil }
+        self.labels = labels
+        self.k = max(1, k)
+        if let cells = model.cells, !forceClusters, cells.ids.count > 0 {
+            method = .nearestNeighbors
+            index = NearestNeighborIndex(points: cells.corrected)
+            labelCodes = cells.labelCodes
+        } else {
+            method = .clusters
+            index = nil
+            labelCodes = []
+        }
+    }
+
+    /// Predictions for mapped cells: kNN uses `corrected`, the cluster-based method `assignments` (required then).
+    public func predict(corrected: Matrix<Float>, assignments: Matrix<Float>?) throws -> LabelPredictions {
+        switch method {
+        case .nearestNeighbors:
+            return vote(index!.search(corrected, k: k).indices, cells: corrected.rows)
+        case .clusters:
+            guard let r = assignments else {
+                throw HarmonyError.invalidInput("cluster-based label transfer needs the soft assignments of the query cells")
+            }
+            return clusterEstimate(r)
+        }
+    }
+
+    func vote(_ neighbors: [Int32], cells n: Int) -> LabelPredictions {
+        let count = labels.values.count
+        var codes = [Int32](repeating: 0, count: n)
+        var confidence = [Float](repeating: 0, count: n)
+        var votes = [Int](repeating: 0, count: count)
+        for i in 0..<n {
+            var voters = 0
+            for j in 0..<k {
+                let id = neighbors[i * k + j]
+                guard id >= 0 else { continue }
+                votes[Int(labelCodes[Int(id)])] += 1
+                voters += 1
+            }
+            // Walk voters nearest first: the first label reaching the top count wins ties.
+            let top = votes.max() ?? 0
+            var winner = 0
+            for j in 0..<k {
+                let id = neighbors[i * k + j]
+                guard id >= 0 else { continue }
+                let l = Int(labelCodes[Int(id)])
+                if votes[l] == top { winner = l; break }
+            }
+            codes[i] = Int32(winner)
+            confidence[i] = voters > 0 ? Float(top) / Float(voters) : 0
+            for j in 0..<k where neighbors[i * k + j] >= 0 { votes[Int(labelCodes[Int(neighbors[i * k + j])])] = 0 }
+        }
+        return LabelPredictions(codes: codes, confidence: confidence, labels: labels.values)
+    }
+
+    func clusterEstimate(_ r: Matrix<Float>) -> LabelPredictions {
+        let n = r.rows, kc = r.cols, count = labels.values.count
+        let pi = labels.clusterFrequencies
+        var codes = [Int32](repeating: 0, count: n)
+        var confidence = [Float](repeating: 0, count: n)
+        var p = [Double](repeating: 0, count: count)
+        for i in 0..<n {
+            for l in 0..<count { p[l] = 0 }
+            for c in 0..<kc {
+                let w = Double(r.values[i * kc + c])
+                if w == 0 { continue }
+                for l in 0..<count { p[l] += w * pi.values[c * count + l] }
+            }
+            var best = 0
+            for l in 1..<max(count, 1) where p[l] > p[best] { best = l }
+            codes[i] = Int32(best)
+            confidence[i] = Float(p[best])
+        }
+        return LabelPredictions(codes: codes, confidence: confidence, labels: labels.values)
+    }
+}

@@ -1,0 +1,139 @@
+import COpenBLAS
+
+// The search of one group of queries (those sharing a nearest list) in `NearestNeighborIndex`; see the
+// header of NearestNeighborIndex.swift for the algorithm and its exactness argument.
+
+/// Searches the inverted lists for one group of queries at a time, reusing its scratch buffers.
+struct ListSearcher {
+    let index: NearestNeighborIndex
+    /// Neighbours returned per query.
+    let k: Int
+    /// Candidates kept per query (k + 2, for the exact re-ranking).
+    let keep: Int
+    private var dots: [Float] = []
+    private var block: [Float] = []
+
+    init(index: NearestNeighborIndex, k: Int) {
+        self.index = index
+        self.k = k
+        self.keep = min(k + 2, index.count)
+    }
+
+    /// The k nearest points (original indices, distances) of the queries `rows` of `queries` (row-major, d).
+    mutating func search(queries: [Float], rows: [Int], group: Int) -> (indices: [Int32], distances: [Float]) {
+        let m = rows.count, d = index.dimension, lists = index.listCount
+        var q = [Float](repeating: 0, count: m * d)
+        var qnorm = [Float](repeating: 0, count: m)
+        for (r, i) in rows.enumerated() {
+            var ss = 0.0
+            for j in 0..<d {
+                let v = queries[i * d + j]
+                q[r * d + j] = v
+                ss += Double(v) * Double(v)
+            }
+            qnorm[r] = Float(ss)
+        }
+        // Distances from each query to each list centroid.
+        var toCentroid = [Float](repeating: 0, count: m * lists)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(lists), Int32(d), 1,
+                    q, Int32(d), index.centroids, Int32(d), 0, &toCentroid, Int32(lists))
+        for r in 0..<m {
+            for l in 0..<lists {
+                let s = qnorm[r] + index.centroidNorms[l] - 2 * toCentroid[r * lists + l]
+                toCentroid[r * lists + l] = max(s, 0).squareRoot()
+            }
+        }
+        // Visit lists in order of distance from the group's own centroid (the closest lists tighten bounds first).
+        var order = Array(0..<lists)
+        let g = group
+        let centerDistance: [Float] = (0..<lists).map { l in
+            var s: Float = 0
+            for j in 0..<d {
+                let diff = index.centroids[l * d + j] - index.centroids[g * d + j]
+                s += diff * diff
+            }
+            return s
+        }
+        order.sort { centerDistance[$0] < centerDistance[$1] || (centerDistance[$0] == centerDistance[$1] && $0 < $1) }
+        var bestD = [Float](repeating: .infinity, count: m * keep)
+        var bestI = [Int32](repeating: Int32.max, count: m * keep)
+        var selected: [Int] = []
+        for l in order {
+            let lo = index.listStart[l], hi = index.listStart[l + 1]
+            let size = hi - lo
+            if size == 0 { continue }
+            selected.removeAll(keepingCapacity: true)
+            for r in 0..<m {
+                let lb = max(toCentroid[r * lists + l] - index.radius[l], 0)
+                let threshold = bestD[r * keep + keep - 1]
+                // Slack covers float rounding of the GEMM distances, so the bound never prunes a true neighbour.
+                if lb * lb <= threshold * 1.0001 + 1e-6 * qnorm[r] { selected.append(r) }
+            }
+            if selected.isEmpty { continue }
+            let s = selected.count
+            if block.count < s * d { block = [Float](repeating: 0, count: s * d) }
+            for (row, r) in selected.enumerated() {
+                for j in 0..<d { block[row * d + j] = q[r * d + j] }
+            }
+            if dots.count < s * size { dots = [Float](repeating: 0, count: s * size) }
+            index.points.withUnsafeBufferPointer { pb in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(s), Int32(size), Int32(d), 1,
+                            block, Int32(d), pb.baseAddress! + lo * d, Int32(d), 0, &dots, Int32(size))
+            }
+            dots.withUnsafeBufferPointer { db in
+                bestD.withUnsafeMutableBufferPointer { bd in
+                    bestI.withUnsafeMutableBufferPointer { bi in
+                        for (row, r) in selected.enumerated() {
+                            let base = r * keep
+                            var threshold = bd[base + keep - 1]
+                            for p in 0..<size {
+                                let dist = qnorm[r] + index.norms[lo + p] - 2 * db[row * size + p]
+                                if dist > threshold { continue }
+                                let id = index.originalIndex[lo + p]
+                                if dist == threshold && id > bi[base + keep - 1] { continue }
+                                var pos = keep - 1
+                                while pos > 0 && (bd[base + pos - 1] > dist || (bd[base + pos - 1] == dist && bi[base + pos - 1] > id)) {
+                                    bd[base + pos] = bd[base + pos - 1]
+                                    bi[base + pos] = bi[base + pos - 1]
+                                    pos -= 1
+                                }
+                                bd[base + pos] = dist
+                                bi[base + pos] = id
+                                threshold = bd[base + keep - 1]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return rerank(queries: queries, rows: rows, bestI: bestI)
+    }
+
+    /// Exact Double distances for the kept candidates; the k best by (distance, index).
+    private func rerank(queries: [Float], rows: [Int], bestI: [Int32]) -> (indices: [Int32], distances: [Float]) {
+        let d = index.dimension
+        var outI = [Int32](repeating: -1, count: rows.count * k)
+        var outD = [Float](repeating: .infinity, count: rows.count * k)
+        var cand: [(Double, Int32)] = []
+        for (r, i) in rows.enumerated() {
+            cand.removeAll(keepingCapacity: true)
+            for c in 0..<keep {
+                let id = bestI[r * keep + c]
+                guard id != Int32.max else { continue }
+                let slot = index.slot(of: id)
+                var ss = 0.0
+                for j in 0..<d {
+                    let diff = Double(queries[i * d + j]) - Double(index.points[slot * d + j])
+                    ss += diff * diff
+                }
+                cand.append((ss, id))
+            }
+            cand.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+            for c in 0..<min(k, cand.count) {
+                outI[r * k + c] = cand[c].1
+                outD[r * k + c] = Float(cand[c].0.squareRoot())
+            }
+        }
+        return (outI, outD)
+    }
+}

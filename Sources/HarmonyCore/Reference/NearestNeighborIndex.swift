@@ -1,0 +1,120 @@
+import COpenBLAS
+
+// Exact k-nearest-neighbour search (Euclidean) with an inverted-file (IVF) index.
+//
+// Build: k-means (Lloyd, a few rounds on a sample) splits the points into ~sqrt(N) lists; each list stores its
+// points contiguously with their squared norms and its radius r_l = max |p - c_l|.
+// Search: queries are grouped by nearest list centroid. For each group, lists are visited in order of distance
+// from the group's centroid; a query scans list l only if the triangle-inequality bound
+//   (|q - c_l| - r_l)^2 <= current k-th distance
+// allows a closer point there, so no true neighbour is ever skipped. Distances of a block of queries to a list
+// come from one SGEMM (|q|^2 + |p|^2 - 2 q.p). The best k + 2 candidates by that formula are then re-ranked
+// with exact Double distances, so float cancellation cannot change the answer. Ties: smaller point index first.
+
+/// An exact Euclidean k-nearest-neighbour index over a fixed point set (N x d).
+public struct NearestNeighborIndex: Sendable {
+    /// Number of indexed points.
+    public let count: Int
+    /// Dimension.
+    public let dimension: Int
+    /// Number of inverted lists.
+    public let listCount: Int
+    // Points reordered list by list (N x d), their squared norms, and their original indices.
+    let points: [Float]
+    let norms: [Float]
+    let originalIndex: [Int32]
+    // Inverse of `originalIndex`: the reordered slot of each original point.
+    let slots: [Int32]
+    // List l holds reordered points listStart[l] ..< listStart[l + 1].
+    let listStart: [Int]
+    let centroids: [Float]
+    let centroidNorms: [Float]
+    let radius: [Float]
+
+    /// Builds the index; `seed` fixes the k-means start, so the index (not the answers, which are exact)
+    /// is reproducible.
+    public init(points input: Matrix<Float>, seed: UInt64 = 0) {
+        let n = input.rows, d = input.cols
+        count = n
+        dimension = d
+        let lists = max(1, min(n, Int(Double(n).squareRoot().rounded())))
+        listCount = lists
+        var centers = KMeansLists.centroids(input, lists: lists, seed: seed)
+        let assignment = KMeansLists.nearest(input.values, n: n, d: d, centroids: centers, k: lists)
+        var start = [Int](repeating: 0, count: lists + 1)
+        for a in assignment { start[Int(a) + 1] += 1 }
+        for l in 0..<lists { start[l + 1] += start[l] }
+        var fill = start
+        var order = [Int32](repeating: 0, count: n)
+        for i in 0..<n {
+            let l = Int(assignment[i])
+            order[fill[l]] = Int32(i)
+            fill[l] += 1
+        }
+        var reordered = [Float](repeating: 0, count: n * d)
+        var pointNorms = [Float](repeating: 0, count: n)
+        var radii = [Float](repeating: 0, count: lists)
+        // Centroids become the exact means of their members; radii are measured against those.
+        centers = KMeansLists.means(input.values, d: d, order: order, start: start, previous: centers)
+        for l in 0..<lists {
+            for slot in start[l]..<start[l + 1] {
+                let i = Int(order[slot])
+                var ss = 0.0, dd = 0.0
+                for j in 0..<d {
+                    let v = input.values[i * d + j]
+                    reordered[slot * d + j] = v
+                    ss += Double(v) * Double(v)
+                    let diff = Double(v) - Double(centers[l * d + j])
+                    dd += diff * diff
+                }
+                pointNorms[slot] = Float(ss)
+                radii[l] = max(radii[l], Float(dd.squareRoot()) * (1 + 1e-5))
+            }
+        }
+        points = reordered
+        norms = pointNorms
+        originalIndex = order
+        var inverse = [Int32](repeating: 0, count: n)
+        for (slot, i) in order.enumerated() { inverse[Int(i)] = Int32(slot) }
+        slots = inverse
+        listStart = start
+        centroids = centers
+        centroidNorms = (0..<lists).map { l in (0..<d).reduce(Float(0)) { $0 + centers[l * d + $1] * centers[l * d + $1] } }
+        radius = radii
+    }
+
+    /// Queries searched together at most (bounds the query x list scratch).
+    static let groupLimit = 512
+
+    /// The reordered slot of original point `id`.
+    func slot(of id: Int32) -> Int { Int(slots[Int(id)]) }
+
+    /// The k nearest points of each query (n x d): indices into the indexed points and Euclidean distances,
+    /// n x k row-major, nearest first (fewer than k only when the index holds fewer points).
+    public func search(_ queries: Matrix<Float>, k: Int) -> (indices: [Int32], distances: [Float]) {
+        precondition(queries.cols == dimension, "query dimension \(queries.cols), index dimension \(dimension)")
+        let n = queries.rows, d = dimension
+        let kk = min(k, count)
+        var indices = [Int32](repeating: -1, count: n * k)
+        var distances = [Float](repeating: .infinity, count: n * k)
+        guard n > 0, kk > 0 else { return (indices, distances) }
+        let primary = KMeansLists.nearest(queries.values, n: n, d: d, centroids: centroids, k: listCount)
+        var groups = [[Int]](repeating: [], count: listCount)
+        for i in 0..<n { groups[Int(primary[i])].append(i) }
+        var searcher = ListSearcher(index: self, k: kk)
+        // Groups are searched in pieces of at most `groupLimit` queries to bound the scratch memory.
+        for (g, all) in groups.enumerated() {
+            for pieceStart in stride(from: 0, to: all.count, by: Self.groupLimit) {
+                let members = Array(all[pieceStart..<min(all.count, pieceStart + Self.groupLimit)])
+                let results = searcher.search(queries: queries.values, rows: members, group: g)
+                for (row, i) in members.enumerated() {
+                    for j in 0..<kk {
+                        indices[i * k + j] = results.indices[row * kk + j]
+                        distances[i * k + j] = results.distances[row * kk + j]
+                    }
+                }
+            }
+        }
+        return (indices, distances)
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import HarmonyCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `harmony fit`: reads an embedding and its metadata, runs Harmony, writes the corrected embedding.
+struct FitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fit",
+        abstract: "Integrate an embedding over one or more batch variables.",
+        discussion: """
+            EMBEDDING is cells x dimensions with a header row and the cell id in the first column \
+            (.tsv, .csv or .txt, optionally .gz), or a 2-D float32/float64 .npy file whose cell ids are in \
+            a sidecar NAME.ids.txt (one per line; without it the ids are the row numbers 0, 1, ...). \
+            META is a table whose first column is the cell id; cells are matched by id. The corrected \
+            embedding is written in the format of the --out extension, with the cell ids. Nothing is \
+            written unless the whole run succeeds.
+
+            Examples:
+              harmony fit pcs.tsv.gz --meta meta.tsv.gz --vars batch --out corrected.tsv.gz
+              harmony fit pcs.npy --meta meta.csv --vars donor,chemistry --theta 2,1 --out corrected.npy
+              harmony fit pcs.tsv --meta meta.tsv --vars batch --preset harmony1 --report report.json --out z.tsv
+            """)
+
+    @Argument(help: ArgumentHelp("The embedding to correct (.tsv/.csv/.txt[.gz] or .npy).", valueName: "embedding"))
+    var embedding: String
+
+    @Option(help: ArgumentHelp("Cell metadata table (first column: cell id), holding the --vars columns.",
+                               valueName: "file"))
+    var meta: String
+
+    @Option(help: ArgumentHelp("Metadata column(s) to integrate over, comma-separated (e.g. batch or donor,chemistry).",
+                               valueName: "column[,..]"))
+    var vars: ColumnList
+
+    @Option(help: ArgumentHelp("Where to write the corrected embedding; the extension picks the format (.tsv, .csv, .txt, each optionally .gz, or .npy).",
+                               valueName: "file"))
+    var out: String
+
+    @OptionGroup(title: "Algorithm")
+    var algorithm: AlgorithmOptions
+
+    @Option(help: ArgumentHelp("Also write a JSON report: iterations, convergence, objective per iteration, timings per phase, parameters.",
+                               valueName: "file"))
+    var report: String?
+
+    @Flag(help: "Do not print progress (one line per iteration) on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        try OutputPath.check(out, option: "--out")
+        if let report { try OutputPath.check(report, option: "--report", formatByExtension: false) }
+    }
+
+    func run() throws {
+        let readClock = Stopwatch()
+        let input = try CommandFailure.readingInput {
+            try FitInput.load(embedding: embedding, metadata: meta, columns: vars.names)
+        }
+        let readSeconds = readClock.elapsed
+        let parameters = try algorithm.parameters(covariateCount: input.covariates.count)
+        let n = input.embedding.cellCount, d = input.embedding.values.cols
+        progress("read \(n) cells x \(d) dimensions, \(input.covariates.map { "\($0.name): \($0.levels.count) levels" }.joined(separator: ", ")) in \(Self.seconds(readSeconds))")
+
+        let fitClock = Stopwatch()
+        let result = try Harmony.fit(input.embedding.floatValues, covariates: input.covariates, parameters: parameters) {
+            p in
+            progress("iteration \(p.iteration): objective \(p.objective), \(p.clusterRounds) clustering rounds, \(Self.seconds(p.elapsed))")
+        }
+        let fitSeconds = fitClock.elapsed
+        progress(result.converged
+            ? "converged after \(result.iterations) iterations in \(Self.seconds(fitSeconds))"
+            : "stopped after \(result.iterations) iterations (not converged) in \(Self.seconds(fitSeconds))")
+
+        let writeClock = Stopwatch()
+        try CommandFailure.writingOutput {
+            try MatrixWriter.write(result.corrected, ids: input.embedding.ids, columnNames: input.embedding.columnNames,
+                                   to: out)
+        }
+        let writeSeconds = writeClock.elapsed
+        if let report {
+            let doc = FitReport(result: result, parameters: parameters, embeddingPath: embedding, metadataPath: meta,
+                                outputPath: out, covariates: input.covariates, cells: n, dims: d,
+                                readSeconds: readSeconds, fitSeconds: fitSeconds, writeSeconds: writeSeconds)
+            try CommandFailure.writingOutput { try AtomicFileGroup.write(try FitReport.encode(doc.object), to: report) }
+        }
+        progress("wrote \(out) in \(Self.seconds(writeSeconds))")
+    }
+
+    private func progress(_ line: String) {
+        if !quiet { fputs("harmony fit: \(line)\n", stderr) }
+    }
+
+    /// Seconds with millisecond resolution, e.g. "0.412 s".
+    static func seconds(_ s: Double) -> String {
+        "\(Double(Int((s * 1000).rounded())) / 1000) s"
+    }
+}
