@@ -93,6 +93,19 @@ public struct ByteReader {
         return values
     }
 
+    /// Reads an n x d cell matrix of finite binary32 values. n x d is checked for overflow and against the bytes
+    /// left (BAD_DIMENSION), as is a dimension of 0 for a non-empty matrix.
+    public mutating func readCellValues(cellCount n: Int, dimensions d: Int,
+                                        _ what: @autoclosure () -> String) throws -> [Float] {
+        if n > 0 && d == 0 { throw ProtocolError(.badDimension, "\(what()) has \(n) cells of dimension 0") }
+        let (count, overflow) = n.multipliedReportingOverflow(by: d)
+        guard !overflow, count <= remaining / 4 else {
+            throw ProtocolError(.badDimension, "\(what()) announces \(n) x \(d) values, but the payload has only "
+                                + "\(remaining) bytes left")
+        }
+        return try readFiniteFloat32Array(count, "\(what()) cell")
+    }
+
     /// Reads `count` little-endian u32 values in one bulk copy.
     public mutating func readUInt32Array(_ count: Int, _ what: @autoclosure () -> String) throws -> [UInt32] {
         try readBulk(count, what())

@@ -44,8 +44,7 @@ public struct ExportReply: WireMessage {
         modelVersion = try reader.readUInt64("model version")
         cellCount = try reader.readCount("cell count")
         dimensions = try reader.readCount("d")
-        let count = try MapRequest.checkedShape(cellCount, dimensions, &reader, "EXPORT reply")
-        corrected = try reader.readFiniteFloat32Array(count, "corrected")
+        corrected = try reader.readCellValues(cellCount: cellCount, dimensions: dimensions, "EXPORT reply corrected")
         cellIDs = try reader.readShortStrings(cellCount, "cell ids")
     }
 }

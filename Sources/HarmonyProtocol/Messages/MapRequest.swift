@@ -53,19 +53,7 @@ public struct MapRequest: WireMessage {
         cellCount = try reader.readCount("cell count")
         dimensions = try reader.readCount("d")
         let hasIDs = try reader.readBool("has-ids flag")
-        let count = try MapRequest.checkedShape(cellCount, dimensions, &reader, "MAP")
-        values = try reader.readFiniteFloat32Array(count, "cell")
+        values = try reader.readCellValues(cellCount: cellCount, dimensions: dimensions, "MAP")
         cellIDs = hasIDs ? try reader.readShortStrings(cellCount, "cell ids") : nil
-    }
-
-    /// n x d as a value count, checked for overflow and against the bytes left (BAD_DIMENSION otherwise).
-    static func checkedShape(_ n: Int, _ d: Int, _ reader: inout ByteReader, _ what: String) throws -> Int {
-        if n > 0 && d == 0 { throw ProtocolError(.badDimension, "\(what) has \(n) cells of dimension 0") }
-        let (count, overflow) = n.multipliedReportingOverflow(by: d)
-        guard !overflow, count <= reader.remaining / 4 else {
-            throw ProtocolError(.badDimension, "\(what) announces \(n) x \(d) values, but the payload has only "
-                                + "\(reader.remaining) bytes left")
-        }
-        return count
     }
 }

@@ -1,0 +1,140 @@
+import HarmonyClient
+import HarmonyCore
+import HarmonyProtocol
+
+// The cells of a query file are grouped by batch (first-appearance order of batches, file order within a batch)
+// and cut into chunks of at most `chunkSize` cells, one MAP request each. Per-cell results are scattered back to
+// the file's row order, so outputs line up with the input whatever the batch layout.
+
+/// One `harmony client map` run: the chunk plan, the immediate answers, and the final export.
+final class ClientMapSession {
+    /// One MAP request's worth of cells: all of one batch, in file order.
+    struct Chunk {
+        /// The batch of every cell in the chunk.
+        let batch: String
+        /// File rows of the cells.
+        let rows: [Int]
+        /// Their cell ids.
+        let ids: [String]
+    }
+
+    /// The query cells, float32, in file order.
+    let cells: Matrix<Float>
+    /// Cell ids in file order.
+    let ids: [String]
+    /// Largest number of cells per request.
+    let chunkSize: Int
+    /// The requests to send, in order.
+    let chunks: [Chunk]
+    /// Immediate corrections from the MAP replies, file order.
+    private(set) var immediate: Matrix<Float>
+    private var topCluster: [UInt32]
+    private var topProbability: [Float]
+    private var predictedLabel: [Int32]
+    private var labelConfidence: [Float]
+
+    /// Plans the chunks for `embedding`'s cells with their `batches` (one label per cell).
+    init(embedding: Embedding, batches: [String], chunkSize: Int) {
+        precondition(batches.count == embedding.cellCount && chunkSize >= 1, "map session inputs disagree")
+        cells = embedding.floatValues
+        ids = embedding.ids
+        self.chunkSize = chunkSize
+        var order: [String] = []
+        var rowsOf: [String: [Int]] = [:]
+        for (row, batch) in batches.enumerated() {
+            if rowsOf[batch] == nil { order.append(batch) }
+            rowsOf[batch, default: []].append(row)
+        }
+        var chunks: [Chunk] = []
+        for batch in order {
+            let rows = rowsOf[batch]!
+            for start in stride(from: 0, to: rows.count, by: chunkSize) {
+                let part = Array(rows[start..<min(start + chunkSize, rows.count)])
+                chunks.append(Chunk(batch: batch, rows: part, ids: part.map { embedding.ids[$0] }))
+            }
+        }
+        self.chunks = chunks
+        let n = embedding.cellCount
+        immediate = Matrix(rows: n, cols: embedding.values.cols)
+        topCluster = [UInt32](repeating: 0, count: n)
+        topProbability = [Float](repeating: 0, count: n)
+        predictedLabel = [Int32](repeating: -1, count: n)
+        labelConfidence = [Float](repeating: 0, count: n)
+    }
+
+    /// The batches in the order their cells were sent.
+    var batchOrder: [String] {
+        var seen = Set<String>()
+        return chunks.map(\.batch).filter { seen.insert($0).inserted }
+    }
+
+    /// Sends every chunk (up to `window` in flight), records each reply and hands it to `onChunk`.
+    func mapAll(client: HarmonyClient, window: Int, onChunk: (Chunk, MapReply) -> Void) throws {
+        let requests = try chunks.map { chunk in
+            try HarmonyClient.mapRequest(batch: chunk.batch, ids: chunk.ids, cells: cells.selectingRows(chunk.rows))
+        }
+        try client.mapMany(requests, window: window) { index, reply in
+            let chunk = chunks[index]
+            guard reply.cellCount == chunk.rows.count, reply.dimensions == cells.cols else {
+                throw ClientError.protocolViolation("the daemon answered \(reply.cellCount) x \(reply.dimensions) "
+                                                    + "for a chunk of \(chunk.rows.count) x \(cells.cols)")
+            }
+            let d = cells.cols
+            for (k, row) in chunk.rows.enumerated() {
+                for j in 0..<d { immediate.values[row * d + j] = reply.corrected[k * d + j] }
+                topCluster[row] = reply.topCluster[k]
+                topProbability[row] = reply.topProbability[k]
+                predictedLabel[row] = reply.predictedLabel[k]
+                labelConfidence[row] = reply.labelConfidence[k]
+            }
+            onChunk(chunk, reply)
+        }
+    }
+
+    /// The final corrections of every cell, from one EXPORT per batch, matched by cell id.
+    func exportFinal(client: HarmonyClient) throws -> Matrix<Float> {
+        var final = Matrix<Float>(rows: cells.rows, cols: cells.cols)
+        let d = cells.cols
+        for batch in batchOrder {
+            let reply = try client.export(batch: batch)
+            guard reply.dimensions == d else {
+                throw ClientError.protocolViolation("EXPORT of '\(batch)' has d = \(reply.dimensions), expected \(d)")
+            }
+            // The daemon may hold more cells of this batch (earlier runs); a later copy of an id wins.
+            var rowOfID: [String: Int] = [:]
+            for (k, id) in reply.cellIDs.enumerated() { rowOfID[id] = k }
+            let mine = chunks.filter { $0.batch == batch }
+            let sent = mine.reduce(0) { $0 + $1.rows.count }
+            if reply.cellCount > sent {
+                ClientConnectionOptions.report("harmony client: note: the daemon holds \(reply.cellCount) cells of "
+                                               + "batch '\(batch)', \(sent) of them sent by this run; "
+                                               + "its corrections use them all")
+            }
+            for chunk in mine {
+                for (row, id) in zip(chunk.rows, chunk.ids) {
+                    guard let k = rowOfID[id] else {
+                        throw ClientError.protocolViolation("EXPORT of '\(batch)' lacks cell '\(id)'")
+                    }
+                    for j in 0..<d { final.values[row * d + j] = reply.corrected[k * d + j] }
+                }
+            }
+        }
+        return final
+    }
+
+    /// Writes the per-cell predictions (from the MAP replies) as a table, gzip-compressed for `.gz`.
+    /// Columns: cell_id, cluster, cluster_probability, predicted_label (empty when none), label_confidence.
+    func writePredictions(to path: String, labels: [String]) throws {
+        let separator = DelimitedTable.separator(forPath: path) == UInt8(ascii: ",") ? "," : "\t"
+        var text = ["cell_id", "cluster", "cluster_probability", "predicted_label", "label_confidence"]
+            .joined(separator: separator) + "\n"
+        for row in 0..<ids.count {
+            let index = Int(predictedLabel[row])
+            let label = labels.indices.contains(index) ? labels[index] : ""
+            text += [ids[row], "\(topCluster[row])", "\(topProbability[row])", label, "\(labelConfidence[row])"]
+                .joined(separator: separator) + "\n"
+        }
+        let bytes = Array(text.utf8)
+        try AtomicFileGroup.write(path.lowercased().hasSuffix(".gz") ? try Gzip.compress(bytes) : bytes, to: path)
+    }
+}
