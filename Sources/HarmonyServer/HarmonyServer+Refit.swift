@@ -38,15 +38,16 @@ extension HarmonyServer {
         let started = EventLoop.now()
         log.event("refit-start", "trigger=\(trigger) from_version=\(current.version) "
                   + "reference_cells=\(current.model.cellCount) new_cells=\(folded)")
-        loop.submit({ () -> Result<(model: ReferenceModel, path: String), Error> in
-            Result { try job.run() }
+        let lambda = configuration.queryLambda
+        loop.submit({ () -> Result<(served: ServedModel, path: String), Error> in
+            Result { try job.run(queryLambda: lambda) }
         }, completion: { [self] result in
             refitRunning = false
             let seconds = Double(EventLoop.now() - started) / 1e9
             do {
-                let (model, path) = try result.get()
-                served = try ServedModel(model: model, queryLambda: configuration.queryLambda,
-                                         foldedSequence: through)
+                let (next, path) = try result.get()
+                served = next
+                let model = next.model
                 cellsPendingRefit -= folded
                 refitsDone += 1
                 log.event("refit-end", "version=\(model.modelVersion) cells=\(model.cellCount) "

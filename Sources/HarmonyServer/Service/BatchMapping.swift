@@ -41,17 +41,12 @@ enum BatchMapping {
             let d = model.model.dimension
             let mapped = try working.add(cells: Matrix(rows: count, cols: d, values: values), batch: batch)
             current = working
-            var labels = [Int32](repeating: -1, count: count)
-            var confidence = [Float](repeating: 0, count: count)
-            for i in 0..<count {
-                (labels[i], confidence[i]) = model.predictedLabel(cluster: mapped.topCluster[i],
-                                                                  probability: mapped.topProbability[i])
-            }
+            let labels = try model.predictLabels(mapped)
             let reply = MapReply(modelVersion: model.version, cellCount: count, dimensions: d,
                                  corrected: mapped.corrected.values,
                                  topCluster: mapped.topCluster.map { UInt32(bitPattern: $0) },
-                                 topProbability: mapped.topProbability, predictedLabel: labels,
-                                 labelConfidence: confidence)
+                                 topProbability: mapped.topProbability, predictedLabel: labels.codes,
+                                 labelConfidence: labels.confidence)
             return Outcome(state: current, frame: reply.encodedFrame(requestID: requestID))
         } catch {
             return Outcome(state: current, frame: failure(error, requestID: requestID))

@@ -28,8 +28,8 @@ struct RefitJob: Sendable {
     /// Threads the fit may use.
     let threads: Int
 
-    /// Fits, builds and persists the next model; returns it with its file path.
-    func run() throws -> (model: ReferenceModel, path: String) {
+    /// Fits, builds and persists the next model; returns it ready to serve, with its file path.
+    func run(queryLambda: Double?) throws -> (served: ServedModel, path: String) {
         let old = current.model
         guard let reference = old.cells else {
             throw ServerError.state("the model is compact (it keeps no reference cells), so it cannot be refitted")
@@ -63,13 +63,9 @@ struct RefitJob: Sendable {
             var names = reference.labelCodes.map { known.values[Int($0)] }
             names.reserveCapacity(n)
             for part in cells {
-                let assignments = try current.mapper.assign(Matrix(rows: part.count, cols: d, values: part.values))
-                for i in 0..<part.count {
-                    let row = assignments.values[(i * assignments.cols)..<((i + 1) * assignments.cols)]
-                    let top = row.indices.max { row[$0] < row[$1] }! - i * assignments.cols
-                    let predicted = current.predictedLabel(cluster: Int32(top), probability: 1).label
-                    names.append(predicted >= 0 ? known.values[Int(predicted)] : known.values[0])
-                }
+                let mapped = try current.newState().correct(cells: Matrix(rows: part.count, cols: d, values: part.values),
+                                                            batches: [String](repeating: part.batch, count: part.count))
+                names.append(contentsOf: try current.predictLabels(mapped).codes.map { known.values[Int($0)] })
             }
             labels = (known.name, names)
         }
@@ -87,6 +83,6 @@ struct RefitJob: Sendable {
                                              parameters: parameters, cellIds: ids, labels: labels, compact: false)
         model.modelVersion = old.modelVersion + 1
         let path = try store.persist(model, foldedSequence: foldedSequence, previousVersion: old.modelVersion)
-        return (model, path)
+        return (try ServedModel(model: model, queryLambda: queryLambda, foldedSequence: foldedSequence), path)
     }
 }

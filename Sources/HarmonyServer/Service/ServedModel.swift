@@ -12,9 +12,10 @@ struct ServedModel: Sendable {
     let batchKey: String
     /// Write-ahead-log records with a sequence up to this one are folded into the model (0: none).
     let foldedSequence: UInt64
-    // Per cluster, the most frequent reference label and its frequency pi_kl (ALGORITHM.md §4.3).
-    private let clusterLabel: [Int32]
-    private let clusterLabelShare: [Float]
+    /// Label transfer for MAP replies, nil without labels. It is the cluster-based estimate of ALGORITHM.md §4.3,
+    /// P(l | i) = sum_k R_ik pi_kl, which costs one small product per request; kNN over the reference cells
+    /// (what offline `harmony map` uses) would cost more than the mapping itself at streaming rates.
+    let labelTransfer: LabelTransfer?
 
     /// The version replies carry.
     var version: UInt64 { model.modelVersion }
@@ -24,22 +25,11 @@ struct ServedModel: Sendable {
         self.model = model
         var options = QueryMappingOptions()
         if let queryLambda { options.lambda = queryLambda }
+        labelTransfer = LabelTransfer(model: model, forceClusters: true)
+        options.includeAssignments = labelTransfer != nil
         self.mapper = try QueryMapper(model: model, options: options)
         self.batchKey = model.covariates.first?.name ?? "batch"
         self.foldedSequence = foldedSequence
-        var label = [Int32](repeating: -1, count: model.clusterCount)
-        var share = [Float](repeating: 0, count: model.clusterCount)
-        if let labels = model.labels {
-            let frequencies = labels.clusterFrequencies
-            for k in 0..<frequencies.rows {
-                for l in 0..<frequencies.cols where Float(frequencies[k, l]) > share[k] {
-                    share[k] = Float(frequencies[k, l])
-                    label[k] = Int32(l)
-                }
-            }
-        }
-        clusterLabel = label
-        clusterLabelShare = share
     }
 
     /// A fresh streaming state for one query batch.
@@ -48,11 +38,13 @@ struct ServedModel: Sendable {
     /// Label names in code order (empty without labels).
     var labelNames: [String] { model.labels?.values ?? [] }
 
-    /// The cluster-based label prediction for cells whose top cluster is `cluster` with probability `p`:
-    /// the cluster's most frequent reference label, confidence p * pi_kl (the label's share of that cluster).
-    func predictedLabel(cluster: Int32, probability: Float) -> (label: Int32, confidence: Float) {
-        let k = Int(cluster)
-        guard k >= 0, k < clusterLabel.count, clusterLabel[k] >= 0 else { return (-1, 0) }
-        return (clusterLabel[k], probability * clusterLabelShare[k])
+    /// Predicted label codes and confidences of mapped cells (-1 and 0 when the model has no labels).
+    func predictLabels(_ mapped: MappedCells) throws -> (codes: [Int32], confidence: [Float]) {
+        let n = mapped.corrected.rows
+        guard let labelTransfer else {
+            return ([Int32](repeating: -1, count: n), [Float](repeating: 0, count: n))
+        }
+        let predictions = try labelTransfer.predict(corrected: mapped.corrected, assignments: mapped.assignments)
+        return (predictions.codes, predictions.confidence)
     }
 }
