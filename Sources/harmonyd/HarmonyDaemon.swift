@@ -18,10 +18,10 @@ struct HarmonyDaemon: ParsableCommand {
     var reference: String?
 
     @Option(name: .long, help: "Path of the Unix-domain socket to listen on.")
-    var socket: String
+    var socket: String?
 
     @Option(name: .customLong("state-dir"), help: "Directory for the write-ahead log and refitted models.")
-    var stateDir: String
+    var stateDir: String?
 
     @Option(name: .customLong("refit-after"), help: "Refit in the background once this many new cells arrived (0: only on REFIT).")
     var refitAfter: Int = 0
@@ -50,11 +50,16 @@ struct HarmonyDaemon: ParsableCommand {
     @Flag(name: .long, help: "Do not log events on stderr.")
     var quiet = false
 
+    @Flag(name: .customLong("self-bench"),
+          help: "Measure throughput and latency on a simulated reference in a temporary directory, print them, and exit.")
+    var selfBench = false
+
     func validate() throws {
-        _ = try makeConfiguration()
+        if !selfBench { _ = try makeConfiguration() }
     }
 
     private func makeConfiguration() throws -> ServerConfiguration {
+        guard let socket, let stateDir else { throw ValidationError("--socket and --state-dir are required") }
         var configuration = ServerConfiguration(referencePath: reference, socketPath: socket, stateDirectory: stateDir)
         configuration.refitAfter = refitAfter
         guard let mode = UInt32(socketMode, radix: 8) else {
@@ -83,6 +88,10 @@ struct HarmonyDaemon: ParsableCommand {
     }
 
     func run() throws {
+        if selfBench {
+            print(try ServerBenchmark.selfBench())
+            return
+        }
         let server: HarmonyServer
         do {
             server = try HarmonyServer(configuration: try makeConfiguration())
