@@ -93,7 +93,8 @@ public final class HarmonyServer {
 
         // MARK: Loop and handles.
         loop = try EventLoop()
-        wal = try WriteAheadLog(path: store.walPath, loop: loop, validBytes: recovery.validBytes)
+        wal = try WriteAheadLog(path: store.walPath, loop: loop, validBytes: recovery.validBytes,
+                                sync: configuration.syncWAL)
         do {
             try startHandles()
         } catch {
@@ -103,7 +104,7 @@ public final class HarmonyServer {
             throw error
         }
         log.event("start", "socket=\(configuration.socketPath) state_dir=\(configuration.stateDirectory) "
-                  + "libuv=\(HarmonyServerInfo.libuvVersion) pid=\(getpid())")
+                  + "libuv=\(HarmonyServerInfo.libuvVersion) wal_sync=\(configuration.syncWAL) pid=\(getpid())")
     }
 
     private func startHandles() throws {

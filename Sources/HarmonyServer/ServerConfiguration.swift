@@ -33,6 +33,8 @@ public struct ServerConfiguration: Sendable {
     public var inlineCellLimit: Int = 256
     /// Whether SIGINT/SIGTERM stop the server (off when embedded in tests).
     public var handleSignals: Bool = true
+    /// fdatasync the write-ahead log before acknowledging cells; turning it off is for measurements only.
+    public var syncWAL: Bool = true
     /// Suppress the one-line-per-event log on stderr.
     public var quiet: Bool = false
 

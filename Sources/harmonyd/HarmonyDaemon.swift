@@ -47,6 +47,10 @@ struct HarmonyDaemon: ParsableCommand {
     @Option(name: .customLong("query-lambda"), help: "Ridge penalty of query batches (default: the streaming pseudo-count).")
     var queryLambda: Double?
 
+    @Flag(name: .customLong("unsafe-no-fsync"),
+          help: "Acknowledge cells without fdatasync of the log (measurements only: a power failure may lose them).")
+    var unsafeNoFsync = false
+
     @Flag(name: .long, help: "Do not log events on stderr.")
     var quiet = false
 
@@ -79,6 +83,7 @@ struct HarmonyDaemon: ParsableCommand {
         configuration.threads = threads
         configuration.queryLambda = queryLambda
         configuration.quiet = quiet
+        configuration.syncWAL = !unsafeNoFsync
         do {
             try configuration.validate()
         } catch let error as ServerError {
@@ -89,7 +94,7 @@ struct HarmonyDaemon: ParsableCommand {
 
     func run() throws {
         if selfBench {
-            print(try ServerBenchmark.selfBench())
+            print(try ServerBenchmark.selfBench(syncWAL: !unsafeNoFsync))
             return
         }
         let server: HarmonyServer

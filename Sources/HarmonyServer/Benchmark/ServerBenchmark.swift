@@ -118,8 +118,9 @@ public enum ServerBenchmark {
     }
 
     /// Fits a simulated reference (`referenceCells` cells, 30 dims, K 100), serves it in-process from a temporary
-    /// directory, and measures it.
-    public static func selfBench(referenceCells: Int = 20_000, options: Options = Options()) throws -> Report {
+    /// directory (fdatasync of the log per group commit unless `syncWAL` is false), and measures it.
+    public static func selfBench(referenceCells: Int = 20_000, syncWAL: Bool = true,
+                                 options: Options = Options()) throws -> Report {
         let data = Simulator.generate(SimulationSpec(cells: referenceCells * 2, dims: 30, batches: 4, types: 8, seed: 1))
         let referenceRows = data.batch.indices.filter { data.batch[$0] <= "batch02" }
         let queryRows = data.batch.indices.filter { data.batch[$0] > "batch02" }
@@ -137,6 +138,7 @@ public enum ServerBenchmark {
                                                 stateDirectory: directory)
         configuration.handleSignals = false
         configuration.quiet = true
+        configuration.syncWAL = syncWAL
         try StateFiles.ensureDirectory(directory)
         defer {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {

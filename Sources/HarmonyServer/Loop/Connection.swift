@@ -89,11 +89,11 @@ final class Connection: UVHandle<uv_pipe_t> {
     // MARK: - Reading
 
     private func didRead(_ count: Int) {
-        if count < 0 {
-            // EOF or a reset: replies still owed cannot be delivered.
-            close()
-            return
+        if count == Int(UV_EOF.rawValue) {
+            // The peer finished sending (it may have half-closed and still wait for its replies).
+            return drain()
         }
+        if count < 0 { return close() }
         guard count > 0, !closeWhenFlushed else { return }
         lastActivity = EventLoop.now()
         decoder.append(UnsafeRawBufferPointer(start: readBuffer, count: count))
