@@ -7,13 +7,7 @@ import XCTest
 
 /// Pipelining, ordering and untrusted input over real connections to an in-process daemon.
 final class ConnectionTests: XCTestCase {
-    private static var cached: TestModels.Data?
-    private func data() throws -> TestModels.Data {
-        if let cached = ConnectionTests.cached { return cached }
-        let made = try TestModels.make()
-        ConnectionTests.cached = made
-        return made
-    }
+    private func data() throws -> SimulatedReference { try TestModels.make() }
 
     func testThirtyTwoPipeliningClientsGetEveryReplyCorrectAndInOrder() throws {
         let data = try data()

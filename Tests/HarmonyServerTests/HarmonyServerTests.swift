@@ -5,13 +5,7 @@ import XCTest
 @testable import HarmonyServer
 
 final class HarmonyServerTests: XCTestCase {
-    private static var cached: TestModels.Data?
-    private func data() throws -> TestModels.Data {
-        if let cached = HarmonyServerTests.cached { return cached }
-        let made = try TestModels.make()
-        HarmonyServerTests.cached = made
-        return made
-    }
+    private func data() throws -> SimulatedReference { try TestModels.make() }
 
     private func assertClose(_ actual: [Float], _ expected: [Float], relative: Float = 1e-6,
                              file: StaticString = #filePath, line: UInt = #line) {

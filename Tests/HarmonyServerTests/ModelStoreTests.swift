@@ -6,13 +6,7 @@ import XCTest
 
 /// Crash safety of the state directory, with the real binary killed by SIGKILL, and refits.
 final class ModelStoreTests: XCTestCase {
-    private static var cached: TestModels.Data?
-    private func data() throws -> TestModels.Data {
-        if let cached = ModelStoreTests.cached { return cached }
-        let made = try TestModels.make()
-        ModelStoreTests.cached = made
-        return made
-    }
+    private func data() throws -> SimulatedReference { try TestModels.make() }
 
     private func daemon(_ directory: TemporaryDirectory, extra: [String] = []) throws -> DaemonProcess {
         try DaemonProcess(socket: directory.path + "/h.sock",
@@ -21,7 +15,7 @@ final class ModelStoreTests: XCTestCase {
     }
 
     /// Streams chunks of the query from `clients` threads until `stop` is set; returns acknowledged ids per batch.
-    private func stream(_ path: String, data: TestModels.Data, clients: Int, refitEvery: Int = 0,
+    private func stream(_ path: String, data: SimulatedReference, clients: Int, refitEvery: Int = 0,
                         while running: @escaping () -> Bool) -> [String: Set<String>] {
         var acknowledged = [[String]](repeating: [], count: clients)
         DispatchQueue.concurrentPerform(iterations: clients) { c in
@@ -103,12 +97,7 @@ final class ModelStoreTests: XCTestCase {
         _ = try client.map(batch: "late", ids: rows.map { "late\($0)" }, cells: data.query.selectingRows(rows))
         let refit = try client.refit()
         XCTAssertTrue(refit.accepted, refit.message)
-        var stats = try client.stats()
-        let deadline = Date().addingTimeInterval(30)
-        while stats.refitsDone + stats.refitsFailed == 0 && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.05)
-            stats = try client.stats()
-        }
+        let stats = try TestModels.waitForRefit(client)
         XCTAssertEqual(stats.refitsDone, 1)
         XCTAssertEqual(stats.modelVersion, 2)
         XCTAssertEqual(stats.cellsPendingRefit, 0)

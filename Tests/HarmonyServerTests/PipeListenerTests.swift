@@ -4,12 +4,7 @@ import XCTest
 @testable import HarmonyServer
 
 final class PipeListenerTests: XCTestCase {
-    private var model: TestModels.Data?
-    private func data() throws -> TestModels.Data {
-        if let model { return model }
-        model = try TestModels.make(cells: 600, seed: 5)
-        return model!
-    }
+    private func data() throws -> SimulatedReference { try TestModels.make(cells: 600, seed: 5) }
 
     func testSocketIsCreatedWithTheRequestedModeAndRemovedOnShutdown() throws {
         let server = try RunningServer(model: try data().model)

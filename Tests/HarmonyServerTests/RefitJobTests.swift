@@ -37,12 +37,7 @@ final class RefitJobTests: XCTestCase {
         while results.versions.contains(where: { $0.isEmpty }) && Date() < started { Thread.sleep(forTimeInterval: 0.005) }
         let refit = try control.refit()
         XCTAssertTrue(refit.accepted, refit.message)
-        var stats = try control.stats()
-        let deadline = Date().addingTimeInterval(30)
-        while stats.refitsDone + stats.refitsFailed == 0 && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.02)
-            stats = try control.stats()
-        }
+        let stats = try TestModels.waitForRefit(control)
         Thread.sleep(forTimeInterval: 0.1)
         results.finish()
         group.wait()

@@ -121,18 +121,7 @@ public enum ServerBenchmark {
     /// directory (fdatasync of the log per group commit unless `syncWAL` is false), and measures it.
     public static func selfBench(referenceCells: Int = 20_000, syncWAL: Bool = true,
                                  options: Options = Options()) throws -> Report {
-        let data = Simulator.generate(SimulationSpec(cells: referenceCells * 2, dims: 30, batches: 4, types: 8, seed: 1))
-        let referenceRows = data.batch.indices.filter { data.batch[$0] <= "batch02" }
-        let queryRows = data.batch.indices.filter { data.batch[$0] > "batch02" }
-        let embedding = data.embedding.selectingRows(referenceRows)
-        let covariate = Covariate(name: "batch", labels: referenceRows.map { data.batch[$0] })
-        var parameters = HarmonyParameters()
-        parameters.nClusters = 100
-        let fit = try Harmony.fit(embedding, covariates: [covariate], parameters: parameters)
-        let model = try ReferenceModel.build(fit: fit, embedding: embedding, covariates: [covariate],
-                                             parameters: parameters, cellIds: referenceRows.map { data.ids[$0] },
-                                             labels: ("cell_type", referenceRows.map { data.cellType[$0] }),
-                                             compact: false)
+        let data = try SimulatedReference(cells: referenceCells * 2, dims: 30, clusters: 100, types: 8, seed: 1)
         let directory = "/tmp/harmonyd-bench-\(getpid())"
         var configuration = ServerConfiguration(referencePath: nil, socketPath: directory + "/h.sock",
                                                 stateDirectory: directory)
@@ -146,7 +135,7 @@ public enum ServerBenchmark {
             }
             rmdir(directory)
         }
-        let server = try HarmonyServer(configuration: configuration, model: model)
+        let server = try HarmonyServer(configuration: configuration, model: data.model)
         let finished = DispatchSemaphore(value: 0)
         Thread { server.run(); finished.signal() }.start()
         defer {
@@ -155,7 +144,7 @@ public enum ServerBenchmark {
         }
         // A few thousand accumulated cells give the refit phase something to fold in.
         let seed = try BenchmarkConnection(path: configuration.socketPath)
-        let query = data.embedding.selectingRows(queryRows)
+        let query = data.query
         _ = try seed.roundTrip(MapRequest(batch: "bench-seed", cellCount: 2000, dimensions: 30,
                                           values: query.selectingRows(0..<2000).values), as: MapReply.self)
         return try measure(socketPath: configuration.socketPath, cells: query, options: options)
