@@ -63,4 +63,38 @@ final class HarmonyServerTests: XCTestCase {
         client.close()
         XCTAssertTrue(server.stop())
     }
+
+    func testRestartReplaysTheLogDropsATornTailAndExportsTheSameCorrections() throws {
+        let data = try data()
+        let directory = try TemporaryDirectory()
+        var before: [String: ExportReply] = [:]
+        do {
+            let server = try RunningServer(model: data.model, directory: directory)
+            let client = try server.client()
+            for (i, batch) in ["batch03", "batch04", "batch03", "ref-level"].enumerated() {
+                let rows = (0..<(40 + 30 * i)).map { (i * 101 + $0) % data.query.rows }
+                _ = try client.map(batch: batch == "ref-level" ? "batch01" : batch, cells: data.query.selectingRows(rows))
+            }
+            for batch in ["batch03", "batch04", "batch01"] { before[batch] = try client.export(batch: batch) }
+            XCTAssertTrue(server.stop())
+        }
+        // A record cut short by a crash: its header promises more bytes than follow.
+        let wal = directory.path + "/state/wal.log"
+        var bytes = try StateFiles.read(wal)
+        bytes += [200, 0, 0, 0, 1, 2, 3, 4, 9, 9]
+        try StateFiles.writeAtomically(bytes, to: wal)
+
+        let server = try RunningServer(model: data.model, directory: directory)
+        let client = try server.client()
+        let stats = try client.stats()
+        XCTAssertEqual(stats.batches.map { $0.batch }, ["batch01", "batch03", "batch04"])
+        XCTAssertEqual(stats.cellsPendingRefit, UInt64(40 + 70 + 100 + 130))
+        for (batch, reply) in before {
+            let after = try client.export(batch: batch)
+            XCTAssertEqual(after.cellIDs, reply.cellIDs)
+            assertClose(after.corrected, reply.corrected)
+        }
+        XCTAssertEqual(try StateFiles.read(wal).count, bytes.count - 10, "the torn tail is cut before appending")
+        XCTAssertTrue(server.stop())
+    }
 }

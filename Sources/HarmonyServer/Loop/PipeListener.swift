@@ -14,6 +14,8 @@ final class PipeListener: UVHandle<uv_pipe_t> {
     let path: String
     private let loop: EventLoop
     private let onAccept: (PipeListener) -> Void
+    // Set once `uv_pipe_bind` created the socket file, which is then ours to remove.
+    private var bound = false
 
     /// Binds `path` with permission bits `mode` and starts listening.
     init(loop: EventLoop, path: String, mode: mode_t, backlog: Int32 = 511,
@@ -31,6 +33,7 @@ final class PipeListener: UVHandle<uv_pipe_t> {
             let rc = uv_pipe_bind(handle, path)
             umask(previous)
             try uvCheck(rc, "uv_pipe_bind \(path)")
+            bound = true
             guard chmod(path, mode) == 0 else {
                 throw ServerError.configuration("cannot set mode \(String(mode, radix: 8)) on \(path): \(errnoText())")
             }
@@ -51,7 +54,9 @@ final class PipeListener: UVHandle<uv_pipe_t> {
     }
 
     /// Stops listening and removes the socket file.
-    override func willClose() { unlink(path) }
+    override func willClose() {
+        if bound { unlink(path) }
+    }
 
     // MARK: - Stale sockets
 
