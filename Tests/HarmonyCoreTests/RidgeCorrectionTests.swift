@@ -74,10 +74,10 @@ final class RidgeCorrectionTests: XCTestCase {
         let expected = try FixtureData.matrix("fixtures/\(dataset)/onestep/init_R_from_Y_expected.tsv.gz")
         let labels = try FixtureData.metaColumn(dataset, "dataset")
         let design = FitDesign(covariates: [Covariate(name: "dataset", labels: labels)], cells: zcos.rows)
-        let clustering = SoftClustering(cells: zcos.rows, clusters: y.rows, design: design,
-                                        sigma: [Double](repeating: 0.1, count: y.rows), theta: [2, 2, 2],
-                                        harmony1: false, runner: TaskRunner(requested: 1))
-        zcos.values.withUnsafeBufferPointer { clustering.setLogits(zcos: $0.baseAddress!, centroids: y.values, dims: zcos.cols) }
+        let clustering = SoftClustering(zcos: zcos.values, centroids: y.values, dims: zcos.cols, clusters: y.rows,
+                                        design: design, sigma: [Double](repeating: 0.1, count: y.rows),
+                                        theta: [2, 2, 2], harmony1: false, blockSize: 0.05,
+                                        rng: SeededGenerator(seed: 0), runner: TaskRunner(requested: 1))
         clustering.assignWithoutPenalty()
         let r = Matrix(rows: zcos.rows, cols: y.rows, values: clustering.assignments)
         let error = FixtureData.maxAbsDiff(r, expected)

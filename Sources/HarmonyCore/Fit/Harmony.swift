@@ -37,7 +37,7 @@ public enum Harmony {
 
         // MARK: - Initialisation
         var zcos = RowNormalization.normalized(embedding, runner: runner)
-        var centroids: [Float]
+        let centroids: [Float]
         if let start = initialCentroids {
             guard start.rows == kc, start.cols == d else {
                 throw HarmonyError.invalidParameter("initial centroids are \(start.rows) x \(start.cols); expected \(kc) x \(d)")
@@ -52,9 +52,10 @@ public enum Harmony {
                                           runner: runner)
             }
         }
-        let clustering = SoftClustering(cells: n, clusters: kc, design: design, sigma: sigma, theta: theta,
-                                        harmony1: harmony1, runner: runner)
-        zcos.values.withUnsafeBufferPointer { clustering.setLogits(zcos: $0.baseAddress!, centroids: centroids, dims: d) }
+        let clustering = SoftClustering(zcos: zcos.values, centroids: centroids, dims: d, clusters: kc, design: design,
+                                        sigma: sigma, theta: theta, harmony1: harmony1, blockSize: blockSize,
+                                        rng: rng, runner: runner)
+        zcos = Matrix(rows: 0, cols: d)
         let initialObjective = clustering.assignWithoutPenalty()
         var objective = [initialObjective]
         var objectiveKMeans = [initialObjective]
@@ -73,28 +74,20 @@ public enum Harmony {
             let clusterStart = elapsed()
             if iteration > 1 {
                 corrected.values.withUnsafeBufferPointer { src in
-                    zcos.values.withUnsafeMutableBufferPointer { dst in
+                    clustering.zcos.withUnsafeMutableBufferPointer { dst in
                         RowNormalization.normalize(src.baseAddress!, into: dst.baseAddress!, rows: n, cols: d,
                                                    runner: runner)
                     }
                 }
                 if !harmony1 {
                     // Cold start: R from the new centroids without the penalty.
-                    zcos.values.withUnsafeBufferPointer {
-                        clustering.setLogits(zcos: $0.baseAddress!, centroids: centroids, dims: d)
-                    }
                     clustering.assignWithoutPenalty()
                 }
             }
             var rounds = 0
             for t in 0..<params.maxClusterRounds {
-                if harmony1 {
-                    zcos.values.withUnsafeBufferPointer { z in
-                        centroids = clustering.centroidsFromAssignments(zcos: z.baseAddress!, dims: d)
-                        clustering.setLogits(zcos: z.baseAddress!, centroids: centroids, dims: d)
-                    }
-                }
-                objectiveKMeans.append(clustering.round(rng: &rng, blockSize: blockSize))
+                if harmony1 { clustering.moveCentroidsToAssignments() }
+                objectiveKMeans.append(clustering.round())
                 rounds += 1
                 if t > 3 && innerConverged(objectiveKMeans, epsilon: params.epsilonCluster, signed: harmony1) { break }
             }
@@ -108,12 +101,13 @@ public enum Harmony {
                 try clustering.assignments.withUnsafeBufferPointer { r in
                     try corrected.values.withUnsafeMutableBufferPointer { out in
                         try RidgeCorrection.correct(z: z.baseAddress!, r: r.baseAddress!, corrected: out.baseAddress!,
-                                                    dims: d, clusters: kc, centroids: centroids, design: design,
+                                                    dims: d, clusters: kc, centroids: clustering.centroids,
+                                                    design: design,
                                                     settings: settings, runner: runner)
                     }
                 }
             }
-            centroids = output.centroids
+            clustering.centroids = output.centroids
             levelTerms = output.levelTerms
             timings.correction += elapsed() - correctionStart
 
@@ -132,7 +126,7 @@ public enum Harmony {
         return HarmonyFitResult(
             corrected: corrected,
             assignments: Matrix(rows: n, cols: kc, values: clustering.assignments),
-            centroids: Matrix(rows: kc, cols: d, values: centroids),
+            centroids: Matrix(rows: kc, cols: d, values: clustering.centroids),
             levelTerms: terms, objective: objective, objectiveKMeans: objectiveKMeans, clusterRounds: clusterRounds,
             iterations: iteration, converged: converged,
             resolved: ResolvedParameters(nClusters: kc, sigma: sigma, thetaPerLevel: theta, blockSize: blockSize),

@@ -5,7 +5,8 @@ import Glibc
 // The Harmony2 k-means start (ALGORITHM.md §2.3) on unit rows zcos.
 //
 // 1. K uniforms u_j give anchors s_j = floor(u_j (N - 1)).
-// 2. For each j, every cell i gets delta_i = |2 (1 - zcos_i . zcos_{s_j})| + 1e-10 and a fresh uniform v_i;
+// 2. For each j, every cell i gets delta_i = |2 (1 - zcos_i . zcos_{s_j})| + 1e-10 and a fresh uniform v_i
+//    (24 bits; keys in Float with FastMath.log, which only has to rank them);
 //    the seed point is argmin_i (-ln v_i) / delta_i over cells not already chosen (exponential race: a cell
 //    far from the anchor is chosen with probability proportional to delta_i).
 //    The dots for all anchors come from one sgemm per task; the uniforms of (task t, anchor j) come from their
@@ -91,16 +92,17 @@ enum KMeansStart {
                                    c: dots, ldc: kc)
                         for j in 0..<kc where only == nil || only == j {
                             var stream = SeededGenerator(seed: raceSeed, stream: UInt64(j * tasks + t))
-                            var best = Double.infinity, bestIndex = -1
+                            var best = Float.infinity, bestIndex = -1
                             for row in 0..<len {
-                                let v = stream.uniformPositive()
+                                // A uniform in (0, 1] with 24 random bits; -ln v is an exponential variate.
+                                let v = Float((stream.next() >> 40) + 1) * 0x1.0p-24
                                 let i = start + row
                                 if !excluded.isEmpty && excluded.contains(i) { continue }
-                                let delta = abs(2 * (1 - Double(dots[row * kc + j]))) + 1e-10
-                                let key = -log(v) / delta
+                                let delta = abs(2 * (1 - dots[row * kc + j])) + 1e-10
+                                let key = -FastMath.log(v) / delta
                                 if key < best { best = key; bestIndex = i }
                             }
-                            keys[t * kc + j] = best
+                            keys[t * kc + j] = Double(best)
                             cellsOut[t * kc + j] = bestIndex
                         }
                     }
@@ -133,13 +135,32 @@ enum KMeansStart {
                     defer { dots.deallocate() }
                     BLAS.sgemm(transB: true, m: len, n: kc, k: d, a: zcos + start * d, lda: d, b: m, ldb: d,
                                c: dots, ldc: kc)
-                    for row in 0..<len {
-                        var best = Float.infinity, bestK = 0
-                        for k in 0..<kc {
-                            let score = norms[k] - 2 * dots[row * kc + k]
-                            if score < best { best = score; bestK = k }
+                    norms.withUnsafeBufferPointer { normBuf in
+                        let norm = normBuf.baseAddress!
+                        for row in 0..<len {
+                            // score_k = |mu_k|^2 - 2 z . mu_k in place; the minimum over 8 lanes, then the
+                            // lowest index that attains it.
+                            let line = dots + row * kc
+                            var best8 = SIMD8<Float>(repeating: .infinity)
+                            var k = 0
+                            while k + 8 <= kc {
+                                let v = UnsafeRawPointer(norm + k).loadUnaligned(as: SIMD8<Float>.self)
+                                    - 2 * UnsafeRawPointer(line + k).loadUnaligned(as: SIMD8<Float>.self)
+                                UnsafeMutableRawPointer(line + k).storeBytes(of: v, as: SIMD8<Float>.self)
+                                best8.replace(with: v, where: v .< best8)
+                                k += 8
+                            }
+                            var best = Swift.min(Swift.min(Swift.min(best8[0], best8[1]), Swift.min(best8[2], best8[3])),
+                                                 Swift.min(Swift.min(best8[4], best8[5]), Swift.min(best8[6], best8[7])))
+                            while k < kc {
+                                line[k] = norm[k] - 2 * line[k]
+                                best = Swift.min(best, line[k])
+                                k += 1
+                            }
+                            var bestK = 0
+                            while line[bestK] != best { bestK += 1 }
+                            out[start + row] = Int32(bestK)
                         }
-                        out[start + row] = Int32(bestK)
                     }
                 }
             }

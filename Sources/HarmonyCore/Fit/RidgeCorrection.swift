@@ -10,29 +10,6 @@
 // Precision: Z, R, Zcorr are Float; n, s, cross counts, solves and the batch terms are Double. sgemm over at
 // most 2048 cells per task keeps the Float part of each sum short.
 
-/// How a correction chooses its unknowns and penalties.
-struct CorrectionSettings: Sendable {
-    /// Ridge penalty rule.
-    var penalty: RidgePenalty
-    /// Harmony2 level dropping: a level takes part in cluster k only if O_kb / N_b > cutoff, and a covariate
-    /// only if at least two of its levels do. False (Harmony 1.x) keeps every level with cells.
-    var dropLevels: Bool
-    /// The cutoff of `dropLevels`.
-    var cutoff: Double
-    /// Harmony2: the new centroid is the normalised ridge intercept.
-    var updateCentroids: Bool
-}
-
-/// The result of one correction step.
-struct CorrectionOutput {
-    /// Centroids after the step (K x d, unit rows; unchanged rows where a cluster did not correct).
-    var centroids: [Float]
-    /// Batch terms beta_kb, B x K x d row-major (zero where level b was not kept in cluster k).
-    var levelTerms: [Double]
-    /// Clusters whose regression ran.
-    var activeClusters: Int
-}
-
 /// One ridge correction step with R fixed.
 enum RidgeCorrection {
     /// Writes Zcorr = Z - sum_k R_ik (batch terms of cell i's levels in cluster k) into `corrected` and returns

@@ -4,8 +4,11 @@ import Glibc
 
 // Soft k-means with the diversity penalty (ALGORITHM.md §2.4, §2.6, §2.7).
 //
-// Memory layout (N x K Float, row-major): `logits` = -D / sigma_k = (2 zcos_i . y_k - 2) / sigma_k, the
-// distance part of every cell's logits, computed once per D update by sgemm; `assignments` = R.
+// Memory layout (row-major): `zcos` (N x d Float, unit rows), `centroids` Y (K x d), `assignments` R (N x K).
+// The distance part of the logits, -D / sigma_k = (2 zcos_i . y_k - 2) / sigma_k, is never stored: each task
+// gathers its cells' zcos rows and computes their logits with one sgemm into a task-local buffer. Reading
+// d floats per cell instead of a stored K-float row cuts the random memory traffic of the rounds (which are
+// memory bound) and saves an N x K array.
 // O and E are kept level-major (B x K, Double) so adding a cell's R row to its levels is a contiguous loop.
 //
 // Per cell the logits are L_k = logits_ik + sum_c P[b_c(i)][k] with the penalty table
@@ -16,8 +19,13 @@ import Glibc
 //   sum_ik R D = -sum_ik sigma_k R_ik logits_ik,  sum_ik sigma_k R ln R = sum_i (sum_k sigma_k R_ik L_k - lse_i sum_k sigma_k R_ik),
 // accumulated per cell in Float over K and per task in Double; the diversity term comes from the O, E table.
 //
-// Determinism: passes are cut into fixed tasks of 2048 cells (of the block, in permutation order); each task
-// writes its own partial sums, which are added in task order.
+// Removal without a second pass: the permutation of the NEXT round is drawn before R is written, and every
+// pass that writes R rows also adds them into `pendingSums` by (next-round block, level). A cell's row only
+// changes when its own block is processed, so when a block is removed in the next round, its sums are exactly
+// the pending sums. This saves one random read of every R row per round.
+//
+// Determinism: passes are cut into fixed tasks of 2048 cells (of the block, in cell order), run in waves
+// whose size depends only on the problem size; each task writes its own partial sums, added in task order.
 
 /// The soft-assignment state of a fit: logits, R, O, E, and the clustering rounds.
 final class SoftClustering {
@@ -27,13 +35,21 @@ final class SoftClustering {
     let runner: TaskRunner
     /// Harmony1 penalty and objective forms instead of Harmony2's.
     let harmony1: Bool
-    /// sigma_k (K values).
+    /// sigma_k (K values, zero-padded to a multiple of 8).
     let sigma: [Float]
     /// theta per global level.
     let theta: [Double]
+    /// Fraction of cells per block.
+    let blockSize: Double
 
-    /// -D / sigma, N x K.
-    var logits: [Float]
+    /// Embedding dimensions d.
+    let dims: Int
+    /// Unit rows of the current embedding, N x d.
+    var zcos: [Float]
+    /// Centroids Y, K x d (unit rows).
+    var centroids: [Float]
+    /// 2 / sigma_k (K values).
+    private let logitScale: [Float]
     /// Soft assignments R, N x K.
     var assignments: [Float]
     /// O, level-major B x K.
@@ -41,70 +57,85 @@ final class SoftClustering {
     /// E, level-major B x K.
     var expected: [Double]
 
-    /// Per-task partial level sums (tasks x B x K) and objective parts (tasks x 2).
-    private var partialLevels: [Double]
+    /// The random stream of the rounds (one permutation per round).
+    private var rng: SeededGenerator
+    /// Blocks of the coming round, and whether they are drawn but not yet used.
+    private var next: BlockSchedule
+    /// Blocks of the round being run (the buffers are swapped with `next`, never copied).
+    private var current: BlockSchedule
+    private var nextDrawn = false
+    /// Sum of R rows per (block of the coming round, level), blocks x B x K.
+    private var pendingSums: [Double]
+    /// The same for the round being run.
+    private var removalSums: [Double]
+    /// Per-task partial sums of one wave: level sums (B x K, Double) and pending sums (blocks x B x K, Float:
+    /// each covers at most 2048 cells, and the Float slice of a task fits the L1 cache) per task.
+    private var partialPending: [Float]
+    private var partials: [Double]
     private var partialObjective: [Double]
+    /// Tasks per wave.
+    private let waveTasks: Int
     /// Reduced level sums of the last pass (B x K) and its objective parts.
     private var passLevels: [Double]
     private var kmeansSum = 0.0
     private var entropySum = 0.0
-    /// The block permutation buffer.
-    private var permutation: [Int32]
 
-    init(cells: Int, clusters: Int, design: FitDesign, sigma: [Double], theta: [Double], harmony1: Bool,
-         runner: TaskRunner) {
+    /// State for `zcos` (N x d unit rows) and `centroids` (K x d); R is set by `assignWithoutPenalty`.
+    init(zcos: [Float], centroids: [Float], dims: Int, clusters: Int, design: FitDesign, sigma: [Double],
+         theta: [Double], harmony1: Bool, blockSize: Double, rng: SeededGenerator, runner: TaskRunner) {
+        let cells = design.cells
         self.cells = cells
+        self.dims = dims
+        self.zcos = zcos
+        self.centroids = centroids
+        logitScale = sigma.map { Float(2 / $0) }
         self.clusters = clusters
         self.design = design
         self.runner = runner
         self.harmony1 = harmony1
-        self.sigma = sigma.map { Float($0) }
+        let kp = SoftmaxKernel.padded(clusters)
+        self.sigma = sigma.map { Float($0) } + [Float](repeating: 0, count: kp - clusters)
         self.theta = theta
+        self.blockSize = blockSize
+        self.rng = rng
         let nb = design.levelCount
-        logits = [Float](repeating: 0, count: cells * clusters)
         assignments = [Float](repeating: 0, count: cells * clusters)
         observed = [Double](repeating: 0, count: nb * clusters)
         expected = [Double](repeating: 0, count: nb * clusters)
-        let tasks = TaskRunner.taskCount(cells)
-        partialLevels = [Double](repeating: 0, count: tasks * nb * clusters)
-        partialObjective = [Double](repeating: 0, count: tasks * 2)
+        next = BlockSchedule(cells: cells)
+        current = BlockSchedule(cells: cells)
+        let blocks = BlockSchedule.shape(cells: cells, blockSize: blockSize).blocks
+        let slot = (blocks + 1) * nb * clusters
+        partialPending = []
+        pendingSums = [Double](repeating: 0, count: blocks * nb * clusters)
+        removalSums = pendingSums
+        // At most about 4M doubles (32 MB) of partial sums at a time.
+        waveTasks = max(1, min(TaskRunner.taskCount(cells), 4_000_000 / slot))
+        partials = [Double](repeating: 0, count: waveTasks * nb * clusters)
+        partialPending = [Float](repeating: 0, count: waveTasks * blocks * nb * clusters)
+        partialObjective = [Double](repeating: 0, count: waveTasks * 2)
         passLevels = [Double](repeating: 0, count: nb * clusters)
-        permutation = [Int32](repeating: 0, count: cells)
     }
+
+    /// The random stream after the rounds so far (to continue it elsewhere).
+    var generator: SeededGenerator { rng }
 
     // MARK: - Distances
 
-    /// logits = (2 zcos Y^T - 2) / sigma_k from unit rows `zcos` (N x d) and centroids `centroids` (K x d).
-    func setLogits(zcos: UnsafePointer<Float>, centroids: [Float], dims d: Int) {
-        let kc = clusters
-        let scale = sigma.map { 2 / $0 }
-        centroids.withUnsafeBufferPointer { yBuf in
-            logits.withUnsafeMutableBufferPointer { gBuf in
-                let y = yBuf.baseAddress!, g = gBuf.baseAddress!
-                runner.runRanges(cells) { _, start, end in
-                    let out = g + start * kc
-                    BLAS.sgemm(transB: true, m: end - start, n: kc, k: d, a: zcos + start * d, lda: d, b: y,
-                               ldb: d, c: out, ldc: kc)
-                    for row in 0..<(end - start) {
-                        for k in 0..<kc { out[row * kc + k] = scale[k] * (out[row * kc + k] - 1) }
-                    }
-                }
-            }
-        }
-    }
-
     /// Harmony1: centroids = rows of R^T zcos scaled to unit length (K x d), summed in fixed tasks.
-    func centroidsFromAssignments(zcos: UnsafePointer<Float>, dims d: Int) -> [Float] {
-        let kc = clusters
+    func moveCentroidsToAssignments() {
+        let kc = clusters, d = dims
         let tasks = TaskRunner.taskCount(cells)
         var partial = [Float](repeating: 0, count: tasks * kc * d)
         partial.withUnsafeMutableBufferPointer { pBuf in
             assignments.withUnsafeBufferPointer { rBuf in
-                let p = pBuf.baseAddress!, r = rBuf.baseAddress!
+              zcos.withUnsafeBufferPointer { zBuf in
+                let p = pBuf.baseAddress!, r = rBuf.baseAddress!, zcos = zBuf.baseAddress!
                 runner.runRanges(cells) { t, start, end in
                     BLAS.sgemm(transA: true, m: kc, n: d, k: end - start, a: r + start * kc, lda: kc,
                                b: zcos + start * d, ldb: d, c: p + t * kc * d, ldc: d)
                 }
+              }
             }
         }
         var sums = [Double](repeating: 0, count: kc * d)
@@ -116,7 +147,7 @@ final class SoftClustering {
             let scale = norm > 0 ? 1 / norm.squareRoot() : 0
             for j in 0..<d { out[k * d + j] = Float(sums[k * d + j] * scale) }
         }
-        return out
+        centroids = out
     }
 
     // MARK: - Assignment passes
@@ -124,34 +155,37 @@ final class SoftClustering {
     /// R = softmax(logits) for every cell (no penalty), O and E rebuilt; returns the objective.
     @discardableResult
     func assignWithoutPenalty() -> Double {
-        pass(start: 0, end: cells, permuted: false, penalty: nil)
+        drawNextIfNeeded()
+        for x in pendingSums.indices { pendingSums[x] = 0 }
+        pass(order: nil, start: 0, end: cells, penalty: nil)
         let nb = design.levelCount, kc = clusters
         observed = passLevels
-        let totals = clusterTotals(passLevels)
+        let totals = clusterTotals(passLevels, offset: 0)
         for b in 0..<nb {
             for k in 0..<kc { expected[b * kc + k] = design.levelFractions[b] * totals[k] }
         }
         return objective()
     }
 
-    /// One clustering round: a fresh permutation from `rng`, then the blocks in order (remove, recompute with
-    /// the penalty, add back). Returns the objective after the round.
-    func round(rng: inout SeededGenerator, blockSize: Double) -> Double {
-        permutation.withUnsafeMutableBufferPointer { rng.permutation(into: $0) }
-        let blocks = Int((1 / blockSize - 1e-9).rounded(.up))
-        let perBlock = max(1, Int(Double(cells) * blockSize))
-        kmeansSum = 0
-        entropySum = 0
+    /// One clustering round over the blocks drawn for it: per block, remove its rows from O and E, recompute
+    /// them with the penalty, add them back. Returns the objective after the round.
+    func round() -> Double {
+        drawNextIfNeeded()
+        swap(&current, &next)
+        swap(&removalSums, &pendingSums)
+        nextDrawn = false
+        drawNextIfNeeded()
+        for x in pendingSums.indices { pendingSums[x] = 0 }
+        let slice = design.levelCount * clusters
         var kmeansTotal = 0.0, entropyTotal = 0.0
-        for j in 0..<blocks {
-            let start = j * perBlock
-            if start >= cells { break }
-            let end = j == blocks - 1 ? cells : min(cells, start + perBlock)
-            pass(start: start, end: end, permuted: true, penalty: nil, removeOnly: true)
-            update(sign: -1)
+        for j in 0..<current.blockCount {
+            update(removalSums, offset: j * slice, sign: -1)
             let table = penaltyTable()
-            pass(start: start, end: end, permuted: true, penalty: table)
-            update(sign: 1)
+            let start = current.bounds[j], end = current.bounds[j + 1]
+            current.order.withUnsafeBufferPointer { order in
+                pass(order: order.baseAddress!, start: start, end: end, penalty: table)
+            }
+            update(passLevels, offset: 0, sign: 1)
             kmeansTotal += kmeansSum
             entropyTotal += entropySum
         }
@@ -160,40 +194,47 @@ final class SoftClustering {
         return objective()
     }
 
-    /// O += sign * (last pass level sums); E += sign * p_b * (last pass cluster totals).
-    private func update(sign: Double) {
+    /// Draws the next round's blocks unless they are drawn already.
+    private func drawNextIfNeeded() {
+        if nextDrawn { return }
+        next.draw(rng: &rng, blockSize: blockSize)
+        nextDrawn = true
+    }
+
+    /// O += sign * sums[offset ..< offset + B K]; E += sign * p_b * (their cluster totals).
+    private func update(_ sums: [Double], offset: Int, sign: Double) {
         let nb = design.levelCount, kc = clusters
-        let totals = clusterTotals(passLevels)
+        let totals = clusterTotals(sums, offset: offset)
         for b in 0..<nb {
             let p = design.levelFractions[b]
             for k in 0..<kc {
-                observed[b * kc + k] += sign * passLevels[b * kc + k]
+                observed[b * kc + k] += sign * sums[offset + b * kc + k]
                 expected[b * kc + k] += sign * p * totals[k]
             }
         }
     }
 
-    /// Sum over covariate 0's levels of level sums (B x K) = the per-cluster totals.
-    private func clusterTotals(_ levels: [Double]) -> [Double] {
+    /// Sum over covariate 0's levels of level sums (B x K at `offset`) = the per-cluster totals.
+    private func clusterTotals(_ levels: [Double], offset: Int) -> [Double] {
         let kc = clusters
         var totals = [Double](repeating: 0, count: kc)
         for b in design.levelOffsets[0]..<design.levelOffsets[1] {
-            for k in 0..<kc { totals[k] += levels[b * kc + k] }
+            for k in 0..<kc { totals[k] += levels[offset + b * kc + k] }
         }
         return totals
     }
 
-    /// The per-level log penalty P (B x K Float) for the current O, E.
+    /// The per-level log penalty P (B x Kp Float, zero padding) for the current O, E.
     private func penaltyTable() -> [Float] {
-        let nb = design.levelCount, kc = clusters
-        var table = [Float](repeating: 0, count: nb * kc)
+        let nb = design.levelCount, kc = clusters, kp = SoftmaxKernel.padded(clusters)
+        var table = [Float](repeating: 0, count: nb * kp)
         for b in 0..<nb where theta[b] != 0 {
             for k in 0..<kc {
                 let o = max(observed[b * kc + k], 0), e = max(expected[b * kc + k], 0)
                 let value = harmony1
                     ? theta[b] * (log(max(e, 1e-300)) - log(max(o + e, 1e-300)))
                     : theta[b] * (log(2 * e + 1) - log(o + e + 1))
-                table[b * kc + k] = Float(max(value, -1e4))
+                table[b * kp + k] = Float(max(value, -1e4))
             }
         }
         return table
@@ -214,50 +255,90 @@ final class SoftClustering {
         return 2000 / Double(cells) * (-kmeansSum + entropySum + diversity)
     }
 
-    /// Visits positions start..<end (of the permutation, or cells directly). With `removeOnly`, only sums the
-    /// current R rows per level; otherwise recomputes R with `penalty` (nil = none), sums the new rows per level
-    /// and the objective parts. Results land in `passLevels`, `kmeansSum`, `entropySum`.
-    private func pass(start: Int, end: Int, permuted: Bool, penalty: [Float]?, removeOnly: Bool = false) {
+    /// Recomputes R for the cells at positions start..<end of `order` (or cells start..<end when nil) with
+    /// `penalty` (nil = none). Sums the new rows per level into `passLevels`, per (next block, level) into
+    /// `pendingSums`, and the objective parts into `kmeansSum`, `entropySum`.
+    private func pass(order: UnsafePointer<Int32>?, start: Int, end: Int, penalty: [Float]?) {
         let nb = design.levelCount, kc = clusters, nc = design.covariateCount
+        let slice = nb * kc, pendingSlot = pendingSums.count
         let count = end - start
         let tasks = TaskRunner.taskCount(count)
         let table = penalty ?? []
-        partialLevels.withUnsafeMutableBufferPointer { plBuf in
-            partialObjective.withUnsafeMutableBufferPointer { poBuf in
-                logits.withUnsafeBufferPointer { gBuf in
-                    assignments.withUnsafeMutableBufferPointer { rBuf in
-                        permutation.withUnsafeBufferPointer { permBuf in
-                            design.cellLevels.withUnsafeBufferPointer { levelBuf in
-                                table.withUnsafeBufferPointer { tableBuf in
-                                    sigma.withUnsafeBufferPointer { sigmaBuf in
-                                        let pl = plBuf.baseAddress!, po = poBuf.baseAddress!
-                                        let g = gBuf.baseAddress!, r = rBuf.baseAddress!
-                                        let perm = permBuf.baseAddress!, lv = levelBuf.baseAddress!
-                                        let pt = penalty == nil ? nil : tableBuf.baseAddress, sg = sigmaBuf.baseAddress!
-                                        runner.runRanges(count) { t, from, to in
-                                            let acc = pl + t * nb * kc
-                                            acc.update(repeating: 0, count: nb * kc)
-                                            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * kc)
-                                            defer { scratch.deallocate() }
-                                            var kmeans = 0.0, entropy = 0.0
-                                            for pos in (start + from)..<(start + to) {
-                                                let i = permuted ? Int(perm[pos]) : pos
-                                                let row = r + i * kc
-                                                if !removeOnly {
-                                                    let parts = SoftClustering.assignCell(
-                                                        logits: g + i * kc, levels: lv + i * nc, covariates: nc,
+        for x in 0..<slice { passLevels[x] = 0 }
+        kmeansSum = 0
+        entropySum = 0
+        var waveStart = 0
+        while waveStart < tasks {
+            let waveCount = min(waveTasks, tasks - waveStart)
+            partials.withUnsafeMutableBufferPointer { plBuf in
+              partialPending.withUnsafeMutableBufferPointer { ppBuf in
+                partialObjective.withUnsafeMutableBufferPointer { poBuf in
+                    zcos.withUnsafeBufferPointer { zBuf in
+                        assignments.withUnsafeMutableBufferPointer { rBuf in
+                            next.blockOf.withUnsafeBufferPointer { nextBuf in
+                                design.cellLevels.withUnsafeBufferPointer { levelBuf in
+                                    table.withUnsafeBufferPointer { tableBuf in
+                                        sigma.withUnsafeBufferPointer { sigmaBuf in
+                                          centroids.withUnsafeBufferPointer { yBuf in
+                                            let pl = plBuf.baseAddress!, po = poBuf.baseAddress!
+                                            let pp = ppBuf.baseAddress!
+                                            let zc = zBuf.baseAddress!, r = rBuf.baseAddress!
+                                            let y = yBuf.baseAddress!, d = dims, scale = logitScale
+                                            let nextBlock = nextBuf.baseAddress!, lv = levelBuf.baseAddress!
+                                            let pt = penalty == nil ? nil : tableBuf.baseAddress
+                                            let sg = sigmaBuf.baseAddress!
+                                            runner.run(waveCount) { w in
+                                                let from = start + (waveStart + w) * TaskRunner.cellsPerTask
+                                                let to = min(end, from + TaskRunner.cellsPerTask)
+                                                let acc = pl + w * slice
+                                                acc.update(repeating: 0, count: slice)
+                                                let pending = pp + w * pendingSlot
+                                                pending.update(repeating: 0, count: pendingSlot)
+                                                let scratch = SoftmaxKernel.makeScratch(clusters: kc)
+                                                let len = to - from
+                                                let logits = UnsafeMutablePointer<Float>.allocate(capacity: len * kc)
+                                                let gathered = UnsafeMutablePointer<Float>.allocate(capacity: len * d)
+                                                defer { scratch.deallocate(); logits.deallocate(); gathered.deallocate() }
+                                                // Logits of the task's cells: (zcos rows) Y^T by sgemm, then
+                                                // (2 / sigma_k) (dot - 1).
+                                                var source = zc + from * d
+                                                if let order {
+                                                    for row in 0..<len {
+                                                        (gathered + row * d).update(from: zc + Int(order[from + row]) * d, count: d)
+                                                    }
+                                                    source = UnsafePointer(gathered)
+                                                }
+                                                BLAS.sgemm(transB: true, m: len, n: kc, k: d, a: source, lda: d, b: y,
+                                                           ldb: d, c: logits, ldc: kc)
+                                                for x in 0..<len {
+                                                    let line = logits + x * kc
+                                                    for k in 0..<kc { line[k] = scale[k] * (line[k] - 1) }
+                                                }
+                                                var kmeans = 0.0, entropy = 0.0
+                                                for pos in from..<to {
+                                                    let i = order.map { Int($0[pos]) } ?? pos
+                                                    let row = r + i * kc
+                                                    let parts = SoftmaxKernel.assign(
+                                                        logits: logits + (pos - from) * kc, levels: lv + i * nc, covariates: nc,
                                                         penalty: pt, sigma: sg, clusters: kc, row: row,
                                                         scratch: scratch)
                                                     kmeans += parts.kmeans
                                                     entropy += parts.entropy
+                                                    let values = SoftmaxKernel.resultRow(scratch, clusters: kc)
+                                                    let blockBase = pending + Int(nextBlock[i]) * slice
+                                                    for c in 0..<nc {
+                                                        let level = Int(lv[i * nc + c]) * kc
+                                                        let target = acc + level, later = blockBase + level
+                                                        for k in 0..<kc {
+                                                            target[k] += Double(values[k])
+                                                            later[k] += values[k]
+                                                        }
+                                                    }
                                                 }
-                                                for c in 0..<nc {
-                                                    let target = acc + Int(lv[i * nc + c]) * kc
-                                                    for k in 0..<kc { target[k] += Double(row[k]) }
-                                                }
+                                                po[2 * w] = kmeans
+                                                po[2 * w + 1] = entropy
                                             }
-                                            po[2 * t] = kmeans
-                                            po[2 * t + 1] = entropy
+                                          }
                                         }
                                     }
                                 }
@@ -265,48 +346,15 @@ final class SoftClustering {
                         }
                     }
                 }
+              }
             }
-        }
-        for x in 0..<(nb * kc) { passLevels[x] = 0 }
-        kmeansSum = 0
-        entropySum = 0
-        for t in 0..<tasks {
-            for x in 0..<(nb * kc) { passLevels[x] += partialLevels[t * nb * kc + x] }
-            kmeansSum += partialObjective[2 * t]
-            entropySum += partialObjective[2 * t + 1]
-        }
-    }
-
-    /// Softmax of one cell's penalised logits into `row`; returns sum_k sigma_k R_ik logits_ik and
-    /// sum_k sigma_k R_ik ln R_ik.
-    @inline(__always)
-    private static func assignCell(logits: UnsafePointer<Float>, levels: UnsafePointer<Int32>, covariates: Int,
-                                   penalty: UnsafePointer<Float>?, sigma: UnsafePointer<Float>, clusters kc: Int,
-                                   row: UnsafeMutablePointer<Float>,
-                                   scratch: UnsafeMutablePointer<Float>) -> (kmeans: Double, entropy: Double) {
-        let l = scratch, e = scratch + kc
-        l.update(from: logits, count: kc)
-        if let penalty {
-            for c in 0..<covariates {
-                let p = penalty + Int(levels[c]) * kc
-                for k in 0..<kc { l[k] += p[k] }
+            for w in 0..<waveCount {
+                for x in 0..<slice { passLevels[x] += partials[w * slice + x] }
+                for x in 0..<pendingSlot { pendingSums[x] += Double(partialPending[w * pendingSlot + x]) }
+                kmeansSum += partialObjective[2 * w]
+                entropySum += partialObjective[2 * w + 1]
             }
+            waveStart += waveCount
         }
-        var top = l[0]
-        for k in 1..<max(kc, 1) { top = max(top, l[k]) }
-        for k in 0..<kc { e[k] = l[k] }
-        let total = FastMath.expShiftedInPlace(e, kc, shift: top)
-        let inverse = 1 / total
-        var kmeans: Float = 0, weighted: Float = 0, mass: Float = 0
-        for k in 0..<kc {
-            let value = e[k] * inverse
-            row[k] = value
-            let sr = sigma[k] * value
-            kmeans += sr * logits[k]
-            weighted += sr * l[k]
-            mass += sr
-        }
-        let lse = Double(top) + log(Double(total))
-        return (Double(kmeans), Double(weighted) - lse * Double(mass))
     }
 }

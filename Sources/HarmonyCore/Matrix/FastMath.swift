@@ -1,47 +1,57 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
-// Vectorisable elementwise math for the soft-assignment passes.
+// Vectorised elementwise math for the soft-assignment passes.
 //
-// exp: x = n ln2 + r with |r| <= ln2/2, exp(r) by a degree-6 Taylor/minimax-style polynomial, 2^n by building
-// the float exponent bits. Relative error about 2e-7 over the range used (inputs are logits minus their row
-// maximum, so x <= 0); inputs below -87.3 flush to 0 instead of producing denormals. The loop has no branches
-// so the compiler vectorises it.
+// exp: x = n ln2 + r with |r| <= ln2/2, exp(r) by its degree-6 Taylor polynomial (relative error about 2e-7),
+// 2^n by building the float exponent bits. Inputs below -87.3 give exactly 0 instead of denormals. The SIMD8
+// form computes 8 lanes with the same operations as the scalar form, so both give identical results.
 
-/// Fast elementwise functions over Float buffers.
+/// Fast elementwise functions on Float and SIMD8<Float>.
 enum FastMath {
-    /// exp(x) for x in [-87.3, 88], about 2e-7 relative error; smaller x gives 0.
+    /// exp(x) for x <= 88 with about 2e-7 relative error; x < -87.3 gives 0.
     @inline(__always)
     static func exp(_ x: Float) -> Float {
-        let clamped = Swift.max(x, -87.3)
+        let v = exp(SIMD8<Float>(repeating: x))
+        return v[0]
+    }
+
+    /// Lane-wise exp, see `exp(_: Float)`.
+    @inline(__always)
+    static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let low = SIMD8<Float>(repeating: -87.3)
+        let clamped = x.replacing(with: low, where: x .< low)
         // Round x / ln2 to the nearest integer with the 1.5 * 2^23 trick (exact for |n| < 2^22).
-        let shifter: Float = 12_582_912
+        let shifter = SIMD8<Float>(repeating: 12_582_912)
         let t = clamped * 1.442_695_04 + shifter
         let n = t - shifter
         let r = (clamped - n * 0.693_145_75) - n * 1.428_606_8e-6
-        var p: Float = 1.0 / 720
+        var p = SIMD8<Float>(repeating: 1.0 / 720)
         p = p * r + 1.0 / 120
         p = p * r + 1.0 / 24
         p = p * r + 1.0 / 6
         p = p * r + 0.5
         p = p * r + 1
         p = p * r + 1
-        let bits = (t.bitPattern &- 0x4B40_0000 &+ 127) << 23
-        let scaled = p * Float(bitPattern: bits)
-        return x < -87.3 ? 0 : scaled
+        let bits = (unsafeBitCast(t, to: SIMD8<UInt32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+        let scaled = p * unsafeBitCast(bits, to: SIMD8<Float>.self)
+        return scaled.replacing(with: 0, where: x .< low)
     }
 
-    /// Replaces each of `count` values at `x` by exp(value - shift) and returns their sum (in Float; callers
-    /// sum at most a few hundred values).
+    /// Natural logarithm of a positive, finite, normal Float with about 1e-7 absolute error on (0, 1]
+    /// (mantissa m in [sqrt(1/2), sqrt(2)), ln m by the atanh series in s = (m - 1) / (m + 1)).
     @inline(__always)
-    static func expShiftedInPlace(_ x: UnsafeMutablePointer<Float>, _ count: Int, shift: Float) -> Float {
-        var sum: Float = 0
-        for k in 0..<count {
-            let e = exp(x[k] - shift)
-            x[k] = e
-            sum += e
-        }
-        return sum
+    static func log(_ x: Float) -> Float {
+        // Branch-free: mantissa bits above sqrt(2) move one power of two into the exponent.
+        let bits = x.bitPattern
+        let mantissa = bits & 0x007F_FFFF
+        let high: UInt32 = mantissa > 0x0035_04F3 ? 1 : 0
+        let exponent = Int32(bitPattern: (bits >> 23) & 0xFF) - 127 + Int32(bitPattern: high)
+        let m = Float(bitPattern: mantissa | ((127 - high) << 23))
+        let s = (m - 1) / (m + 1)
+        let s2 = s * s
+        var p: Float = 1.0 / 9
+        p = p * s2 + 1.0 / 7
+        p = p * s2 + 1.0 / 5
+        p = p * s2 + 1.0 / 3
+        p = p * s2 + 1
+        return Float(exponent) * 0.693_147_18 + 2 * s * p
     }
 }

@@ -1,0 +1,57 @@
+// The blocks of one clustering round (ALGORITHM.md §2.6 (b) 1-2).
+//
+// A fresh uniform permutation pi of the cells is cut into ceil(1 / blockSize) blocks of floor(N blockSize)
+// positions (at least 1); the last block runs to N, and no block starts at or beyond N. Inside a block all
+// cells see the same O and E, so the order within a block does not matter: each block's cells are listed in
+// increasing index order (a counting sort of the block ids, O(N)), which makes the row accesses of the
+// assignment pass far more cache friendly than the permutation order.
+
+/// The blocks of one round: which cells, in which block, in increasing order inside a block.
+struct BlockSchedule {
+    /// Block boundaries in `order` (blocks + 1 entries).
+    private(set) var bounds: [Int] = [0]
+    /// Cells of block 0, then block 1, ...; increasing inside each block.
+    private(set) var order: [Int32]
+    /// Block of each cell.
+    private(set) var blockOf: [Int32]
+    /// Scratch for the permutation.
+    private var permutation: [Int32]
+
+    /// Number of blocks.
+    var blockCount: Int { bounds.count - 1 }
+
+    /// An empty schedule for `cells` cells (call `draw` before use).
+    init(cells: Int) {
+        order = [Int32](repeating: 0, count: cells)
+        blockOf = [Int32](repeating: 0, count: cells)
+        permutation = [Int32](repeating: 0, count: cells)
+    }
+
+    /// Number of blocks and cells per block for N cells: (ceil(1 / blockSize), max(1, floor(N blockSize))).
+    static func shape(cells: Int, blockSize: Double) -> (blocks: Int, perBlock: Int) {
+        (Int((1 / blockSize - 1e-9).rounded(.up)), max(1, Int(Double(cells) * blockSize)))
+    }
+
+    /// Draws a new permutation from `rng` and rebuilds the blocks.
+    mutating func draw(rng: inout SeededGenerator, blockSize: Double) {
+        let cells = order.count
+        let (blocks, perBlock) = BlockSchedule.shape(cells: cells, blockSize: blockSize)
+        bounds = [0]
+        for j in 0..<blocks {
+            let start = j * perBlock
+            if start >= cells { break }
+            bounds.append(j == blocks - 1 ? cells : min(cells, start + perBlock))
+        }
+        bounds[bounds.count - 1] = cells
+        permutation.withUnsafeMutableBufferPointer { rng.permutation(into: $0) }
+        for j in 0..<blockCount {
+            for p in bounds[j]..<bounds[j + 1] { blockOf[Int(permutation[p])] = Int32(j) }
+        }
+        var cursor = Array(bounds.dropLast())
+        for i in 0..<cells {
+            let j = Int(blockOf[i])
+            order[cursor[j]] = Int32(i)
+            cursor[j] += 1
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import XCTest
+import Foundation
+@testable import HarmonyCore
+
+/// FastMath against libm: exp within 3e-7 relative on the range the softmax uses, log within 2e-7 absolute.
+final class FastMathTests: XCTestCase {
+    func testExpMatchesLibm() {
+        var worst = 0.0
+        var x: Float = -87
+        while x <= 10 {
+            let expected = Foundation.exp(Double(x))
+            worst = max(worst, abs(Double(FastMath.exp(x)) - expected) / expected)
+            x += 0.0137
+        }
+        XCTAssertLessThan(worst, 3e-7)
+        XCTAssertEqual(FastMath.exp(-100), 0)
+        XCTAssertEqual(FastMath.exp(0), 1)
+    }
+
+    func testLogMatchesLibm() {
+        var worst = 0.0
+        var x: Float = 1e-7
+        while x <= 1 {
+            worst = max(worst, abs(Double(FastMath.log(x)) - Foundation.log(Double(x))))
+            x *= 1.0007
+        }
+        XCTAssertLessThan(worst, 2e-6)
+        XCTAssertEqual(FastMath.log(1), 0, accuracy: 1e-7)
+    }
+}

@@ -1,0 +1,119 @@
+import XCTest
+@testable import HarmonyCore
+
+/// Presets, several covariates, determinism.
+final class HarmonyBehaviourTests: XCTestCase {
+    func testHarmony1PresetCorrelatesWithClassicHarmonypy() throws {
+        let pcs = try FixtureData.pcs("cell_lines")
+        let labels = try FixtureData.metaColumn("cell_lines", "dataset")
+        let result = try Harmony.fit(pcs, covariates: [Covariate(name: "dataset", labels: labels)],
+                                     parameters: HarmonyParameters(preset: .harmony1))
+        let classic = try FixtureData.matrix("fixtures/cell_lines/harmonypy0010_Zcorr.tsv.gz")
+        let r = FixtureData.minPearson(result.corrected, classic)
+        print("harmony1 cell_lines vs harmonypy 0.0.10: min Pearson \(r), iterations \(result.iterations), rounds \(result.clusterRounds)")
+        XCTAssertGreaterThanOrEqual(r, 0.95)
+    }
+
+    /// Simulated data plus a second covariate `lane`, assigned at random and shifting every lane-B cell.
+    private func twoCovariateData() -> (Matrix<Float>, [Covariate]) {
+        let data = Simulator.generate(SimulationSpec(cells: 6000, dims: 10, batches: 3, types: 4, seed: 11))
+        var embedding = data.embedding
+        var rng = SeededGenerator(seed: 99)
+        var lanes: [String] = []
+        for i in 0..<embedding.rows {
+            let laneB = rng.uniform() < 0.4
+            lanes.append(laneB ? "B" : "A")
+            if laneB { for j in 0..<embedding.cols { embedding[i, j] += j % 2 == 0 ? 2 : -2 } }
+        }
+        return (embedding, [Covariate(name: "batch", labels: data.batch), Covariate(name: "lane", labels: lanes)])
+    }
+
+    /// Euclidean distance between the means of lane A and lane B cells.
+    private func laneSeparation(_ embedding: Matrix<Float>, _ lane: Covariate) -> Double {
+        var sums = [[Double]](repeating: [Double](repeating: 0, count: embedding.cols), count: 2)
+        let counts = lane.levelCounts
+        for i in 0..<embedding.rows {
+            for j in 0..<embedding.cols { sums[Int(lane.codes[i])][j] += Double(embedding[i, j]) }
+        }
+        var dist = 0.0
+        for j in 0..<embedding.cols {
+            let diff = sums[0][j] / Double(counts[0]) - sums[1][j] / Double(counts[1])
+            dist += diff * diff
+        }
+        return dist.squareRoot()
+    }
+
+    func testTwoCovariatesReduceSeparation() throws {
+        let (embedding, covariates) = twoCovariateData()
+        var params = HarmonyParameters()
+        params.nClusters = 30
+        let result = try Harmony.fit(embedding, covariates: covariates, parameters: params)
+        let before = laneSeparation(embedding, covariates[1])
+        let after = laneSeparation(result.corrected, covariates[1])
+        print("two covariates: lane separation \(before) -> \(after), iterations \(result.iterations)")
+        XCTAssertLessThan(after, 0.3 * before)
+        XCTAssertEqual(result.levelTerms.count, 5)
+        XCTAssertTrue(result.corrected.values.allSatisfy { $0.isFinite })
+        XCTAssertTrue(result.objective.allSatisfy { $0.isFinite })
+    }
+
+    func testSameSeedIsBitIdenticalAndIndependentOfThreads() throws {
+        let data = Simulator.generate(SimulationSpec(cells: 50_000, dims: 10, batches: 3, types: 5, seed: 5))
+        let covariate = Covariate(name: "batch", labels: data.batch)
+        var params = HarmonyParameters()
+        params.nClusters = 20
+        params.maxIterations = 2
+        params.threads = 1
+        let one = try Harmony.fit(data.embedding, covariates: [covariate], parameters: params)
+        let again = try Harmony.fit(data.embedding, covariates: [covariate], parameters: params)
+        params.threads = 2
+        let two = try Harmony.fit(data.embedding, covariates: [covariate], parameters: params)
+        XCTAssertEqual(one.corrected.values, again.corrected.values, "same seed must give identical output")
+        XCTAssertEqual(one.corrected.values, two.corrected.values, "1 and 2 threads must give identical output")
+        XCTAssertEqual(one.objective, two.objective)
+        XCTAssertEqual(one.assignments.values, two.assignments.values)
+        params.seed = 1
+        let other = try Harmony.fit(data.embedding, covariates: [covariate], parameters: params)
+        XCTAssertNotEqual(one.corrected.values, other.corrected.values, "different seeds should differ")
+    }
+
+    func testZeroIterationsReturnsInputAndProgressIsReported() throws {
+        let data = Simulator.generate(SimulationSpec(cells: 2000, dims: 5, batches: 2, types: 3, seed: 2))
+        let covariate = Covariate(name: "batch", labels: data.batch)
+        var params = HarmonyParameters()
+        params.maxIterations = 0
+        let none = try Harmony.fit(data.embedding, covariates: [covariate], parameters: params)
+        XCTAssertEqual(none.corrected, data.embedding)
+        XCTAssertEqual(none.iterations, 0)
+        XCTAssertEqual(none.objective.count, 1)
+        params.maxIterations = 3
+        params.earlyStop = false
+        var seen: [Int] = []
+        let three = try Harmony.fit(data.embedding, covariates: [covariate], parameters: params) { seen.append($0.iteration) }
+        XCTAssertEqual(seen, [1, 2, 3])
+        XCTAssertEqual(three.iterations, 3)
+        XCTAssertFalse(three.converged)
+        XCTAssertEqual(three.clusterRounds, [4, 4, 4])
+        XCTAssertEqual(three.objectiveKMeans.count, 1 + 12)
+        XCTAssertEqual(three.resolved.nClusters, 67)
+        for k in 0..<three.centroids.rows {
+            let norm = (0..<5).reduce(0.0) { $0 + Double(three.centroids[k, $1] * three.centroids[k, $1]) }
+            XCTAssertEqual(norm, 1, accuracy: 1e-5)
+        }
+        for i in stride(from: 0, to: 2000, by: 97) {
+            XCTAssertEqual((0..<67).reduce(0.0) { $0 + Double(three.assignments[i, $1]) }, 1, accuracy: 1e-4)
+        }
+    }
+
+    func testWarmStartFromCentroids() throws {
+        let data = Simulator.generate(SimulationSpec(cells: 3000, dims: 6, batches: 2, types: 3, seed: 4))
+        let covariate = Covariate(name: "batch", labels: data.batch)
+        var params = HarmonyParameters()
+        params.nClusters = 10
+        let first = try Harmony.fit(data.embedding, covariates: [covariate], parameters: params)
+        let warm = try Harmony.fit(data.embedding, covariates: [covariate], parameters: params,
+                                   initialCentroids: first.centroids)
+        XCTAssertEqual(warm.resolved.nClusters, 10)
+        XCTAssertGreaterThan(FixtureData.minPearson(warm.corrected, first.corrected), 0.95)
+    }
+}
