@@ -84,8 +84,8 @@ struct AlgorithmOptions: ParsableArguments {
         if let sigma, sigma.values.contains(where: { $0 <= 0 }) {
             throw ValidationError("--sigma must be positive.")
         }
-        if case .fixed(let list)? = lambda, list.values.contains(where: { $0 < 0 }) {
-            throw ValidationError("--lambda must be 'auto' or non-negative numbers.")
+        if case .fixed(let list)? = lambda, list.values.contains(where: { $0 <= 0 }) {
+            throw ValidationError("--lambda must be 'auto' or positive numbers (a zero penalty makes the regression singular).")
         }
         if let alpha {
             guard alpha > 0 && alpha.isFinite else { throw ValidationError("--alpha must be positive.") }

@@ -21,6 +21,8 @@ struct FitCommand: ParsableCommand {
               harmony fit pcs.tsv.gz --meta meta.tsv.gz --vars batch --out corrected.tsv.gz
               harmony fit pcs.npy --meta meta.csv --vars donor,chemistry --theta 2,1 --out corrected.npy
               harmony fit pcs.tsv --meta meta.tsv --vars batch --preset harmony1 --report report.json --out z.tsv
+              harmony fit ref.tsv.gz --meta meta.tsv.gz --vars donor --out ref_corrected.tsv.gz \\
+                --reference-out ref.hmod --labels cell_type
             """)
 
     @Argument(help: ArgumentHelp("The embedding to correct (.tsv/.csv/.txt[.gz] or .npy).", valueName: "embedding"))
@@ -48,15 +50,23 @@ struct FitCommand: ParsableCommand {
     @Flag(help: "Do not print progress (one line per iteration) on stderr.")
     var quiet = false
 
+    @OptionGroup(title: "Reference model (for 'harmony map' and harmonyd)")
+    var reference: ReferenceOptions
+
     func validate() throws {
         try OutputPath.check(out, option: "--out")
         if let report { try OutputPath.check(report, option: "--report", formatByExtension: false) }
+        if let path = reference.referenceOut { try OutputPath.check(path, option: "--reference-out", formatByExtension: false) }
     }
 
     func run() throws {
         let readClock = Stopwatch()
-        let input = try CommandFailure.readingInput {
-            try FitInput.load(embedding: embedding, metadata: meta, columns: vars.names)
+        let (input, labels) = try CommandFailure.readingInput { () -> (FitInput, [String]?) in
+            let input = try FitInput.load(embedding: embedding, metadata: meta, columns: vars.names)
+            let labels = try reference.labels.map {
+                try input.metadata.labels(column: $0, rows: try input.metadata.rows(for: input.embedding))
+            }
+            return (input, labels)
         }
         let readSeconds = readClock.elapsed
         let parameters = try algorithm.parameters(covariateCount: input.covariates.count)
@@ -74,9 +84,19 @@ struct FitCommand: ParsableCommand {
             : "stopped after \(result.iterations) iterations (not converged) in \(Self.seconds(fitSeconds))")
 
         let writeClock = Stopwatch()
+        var outputs = AtomicFileGroup()
+        if let path = reference.referenceOut {
+            var labelColumn: (name: String, values: [String])? = nil
+            if let name = reference.labels, let labels { labelColumn = (name, labels) }
+            let model = try ReferenceModel.build(
+                fit: result, embedding: input.embedding.floatValues, covariates: input.covariates, parameters: parameters,
+                cellIds: input.embedding.ids, labels: labelColumn, compact: reference.compact)
+            outputs.add(ModelFile.encode(model), to: path)
+        }
         try CommandFailure.writingOutput {
-            try MatrixWriter.write(result.corrected, ids: input.embedding.ids, columnNames: input.embedding.columnNames,
-                                   to: out)
+            try MatrixWriter.add(result.corrected, ids: input.embedding.ids, columnNames: input.embedding.columnNames,
+                                 to: out, in: &outputs)
+            try outputs.commit()
         }
         let writeSeconds = writeClock.elapsed
         if let report {
@@ -85,7 +105,7 @@ struct FitCommand: ParsableCommand {
                                 readSeconds: readSeconds, fitSeconds: fitSeconds, writeSeconds: writeSeconds)
             try CommandFailure.writingOutput { try AtomicFileGroup.write(try FitReport.encode(doc.object), to: report) }
         }
-        progress("wrote \(out) in \(Self.seconds(writeSeconds))")
+        progress("wrote \(([out] + (reference.referenceOut.map { [$0] } ?? [])).joined(separator: " and ")) in \(Self.seconds(writeSeconds))")
     }
 
     private func progress(_ line: String) {

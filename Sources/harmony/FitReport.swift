@@ -79,7 +79,7 @@ struct FitReport {
 
     /// Pretty-printed JSON bytes with sorted keys, ending in a newline.
     static func encode(_ object: [String: Any]) throws -> [UInt8] {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return Array(data) + [UInt8(ascii: "\n")]
     }
 }

@@ -23,8 +23,8 @@ struct HarmonyCommand: ParsableCommand {
 
             Exit status: 0 on success, 1 on a runtime failure, 2 on bad usage or bad input.
             """,
-        subcommands: [FitCommand.self, LisiCommand.self, SimulateCommand.self, BenchCommand.self,
-                      ClientCommand.self])
+        subcommands: [FitCommand.self, MapCommand.self, LisiCommand.self, SimulateCommand.self, BenchCommand.self,
+                      InspectCommand.self, ClientCommand.self])
 
     /// Parses, runs, and maps every failure to the exit status contract.
     static func main() {

@@ -121,4 +121,75 @@ final class FitCommandTests: XCTestCase {
         XCTAssertTrue(noDir.stderr.contains("does not exist"), noDir.stderr)
         XCTAssertFalse(cli.exists("out.tsv"))
     }
+
+    // MARK: - Happy path on the committed sample
+
+    func testFitOfTheSampleWritesOutputAndReport() throws {
+        let sample = CLIRunner.repoRoot.appendingPathComponent("Samples/data")
+        let r = try cli.run(["fit", sample.appendingPathComponent("pcs.tsv.gz").path,
+                             "--meta", sample.appendingPathComponent("meta.tsv.gz").path, "--vars", "batch",
+                             "--out", "corrected.tsv.gz", "--report", "report.json", "--reference-out", "ref.hmod",
+                             "--labels", "cell_type"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("iteration 1: objective"), "progress lines on stderr: \(r.stderr)")
+        XCTAssertEqual(r.stdout, "")
+        XCTAssertEqual(cli.listing(), ["corrected.tsv.gz", "meta.tsv", "pcs.tsv", "ref.hmod", "report.json"])
+        let report = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: cli.directory.appendingPathComponent("report.json"))) as! [String: Any]
+        for key in ["iterations", "converged", "objective", "objective_kmeans", "cluster_rounds", "fit_seconds",
+                    "timings", "read_seconds", "write_seconds", "K", "N", "d", "parameters"] {
+            XCTAssertNotNil(report[key], "report lacks \(key)")
+        }
+        let iterations = report["iterations"] as! Int
+        XCTAssertEqual(report["N"] as? Int, 3000)
+        XCTAssertEqual(report["d"] as? Int, 20)
+        XCTAssertEqual(report["K"] as? Int, 100)
+        XCTAssertEqual((report["objective"] as! [Double]).count, iterations + 1)
+        XCTAssertEqual((report["cluster_rounds"] as! [Int]).count, iterations)
+        let timings = report["timings"] as! [String: Double]
+        XCTAssertEqual(Set(timings.keys), ["initialization", "clustering", "correction", "total"])
+        XCTAssertGreaterThan(report["fit_seconds"] as! Double, 0)
+        XCTAssertEqual((report["parameters"] as! [String: Any])["lambda"] as? String, "auto")
+        // The output carries the input's ids in order, and is corrected (differs from the input).
+        let corrected = try String(decoding: gunzip(cli.directory.appendingPathComponent("corrected.tsv.gz")), as: UTF8.self)
+        let original = try String(decoding: gunzip(sample.appendingPathComponent("pcs.tsv.gz")), as: UTF8.self)
+        let outLines = corrected.split(separator: "\n"), inLines = original.split(separator: "\n")
+        XCTAssertEqual(outLines.count, 3001)
+        XCTAssertEqual(outLines[0], inLines[0])
+        XCTAssertEqual(outLines.map { $0.prefix { $0 != "\t" } }, inLines.map { $0.prefix { $0 != "\t" } })
+        XCTAssertNotEqual(outLines[1], inLines[1])
+    }
+
+    func testExplicitOptionsOverrideThePreset() throws {
+        let r = try cli.run(["fit", "pcs.tsv", "--meta", "meta.tsv", "--vars", "batch,donor", "--out", "o.npy",
+                             "--preset", "harmony1", "--theta", "1,0.5", "--nclust", "2", "--max-iter", "3",
+                             "--no-early-stop", "--report", "r.json", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stderr, "", "--quiet prints nothing")
+        XCTAssertTrue(cli.exists("o.npy") && cli.exists("o.ids.txt"))
+        let report = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: cli.directory.appendingPathComponent("r.json"))) as! [String: Any]
+        let p = report["parameters"] as! [String: Any]
+        XCTAssertEqual(p["preset"] as? String, "harmony1")
+        XCTAssertEqual(p["theta"] as? [Double], [1, 0.5])
+        XCTAssertEqual(p["lambda"] as? [Double], [1], "harmony1's fixed lambda is kept")
+        XCTAssertEqual(p["max_iter_cluster"] as? Int, 20, "harmony1's rounds are kept")
+        XCTAssertEqual(report["iterations"] as? Int, 3)
+        XCTAssertEqual(report["K"] as? Int, 2)
+    }
+
+    private func gunzip(_ url: URL) throws -> Data {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "gzip -dc '\(url.path)'"]
+        let out = cli.directory.appendingPathComponent(".gunzip")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: out)
+        p.standardOutput = handle
+        try p.run()
+        p.waitUntilExit()
+        try handle.close()
+        defer { try? FileManager.default.removeItem(at: out) }
+        return try Data(contentsOf: out)
+    }
 }

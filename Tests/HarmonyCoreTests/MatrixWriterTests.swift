@@ -40,10 +40,4 @@ final class MatrixWriterTests: XCTestCase {
         try AtomicFileGroup.write(Array("x".utf8), to: dir.path("c.txt"))
         XCTAssertEqual(dir.listing(), ["c.txt"])
     }
-
-    func testGzipRoundTrip() throws {
-        let data = Array((0..<100_000).map { UInt8($0 % 251) })
-        let path = try dir.write("g.gz", bytes: try Gzip.compress(data))
-        XCTAssertEqual(try FileBytes.read(path), data)
-    }
 }

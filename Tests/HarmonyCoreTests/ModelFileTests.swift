@@ -82,6 +82,25 @@ final class ModelFileTests: XCTestCase {
         }
     }
 
+    /// The worked example of Protocols/model-format.md, byte for byte where the document spells bytes out.
+    func testFormatDocumentExample() throws {
+        let model = try ReferenceModel(
+            parameters: ReferenceParameters(preset: .harmony2, sigma: [0.1], theta: [2], lambda: .dynamic(alpha: 0.2)),
+            clusterMass: [4], clusterSums: Matrix(rows: 1, cols: 1, values: [2]), levelTerms: [Matrix(rows: 1, cols: 1)],
+            covariates: [ReferenceCovariate(name: "b", levels: ["x"])], labels: nil, cells: nil)
+        let bytes = ModelFile.encode(model)
+        XCTAssertEqual(bytes.count, 240)
+        XCTAssertEqual(Array(bytes[0..<0x28]), [0x48, 0x4D, 0x4F, 0x44, 0x0D, 0x0A, 0x1A, 0x0A, 1, 0, 0, 0, 1, 0, 0, 0,
+                                                1, 0, 0, 0, 0, 0, 0, 0, 0xF0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0])
+        let sections = try ModelFile.sections(bytes, source: "example")
+        XCTAssertEqual(sections.map(\.name), ["PARAMETERS", "STATISTICS", "COVARIATES", "LEVEL_TERMS"])
+        XCTAssertEqual(sections.map(\.offset), [0x90, 0xC0, 0xD0, 0xE8])
+        XCTAssertEqual(sections.map(\.length), [44, 16, 18, 8])
+        XCTAssertEqual(Array(bytes[0x90..<0xA4]), [1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0])
+        XCTAssertEqual(Array(bytes[0xD0..<0xE2]), [1, 0, 0, 0, 1, 0, 0, 0, 0x62, 1, 0, 0, 0, 1, 0, 0, 0, 0x78])
+        XCTAssertEqual(try ModelFile.decode(bytes, source: "example"), model)
+    }
+
     /// A 1M-cell, d = 30 model reads in well under a second.
     func testLargeModelReadsFast() throws {
         let n = 1_000_000, d = 30, k = 100

@@ -68,15 +68,4 @@ final class QueryMapperTests: XCTestCase {
         bad.values[0] = .nan
         XCTAssertThrowsError(try mapper.assign(bad))
     }
-
-    func testFastExpAccuracy() {
-        var worst: Double = 0
-        var x: Float = -80
-        while x <= 0 {
-            let rel = abs(Double(SoftAssignment.fastExp(x)) - Foundation.exp(Double(x))) / Foundation.exp(Double(x))
-            worst = max(worst, rel)
-            x += 0.0137
-        }
-        XCTAssertLessThan(worst, 2e-6)
-    }
 }

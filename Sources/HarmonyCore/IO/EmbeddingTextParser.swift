@@ -3,8 +3,8 @@ import Glibc
 #endif
 import Dispatch
 
-// Parses a delimited text embedding straight from its bytes: numbers go through strtod on the NUL-terminated
-// buffer (correct rounding, no String per field); only the cell ids become Strings. Lines are parsed in fixed
+// Parses a delimited text embedding straight from its bytes: numbers go through DecimalParser (strtod's
+// correctly rounded results, with a fast path) on the NUL-terminated buffer (no String per field); only the cell ids become Strings. Lines are parsed in fixed
 // chunks on all cores; every chunk writes its own rows, so the result does not depend on the thread count.
 // When several chunks fail, the error of the earliest line wins, as in a sequential parse.
 
@@ -114,9 +114,8 @@ struct EmbeddingTextParser {
             var fieldStart = p
             var quoted = false
             if p < lineEnd && p.pointee == CChar(bitPattern: Self.quote) { quoted = true; fieldStart += 1 }
-            var end: UnsafeMutablePointer<CChar>? = nil
-            let v = strtod(fieldStart, &end)
-            var q = UnsafePointer(end!)
+            let (v, numberEnd) = DecimalParser.parse(fieldStart)
+            var q = numberEnd
             if quoted && q < lineEnd && q.pointee == CChar(bitPattern: Self.quote) { q += 1 }
             // strtod skips leading white space, which may include a tab separator or the newline: such a
             // field is empty or malformed, never the next field's number.
@@ -126,7 +125,7 @@ struct EmbeddingTextParser {
                 while s < q && s < lineEnd { if s.pointee == sep { skippedSeparator = true; break }; s += 1 }
             }
             if q == fieldStart || q > lineEnd || (q < lineEnd && q.pointee != sep) || skippedSeparator
-                || (quoted && q == UnsafePointer(end!)) {
+                || (quoted && q == numberEnd) {
                 var fieldEnd = p
                 while fieldEnd < lineEnd && fieldEnd.pointee != sep { fieldEnd += 1 }
                 let text = unquotedText(p, fieldEnd)

@@ -28,44 +28,43 @@ public struct NearestNeighbors: Sendable {
         let n = points.rows, d = points.cols
         precondition(k >= 1 && k < n, "need 1 <= k < number of cells")
         let keep = k + 1
-        var norms = [Double](repeating: 0, count: n)
-        for i in 0..<n {
-            var s = 0.0
-            for j in 0..<d { s += points.values[i * d + j] * points.values[i * d + j] }
-            norms[i] = s
+        // Heaps hold the ranking key |x_p|^2 - 2 x_q . x_p (the squared distance minus |x_q|^2): same order.
+        let heapKey = UnsafeMutablePointer<Double>.allocate(capacity: n * keep)
+        let heapIndex = UnsafeMutablePointer<Int32>.allocate(capacity: n * keep)
+        let heapSize = UnsafeMutablePointer<Int>.allocate(capacity: n)
+        let norms = UnsafeMutablePointer<Double>.allocate(capacity: n)
+        let dots = UnsafeMutablePointer<Double>.allocate(capacity: queryBlock * pointChunk)
+        defer {
+            heapKey.deallocate(); heapIndex.deallocate(); heapSize.deallocate(); norms.deallocate(); dots.deallocate()
         }
-        var heapDist = [Double](repeating: .infinity, count: n * keep)
-        var heapIndex = [Int32](repeating: -1, count: n * keep)
-        var heapSize = [Int](repeating: 0, count: n)
-        var dots = [Double](repeating: 0, count: queryBlock * pointChunk)
+        heapSize.initialize(repeating: 0, count: n)
         let taskCount = threads == 1 ? 1 : 8
-        points.values.withUnsafeBufferPointer { x in
-            heapDist.withUnsafeMutableBufferPointer { hd in
-                heapIndex.withUnsafeMutableBufferPointer { hi in
-                    heapSize.withUnsafeMutableBufferPointer { hs in
-                        dots.withUnsafeMutableBufferPointer { g in
-                            for q0 in stride(from: 0, to: n, by: queryBlock) {
-                                let qn = min(queryBlock, n - q0)
-                                for p0 in stride(from: 0, to: n, by: pointChunk) {
-                                    let pn = min(pointChunk, n - p0)
-                                    // g (qn x pn) = X[q0..] * X[p0..]^T
-                                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(qn), Int32(pn), Int32(d),
-                                                1, x.baseAddress! + q0 * d, Int32(d), x.baseAddress! + p0 * d, Int32(d),
-                                                0, g.baseAddress!, Int32(pn))
-                                    DispatchQueue.concurrentPerform(iterations: taskCount) { task in
-                                        let first = task * qn / taskCount, last = (task + 1) * qn / taskCount
-                                        for qi in first..<last {
-                                            let q = q0 + qi
-                                            let base = q * keep
-                                            for pj in 0..<pn {
-                                                let dist = norms[q] + norms[p0 + pj] - 2 * g[qi * pn + pj]
-                                                if hs[q] == keep && dist >= hd[base] { continue }
-                                                push(dist, Int32(p0 + pj), heapDist: hd.baseAddress! + base,
-                                                     heapIndex: hi.baseAddress! + base, size: &hs[q], capacity: keep)
-                                            }
-                                        }
-                                    }
-                                }
+        points.values.withUnsafeBufferPointer { xb in
+            let x = xb.baseAddress!
+            for i in 0..<n {
+                var s = 0.0
+                for j in 0..<d { s += x[i * d + j] * x[i * d + j] }
+                norms[i] = s
+            }
+            for q0 in stride(from: 0, to: n, by: queryBlock) {
+                let qn = min(queryBlock, n - q0)
+                for p0 in stride(from: 0, to: n, by: pointChunk) {
+                    let pn = min(pointChunk, n - p0)
+                    // dots (qn x pn) = X[q0 ..< q0 + qn] * X[p0 ..< p0 + pn]^T
+                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(qn), Int32(pn), Int32(d),
+                                1, x + q0 * d, Int32(d), x + p0 * d, Int32(d), 0, dots, Int32(pn))
+                    DispatchQueue.concurrentPerform(iterations: taskCount) { task in
+                        for qi in (task * qn / taskCount)..<((task + 1) * qn / taskCount) {
+                            let q = q0 + qi
+                            let keys = heapKey + q * keep, indices = heapIndex + q * keep
+                            let row = dots + qi * pn, pointNorms = norms + p0
+                            var threshold = heapSize[q] == keep ? keys[0] : Double.infinity
+                            for pj in 0..<pn {
+                                let key = pointNorms[pj] - 2 * row[pj]
+                                if key >= threshold { continue }
+                                push(key, Int32(p0 + pj), heapKey: keys, heapIndex: indices, size: &heapSize[q],
+                                     capacity: keep)
+                                if heapSize[q] == keep { threshold = keys[0] }
                             }
                         }
                     }
@@ -76,7 +75,7 @@ public struct NearestNeighbors: Sendable {
         var distances = [Double](repeating: 0, count: n * k)
         for q in 0..<n {
             // Drop the cell itself; if more than k cells coincide with it and it fell out, drop the farthest.
-            let candidates = heapIndex[(q * keep)..<((q + 1) * keep)].filter { $0 != Int32(q) }
+            let candidates = UnsafeBufferPointer(start: heapIndex + q * keep, count: keep).filter { $0 != Int32(q) }
             var exact = candidates.map { j -> (Double, Int32) in
                 var s = 0.0
                 for c in 0..<d {
@@ -94,27 +93,27 @@ public struct NearestNeighbors: Sendable {
         return NearestNeighbors(k: k, indices: indices, distances: distances)
     }
 
-    /// Inserts (dist, index) into a max-heap keyed by (distance, index) of at most `capacity` entries,
+    /// Inserts (key, index) into a max-heap ordered by (key, index) of at most `capacity` entries,
     /// replacing the root when full (the caller has checked the candidate beats it).
     @inline(__always)
-    private static func push(_ dist: Double, _ index: Int32, heapDist: UnsafeMutablePointer<Double>,
+    private static func push(_ key: Double, _ index: Int32, heapKey: UnsafeMutablePointer<Double>,
                              heapIndex: UnsafeMutablePointer<Int32>, size: inout Int, capacity: Int) {
         @inline(__always) func greater(_ a: Int, _ b: Int) -> Bool {
-            heapDist[a] > heapDist[b] || (heapDist[a] == heapDist[b] && heapIndex[a] > heapIndex[b])
+            heapKey[a] > heapKey[b] || (heapKey[a] == heapKey[b] && heapIndex[a] > heapIndex[b])
         }
         if size < capacity {
             var i = size
-            heapDist[i] = dist; heapIndex[i] = index
+            heapKey[i] = key; heapIndex[i] = index
             size += 1
             while i > 0 {
                 let parent = (i - 1) / 2
                 guard greater(i, parent) else { break }
-                heapDist.swapAt(i, parent); heapIndex.swapAt(i, parent)
+                heapKey.swapAt(i, parent); heapIndex.swapAt(i, parent)
                 i = parent
             }
             return
         }
-        heapDist[0] = dist; heapIndex[0] = index
+        heapKey[0] = key; heapIndex[0] = index
         var i = 0
         while true {
             let l = 2 * i + 1, r = l + 1
@@ -122,7 +121,7 @@ public struct NearestNeighbors: Sendable {
             if l < capacity && greater(l, largest) { largest = l }
             if r < capacity && greater(r, largest) { largest = r }
             if largest == i { break }
-            heapDist.swapAt(i, largest); heapIndex.swapAt(i, largest)
+            heapKey.swapAt(i, largest); heapIndex.swapAt(i, largest)
             i = largest
         }
     }

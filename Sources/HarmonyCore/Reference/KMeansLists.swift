@@ -1,5 +1,3 @@
-import COpenBLAS
-
 // The k-means partition behind `NearestNeighborIndex`: Lloyd rounds on a sample (the lists only need to be
 // compact, not optimal), nearest-centroid assignment by SGEMM blocks (argmin_l |c_l|^2 - 2 p.c_l), and means.
 
@@ -49,31 +47,31 @@ enum KMeansLists {
         return centers
     }
 
-    /// The nearest centroid of each of the n points (n x d values); first on ties.
+    /// The nearest centroid of each of the n points (n x d values); first on ties. Blocks run in parallel and
+    /// write disjoint slots, so the answer does not depend on the thread count.
     static func nearest(_ values: [Float], n: Int, d: Int, centroids: [Float], k: Int) -> [Int32] {
         var out = [Int32](repeating: 0, count: n)
         var cnorm = [Float](repeating: 0, count: k)
         for l in 0..<k { for j in 0..<d { cnorm[l] += centroids[l * d + j] * centroids[l * d + j] } }
-        var dots = [Float](repeating: 0, count: min(block, max(n, 1)) * k)
-        var start = 0
-        while start < n {
-            let m = min(block, n - start)
-            values.withUnsafeBufferPointer { vb in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(k), Int32(d), 1,
-                            vb.baseAddress! + start * d, Int32(d), centroids, Int32(d), 0, &dots, Int32(k))
-            }
-            dots.withUnsafeBufferPointer { db in
+        out.withUnsafeMutableBufferPointer { ob in
+            nonisolated(unsafe) let ob = ob
+            TaskRunner(requested: 0).runRanges(n, perTask: block) { _, start, end in
+                let m = end - start
+                var dots = [Float](repeating: 0, count: m * k)
+                values.withUnsafeBufferPointer { vb in
+                    BLAS.sgemm(transB: true, m: m, n: k, k: d, alpha: 1,
+                               a: vb.baseAddress! + start * d, lda: d, b: centroids, ldb: d, beta: 0, c: &dots, ldc: k)
+                }
                 for r in 0..<m {
                     var best = 0
                     var value = Float.infinity
                     for l in 0..<k {
-                        let s = cnorm[l] - 2 * db[r * k + l]
+                        let s = cnorm[l] - 2 * dots[r * k + l]
                         if s < value { value = s; best = l }
                     }
-                    out[start + r] = Int32(best)
+                    ob[start + r] = Int32(best)
                 }
             }
-            start += m
         }
         return out
     }

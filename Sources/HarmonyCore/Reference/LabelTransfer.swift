@@ -6,19 +6,6 @@
 // included: the k voters are the k nearest by (distance, reference index).
 // Cluster-based (compact models): P(l | i) = sum_k R_ik pi_kl; label = argmax (first on ties), confidence = max.
 
-/// Predicted labels of query cells with a confidence in [0, 1].
-public struct LabelPredictions: Sendable, Equatable {
-    /// Per cell, the index into `labels`.
-    public var codes: [Int32]
-    /// Per cell, the vote share (kNN) or probability (cluster-based) of the predicted label.
-    public var confidence: [Float]
-    /// The label names (the reference's label set).
-    public var labels: [String]
-
-    /// The predicted label name of cell `i`.
-    public func label(_ i: Int) -> String { labels[Int(codes[i])] }
-}
-
 /// Transfers reference labels to mapped query cells; built once per model and reusable across threads.
 public struct LabelTransfer: Sendable {
     /// How predictions are made.

@@ -1,5 +1,3 @@
-import COpenBLAS
-
 // The search of one group of queries (those sharing a nearest list) in `NearestNeighborIndex`; see the
 // header of NearestNeighborIndex.swift for the algorithm and its exactness argument.
 
@@ -35,8 +33,8 @@ struct ListSearcher {
         }
         // Distances from each query to each list centroid.
         var toCentroid = [Float](repeating: 0, count: m * lists)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(lists), Int32(d), 1,
-                    q, Int32(d), index.centroids, Int32(d), 0, &toCentroid, Int32(lists))
+        BLAS.sgemm(transB: true, m: m, n: lists, k: d, alpha: 1,
+                    a: q, lda: d, b: index.centroids, ldb: d, beta: 0, c: &toCentroid, ldc: lists)
         for r in 0..<m {
             for l in 0..<lists {
                 let s = qnorm[r] + index.centroidNorms[l] - 2 * toCentroid[r * lists + l]
@@ -77,8 +75,8 @@ struct ListSearcher {
             }
             if dots.count < s * size { dots = [Float](repeating: 0, count: s * size) }
             index.points.withUnsafeBufferPointer { pb in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(s), Int32(size), Int32(d), 1,
-                            block, Int32(d), pb.baseAddress! + lo * d, Int32(d), 0, &dots, Int32(size))
+                BLAS.sgemm(transB: true, m: s, n: size, k: d, alpha: 1,
+                            a: block, lda: d, b: pb.baseAddress! + lo * d, ldb: d, beta: 0, c: &dots, ldc: size)
             }
             dots.withUnsafeBufferPointer { db in
                 bestD.withUnsafeMutableBufferPointer { bd in

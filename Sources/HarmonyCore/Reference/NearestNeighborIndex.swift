@@ -1,5 +1,3 @@
-import COpenBLAS
-
 // Exact k-nearest-neighbour search (Euclidean) with an inverted-file (IVF) index.
 //
 // Build: k-means (Lloyd, a few rounds on a sample) splits the points into ~sqrt(N) lists; each list stores its
@@ -90,8 +88,9 @@ public struct NearestNeighborIndex: Sendable {
     func slot(of id: Int32) -> Int { Int(slots[Int(id)]) }
 
     /// The k nearest points of each query (n x d): indices into the indexed points and Euclidean distances,
-    /// n x k row-major, nearest first (fewer than k only when the index holds fewer points).
-    public func search(_ queries: Matrix<Float>, k: Int) -> (indices: [Int32], distances: [Float]) {
+    /// n x k row-major, nearest first (fewer than k only when the index holds fewer points; the rest is -1).
+    /// `threads` = 0 uses every core; the answer does not depend on it (each query is searched independently).
+    public func search(_ queries: Matrix<Float>, k: Int, threads: Int = 0) -> (indices: [Int32], distances: [Float]) {
         precondition(queries.cols == dimension, "query dimension \(queries.cols), index dimension \(dimension)")
         let n = queries.rows, d = dimension
         let kk = min(k, count)
@@ -101,16 +100,26 @@ public struct NearestNeighborIndex: Sendable {
         let primary = KMeansLists.nearest(queries.values, n: n, d: d, centroids: centroids, k: listCount)
         var groups = [[Int]](repeating: [], count: listCount)
         for i in 0..<n { groups[Int(primary[i])].append(i) }
-        var searcher = ListSearcher(index: self, k: kk)
-        // Groups are searched in pieces of at most `groupLimit` queries to bound the scratch memory.
+        // Tasks: groups cut into pieces of at most `groupLimit` queries (bounds the query x list scratch).
+        var tasks: [(group: Int, members: ArraySlice<Int>)] = []
         for (g, all) in groups.enumerated() {
-            for pieceStart in stride(from: 0, to: all.count, by: Self.groupLimit) {
-                let members = Array(all[pieceStart..<min(all.count, pieceStart + Self.groupLimit)])
-                let results = searcher.search(queries: queries.values, rows: members, group: g)
-                for (row, i) in members.enumerated() {
-                    for j in 0..<kk {
-                        indices[i * k + j] = results.indices[row * kk + j]
-                        distances[i * k + j] = results.distances[row * kk + j]
+            for start in stride(from: 0, to: all.count, by: Self.groupLimit) {
+                tasks.append((g, all[start..<min(all.count, start + Self.groupLimit)]))
+            }
+        }
+        indices.withUnsafeMutableBufferPointer { ib in
+            distances.withUnsafeMutableBufferPointer { db in
+                // Tasks write disjoint rows of the outputs.
+                nonisolated(unsafe) let ib = ib, db = db
+                TaskRunner(requested: threads).run(tasks.count) { t in
+                    var searcher = ListSearcher(index: self, k: kk)
+                    let members = Array(tasks[t].members)
+                    let results = searcher.search(queries: queries.values, rows: members, group: tasks[t].group)
+                    for (row, i) in members.enumerated() {
+                        for j in 0..<kk {
+                            ib[i * k + j] = results.indices[row * kk + j]
+                            db[i * k + j] = results.distances[row * kk + j]
+                        }
                     }
                 }
             }

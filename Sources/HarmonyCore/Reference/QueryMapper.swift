@@ -1,5 +1,3 @@
-import COpenBLAS
-
 // The stateless half of query mapping: soft assignment to the frozen centroids and the correction
 //   z_i^corr = z_i - sum_k R_ik T_b[k]
 // with a K x d term matrix T_b per batch (the reference's own beta_kb for a level it knows, or a new batch's
@@ -61,8 +59,8 @@ public struct QueryMapper: Sendable {
                     // The whole chunk is one batch: subtract R T in place.
                     r.values.withUnsafeBufferPointer { rb in
                         out.values.withUnsafeMutableBufferPointer { ob in
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(d), Int32(k), -1,
-                                        rb.baseAddress, Int32(k), tb.baseAddress, Int32(d), 1, ob.baseAddress, Int32(d))
+                            BLAS.sgemm(m: n, n: d, k: k, alpha: -1,
+                                        a: rb.baseAddress!, lda: k, b: tb.baseAddress!, ldb: d, beta: 1, c: ob.baseAddress!, ldc: d)
                         }
                     }
                     return
@@ -73,8 +71,8 @@ public struct QueryMapper: Sendable {
                 product = [Float](repeating: 0, count: m * d)
                 gatheredR.withUnsafeBufferPointer { gb in
                     product.withUnsafeMutableBufferPointer { pb in
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(d), Int32(k), 1,
-                                    gb.baseAddress, Int32(k), tb.baseAddress, Int32(d), 0, pb.baseAddress, Int32(d))
+                        BLAS.sgemm(m: m, n: d, k: k, alpha: 1,
+                                    a: gb.baseAddress!, lda: k, b: tb.baseAddress!, ldb: d, beta: 0, c: pb.baseAddress!, ldc: d)
                     }
                 }
                 out.values.withUnsafeMutableBufferPointer { ob in

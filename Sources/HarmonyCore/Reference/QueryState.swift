@@ -1,5 +1,3 @@
-import COpenBLAS
-
 // Streaming query mapping from per-(batch, cluster) sufficient statistics (ALGORITHM.md §5).
 //
 // For every new batch b (a batch label the reference does not know): n_kb = sum_{i in b} R_ik and
@@ -155,8 +153,8 @@ public struct QueryState: Sendable {
             }
             batchMass[b] = mass
             batchSums[b].withUnsafeMutableBufferPointer { sb in
-                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(d), Int32(m), 1,
-                            rd, Int32(k), zd, Int32(d), 1, sb.baseAddress, Int32(d))
+                BLAS.dgemm(transA: true, m: k, n: d, k: m, alpha: 1,
+                            a: rd, lda: k, b: zd, ldb: d, beta: 1, c: sb.baseAddress!, ldc: d)
             }
             batchCellCounts[b] += m
         }

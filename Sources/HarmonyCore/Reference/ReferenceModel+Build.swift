@@ -1,5 +1,3 @@
-import COpenBLAS
-
 // Building a reference from a Harmony fit (ALGORITHM.md §4.1 step 7):
 //   N_k = sum_i R_ik, C_k = sum_i R_ik z_i^corr   (Double; DGEMM over blocks of cells converted to Double)
 //   pi_kl = sum_{j: label_j = l} R_jk / N_k        (§4.3 cluster-based label statistics)
@@ -67,8 +65,8 @@ extension ReferenceModel {
             for i in 0..<(m * d) { zd[i] = Double(z.values[start * d + i]) }
             for row in 0..<m { for c in 0..<k { mass[c] += rd[row * k + c] } }
             sums.values.withUnsafeMutableBufferPointer { sb in
-                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(d), Int32(m), 1,
-                            rd, Int32(k), zd, Int32(d), 1, sb.baseAddress, Int32(d))
+                BLAS.dgemm(transA: true, m: k, n: d, k: m, alpha: 1,
+                            a: rd, lda: k, b: zd, ldb: d, beta: 1, c: sb.baseAddress!, ldc: d)
             }
             start += m
         }

@@ -1,12 +1,10 @@
-import COpenBLAS
-
 // Query soft assignment without diversity penalty (ALGORITHM.md §4.2 step 4):
 //   R_ik = softmax_k( -2 (1 - zhat_i . y_k) / sigma_k ),  zhat_i = z_i / |z_i|,
 // max-shifted so the largest exponent is 0. The dot products are one SGEMM (n x d)(d x K); the exponentials
-// use a branch-free polynomial `exp` that the compiler vectorises. Memory layout: every buffer row-major,
+// use `FastMath.exp` (branch-free polynomial, vectorised by the compiler). Memory layout: every buffer row-major,
 // cells in rows. Nothing here allocates per cell.
 
-/// Soft assignment of cells to fixed unit centroids, and the fast exponential it uses.
+/// Soft assignment of cells to fixed unit centroids.
 enum SoftAssignment {
     /// Writes R (n x K) for the n x d cells in `z` against the K x d unit centroids `y`.
     /// `scale[k]` = 2 / sigma_k. `zhat` is n x d scratch.
@@ -21,8 +19,8 @@ enum SoftAssignment {
             let inv = ss > 0 ? Float(1 / ss.squareRoot()) : 0
             for j in 0..<d { zhat[i * d + j] = z[i * d + j] * inv }
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(k), Int32(d), 1,
-                    zhat.baseAddress, Int32(d), y.baseAddress, Int32(d), 0, r.baseAddress, Int32(k))
+        BLAS.sgemm(transB: true, m: n, n: k, k: d, alpha: 1,
+                    a: zhat.baseAddress!, lda: d, b: y.baseAddress!, ldb: d, beta: 0, c: r.baseAddress!, ldc: k)
         let base = r.baseAddress!
         for i in 0..<n {
             softmaxRow(base + i * k, k: k, scale: scale.baseAddress!)
@@ -47,19 +45,17 @@ enum SoftAssignment {
             top = max(top, row[c])
             c += 1
         }
+        // No reduction inside the exp loop, so the compiler vectorises it; the sum runs on 8 lanes.
+        for c in 0..<k { row[c] = FastMath.exp(row[c] - top) }
         var sum8 = SIMD8<Float>()
         c = 0
         while c < wide {
-            let e = fastExp(load(row + c) - top)
-            store(e, row + c)
-            sum8 += e
+            sum8 += load(row + c)
             c += 8
         }
         var sum = sum8.sum()
         while c < k {
-            let e = fastExp(row[c] - top)
-            row[c] = e
-            sum += e
+            sum += row[c]
             c += 1
         }
         let inv = 1 / sum
@@ -92,49 +88,5 @@ enum SoftAssignment {
             cluster[i] = Int32(best)
             probability[i] = value
         }
-    }
-
-    /// e^x for x <= 0 with relative error about 2e-7 (results below e^-87 are flushed to about 1.6e-38).
-    ///
-    /// Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, then a degree-6 Taylor polynomial for e^r
-    /// (truncation error 0.347^7/7! = 1.2e-7) and 2^n assembled from the exponent bits. Rounding uses the
-    /// 1.5 * 2^23 trick so the whole function is branch-free integer/float arithmetic.
-    @inline(__always)
-    static func fastExp(_ x: Float) -> Float {
-        let xc = max(x, -87)
-        let shifter: Float = 12_582_912  // 1.5 * 2^23
-        let t = xc * 1.442_695_04 + shifter
-        let nf = t - shifter
-        let r = (xc - nf * 0.693_145_75) - nf * 1.428_606_8e-6
-        var p: Float = 1.0 / 720
-        p = p * r + 1.0 / 120
-        p = p * r + 1.0 / 24
-        p = p * r + 1.0 / 6
-        p = p * r + 0.5
-        p = p * r + 1
-        p = p * r + 1
-        let bits = (t.bitPattern &- shifter.bitPattern &+ 127) &<< 23
-        return p * Float(bitPattern: bits)
-    }
-
-    /// `fastExp` on 8 lanes (same arithmetic, lane by lane).
-    @inline(__always)
-    static func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        var xc = x
-        xc.replace(with: -87, where: x .< -87)
-        let shifter = SIMD8<Float>(repeating: 12_582_912)
-        let t = xc * 1.442_695_04 + shifter
-        let nf = t - shifter
-        let r = (xc - nf * 0.693_145_75) - nf * 1.428_606_8e-6
-        var p = SIMD8<Float>(repeating: 1.0 / 720)
-        p = p * r + 1.0 / 120
-        p = p * r + 1.0 / 24
-        p = p * r + 1.0 / 6
-        p = p * r + 0.5
-        p = p * r + 1
-        p = p * r + 1
-        let tb = unsafeBitCast(t, to: SIMD8<UInt32>.self)
-        let bits = (tb &- shifter[0].bitPattern &+ 127) &<< 23
-        return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
     }
 }

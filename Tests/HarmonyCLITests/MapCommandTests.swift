@@ -1,0 +1,140 @@
+import XCTest
+@testable import HarmonyCore
+
+/// `harmony map` and `harmony inspect` on the pbmcs_symphony split (reference 3pv1 + 3pv2, query 5p).
+final class MapCommandTests: XCTestCase {
+    private var cli: CLIRunner!
+    private var queryIds: [String] = []
+    private var queryTypes: [String] = []
+
+    override func setUpWithError() throws {
+        cli = try CLIRunner()
+        let shared = CLIRunner.repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data/pbmcs_symphony").path
+        guard FileManager.default.fileExists(atPath: shared + "/pcs.tsv.gz") else {
+            XCTFail("shared data missing: \(shared)")
+            throw HarmonyError.io("missing \(shared)")
+        }
+        let pcs = try DelimitedTable.read(shared + "/pcs.tsv.gz")
+        let meta = try DelimitedTable.read(shared + "/meta.tsv.gz")
+        let all = try pcs.numericMatrix()
+        let role = meta.columnIndex(named: "role")!, donor = meta.columnIndex(named: "donor")!
+        let type = meta.columnIndex(named: "cell_type")!
+        var row: [String: Int] = [:]
+        for (i, id) in meta.ids.enumerated() { row[id] = i }
+        var refRows: [Int] = []
+        var refText = "cell_id\t" + pcs.header.dropFirst().joined(separator: "\t") + "\n"
+        var refMeta = "cell_id\tdonor\tcell_type\n"
+        var query = "cell_id\t" + pcs.header.dropFirst().joined(separator: "\t") + "\n"
+        var queryMeta = "cell_id\tdonor\tcell_type\n"
+        for (i, id) in pcs.ids.enumerated() {
+            let m = meta.fields[row[id]!]
+            if m[role] == "reference" {
+                refRows.append(i)
+                refText += id + "\t" + pcs.fields[i].joined(separator: "\t") + "\n"
+                refMeta += "\(id)\t\(m[donor])\t\(m[type])\n"
+            } else {
+                query += id + "\t" + pcs.fields[i].joined(separator: "\t") + "\n"
+                queryMeta += "\(id)\t\(m[donor])\t\(m[type])\n"
+                queryIds.append(id)
+                queryTypes.append(m[type])
+            }
+        }
+        try cli.write("reference.tsv", refText)
+        try cli.write("reference_meta.tsv", refMeta)
+        try cli.write("query.tsv", query)
+        try cli.write("query_meta.tsv", queryMeta)
+        let refIds = refRows.map { pcs.ids[$0] }
+        let reference = all.selectingRows(refRows).converted(to: Float.self)
+        var params = HarmonyParameters()
+        params.lambda = .fixed([1])
+        params.maxIterations = 20
+        params.nClusters = 100
+        let batch = Covariate(name: "donor", labels: refIds.map { meta.fields[row[$0]!][donor] })
+        let fit = try Harmony.fit(reference, covariates: [batch], parameters: params)
+        let labels = refIds.map { meta.fields[row[$0]!][type] }
+        for compact in [false, true] {
+            let model = try ReferenceModel.build(fit: fit, embedding: reference, covariates: [batch], parameters: params,
+                                                 cellIds: refIds, labels: (name: "cell_type", values: labels), compact: compact)
+            try ModelFile.write(model, to: cli.directory.appendingPathComponent(compact ? "compact.hmod" : "ref.hmod").path)
+        }
+    }
+
+    override func tearDown() {
+        cli.remove()
+    }
+
+    private func predictionAccuracy(_ name: String) throws -> Double {
+        let table = try DelimitedTable.read(cli.directory.appendingPathComponent(name).path)
+        XCTAssertEqual(table.header, ["cell_id", "label", "confidence", "cluster", "cluster_prob"])
+        XCTAssertEqual(table.ids, queryIds)
+        var right = 0
+        for (i, fields) in table.fields.enumerated() {
+            if fields[0] == queryTypes[i] { right += 1 }
+            let confidence = Double(fields[1])!, p = Double(fields[3])!
+            XCTAssertTrue(confidence > 0 && confidence <= 1 && p > 0 && p <= 1 && Int(fields[2])! < 100)
+        }
+        return Double(right) / Double(table.ids.count)
+    }
+
+    func testMapWritesCorrectedEmbeddingAndPredictions() throws {
+        let r = try cli.run(["map", "query.tsv", "--reference", "ref.hmod", "--meta", "query_meta.tsv", "--batch-key", "donor",
+                             "--out", "mapped.tsv.gz", "--predictions", "pred.tsv", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let mapped = try DelimitedTable.read(cli.directory.appendingPathComponent("mapped.tsv.gz").path)
+        XCTAssertEqual(mapped.ids, queryIds)
+        XCTAssertEqual(mapped.header.count, 21)
+        let knn = try predictionAccuracy("pred.tsv")
+        let c = try cli.run(["map", "query.tsv", "--reference", "compact.hmod", "--meta", "query_meta.tsv", "--batch-key", "donor",
+                             "--out", "mapped2.npy", "--predictions", "pred2.tsv", "--quiet"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let clusters = try predictionAccuracy("pred2.tsv")
+        print("harmony map on pbmcs_symphony: kNN label accuracy \(knn), cluster-based \(clusters)")
+        XCTAssertGreaterThanOrEqual(knn, 0.9)
+        XCTAssertGreaterThanOrEqual(clusters, 0.8)
+    }
+
+    /// The whole command-line pipeline: fit --reference-out --labels, then map --predictions.
+    func testFitThenMap() throws {
+        let fit = try cli.run(["fit", "reference.tsv", "--meta", "reference_meta.tsv", "--vars", "donor", "--lambda", "1",
+                               "--max-iter", "20", "--nclust", "100", "--out", "ref_corrected.tsv",
+                               "--reference-out", "cli.hmod", "--labels", "cell_type", "--quiet"])
+        XCTAssertEqual(fit.status, 0, fit.stderr)
+        let map = try cli.run(["map", "query.tsv", "--reference", "cli.hmod", "--meta", "query_meta.tsv",
+                               "--batch-key", "donor", "--out", "cli_mapped.tsv", "--predictions", "cli_pred.tsv", "--quiet"])
+        XCTAssertEqual(map.status, 0, map.stderr)
+        let accuracy = try predictionAccuracy("cli_pred.tsv")
+        print("harmony fit --reference-out then harmony map: kNN label accuracy \(accuracy)")
+        XCTAssertGreaterThanOrEqual(accuracy, 0.9)
+    }
+
+    func testInspect() throws {
+        let text = try cli.run(["inspect", "ref.hmod"])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("clusters K 100, dimensions d 20"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("covariate donor: 2 levels: 3pv1, 3pv2"), text.stdout)
+        let json = try cli.run(["inspect", "compact.hmod", "--json"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(object["compact"] as? Bool, true)
+        XCTAssertEqual(object["reference_cells"] as? Int, 770)
+        XCTAssertEqual((object["sections"] as? [Any])?.count, 5)
+    }
+
+    func testBadInputExitsWithStatusTwo() throws {
+        var bytes = try Data(contentsOf: cli.directory.appendingPathComponent("ref.hmod"))
+        bytes[bytes.count / 2] ^= 0x10
+        try bytes.write(to: cli.directory.appendingPathComponent("bad.hmod"))
+        let before = cli.listing()
+        let corrupt = try cli.run(["map", "query.tsv", "--reference", "bad.hmod", "--meta", "query_meta.tsv",
+                                   "--batch-key", "donor", "--out", "m.tsv"])
+        XCTAssertEqual(corrupt.status, 2)
+        XCTAssertTrue(corrupt.stderr.contains("checksum mismatch"), corrupt.stderr)
+        let column = try cli.run(["map", "query.tsv", "--reference", "ref.hmod", "--meta", "query_meta.tsv",
+                                  "--batch-key", "sample", "--out", "m.tsv"])
+        XCTAssertEqual(column.status, 2)
+        XCTAssertTrue(column.stderr.contains("no column 'sample'"), column.stderr)
+        XCTAssertEqual(cli.listing(), before)
+        let inspect = try cli.run(["inspect", "bad.hmod"])
+        XCTAssertEqual(inspect.status, 2)
+    }
+}
