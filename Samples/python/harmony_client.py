@@ -248,6 +248,9 @@ class MapRequest:
             raise ProtocolError("MALFORMED", "the MAP batch label is empty")
         n, d = r.u32("cell count"), r.u32("d")
         has_ids = r.boolean("has-ids flag")
+        if n < 1 or d < 1:
+            raise ProtocolError("BAD_DIMENSION",
+                                f"a MAP needs at least one cell of at least one dimension, got {n} x {d}")
         cells = r.array("<f4", r.shape(n, d, "MAP"), "cell", finite=True).reshape(n, d)
         ids = r.strings16(n, "cell ids") if has_ids else None
         return cls(batch, cells, ids)
@@ -523,7 +526,8 @@ class HarmonyClient:
     def map_many(self, requests: Iterable[MapRequest], window: int = 4,
                  on_reply: Optional[Callable[[int, MapResult], None]] = None) -> List[MapResult]:
         """Sends MAP requests with up to `window` in flight; replies come back in request order.
-        On a server error no further request is sent, the replies due are drained, and the error is raised."""
+        On a server error (or an exception from `on_reply`) no further request is sent, the replies due are
+        drained so that the connection stays usable, and the first error is raised."""
         pending = list(requests)
         results: List[MapResult] = []
         in_flight: List[int] = []
@@ -536,12 +540,16 @@ class HarmonyClient:
             request_id = in_flight.pop(0)
             try:
                 reply = self._receive(request_id, MapResult)
-                if first_error is None:
-                    results.append(reply)
-                    if on_reply is not None:
-                        on_reply(len(results) - 1, reply)
             except ServerError as error:
                 first_error = first_error or error
+                reply = None
+            if first_error is None:
+                results.append(reply)
+                if on_reply is not None:
+                    try:
+                        on_reply(len(results) - 1, reply)
+                    except Exception as error:  # drain the replies due, then re-raise
+                        first_error = error
             if first_error is not None and not in_flight:
                 break
         if first_error is not None:

@@ -23,6 +23,7 @@ public enum ClientError: Error, Equatable, CustomStringConvertible {
         return nil
     }
 
+    /// The sentence for the user.
     public var description: String {
         switch self {
         case .connect(let path, let reason): return "cannot connect to \(path): \(reason)"

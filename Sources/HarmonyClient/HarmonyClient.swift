@@ -67,8 +67,9 @@ public final class HarmonyClient {
     public func map(_ request: MapRequest) throws -> MapReply { try roundTrip(request) }
 
     /// Sends MAP requests keeping up to `window` in flight, and hands each reply to `onReply` with the index of its
-    /// request, in request order. On a server error no further request is sent, the replies already due are
-    /// read (and handed over when successful), and the first error is thrown.
+    /// request, in request order. On a server error (or an error thrown by `onReply`) no further request is sent,
+    /// the replies already due are read, and the first error is thrown; the connection stays usable. Transport
+    /// and protocol failures (`ClientError` other than `.server`) are thrown at once.
     public func mapMany(_ requests: [MapRequest], window: Int = 4,
                         onReply: (Int, MapReply) throws -> Void) throws {
         precondition(window >= 1, "mapMany needs a window of at least one request")
@@ -83,8 +84,13 @@ public final class HarmonyClient {
             let oldest = inFlight.removeFirst()
             do {
                 let reply: MapReply = try receive(requestID: oldest.id)
+                // An error thrown by the callback also stops sending, after the replies due are drained.
                 if firstError == nil { try onReply(oldest.index, reply) }
             } catch let error as ClientError where error.serverCode != nil {
+                if firstError == nil { firstError = error }
+            } catch let error as ClientError {
+                throw error
+            } catch {
                 if firstError == nil { firstError = error }
             }
             if firstError != nil && inFlight.isEmpty { break }

@@ -26,7 +26,8 @@ struct ClientMapCommand: ParsableCommand {
     @Option(name: .long, help: "Output file for the corrected embedding (required unless --stream).")
     var out: String?
 
-    @Option(name: .long, help: "Output table of per-cell predictions: cluster, its probability, label, confidence.")
+    @Option(name: .long,
+            help: "Output table of per-cell predictions (label, confidence, cluster, cluster_prob) as harmony map has.")
     var predictions: String?
 
     @Option(name: .long, help: "Cells per MAP request (capped by the daemon's max cells per MAP).")

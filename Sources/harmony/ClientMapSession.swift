@@ -122,17 +122,22 @@ final class ClientMapSession {
         return final
     }
 
-    /// Writes the per-cell predictions (from the MAP replies) as a table, gzip-compressed for `.gz`.
-    /// Columns: cell_id, cluster, cluster_probability, predicted_label (empty when none), label_confidence.
+    /// Writes the per-cell predictions (from the MAP replies) in the layout of `harmony map --predictions`:
+    /// cell_id, label, confidence (both only when the reference has labels), cluster, cluster_prob;
+    /// gzip-compressed for `.gz`.
     func writePredictions(to path: String, labels: [String]) throws {
         let separator = DelimitedTable.separator(forPath: path) == UInt8(ascii: ",") ? "," : "\t"
-        var text = ["cell_id", "cluster", "cluster_probability", "predicted_label", "label_confidence"]
+        let withLabels = !labels.isEmpty
+        var text = (["cell_id"] + (withLabels ? ["label", "confidence"] : []) + ["cluster", "cluster_prob"])
             .joined(separator: separator) + "\n"
         for row in 0..<ids.count {
-            let index = Int(predictedLabel[row])
-            let label = labels.indices.contains(index) ? labels[index] : ""
-            text += [ids[row], "\(topCluster[row])", "\(topProbability[row])", label, "\(labelConfidence[row])"]
-                .joined(separator: separator) + "\n"
+            var fields = [ids[row]]
+            if withLabels {
+                let index = Int(predictedLabel[row])
+                fields += [labels.indices.contains(index) ? labels[index] : "", "\(labelConfidence[row])"]
+            }
+            fields += ["\(topCluster[row])", "\(topProbability[row])"]
+            text += fields.joined(separator: separator) + "\n"
         }
         let bytes = Array(text.utf8)
         try AtomicFileGroup.write(path.lowercased().hasSuffix(".gz") ? try Gzip.compress(bytes) : bytes, to: path)

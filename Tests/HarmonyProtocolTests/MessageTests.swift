@@ -61,6 +61,8 @@ final class MessageTests: XCTestCase {
         assertProtocolError(.badDimension, try MapRequest(payload: payload))
         payload.replaceSubrange(4..<12, with: [1, 0, 0, 0, 0, 0, 0, 0])  // one cell of dimension 0
         assertProtocolError(.badDimension, try MapRequest(payload: payload))
+        let empty = MapRequest(batch: "q", cellCount: 0, dimensions: 3, values: [])
+        assertProtocolError(.badDimension, try MapRequest(payload: empty.encodedPayload()))
     }
 
     func testLyingStringLengthsAreMalformed() {

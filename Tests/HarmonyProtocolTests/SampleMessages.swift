@@ -20,7 +20,8 @@ enum SampleMessages {
                                        cellsPendingRefit: 100, requestsServed: 42, refitsDone: 1, refitsFailed: 0,
                                        connections: 2, refitRunning: true,
                                        latency: LatencyPercentiles(p50: 150, p90: 400, p99: 900, p999: 2500),
-                                       batches: [BatchCount(batch: "q1", cells: 200), BatchCount(batch: "q2", cells: 100)])
+                                       batches: [BatchCount(batch: "q1", cells: 200),
+                                                 BatchCount(batch: "q2", cells: 100)])
     static let refit = RefitRequest()
     static let refitReply = RefitReply(accepted: true, modelVersion: 3, message: "refit started")
     static let export = ExportRequest(batch: "q1")

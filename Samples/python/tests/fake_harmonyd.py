@@ -75,9 +75,7 @@ class FakeHarmonyd:
         if type_byte == hc.HELLO:
             return hc.HelloReply(1, "fake-harmonyd")
         if type_byte == hc.INFO:
-            with self.lock:
-                batches = sorted(self.cells)
-            return hc.Info(1, D, K, 100, 64 << 20, MAX_CELLS, 8, batches, LABELS)
+            return hc.Info(1, D, K, 100, 64 << 20, MAX_CELLS, 8, ["r1", "r2"], LABELS)
         if type_byte == hc.MAP:
             n, d = request.cells.shape
             if d != D:
@@ -86,7 +84,7 @@ class FakeHarmonyd:
                 raise hc.ProtocolError("TOO_MANY_CELLS", f"{n} cells, at most {MAX_CELLS}")
             with self.lock:
                 stored = self.cells.setdefault(request.batch, [])
-                ids = request.cell_ids or [f"{request.batch}:{len(stored) + k}" for k in range(n)]
+                ids = request.cell_ids or [f"{request.batch}#{len(stored) + k}" for k in range(n)]
                 stored.extend(zip(ids, request.cells))
             k = np.arange(n)
             return hc.MapResult(1, request.cells - 1, (k % K).astype(np.uint32), np.full(n, 0.5, np.float32),

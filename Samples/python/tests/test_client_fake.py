@@ -53,6 +53,19 @@ def test_map_many_pipelines_and_surfaces_errors(server):
         # The connection is still in sync after the payload error.
         assert client.stats().batches["q2"] == 50
 
+        def stop_at_two(k, reply):
+            if k == 2:
+                raise RuntimeError("enough")
+
+        with pytest.raises(RuntimeError):
+            client.map_many([hc.MapRequest("q4", c) for c in chunks], window=3, on_reply=stop_at_two)
+        # Requests 0..4 were sent (3 in flight when reply 2 arrived), their replies drained, nothing more sent.
+        assert client.stats().batches["q4"] == 25
+        with pytest.raises(hc.ServerError) as err:
+            client.map_many([hc.MapRequest("q5", np.zeros((2, 4), np.float32))] * 3, window=1)
+        assert err.value.name == "BAD_DIMENSION"
+        assert "q5" not in client.stats().batches
+
 
 def test_map_anndata(server):
     class FakeAnnData:
@@ -86,3 +99,20 @@ def test_bad_magic_gets_an_error_and_a_close(server):
     frame = decoder.next_frame()
     assert hc.decode_message(frame).name == "BAD_MAGIC"
     sock.close()
+
+
+def test_example_script_writes_final_corrections(server, tmp_path):
+    import example_map
+    x = np.arange(30, dtype=np.float32).reshape(10, 3) / 7
+    with open(tmp_path / "q.tsv", "w") as fh:
+        fh.write("cell\tPC1\tPC2\tPC3\n")
+        for i, row in enumerate(x):
+            fh.write(f"c{i}\t" + "\t".join(repr(float(v)) for v in row) + "\n")
+    with open(tmp_path / "m.tsv", "w") as fh:
+        fh.write("cell\tsample\n" + "".join(f"c{i}\t{'a' if i < 4 else 'b'}\n" for i in range(10)))
+    example_map.main(["--socket", server.path, "--chunk-size", "3", str(tmp_path / "q.tsv"), str(tmp_path / "m.tsv"),
+                      "sample", str(tmp_path / "out.tsv")])
+    with open(tmp_path / "out.tsv") as fh:
+        got = np.array([line.split("\t")[1:] for line in fh.readlines()[1:]], dtype=np.float32)
+    assert np.allclose(got[:4], x[:4] - x[:4].mean(axis=0), atol=1e-6)
+    assert np.allclose(got[4:], x[4:] - x[4:].mean(axis=0), atol=1e-6)

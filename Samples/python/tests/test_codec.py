@@ -99,6 +99,9 @@ def test_payload_errors_have_the_documented_codes():
         decode_payload(hc.MAP, payload + b"\x00")
     assert err.value.name == "MALFORMED"
     with pytest.raises(hc.ProtocolError) as err:
+        decode_payload(hc.MAP, hc.MapRequest("q", np.zeros((0, 3), np.float32)).encode())
+    assert err.value.name == "BAD_DIMENSION"
+    with pytest.raises(hc.ProtocolError) as err:
         decode_payload(0x07, b"")
     assert err.value.name == "UNKNOWN_TYPE"
     with pytest.raises(hc.ProtocolError) as err:

@@ -88,7 +88,8 @@ public struct ByteReader {
     public mutating func readFiniteFloat32Array(_ count: Int, _ what: @autoclosure () -> String) throws -> [Float] {
         let values: [Float] = try readBulk(count, what())
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
-            throw ProtocolError(.nonFinite, "\(what()) value #\(bad) is \(values[bad]); only finite values are accepted")
+            throw ProtocolError(.nonFinite,
+                                "\(what()) value #\(bad) is \(values[bad]); only finite values are accepted")
         }
         return values
     }

@@ -88,39 +88,11 @@ public struct ByteWriter: Sendable {
 
     private mutating func appendBulk<T: BitPatternConvertible>(_ values: [T]) {
         #if _endian(little)
-        values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        // Through a typed UInt8 buffer, so that append is one memcpy (a raw buffer is appended byte by byte).
+        values.withUnsafeBytes { bytes.append(contentsOf: $0.bindMemory(to: UInt8.self)) }
         #else
         bytes.reserveCapacity(bytes.count + values.count * 4)
         for v in values { appendRaw(v.bits32.littleEndian) }
         #endif
     }
-}
-
-/// A 4-byte number that can be viewed as its 32-bit pattern (for the big-endian fallback of bulk copies).
-public protocol BitPatternConvertible {
-    /// The 32 bits of the value.
-    var bits32: UInt32 { get }
-    /// The value with these 32 bits.
-    init(bits32: UInt32)
-}
-
-extension Float: BitPatternConvertible {
-    /// The IEEE-754 bit pattern.
-    public var bits32: UInt32 { bitPattern }
-    /// The float with this bit pattern.
-    public init(bits32: UInt32) { self.init(bitPattern: bits32) }
-}
-
-extension UInt32: BitPatternConvertible {
-    /// The value itself.
-    public var bits32: UInt32 { self }
-    /// The value itself.
-    public init(bits32: UInt32) { self = bits32 }
-}
-
-extension Int32: BitPatternConvertible {
-    /// The two's complement bits.
-    public var bits32: UInt32 { UInt32(bitPattern: self) }
-    /// The value with these two's complement bits.
-    public init(bits32: UInt32) { self.init(bitPattern: bits32) }
 }

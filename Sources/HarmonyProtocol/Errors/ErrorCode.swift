@@ -58,7 +58,8 @@ public enum ErrorCode: UInt16, Sendable, CaseIterable {
         self = match
     }
 
-    /// True when the framing is lost after this error, so the sender of the ERROR closes the connection.
+    /// True when this code, raised by `FrameDecoder`, means the framing is lost, so the sender of the ERROR closes
+    /// the connection. (UNSUPPORTED_VERSION in answer to a HELLO range keeps the connection: framing is intact.)
     public var closesConnection: Bool {
         switch self {
         case .badMagic, .unsupportedVersion, .frameTooLarge: return true

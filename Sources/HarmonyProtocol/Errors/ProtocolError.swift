@@ -17,5 +17,6 @@ public struct ProtocolError: Error, Equatable, Sendable, CustomStringConvertible
         self.requestID = requestID
     }
 
+    /// The code name and the message, e.g. `BAD_DIMENSION: ...`.
     public var description: String { "\(code.name): \(message)" }
 }

@@ -35,7 +35,8 @@ public struct FrameDecoder {
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard failure == nil else { return }
         compactIfWorthwhile()
-        buffer.append(contentsOf: bytes)
+        // A typed view makes the append one memcpy; a raw buffer would be appended byte by byte.
+        buffer.append(contentsOf: bytes.bindMemory(to: UInt8.self))
     }
 
     /// The next complete frame, or nil when more bytes are needed.

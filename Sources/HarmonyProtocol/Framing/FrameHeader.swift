@@ -76,7 +76,8 @@ public struct FrameHeader: Equatable, Sendable {
         }
         guard UInt64(header.payloadLength) <= UInt64(max(0, maxPayloadBytes)) else {
             throw ProtocolError(.frameTooLarge,
-                                "the payload length \(header.payloadLength) exceeds the limit of \(maxPayloadBytes) bytes",
+                                "the payload length \(header.payloadLength) exceeds the limit of "
+                                + "\(maxPayloadBytes) bytes",
                                 requestID: header.requestID)
         }
         return header

@@ -1,7 +1,7 @@
 /// EXPORT reply (0x86): every query cell of a batch, corrected with the batch's final statistics.
 ///
 /// Payload: `u64 model_version | u32 cells | u32 d | cells*d x f32 corrected | cells x (u16 n | n bytes cell id)`.
-/// Cells come in arrival order; ids are those sent in MAP, or `<batch>:<k>` for cells sent without ids.
+/// Cells come in arrival order; ids are those sent in MAP, or `<batch>#<k>` for cells sent without ids.
 public struct ExportReply: WireMessage {
     /// Frames of this message carry type 0x86.
     public static let messageType = MessageType.exportReply

@@ -19,7 +19,7 @@ public struct InfoReply: WireMessage {
     public var maxCellsPerMap: Int
     /// Largest number of simultaneous connections.
     public var maxConnections: Int
-    /// Batch levels the model knows (the reference's and those mapped so far), sorted by bytes.
+    /// Batch levels of the reference, sorted by bytes (query batches are listed by STATS).
     public var batches: [String]
     /// Cell-type labels of the reference (index = predicted label index in MAP replies); empty without labels.
     public var labels: [String]

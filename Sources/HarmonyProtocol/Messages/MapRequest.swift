@@ -2,7 +2,7 @@
 ///
 /// Payload: `u16 n | n bytes batch | u32 cells | u32 d | u8 has_ids | cells*d x f32 values
 /// | (has_ids = 1) cells x (u16 n | n bytes cell id)`.
-/// Without ids the server names the cells `<batch>:<k>`, k the 0-based arrival index within the batch.
+/// Without ids the server names the cells `<batch>#<k>`, k the 0-based arrival index within the batch.
 public struct MapRequest: WireMessage {
     /// Frames of this message carry type 0x03.
     public static let messageType = MessageType.map
@@ -46,13 +46,18 @@ public struct MapRequest: WireMessage {
         }
     }
 
-    /// Reads the payload; checks the batch is non-empty, n x d against the payload and that values are finite.
+    /// Reads the payload; checks the batch is non-empty, n and d are at least 1, n x d fits the payload and the
+    /// values are finite.
     public init(reading reader: inout ByteReader) throws {
         batch = try reader.readShortString("batch label")
         guard !batch.isEmpty else { throw ProtocolError(.malformed, "the MAP batch label is empty") }
         cellCount = try reader.readCount("cell count")
         dimensions = try reader.readCount("d")
         let hasIDs = try reader.readBool("has-ids flag")
+        guard cellCount >= 1, dimensions >= 1 else {
+            throw ProtocolError(.badDimension, "a MAP needs at least one cell of at least one dimension, "
+                                + "got \(cellCount) x \(dimensions)")
+        }
         values = try reader.readCellValues(cellCount: cellCount, dimensions: dimensions, "MAP")
         cellIDs = hasIDs ? try reader.readShortStrings(cellCount, "cell ids") : nil
     }

@@ -59,7 +59,8 @@ public enum Message: Sendable, Equatable {
     /// Throws MALFORMED when a frame sets flag bits that this version does not define.
     public static func checkFlags(_ header: FrameHeader) throws {
         guard header.flags == 0 else {
-            throw ProtocolError(.malformed, "flags 0x\(String(header.flags, radix: 16)) are set; version 1 defines none",
+            throw ProtocolError(.malformed,
+                                "flags 0x\(String(header.flags, radix: 16)) are set; version 1 defines none",
                                 requestID: header.requestID)
         }
     }

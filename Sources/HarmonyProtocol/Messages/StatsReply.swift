@@ -87,7 +87,8 @@ public struct StatsReply: WireMessage {
         let count = try reader.readCount("batch count")
         // Each entry takes at least 10 bytes (u16 length + u64 count).
         guard count <= reader.remaining / 10 else {
-            throw ProtocolError(.malformed, "\(count) batch counts announced, but only \(reader.remaining) bytes remain")
+            throw ProtocolError(.malformed,
+                                "\(count) batch counts announced, but only \(reader.remaining) bytes remain")
         }
         var batches: [BatchCount] = []
         batches.reserveCapacity(count)
