@@ -33,7 +33,7 @@ extension HarmonyServer {
         let folded = cells.reduce(0) { $0 + $1.count }
         guard folded > 0 else { return (false, "no cells arrived since the last refit") }
         let job = RefitJob(current: current, cells: cells, foldedSequence: through, store: store,
-                           threads: configuration.threads)
+                           threads: BackgroundThread.refitThreads(configured: configuration.threads))
         refitRunning = true
         let started = EventLoop.now()
         log.event("refit-start", "trigger=\(trigger) from_version=\(current.version) "

@@ -7,6 +7,7 @@
 // large batches, WAL writes and refits run on libuv's thread pool and publish their results in after-work
 // callbacks on the loop thread.
 import CLibUV
+import COpenBLAS
 import HarmonyCore
 import HarmonyProtocol
 #if canImport(Glibc)
@@ -51,6 +52,9 @@ public final class HarmonyServer {
         self.configuration = configuration
         log = ServerLog(quiet: configuration.quiet)
         if configuration.threads > 0 { setenv("UV_THREADPOOL_SIZE", "\(configuration.threads)", 1) }
+        // Parallelism comes from the pool (one request per thread); BLAS threads would only compete with it
+        // and with the loop. Refits get all cores but one through the fit's own threads.
+        openblas_set_num_threads(Int32(BackgroundThread.refitThreads(configured: configuration.threads)))
         try StateFiles.ensureDirectory(configuration.stateDirectory)
         store = ModelStore(directory: configuration.stateDirectory)
 

@@ -77,8 +77,9 @@ struct RefitJob: Sendable {
         parameters.lambda = old.parameters.lambda
         parameters.nClusters = old.clusterCount
         parameters.threads = threads
-        let fit = try Harmony.fit(embedding, covariates: covariates, parameters: parameters,
-                                  initialCentroids: old.centroids)
+        let fit = try BackgroundThread.run { [parameters, covariates] in
+            try Harmony.fit(embedding, covariates: covariates, parameters: parameters, initialCentroids: old.centroids)
+        }
         var model = try ReferenceModel.build(fit: fit, embedding: embedding, covariates: covariates,
                                              parameters: parameters, cellIds: ids, labels: labels, compact: false)
         model.modelVersion = old.modelVersion + 1
