@@ -24,6 +24,8 @@ protocol ConnectionHandler: AnyObject {
 final class Connection: UVHandle<uv_pipe_t> {
     /// Replies owed before reading pauses.
     static let maxOwedReplies = 1024
+    /// Reply bytes queued in libuv (written by us, not yet taken by the peer) before reading pauses.
+    static let maxQueuedReplyBytes = 32 << 20
     /// Size of the reused read buffer.
     static let readBufferBytes = 256 * 1024
 
@@ -60,6 +62,12 @@ final class Connection: UVHandle<uv_pipe_t> {
 
     /// Whether the connection has nothing in flight (no reply owed, no write pending).
     var isIdle: Bool { owed.isEmpty && writesInFlight == 0 }
+
+    // A peer that pipelines faster than it is answered, or does not read its replies, stops being read.
+    private var isBackedUp: Bool {
+        owed.count >= Connection.maxOwedReplies
+            || uv_stream_get_write_queue_size(stream) > Connection.maxQueuedReplyBytes
+    }
 
     /// Reads the peer's credentials (after accept).
     func readPeerCredentials() {
@@ -108,7 +116,7 @@ final class Connection: UVHandle<uv_pipe_t> {
         } catch {
             loseFraming(ProtocolError(.internal, "\(error)"))
         }
-        if isOpen, !readingPaused, owed.count >= Connection.maxOwedReplies {
+        if isOpen, !readingPaused, isBackedUp {
             uv_read_stop(stream)
             readingPaused = true
         }
@@ -168,7 +176,7 @@ final class Connection: UVHandle<uv_pipe_t> {
     private func afterWrite() {
         guard isOpen else { return }
         if closeWhenFlushed && isIdle { return close() }
-        if readingPaused && !closeWhenFlushed && owed.count < Connection.maxOwedReplies / 2 {
+        if readingPaused && !closeWhenFlushed && !isBackedUp {
             startReading()
         }
     }
