@@ -11,6 +11,7 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
     /// The model or the state directory holds data the daemon cannot serve.
     case state(String)
 
+    /// The sentence for the operator.
     public var description: String {
         switch self {
         case .io(let m), .configuration(let m), .state(let m): return m

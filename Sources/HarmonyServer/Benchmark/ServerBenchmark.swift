@@ -37,6 +37,7 @@ public enum ServerBenchmark {
         /// Round trips measured during the refit.
         public var refitSamples: Int
 
+        /// One line with every number.
         public var description: String {
             "throughput \(Int(cellsPerSecond)) cells/s; single-cell round trip p50 \(Int(idleP50)) us, "
                 + "p99 \(Int(idleP99)) us; during refit (\(refitSamples) samples) p50 \(Int(refitP50)) us, "

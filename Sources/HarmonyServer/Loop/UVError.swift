@@ -12,6 +12,7 @@ public struct UVError: Error, Equatable, CustomStringConvertible {
     /// libuv's short error name, e.g. `EADDRINUSE`.
     public var name: String { String(cString: uv_err_name(code)) }
 
+    /// The failed operation and libuv's explanation.
     public var description: String {
         "\(operation) failed: \(String(cString: uv_strerror(code))) (\(name))"
     }
