@@ -7,9 +7,13 @@ extension HarmonyServer {
     /// Starts a refit when automatic refits are on and enough cells have accumulated.
     func scheduleRefitIfDue() {
         guard configuration.refitAfter > 0, !refitRunning, !draining,
-              cellsPendingRefit >= configuration.refitAfter else { return }
+              cellsPendingRefit >= max(configuration.refitAfter, nextAutomaticRefitAt) else { return }
         let outcome = startRefit(trigger: "refit-after")
-        if !outcome.accepted { log.event("refit-skipped", outcome.message) }
+        if !outcome.accepted {
+            // Try again only after another --refit-after cells, not on every request.
+            nextAutomaticRefitAt = cellsPendingRefit + configuration.refitAfter
+            log.event("refit-skipped", outcome.message)
+        }
     }
 
     /// Starts a background refit of the reference plus every cell accepted since the last one.
@@ -50,10 +54,12 @@ extension HarmonyServer {
                 let model = next.model
                 cellsPendingRefit -= folded
                 refitsDone += 1
+                nextAutomaticRefitAt = 0
                 log.event("refit-end", "version=\(model.modelVersion) cells=\(model.cellCount) "
                           + "ms=\(Int(seconds * 1000)) file=\(path)")
             } catch {
                 refitsFailed += 1
+                nextAutomaticRefitAt = cellsPendingRefit + configuration.refitAfter
                 log.event("refit-failed", "version=\(current.version) keeps serving: \(error)")
             }
             finishShutdownIfQuiet()

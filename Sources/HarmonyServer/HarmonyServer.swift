@@ -42,6 +42,8 @@ public final class HarmonyServer {
     var refitsDone: UInt32 = 0
     var refitsFailed: UInt32 = 0
     var refitRunning = false
+    /// After a failed or refused automatic refit, the pending count at which the next one is tried.
+    var nextAutomaticRefitAt = 0
     var latency = LatencyRecorder()
 
     /// Loads the model and the write-ahead log from the state directory, binds the socket, and gets ready to

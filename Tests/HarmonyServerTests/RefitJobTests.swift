@@ -93,6 +93,30 @@ final class RefitJobTests: XCTestCase {
         XCTAssertTrue(reply.message.contains("compact"), reply.message)
         XCTAssertTrue(server.stop())
     }
+    func testAFailedRefitIsCountedAndTheOldModelKeepsServing() throws {
+        let data = try TestModels.make(cells: 600, seed: 3)
+        let model = data.model, full = data.model.cells!
+        // Two reference cells plus two query cells are too few for a Harmony fit, so the refit fails.
+        let few = ReferenceCells(ids: Array(full.ids[0..<2]), original: full.original.selectingRows(0..<2),
+                                 corrected: full.corrected.selectingRows(0..<2),
+                                 covariateCodes: full.covariateCodes.map { Array($0[0..<2]) },
+                                 labelCodes: Array(full.labelCodes[0..<2]))
+        let tiny = try ReferenceModel(modelVersion: 1, parameters: model.parameters, clusterMass: model.clusterMass,
+                                      clusterSums: model.clusterSums, levelTerms: model.levelTerms,
+                                      covariates: model.covariates, labels: model.labels, cells: few)
+        let server = try RunningServer(model: tiny) { $0.refitAfter = 2 }
+        let client = try server.client()
+        _ = try client.map(batch: "q", cells: data.query.selectingRows(0..<2))
+        let stats = try TestModels.waitForRefit(client)
+        XCTAssertEqual(stats.refitsFailed, 1)
+        XCTAssertEqual(stats.refitsDone, 0)
+        XCTAssertEqual(stats.cellsPendingRefit, 2)
+        // Not retried on every request: the next automatic attempt waits for another --refit-after cells.
+        XCTAssertEqual(try client.map(batch: "q", cells: data.query.selectingRows(2..<3)).modelVersion, 1)
+        XCTAssertFalse(try client.stats().refitRunning)
+        XCTAssertEqual(try client.stats().refitsFailed, 1)
+        XCTAssertTrue(server.stop())
+    }
 }
 
 /// Replies seen by the load clients of a refit test (locked: the clients run on several threads).
