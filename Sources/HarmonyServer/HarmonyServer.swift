@@ -53,6 +53,8 @@ public final class HarmonyServer {
         try configuration.validate()
         self.configuration = configuration
         log = ServerLog(quiet: configuration.quiet)
+        // A peer that hangs up while its replies are written must give EPIPE, not kill the daemon.
+        signal(SIGPIPE, SIG_IGN)
         if configuration.threads > 0 { setenv("UV_THREADPOOL_SIZE", "\(configuration.threads)", 1) }
         // Parallelism comes from the pool (one request per thread); BLAS threads would only compete with it
         // and with the loop. Refits get all cores but one through the fit's own threads.

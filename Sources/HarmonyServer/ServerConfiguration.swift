@@ -27,7 +27,7 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeoutSeconds: Int = 300
     /// Size of libuv's thread pool (0 keeps libuv's default); must be set before the first pool job.
     public var threads: Int = 0
-    /// Ridge lambda of query batches (QueryMappingOptions); nil uses the streaming default.
+    /// Ridge lambda of query batches; nil uses `harmony map`'s default (1), so EXPORT matches offline mapping.
     public var queryLambda: Double?
     /// MAP requests with more cells than this are mapped on the thread pool instead of the loop.
     public var inlineCellLimit: Int = 256

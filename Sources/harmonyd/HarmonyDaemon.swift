@@ -44,7 +44,7 @@ struct HarmonyDaemon: ParsableCommand {
     @Option(name: .long, help: "Threads in libuv's pool for mapping, logging and refits (0: libuv's default).")
     var threads: Int = 0
 
-    @Option(name: .customLong("query-lambda"), help: "Ridge penalty of query batches (default: the streaming pseudo-count).")
+    @Option(name: .customLong("query-lambda"), help: "Ridge penalty of new query batches (default 1, as harmony map; larger values shrink early streamed corrections).")
     var queryLambda: Double?
 
     @Flag(name: .customLong("unsafe-no-fsync"),

@@ -20,11 +20,15 @@ struct ServedModel: Sendable {
     /// The version replies carry.
     var version: UInt64 { model.modelVersion }
 
-    /// Prepares `model` for mapping with the query ridge `queryLambda` (nil: the streaming default).
+    /// The query ridge lambda when none is configured: the default of offline `harmony map` (Symphony's 1), so
+    /// that EXPORT after a whole batch streamed in equals `harmony map` of that batch with default flags.
+    static let defaultQueryLambda = QueryMappingOptions.symphony.lambda
+
+    /// Prepares `model` for mapping with the query ridge `queryLambda` (nil: `defaultQueryLambda`).
     init(model: ReferenceModel, queryLambda: Double?, foldedSequence: UInt64) throws {
         self.model = model
         var options = QueryMappingOptions()
-        if let queryLambda { options.lambda = queryLambda }
+        options.lambda = queryLambda ?? ServedModel.defaultQueryLambda
         labelTransfer = LabelTransfer(model: model, forceClusters: true)
         options.includeAssignments = labelTransfer != nil
         self.mapper = try QueryMapper(model: model, options: options)
