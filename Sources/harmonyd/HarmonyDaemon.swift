@@ -2,6 +2,9 @@
 // shutdown, 1 when the server cannot start (bad state, socket in use), 2 for bad usage.
 import ArgumentParser
 import HarmonyServer
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct HarmonyDaemon: ParsableCommand {
@@ -90,6 +93,23 @@ struct HarmonyDaemon: ParsableCommand {
             throw ValidationError(error.description)
         }
         return configuration
+    }
+
+    /// Parses and runs; maps failures to the exit statuses above (ArgumentParser's usage status 64 becomes 2).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            let message = fullMessage(for: error)
+            if !message.isEmpty { printError(message) }
+            Glibc.exit(code == .validationFailure ? 2 : code.rawValue)
+        }
     }
 
     func run() throws {
