@@ -18,7 +18,8 @@ final class WriteAheadLog {
     let path: String
     private let loop: EventLoop
     private let fd: Int32
-    private var pending: [UInt8] = []
+    // Records waiting for the next group commit; they are encoded (and checksummed) on the pool, not the loop.
+    private var pending: [WALRecord] = []
     private var pendingCallbacks: [(Error?) -> Void] = []
     private var writing = false
     private var idleWaiters: [() -> Void] = []
@@ -68,7 +69,7 @@ final class WriteAheadLog {
 
     /// Queues `record`; `durable` runs on the loop thread once it is on disk (nil) or the write failed.
     func append(_ record: WALRecord, durable: @escaping (Error?) -> Void) {
-        record.encode(into: &pending)
+        pending.append(record)
         pendingCallbacks.append(durable)
         if !writing { startWrite() }
     }
@@ -82,19 +83,24 @@ final class WriteAheadLog {
 
     private func startWrite() {
         writing = true
-        let bytes = pending
+        let records = pending
         let callbacks = pendingCallbacks
         pending = []
-        pending.reserveCapacity(bytes.count)
         pendingCallbacks = []
         let fd = self.fd, offset = fileBytes, path = self.path, sync = self.sync
-        loop.submit({ () -> String? in
+        loop.submit({ () -> (written: Int, failure: String?) in
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(records.reduce(0) { $0 + 64 + $1.batch.utf8.count + 4 * $1.cells.count })
+            for record in records { record.encode(into: &bytes) }
             guard WriteAheadLog.writeAll(fd: fd, bytes, at: offset) else {
-                return "cannot append to the write-ahead log \(path): \(errnoText())"
+                return (0, "cannot append to the write-ahead log \(path): \(errnoText())")
             }
-            guard !sync || fdatasync(fd) == 0 else { return "cannot sync the write-ahead log \(path): \(errnoText())" }
-            return nil
-        }, completion: { [self] failure in
+            guard !sync || fdatasync(fd) == 0 else {
+                return (0, "cannot sync the write-ahead log \(path): \(errnoText())")
+            }
+            return (bytes.count, nil)
+        }, completion: { [self] outcome in
+            let failure = outcome.failure
             writing = false
             syncCount += 1
             if let failure {
@@ -102,7 +108,7 @@ final class WriteAheadLog {
                 // later records overwrite it and recovery never sees the failed bytes followed by good ones.
                 for callback in callbacks { callback(ServerError.io(failure)) }
             } else {
-                fileBytes = offset + bytes.count
+                fileBytes = offset + outcome.written
                 recordsWritten += callbacks.count
                 for callback in callbacks { callback(nil) }
             }
