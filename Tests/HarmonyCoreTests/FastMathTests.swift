@@ -15,6 +15,10 @@ final class FastMathTests: XCTestCase {
         XCTAssertLessThan(worst, 3e-7)
         XCTAssertEqual(FastMath.exp(-100), 0)
         XCTAssertEqual(FastMath.exp(0), 1)
+        // The SIMD form computes the same operations lane by lane.
+        let xs = SIMD8<Float>(-90, -50.5, -10.25, -1, -0.3, 0, 0.7, 3.1)
+        let v = FastMath.exp(xs)
+        for lane in 0..<8 { XCTAssertEqual(v[lane], FastMath.exp(xs[lane])) }
     }
 
     func testLogMatchesLibm() {

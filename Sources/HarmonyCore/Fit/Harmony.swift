@@ -3,7 +3,7 @@ import Dispatch
 // The Harmony fit (ALGORITHM.md §2): k-means start, initial assignment, then iterations of clustering rounds
 // and ridge corrections until the objective stops decreasing.
 //
-// Precision: the N-sized arrays (Z, Zcos, Zcorr, R, logits) are Float; O, E, the objective, the per-level
+// Precision: the N-sized arrays (Z, Zcos, Zcorr, R) are Float; O, E, the objective, the per-level
 // and per-cluster sums of the correction and its solves are Double (see SoftClustering, RidgeCorrection).
 // Determinism: one SeededGenerator stream from `seed` (k-means start, then one permutation per round); all
 // parallel work is cut into fixed tasks reduced in task order, so results are bit-identical for a seed and
@@ -56,7 +56,8 @@ public enum Harmony {
                                         sigma: sigma, theta: theta, harmony1: harmony1, blockSize: blockSize,
                                         rng: rng, runner: runner)
         zcos = Matrix(rows: 0, cols: d)
-        let initialObjective = clustering.assignWithoutPenalty()
+        // The initial rows are read only by Harmony1's first centroid update or returned when no iteration runs.
+        let initialObjective = clustering.assignWithoutPenalty(storeRows: harmony1 || params.maxIterations == 0)
         var objective = [initialObjective]
         var objectiveKMeans = [initialObjective]
         var clusterRounds: [Int] = []
@@ -80,14 +81,18 @@ public enum Harmony {
                     }
                 }
                 if !harmony1 {
-                    // Cold start: R from the new centroids without the penalty.
-                    clustering.assignWithoutPenalty()
+                    // Cold start: O and E from R = softmax(-D / sigma) for the new centroids; every row is
+                    // recomputed by the first round before it is read, so only the sums are kept.
+                    clustering.assignWithoutPenalty(storeRows: false)
                 }
             }
             var rounds = 0
             for t in 0..<params.maxClusterRounds {
                 if harmony1 { clustering.moveCentroidsToAssignments() }
-                objectiveKMeans.append(clustering.round())
+                // R rows are only read after the last round (correction, result) or, in Harmony1, by the
+                // centroid update before each round; inner convergence can end the step after round 5 on.
+                let mayBeLast = t == params.maxClusterRounds - 1 || t > 3
+                objectiveKMeans.append(clustering.round(storeRows: harmony1 || mayBeLast))
                 rounds += 1
                 if t > 3 && innerConverged(objectiveKMeans, epsilon: params.epsilonCluster, signed: harmony1) { break }
             }

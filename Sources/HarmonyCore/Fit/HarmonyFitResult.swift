@@ -22,6 +22,14 @@ public struct FitProgress: Sendable {
     public var clusterRounds: Int
     /// Seconds since the fit started.
     public var elapsed: Double
+
+    /// A progress report (for callers that relay or replay progress, e.g. over the daemon protocol).
+    public init(iteration: Int, objective: Double, clusterRounds: Int, elapsed: Double) {
+        self.iteration = iteration
+        self.objective = objective
+        self.clusterRounds = clusterRounds
+        self.elapsed = elapsed
+    }
 }
 
 /// The parameters as the fit resolved them against the data.

@@ -35,9 +35,13 @@ enum RidgeCorrection {
                         let n = pnp + t * kc
                         for row in 0..<len {
                             let i = Int(order[task.start + row])
-                            (rBuf + row * kc).update(from: r + i * kc, count: kc)
-                            (zBuf + row * d).update(from: z + i * d, count: d)
-                            for k in 0..<kc { n[k] += Double(r[i * kc + k]) }
+                            let rSrc = r + i * kc, rDst = rBuf + row * kc
+                            for k in 0..<kc {
+                                rDst[k] = rSrc[k]
+                                n[k] += Double(rSrc[k])
+                            }
+                            let zSrc = z + i * d, zDst = zBuf + row * d
+                            for t in 0..<d { zDst[t] = zSrc[t] }
                         }
                         BLAS.sgemm(transA: true, m: kc, n: d, k: len, a: rBuf, lda: kc, b: zBuf, ldb: d,
                                    c: psp + t * kc * d, ldc: d)
@@ -122,7 +126,8 @@ enum RidgeCorrection {
                     defer { rBuf.deallocate(); out.deallocate() }
                     for row in 0..<len {
                         let i = Int(order[task.start + row])
-                        (rBuf + row * kc).update(from: r + i * kc, count: kc)
+                        let src = r + i * kc, dst = rBuf + row * kc
+                        for k in 0..<kc { dst[k] = src[k] }
                     }
                     BLAS.sgemm(m: len, n: d, k: kc, a: rBuf, lda: kc, b: mp + task.group * kc * d, ldb: d,
                                c: out, ldc: d)

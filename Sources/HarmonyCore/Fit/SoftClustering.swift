@@ -22,12 +22,15 @@ import Glibc
 // Removal without a second pass: the permutation of the NEXT round is drawn before R is written, and every
 // pass that writes R rows also adds them into `pendingSums` by (next-round block, level). A cell's row only
 // changes when its own block is processed, so when a block is removed in the next round, its sums are exactly
-// the pending sums. This saves one random read of every R row per round.
+// the pending sums. This saves one random read of every R row per round. The partial sums are Float per task
+// (at most 2048 cells; the kernel adds each new row with SIMD) and Double across tasks.
+// Rows are written only when someone will read them (`storeRows`): Harmony2 reads R only after the last round
+// of a clustering step, so the cold start and the earlier rounds keep just the sums.
 //
 // Determinism: passes are cut into fixed tasks of 2048 cells (of the block, in cell order), run in waves
 // whose size depends only on the problem size; each task writes its own partial sums, added in task order.
 
-/// The soft-assignment state of a fit: logits, R, O, E, and the clustering rounds.
+/// The soft-assignment state of a fit: unit rows, centroids, R, O, E, and the clustering rounds.
 final class SoftClustering {
     let cells: Int
     let clusters: Int
@@ -68,10 +71,9 @@ final class SoftClustering {
     private var pendingSums: [Double]
     /// The same for the round being run.
     private var removalSums: [Double]
-    /// Per-task partial sums of one wave: level sums (B x K, Double) and pending sums (blocks x B x K, Float:
-    /// each covers at most 2048 cells, and the Float slice of a task fits the L1 cache) per task.
+    /// Per-task partial sums of one wave, per (next block, level): blocks x B x Kp Floats per task (rows padded
+    /// for the SIMD kernel; each covers at most 2048 cells; they are added in Double across tasks).
     private var partialPending: [Float]
-    private var partials: [Double]
     private var partialObjective: [Double]
     /// Tasks per wave.
     private let waveTasks: Int
@@ -105,20 +107,15 @@ final class SoftClustering {
         next = BlockSchedule(cells: cells)
         current = BlockSchedule(cells: cells)
         let blocks = BlockSchedule.shape(cells: cells, blockSize: blockSize).blocks
-        let slot = (blocks + 1) * nb * clusters
-        partialPending = []
+        let slot = blocks * nb * kp
         pendingSums = [Double](repeating: 0, count: blocks * nb * clusters)
         removalSums = pendingSums
         // At most about 4M doubles (32 MB) of partial sums at a time.
         waveTasks = max(1, min(TaskRunner.taskCount(cells), 4_000_000 / slot))
-        partials = [Double](repeating: 0, count: waveTasks * nb * clusters)
-        partialPending = [Float](repeating: 0, count: waveTasks * blocks * nb * clusters)
+        partialPending = [Float](repeating: 0, count: waveTasks * blocks * nb * kp)
         partialObjective = [Double](repeating: 0, count: waveTasks * 2)
         passLevels = [Double](repeating: 0, count: nb * clusters)
     }
-
-    /// The random stream after the rounds so far (to continue it elsewhere).
-    var generator: SeededGenerator { rng }
 
     // MARK: - Distances
 
@@ -153,11 +150,13 @@ final class SoftClustering {
     // MARK: - Assignment passes
 
     /// R = softmax(logits) for every cell (no penalty), O and E rebuilt; returns the objective.
+    /// `storeRows: false` (the Harmony2 cold start, whose rows the next round overwrites before any use) only
+    /// keeps the sums.
     @discardableResult
-    func assignWithoutPenalty() -> Double {
+    func assignWithoutPenalty(storeRows: Bool = true) -> Double {
         drawNextIfNeeded()
-        for x in pendingSums.indices { pendingSums[x] = 0 }
-        pass(order: nil, start: 0, end: cells, penalty: nil)
+        pendingSums.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        pass(order: nil, start: 0, end: cells, penalty: nil, storeRows: storeRows)
         let nb = design.levelCount, kc = clusters
         observed = passLevels
         let totals = clusterTotals(passLevels, offset: 0)
@@ -169,13 +168,15 @@ final class SoftClustering {
 
     /// One clustering round over the blocks drawn for it: per block, remove its rows from O and E, recompute
     /// them with the penalty, add them back. Returns the objective after the round.
-    func round() -> Double {
+    /// Within a round no R row is read (removals use the pending sums), so a round that cannot be the last one
+    /// of a Harmony2 clustering step may pass `storeRows: false` and keep only the sums.
+    func round(storeRows: Bool = true) -> Double {
         drawNextIfNeeded()
         swap(&current, &next)
         swap(&removalSums, &pendingSums)
         nextDrawn = false
         drawNextIfNeeded()
-        for x in pendingSums.indices { pendingSums[x] = 0 }
+        pendingSums.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         let slice = design.levelCount * clusters
         var kmeansTotal = 0.0, entropyTotal = 0.0
         for j in 0..<current.blockCount {
@@ -183,7 +184,7 @@ final class SoftClustering {
             let table = penaltyTable()
             let start = current.bounds[j], end = current.bounds[j + 1]
             current.order.withUnsafeBufferPointer { order in
-                pass(order: order.baseAddress!, start: start, end: end, penalty: table)
+                pass(order: order.baseAddress!, start: start, end: end, penalty: table, storeRows: storeRows)
             }
             update(passLevels, offset: 0, sign: 1)
             kmeansTotal += kmeansSum
@@ -205,11 +206,15 @@ final class SoftClustering {
     private func update(_ sums: [Double], offset: Int, sign: Double) {
         let nb = design.levelCount, kc = clusters
         let totals = clusterTotals(sums, offset: offset)
-        for b in 0..<nb {
-            let p = design.levelFractions[b]
-            for k in 0..<kc {
-                observed[b * kc + k] += sign * sums[offset + b * kc + k]
-                expected[b * kc + k] += sign * p * totals[k]
+        observed.withUnsafeMutableBufferPointer { o in
+            expected.withUnsafeMutableBufferPointer { e in
+                for b in 0..<nb {
+                    let p = design.levelFractions[b]
+                    for k in 0..<kc {
+                        o[b * kc + k] += sign * sums[offset + b * kc + k]
+                        e[b * kc + k] += sign * p * totals[k]
+                    }
+                }
             }
         }
     }
@@ -227,6 +232,7 @@ final class SoftClustering {
     /// The per-level log penalty P (B x Kp Float, zero padding) for the current O, E.
     private func penaltyTable() -> [Float] {
         let nb = design.levelCount, kc = clusters, kp = SoftmaxKernel.padded(clusters)
+        let observed = self.observed, expected = self.expected
         var table = [Float](repeating: 0, count: nb * kp)
         for b in 0..<nb where theta[b] != 0 {
             for k in 0..<kc {
@@ -243,6 +249,7 @@ final class SoftClustering {
     /// The objective (2000 / N) (k-means + entropy + diversity) from the last pass sums and the current O, E.
     func objective() -> Double {
         let nb = design.levelCount, kc = clusters
+        let observed = self.observed, expected = self.expected
         var diversity = 0.0
         for b in 0..<nb where theta[b] != 0 {
             for k in 0..<kc {
@@ -256,22 +263,24 @@ final class SoftClustering {
     }
 
     /// Recomputes R for the cells at positions start..<end of `order` (or cells start..<end when nil) with
-    /// `penalty` (nil = none). Sums the new rows per level into `passLevels`, per (next block, level) into
-    /// `pendingSums`, and the objective parts into `kmeansSum`, `entropySum`.
-    private func pass(order: UnsafePointer<Int32>?, start: Int, end: Int, penalty: [Float]?) {
+    /// `penalty` (nil = none), storing the rows unless `storeRows` is false. Sums the new rows per
+    /// (next block, level) into `pendingSums` and per level into `passLevels` (the same partial sums added over
+    /// the next blocks), and the objective parts into `kmeansSum`, `entropySum`.
+    private func pass(order: UnsafePointer<Int32>?, start: Int, end: Int, penalty: [Float]?, storeRows: Bool = true) {
         let nb = design.levelCount, kc = clusters, nc = design.covariateCount
-        let slice = nb * kc, pendingSlot = pendingSums.count
+        let kp = SoftmaxKernel.padded(kc)
+        let slice = nb * kc, nextBlocks = pendingSums.count / slice
+        let paddedSlice = nb * kp, pendingSlot = nextBlocks * paddedSlice
         let count = end - start
         let tasks = TaskRunner.taskCount(count)
         let table = penalty ?? []
-        for x in 0..<slice { passLevels[x] = 0 }
+        passLevels.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         kmeansSum = 0
         entropySum = 0
         var waveStart = 0
         while waveStart < tasks {
             let waveCount = min(waveTasks, tasks - waveStart)
-            partials.withUnsafeMutableBufferPointer { plBuf in
-              partialPending.withUnsafeMutableBufferPointer { ppBuf in
+            partialPending.withUnsafeMutableBufferPointer { ppBuf in
                 partialObjective.withUnsafeMutableBufferPointer { poBuf in
                     zcos.withUnsafeBufferPointer { zBuf in
                         assignments.withUnsafeMutableBufferPointer { rBuf in
@@ -280,8 +289,7 @@ final class SoftClustering {
                                     table.withUnsafeBufferPointer { tableBuf in
                                         sigma.withUnsafeBufferPointer { sigmaBuf in
                                           centroids.withUnsafeBufferPointer { yBuf in
-                                            let pl = plBuf.baseAddress!, po = poBuf.baseAddress!
-                                            let pp = ppBuf.baseAddress!
+                                            let po = poBuf.baseAddress!, pp = ppBuf.baseAddress!
                                             let zc = zBuf.baseAddress!, r = rBuf.baseAddress!
                                             let y = yBuf.baseAddress!, d = dims, scale = logitScale
                                             let nextBlock = nextBuf.baseAddress!, lv = levelBuf.baseAddress!
@@ -290,50 +298,43 @@ final class SoftClustering {
                                             runner.run(waveCount) { w in
                                                 let from = start + (waveStart + w) * TaskRunner.cellsPerTask
                                                 let to = min(end, from + TaskRunner.cellsPerTask)
-                                                let acc = pl + w * slice
-                                                acc.update(repeating: 0, count: slice)
                                                 let pending = pp + w * pendingSlot
                                                 pending.update(repeating: 0, count: pendingSlot)
                                                 let scratch = SoftmaxKernel.makeScratch(clusters: kc)
                                                 let len = to - from
-                                                let logits = UnsafeMutablePointer<Float>.allocate(capacity: len * kc)
+                                                let logits = UnsafeMutablePointer<Float>.allocate(capacity: len * kp)
+                                                for x in 0..<len {
+                                                    for k in kc..<kp { logits[x * kp + k] = SoftmaxKernel.padding }
+                                                }
                                                 let gathered = UnsafeMutablePointer<Float>.allocate(capacity: len * d)
                                                 defer { scratch.deallocate(); logits.deallocate(); gathered.deallocate() }
-                                                // Logits of the task's cells: (zcos rows) Y^T by sgemm, then
-                                                // (2 / sigma_k) (dot - 1).
+                                                // Logits of the task's cells: (zcos rows) Y^T by sgemm into rows
+                                                // of Kp (padding untouched), then (2 / sigma_k) (dot - 1).
                                                 var source = zc + from * d
                                                 if let order {
                                                     for row in 0..<len {
-                                                        (gathered + row * d).update(from: zc + Int(order[from + row]) * d, count: d)
+                                                        let src = zc + Int(order[from + row]) * d, dst = gathered + row * d
+                                                        for t in 0..<d { dst[t] = src[t] }
                                                     }
                                                     source = UnsafePointer(gathered)
                                                 }
                                                 BLAS.sgemm(transB: true, m: len, n: kc, k: d, a: source, lda: d, b: y,
-                                                           ldb: d, c: logits, ldc: kc)
+                                                           ldb: d, c: logits, ldc: kp)
                                                 for x in 0..<len {
-                                                    let line = logits + x * kc
+                                                    let line = logits + x * kp
                                                     for k in 0..<kc { line[k] = scale[k] * (line[k] - 1) }
                                                 }
                                                 var kmeans = 0.0, entropy = 0.0
                                                 for pos in from..<to {
                                                     let i = order.map { Int($0[pos]) } ?? pos
-                                                    let row = r + i * kc
                                                     let parts = SoftmaxKernel.assign(
-                                                        logits: logits + (pos - from) * kc, levels: lv + i * nc, covariates: nc,
-                                                        penalty: pt, sigma: sg, clusters: kc, row: row,
+                                                        logits: logits + (pos - from) * kp, levels: lv + i * nc,
+                                                        covariates: nc, penalty: pt, sigma: sg, clusters: kc,
+                                                        row: storeRows ? r + i * kc : nil,
+                                                        sums: pending + Int(nextBlock[i]) * paddedSlice,
                                                         scratch: scratch)
                                                     kmeans += parts.kmeans
                                                     entropy += parts.entropy
-                                                    let values = SoftmaxKernel.resultRow(scratch, clusters: kc)
-                                                    let blockBase = pending + Int(nextBlock[i]) * slice
-                                                    for c in 0..<nc {
-                                                        let level = Int(lv[i * nc + c]) * kc
-                                                        let target = acc + level, later = blockBase + level
-                                                        for k in 0..<kc {
-                                                            target[k] += Double(values[k])
-                                                            later[k] += values[k]
-                                                        }
-                                                    }
                                                 }
                                                 po[2 * w] = kmeans
                                                 po[2 * w + 1] = entropy
@@ -346,11 +347,28 @@ final class SoftClustering {
                         }
                     }
                 }
-              }
+            }
+            // Reduce the wave in task order (through raw pointers: class properties in a hot loop would pay
+            // a dynamic exclusivity check per access).
+            partialPending.withUnsafeBufferPointer { src in
+                pendingSums.withUnsafeMutableBufferPointer { pending in
+                    passLevels.withUnsafeMutableBufferPointer { levels in
+                        for w in 0..<waveCount {
+                            for j in 0..<nextBlocks {
+                                for b in 0..<nb {
+                                    let base = w * pendingSlot + j * paddedSlice + b * kp
+                                    for k in 0..<kc {
+                                        let v = Double(src[base + k])
+                                        pending[j * slice + b * kc + k] += v
+                                        levels[b * kc + k] += v
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
             for w in 0..<waveCount {
-                for x in 0..<slice { passLevels[x] += partials[w * slice + x] }
-                for x in 0..<pendingSlot { pendingSums[x] += Double(partialPending[w * pendingSlot + x]) }
                 kmeansSum += partialObjective[2 * w]
                 entropySum += partialObjective[2 * w + 1]
             }

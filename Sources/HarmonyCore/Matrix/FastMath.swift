@@ -9,8 +9,21 @@ enum FastMath {
     /// exp(x) for x <= 88 with about 2e-7 relative error; x < -87.3 gives 0.
     @inline(__always)
     static func exp(_ x: Float) -> Float {
-        let v = exp(SIMD8<Float>(repeating: x))
-        return v[0]
+        let clamped = Swift.max(x, -87.3)
+        let shifter: Float = 12_582_912
+        let t = clamped * 1.442_695_04 + shifter
+        let n = t - shifter
+        let r = (clamped - n * 0.693_145_75) - n * 1.428_606_8e-6
+        var p: Float = 1.0 / 720
+        p = p * r + 1.0 / 120
+        p = p * r + 1.0 / 24
+        p = p * r + 1.0 / 6
+        p = p * r + 0.5
+        p = p * r + 1
+        p = p * r + 1
+        let bits = (t.bitPattern &- 0x4B40_0000 &+ 127) << 23
+        let scaled = p * Float(bitPattern: bits)
+        return x < -87.3 ? 0 : scaled
     }
 
     /// Lane-wise exp, see `exp(_: Float)`.
