@@ -60,9 +60,11 @@ struct InspectCommand: ParsableCommand {
         let sigma = m.parameters.sigma
         let sigmaText = Set(sigma).count == 1 ? "\(sigma[0])" : "\(sigma.min()!) .. \(sigma.max()!) (per cluster)"
         var lines = [
-            "\(path): Harmony reference model, format \(ReferenceModel.currentFormatVersion), model version \(m.modelVersion), \(size) bytes",
+            "\(path): Harmony reference model, format \(ReferenceModel.currentFormatVersion), "
+                + "model version \(m.modelVersion), \(size) bytes",
             "clusters K \(m.clusterCount), dimensions d \(m.dimension), preset \(m.parameters.preset.rawValue)",
-            "sigma \(sigmaText), theta \(m.parameters.theta.map { "\($0)" }.joined(separator: ",")), lambda \(lambdaText(m.parameters.lambda))",
+            "sigma \(sigmaText), theta \(m.parameters.theta.map { "\($0)" }.joined(separator: ",")), "
+                + "lambda \(lambdaText(m.parameters.lambda))",
             "reference cells \(m.cellCount)" + (m.isCompact ? " (compact: statistics only, no cells)" : " (cells stored)")
                 + ", cluster mass \(m.clusterMass.min()!) .. \(m.clusterMass.max()!)",
         ]
@@ -75,7 +77,9 @@ struct InspectCommand: ParsableCommand {
             lines.append("labels: none")
         }
         lines.append("sections:")
-        for s in sections { lines.append("  \(s.name.padding(toLength: 12, withPad: " ", startingAt: 0)) offset \(s.offset), \(s.length) bytes") }
+        for s in sections {
+            lines.append("  \(s.name.padding(toLength: 12, withPad: " ", startingAt: 0)) offset \(s.offset), \(s.length) bytes")
+        }
         return lines.joined(separator: "\n")
     }
 

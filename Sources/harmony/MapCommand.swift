@@ -22,8 +22,10 @@ struct MapCommand: ParsableCommand {
             frequencies (a compact model, or --cluster-labels).
 
             Examples:
-              harmony map query_pcs.tsv.gz --reference ref.hmod --meta meta.tsv.gz --batch-key donor --out mapped.tsv.gz
-              harmony map q.npy --reference ref.hmod --meta q_meta.csv --batch-key sample --out mapped.npy --predictions pred.tsv
+              harmony map q.tsv.gz --reference ref.hmod --meta m.tsv \\
+                --batch-key donor --out z.tsv.gz
+              harmony map q.npy --reference ref.hmod --meta m.csv \\
+                --batch-key sample --out z.npy --predictions pred.tsv
             """)
 
     @Argument(help: ArgumentHelp("The query embedding (.tsv/.csv/.txt[.gz] or .npy).", valueName: "query"))
@@ -82,18 +84,21 @@ struct MapCommand: ParsableCommand {
             return (embedding, batches, try ModelFile.read(reference))
         }
         guard embedding.values.cols == model.dimension else {
-            throw CommandFailure(message: "\(query) has \(embedding.values.cols) dimensions; the reference \(reference) has \(model.dimension)",
+            throw CommandFailure(message: "\(query) has \(embedding.values.cols) dimensions; "
+                                     + "the reference \(reference) has \(model.dimension)",
                                  status: CommandFailure.usageStatus)
         }
         var transfer: LabelTransfer? = nil
         if predictions != nil {
             guard let t = LabelTransfer(model: model, k: k, forceClusters: clusterLabels) else {
-                throw CommandFailure(message: "--predictions: the reference \(reference) has no labels (build it with `harmony fit --labels COLUMN`)",
+                throw CommandFailure(message: "--predictions: the reference \(reference) has no labels "
+                                         + "(build it with `harmony fit --labels COLUMN`)",
                                      status: CommandFailure.usageStatus)
             }
             transfer = t
         }
-        progress("read \(embedding.cellCount) query cells and a reference of \(model.cellCount) cells, K \(model.clusterCount), in \(FitCommand.seconds(clock.elapsed))")
+        progress("read \(embedding.cellCount) query cells and a reference of \(model.cellCount) cells, "
+                 + "K \(model.clusterCount), in \(FitCommand.seconds(clock.elapsed))")
         let options = QueryMappingOptions(sigma: sigma.map { [$0] }, lambda: queryLambda,
                                           includeAssignments: transfer?.method == .clusters)
         let mapClock = Stopwatch()

@@ -66,6 +66,37 @@ final class ModelFileTests: XCTestCase {
         XCTAssertThrowsError(try ModelFile.decode(bytes + [0], source: "m"))
     }
 
+    /// Crafted files (section bytes changed and every checksum recomputed) are refused or read, never a crash,
+    /// and whatever is read is a consistent model.
+    func testCraftedSectionsNeverCrash() throws {
+        let bytes = ModelFile.encode(try Self.smallModel())
+        let sections = try ModelFile.sections(bytes, source: "ok")
+        let tableEnd = ModelFile.fixedHeaderSize + ModelFile.tableEntrySize * sections.count
+        var refused = 0, read = 0
+        for (s, section) in sections.enumerated() {
+            for p in section.offset..<(section.offset + section.length) {
+                for value: UInt8 in [0x00, 0xFF, bytes[p] &+ 1] where value != bytes[p] {
+                    var crafted = bytes
+                    crafted[p] = value
+                    let sum = ModelFile.crc(Array(crafted[section.offset..<(section.offset + section.length)]))
+                    withUnsafeBytes(of: sum.littleEndian) { for (i, b) in $0.enumerated() { crafted[ModelFile.fixedHeaderSize + 24 * s + 4 + i] = b } }
+                    let header = ModelFile.crc(Array(crafted[0..<tableEnd]))
+                    withUnsafeBytes(of: header.littleEndian) { for (i, b) in $0.enumerated() { crafted[tableEnd + i] = b } }
+                    do {
+                        let model = try ModelFile.decode(crafted, source: "crafted")
+                        XCTAssertEqual(model.centroids.rows, model.clusterCount)
+                        read += 1
+                    } catch let error as HarmonyError {
+                        guard case .fileFormat = error else { return XCTFail("\(error)") }
+                        refused += 1
+                    }
+                }
+            }
+        }
+        print("crafted model files: \(refused) refused, \(read) read as consistent models")
+        XCTAssertGreaterThan(refused, 0)
+    }
+
     func testNewerVersionAndWrongMagicMessages() throws {
         var bytes = ModelFile.encode(try Self.smallModel())
         bytes[0] = UInt8(ascii: "X")

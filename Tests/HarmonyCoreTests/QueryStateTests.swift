@@ -65,6 +65,25 @@ final class QueryStateTests: XCTestCase {
         }
     }
 
+    /// A large offline query (several blocks, corrected in parallel) equals one unblocked pass.
+    func testJointMappingInBlocksEqualsOnePass() throws {
+        var rng = SplitMix(state: 21)
+        let model = try Self.randomModel(k: 10, d: 4, rng: &rng)
+        let n = QueryState.jointBlock * 2 + 123
+        let cells = Self.randomCells(n, d: 4, rng: &rng)
+        let labels = (0..<n).map { ["q1", "q2", "ref2"][($0 / 1000) % 3] }
+        let options = QueryMappingOptions(lambda: 3, includeAssignments: true)
+        let blocked = try QueryState.mapJointly(model: model, cells: cells, batches: labels, batchKey: "batch",
+                                                options: options, threads: 2)
+        var state = QueryState(mapper: try QueryMapper(model: model, options: options), batchKey: "batch")
+        _ = try state.add(cells: cells, batches: labels)
+        let onePass = try state.correct(cells: cells, batches: labels)
+        XCTAssertLessThan(ReferenceTestData.relativeError(blocked.corrected.values.map(Double.init),
+                                                          onePass.corrected.values.map(Double.init)), 1e-6)
+        XCTAssertEqual(blocked.topCluster, onePass.topCluster)
+        XCTAssertEqual(blocked.assignments, onePass.assignments)
+    }
+
     /// The closed form equals a direct solve of the (1 + B) x (1 + B) normal equations of one cluster.
     func testTermsSolveTheNormalEquations() throws {
         var rng = SplitMix(state: 7)

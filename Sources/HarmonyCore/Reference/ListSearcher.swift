@@ -90,7 +90,9 @@ struct ListSearcher {
                                 let id = index.originalIndex[lo + p]
                                 if dist == threshold && id > bi[base + keep - 1] { continue }
                                 var pos = keep - 1
-                                while pos > 0 && (bd[base + pos - 1] > dist || (bd[base + pos - 1] == dist && bi[base + pos - 1] > id)) {
+                                // Insertion keeps the row sorted by (distance, index).
+                                while pos > 0 && (bd[base + pos - 1] > dist
+                                                  || (bd[base + pos - 1] == dist && bi[base + pos - 1] > id)) {
                                     bd[base + pos] = bd[base + pos - 1]
                                     bi[base + pos] = bi[base + pos - 1]
                                     pos -= 1

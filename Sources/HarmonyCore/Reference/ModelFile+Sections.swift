@@ -111,7 +111,7 @@ extension ModelFile {
         try cr.expectEnd()
 
         let levelCount = covariates.reduce(0) { $0 + $1.levels.count }
-        guard lr.remaining == levelCount * k * d * 8 else { throw lr.fail("length does not match \(levelCount) levels x K x d") }
+        guard product(levelCount, k, d, 8) == lr.remaining else { throw lr.fail("length does not match \(levelCount) levels x K x d") }
         var terms: [Matrix<Double>] = []
         for _ in 0..<levelCount { terms.append(Matrix(rows: k, cols: d, values: try lr.doubles(k * d))) }
 
@@ -121,7 +121,7 @@ extension ModelFile {
             let count = try r.count32(limit: r.remaining / 4, what: "the label count")
             var values: [String] = []
             for _ in 0..<count { values.append(try r.string()) }
-            guard r.remaining == k * count * 8 else { throw r.fail("label frequencies are not K x \(count)") }
+            guard product(k, count, 8) == r.remaining else { throw r.fail("label frequencies are not K x \(count)") }
             labels = ReferenceLabels(name: name, values: values,
                                      clusterFrequencies: Matrix(rows: k, cols: count, values: try r.doubles(k * count)))
         }
@@ -140,8 +140,9 @@ extension ModelFile {
             guard codeLists == covariates.count, hasLabels == (labels == nil ? 0 : 1) else {
                 throw dr.fail("code lists do not match the covariates and labels")
             }
-            let (cellValues, overflow) = n.multipliedReportingOverflow(by: d)
-            guard !overflow, dr.remaining == cellValues * 8 + n * 4 * (codeLists + Int(hasLabels)) else {
+            let cellValues = n * d  // n <= section bytes / 4 and d <= 2^20: no overflow
+            guard let floats = product(cellValues, 8), let codeBytes = product(n, 4, codeLists + Int(hasLabels)),
+                  floats.addingReportingOverflow(codeBytes) == (dr.remaining, false) else {
                 throw dr.fail("length does not match \(n) cells x \(d) dimensions")
             }
             let original = Matrix<Float>(rows: n, cols: d, values: try dr.floats(cellValues))
@@ -158,5 +159,16 @@ extension ModelFile {
         } catch let error as HarmonyError {
             throw HarmonyError.fileFormat("\(source): inconsistent model: \(error.description)")
         }
+    }
+
+    /// The product of sizes, or nil if it overflows (a crafted file must not trap the reader).
+    static func product(_ factors: Int...) -> Int? {
+        var out = 1
+        for f in factors {
+            let (p, overflow) = out.multipliedReportingOverflow(by: f)
+            if overflow { return nil }
+            out = p
+        }
+        return out
     }
 }

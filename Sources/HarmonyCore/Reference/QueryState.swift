@@ -40,8 +40,9 @@ public struct QueryState: Sendable {
         try checkLabels(batches, cells: cells.rows)
         var r = Matrix<Float>(rows: cells.rows, cols: mapper.model.clusterCount)
         mapper.assign(cells, into: &r)
-        accumulate(cells, assignments: r, batches: batches)
-        return correct(cells, assignments: r, batches: batches)
+        let labels = Self.group(batches)
+        accumulate(cells, assignments: r, labels: labels)
+        return correct(cells, assignments: r, labels: labels)
     }
 
     /// Adds a chunk of one batch; see `add(cells:batches:)`.
@@ -56,20 +57,67 @@ public struct QueryState: Sendable {
         try checkLabels(batches, cells: cells.rows)
         var r = Matrix<Float>(rows: cells.rows, cols: mapper.model.clusterCount)
         mapper.assign(cells, into: &r)
-        return correct(cells, assignments: r, batches: batches)
+        return correct(cells, assignments: r, labels: Self.group(batches))
     }
+
+    /// Cells per block in `mapJointly` (bounds the R and Double scratch to a few tens of MB).
+    static let jointBlock = 32_768
 
     /// Maps all cells at once (offline): accumulates every batch, then corrects every cell with the final
     /// statistics. With `QueryMappingOptions.symphony` this reproduces Symphony's `mapQuery`.
+    /// Large queries run in fixed blocks: statistics block after block, then the corrections of all blocks in
+    /// parallel (`threads` = 0: every core); the result does not depend on the thread count.
     public static func mapJointly(model: ReferenceModel, cells: Matrix<Float>, batches: [String], batchKey: String,
-                                  options: QueryMappingOptions) throws -> MappedCells {
+                                  options: QueryMappingOptions, threads: Int = 0) throws -> MappedCells {
         var state = QueryState(mapper: try QueryMapper(model: model, options: options), batchKey: batchKey)
         try state.mapper.check(cells)
         try state.checkLabels(batches, cells: cells.rows)
-        var r = Matrix<Float>(rows: cells.rows, cols: model.clusterCount)
-        state.mapper.assign(cells, into: &r)
-        state.accumulate(cells, assignments: r, batches: batches)
-        return state.correct(cells, assignments: r, batches: batches)
+        let n = cells.rows, d = cells.cols, k = model.clusterCount
+        if n <= jointBlock {
+            var r = Matrix<Float>(rows: n, cols: k)
+            state.mapper.assign(cells, into: &r)
+            let labels = group(batches)
+            state.accumulate(cells, assignments: r, labels: labels)
+            return state.correct(cells, assignments: r, labels: labels)
+        }
+        for start in stride(from: 0, to: n, by: jointBlock) {
+            let end = min(n, start + jointBlock)
+            let part = cells.selectingRows(start..<end)
+            var r = Matrix<Float>(rows: end - start, cols: k)
+            state.mapper.assign(part, into: &r)
+            state.accumulate(part, assignments: r, labels: group(Array(batches[start..<end])))
+        }
+        var out = MappedCells(corrected: Matrix(rows: n, cols: d), topCluster: [Int32](repeating: 0, count: n),
+                              topProbability: [Float](repeating: 0, count: n),
+                              assignments: options.includeAssignments ? Matrix(rows: n, cols: k) : nil)
+        var assignments = out.assignments?.values ?? []
+        let final = state
+        out.corrected.values.withUnsafeMutableBufferPointer { zb in
+            out.topCluster.withUnsafeMutableBufferPointer { cb in
+                out.topProbability.withUnsafeMutableBufferPointer { pb in
+                    assignments.withUnsafeMutableBufferPointer { rb in
+                        // Blocks write disjoint rows.
+                        nonisolated(unsafe) let zb = zb, cb = cb, pb = pb, rb = rb
+                        TaskRunner(requested: threads).runRanges(n, perTask: jointBlock) { _, start, end in
+                            let part = cells.selectingRows(start..<end)
+                            var r = Matrix<Float>(rows: end - start, cols: k)
+                            final.mapper.assign(part, into: &r)
+                            let mapped = final.correct(part, assignments: r, labels: group(Array(batches[start..<end])))
+                            for i in 0..<(end - start) {
+                                for j in 0..<d { zb[(start + i) * d + j] = mapped.corrected.values[i * d + j] }
+                                cb[start + i] = mapped.topCluster[i]
+                                pb[start + i] = mapped.topProbability[i]
+                            }
+                            if !rb.isEmpty {
+                                for i in 0..<((end - start) * k) { rb[start * k + i] = r.values[i] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if options.includeAssignments { out.assignments = Matrix(rows: n, cols: k, values: assignments) }
+        return out
     }
 
     /// The current terms: the shared intercept beta_k0 (K x d) and beta_kb (K x d) per new batch.
@@ -112,23 +160,47 @@ public struct QueryState: Sendable {
         }
     }
 
-    // Adds n_kb += sum_i R_ik and s_kb += R_b^T Z_b (DGEMM on Double copies) for the new batches in the chunk.
-    mutating func accumulate(_ cells: Matrix<Float>, assignments r: Matrix<Float>, batches: [String]) {
-        let k = mapper.model.clusterCount, d = cells.cols
-        var members: [Int: [Int]] = [:]
-        for (i, label) in batches.enumerated() where mapper.model.globalLevel(covariate: batchKey, label: label) == nil {
-            let b: Int
-            if let known = batchIndex[label] { b = known } else {
-                b = newBatches.count
-                batchIndex[label] = b
-                newBatches.append(label)
-                batchMass.append([Double](repeating: 0, count: k))
-                batchSums.append([Double](repeating: 0, count: k * d))
-                batchCellCounts.append(0)
+    // The distinct labels of a chunk (in order of appearance) and each cell's index into them. Runs of equal
+    // labels (the usual one-batch chunk) cost one string comparison per cell, no hashing.
+    static func group(_ batches: [String]) -> (distinct: [String], codes: [Int]) {
+        var distinct: [String] = []
+        var index: [String: Int] = [:]
+        var codes = [Int](repeating: 0, count: batches.count)
+        var last = -1
+        for (i, label) in batches.enumerated() {
+            if last >= 0 && label == distinct[last] { codes[i] = last; continue }
+            if let known = index[label] {
+                last = known
+            } else {
+                last = distinct.count
+                index[label] = last
+                distinct.append(label)
             }
-            members[b, default: []].append(i)
+            codes[i] = last
         }
-        for (b, rows) in members.sorted(by: { $0.key < $1.key }) {
+        return (distinct, codes)
+    }
+
+    // Adds n_kb += sum_i R_ik and s_kb += R_b^T Z_b (DGEMM on Double copies) for the new batches in the chunk.
+    mutating func accumulate(_ cells: Matrix<Float>, assignments r: Matrix<Float>,
+                             labels: (distinct: [String], codes: [Int])) {
+        let k = mapper.model.clusterCount, d = cells.cols
+        // Per distinct label: its new-batch index, or nil for a level the reference knows.
+        let batchOf: [Int?] = labels.distinct.map { label in
+            if mapper.model.globalLevel(covariate: batchKey, label: label) != nil { return nil }
+            if let known = batchIndex[label] { return known }
+            let b = newBatches.count
+            batchIndex[label] = b
+            newBatches.append(label)
+            batchMass.append([Double](repeating: 0, count: k))
+            batchSums.append([Double](repeating: 0, count: k * d))
+            batchCellCounts.append(0)
+            return b
+        }
+        var members = [[Int]](repeating: [], count: labels.distinct.count)
+        for (i, code) in labels.codes.enumerated() where batchOf[code] != nil { members[code].append(i) }
+        for (code, rows) in members.enumerated() where !rows.isEmpty {
+            let b = batchOf[code]!
             let m = rows.count
             var rd = [Double](repeating: 0, count: m * k)
             var zd = [Double](repeating: 0, count: m * d)
@@ -160,29 +232,22 @@ public struct QueryState: Sendable {
         }
     }
 
-    func correct(_ cells: Matrix<Float>, assignments r: Matrix<Float>, batches: [String]) -> MappedCells {
+    func correct(_ cells: Matrix<Float>, assignments r: Matrix<Float>,
+                 labels: (distinct: [String], codes: [Int])) -> MappedCells {
         let k = mapper.model.clusterCount, d = cells.cols
         // Slot 0: no correction (a new batch not yet in the statistics); then known levels and new batches.
-        var slotOf: [String: Int] = [:]
         var terms: [Matrix<Float>] = [Matrix<Float>(rows: k, cols: d)]
         var newTerms: [Matrix<Double>]? = nil
-        var slots = [Int](repeating: 0, count: batches.count)
-        for (i, label) in batches.enumerated() {
-            if let s = slotOf[label] { slots[i] = s; continue }
-            let s: Int
+        let slotOf: [Int] = labels.distinct.map { label in
             if let level = mapper.model.globalLevel(covariate: batchKey, label: label) {
-                s = terms.count
                 terms.append(mapper.levelTerms(level))
-            } else if let b = batchIndex[label] {
-                if newTerms == nil { newTerms = self.terms().batches }
-                s = terms.count
-                terms.append(newTerms![b].converted(to: Float.self))
-            } else {
-                s = 0
+                return terms.count - 1
             }
-            slotOf[label] = s
-            slots[i] = s
+            guard let b = batchIndex[label] else { return 0 }
+            if newTerms == nil { newTerms = self.terms().batches }
+            terms.append(newTerms![b].converted(to: Float.self))
+            return terms.count - 1
         }
-        return mapper.correct(cells, assignments: r, slots: slots, terms: terms)
+        return mapper.correct(cells, assignments: r, slots: labels.codes.map { slotOf[$0] }, terms: terms)
     }
 }

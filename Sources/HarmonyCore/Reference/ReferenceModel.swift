@@ -60,15 +60,22 @@ public struct ReferenceModel: Sendable, Equatable {
         let levels = covariates.reduce(0) { $0 + $1.levels.count }
         guard levelTerms.count == levels else { throw bad("\(levelTerms.count) level terms for \(levels) levels") }
         guard levelTerms.allSatisfy({ $0.rows == k && $0.cols == d }) else { throw bad("level terms must be K x d") }
+        guard levelTerms.allSatisfy({ $0.values.allSatisfy { $0.isFinite } }) else { throw bad("level terms must be finite") }
         if let labels {
             guard labels.clusterFrequencies.rows == k, labels.clusterFrequencies.cols == labels.values.count else {
                 throw bad("label frequencies must be K x (number of labels)")
+            }
+            guard labels.clusterFrequencies.values.allSatisfy({ $0 >= 0 && $0 <= 1 + 1e-9 }) else {
+                throw bad("label frequencies must lie in [0, 1]")
             }
         }
         if let cells {
             let n = cells.ids.count
             guard cells.original.rows == n, cells.corrected.rows == n, cells.original.cols == d,
                   cells.corrected.cols == d else { throw bad("reference cell embeddings must be \(n) x \(d)") }
+            guard cells.original.values.allSatisfy({ $0.isFinite }), cells.corrected.values.allSatisfy({ $0.isFinite }) else {
+                throw bad("reference cell embeddings must be finite")
+            }
             guard cells.covariateCodes.count == covariates.count else { throw bad("one code list per covariate expected") }
             for (c, codes) in cells.covariateCodes.enumerated() {
                 let nl = Int32(covariates[c].levels.count)
