@@ -116,10 +116,3 @@ struct BenchCommand: ParsableCommand {
         }
     }
 }
-
-extension String {
-    /// The string padded with spaces on the right to `width` characters.
-    func padding(_ width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
-    }
-}

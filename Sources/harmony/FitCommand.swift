@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HarmonyCore
 #if canImport(Glibc)
 import Glibc
@@ -25,16 +26,8 @@ struct FitCommand: ParsableCommand {
                 --reference-out ref.hmod --labels cell_type
             """)
 
-    @Argument(help: ArgumentHelp("The embedding to correct (.tsv/.csv/.txt[.gz] or .npy).", valueName: "embedding"))
-    var embedding: String
-
-    @Option(help: ArgumentHelp("Cell metadata table (first column: cell id), holding the --vars columns.",
-                               valueName: "file"))
-    var meta: String
-
-    @Option(help: ArgumentHelp("Metadata column(s) to integrate over, comma-separated (e.g. batch or donor,chemistry).",
-                               valueName: "column[,..]"))
-    var vars: ColumnList
+    @OptionGroup
+    var files: InputOptions
 
     @Option(help: ArgumentHelp("Where to write the corrected embedding; the extension picks the format (.tsv, .csv, .txt, each optionally .gz, or .npy).",
                                valueName: "file"))
@@ -62,7 +55,7 @@ struct FitCommand: ParsableCommand {
     func run() throws {
         let readClock = Stopwatch()
         let (input, labels) = try CommandFailure.readingInput { () -> (FitInput, [String]?) in
-            let input = try FitInput.load(embedding: embedding, metadata: meta, columns: vars.names)
+            let input = try FitInput.load(embedding: files.embedding, metadata: files.meta, columns: files.vars.names)
             let labels = try reference.labels.map {
                 try input.metadata.labels(column: $0, rows: try input.metadata.rows(for: input.embedding))
             }
@@ -76,7 +69,7 @@ struct FitCommand: ParsableCommand {
         let fitClock = Stopwatch()
         let result = try Harmony.fit(input.embedding.floatValues, covariates: input.covariates, parameters: parameters) {
             p in
-            progress("iteration \(p.iteration): objective \(p.objective), \(p.clusterRounds) clustering rounds, \(Self.seconds(p.elapsed))")
+            progress("iteration \(p.iteration): objective \(String(format: "%.6g", p.objective)), \(p.clusterRounds) clustering rounds, \(Self.seconds(p.elapsed))")
         }
         let fitSeconds = fitClock.elapsed
         progress(result.converged
@@ -100,7 +93,7 @@ struct FitCommand: ParsableCommand {
         }
         let writeSeconds = writeClock.elapsed
         if let report {
-            let doc = FitReport(result: result, parameters: parameters, embeddingPath: embedding, metadataPath: meta,
+            let doc = FitReport(result: result, parameters: parameters, embeddingPath: files.embedding, metadataPath: files.meta,
                                 outputPath: out, covariates: input.covariates, cells: n, dims: d,
                                 readSeconds: readSeconds, fitSeconds: fitSeconds, writeSeconds: writeSeconds)
             try CommandFailure.writingOutput { try AtomicFileGroup.write(try FitReport.encode(doc.object), to: report) }

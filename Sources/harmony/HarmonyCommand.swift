@@ -14,10 +14,12 @@ struct HarmonyCommand: ParsableCommand {
         commandName: "harmony",
         abstract: "Harmony batch integration for single-cell embeddings.",
         discussion: """
-            Integrate an embedding (cells x dimensions, e.g. PCA) over batch variables, score the mixing with \
-            LISI, simulate test data or benchmark the fit.
+            Integrate an embedding (cells x dimensions, e.g. PCA) over batch variables, map query cells onto \
+            a saved reference, score the mixing with LISI, simulate test data, benchmark the fit, or talk to a \
+            running harmonyd.
 
-              harmony fit pcs.tsv.gz --meta meta.tsv.gz --vars batch --out corrected.tsv.gz
+              harmony fit pcs.tsv.gz --meta meta.tsv.gz --vars batch --out corrected.tsv.gz --reference-out ref.hmod
+              harmony map query.tsv.gz --reference ref.hmod --meta qmeta.tsv.gz --batch-key batch --out mapped.tsv.gz
               harmony lisi corrected.tsv.gz --meta meta.tsv.gz --vars batch,cell_type
               harmony simulate --cells 3000 --dims 20 --batches 3 --types 5 --seed 1 --out-dir data
 

@@ -18,16 +18,8 @@ struct LisiCommand: ParsableCommand {
               harmony lisi pcs.npy --meta meta.csv --vars donor --perplexity 15 --per-cell lisi.tsv
             """)
 
-    @Argument(help: ArgumentHelp("The embedding to score (.tsv/.csv/.txt[.gz] or .npy).", valueName: "embedding"))
-    var embedding: String
-
-    @Option(help: ArgumentHelp("Cell metadata table (first column: cell id), holding the --vars columns.",
-                               valueName: "file"))
-    var meta: String
-
-    @Option(help: ArgumentHelp("Metadata column(s) to score, comma-separated (e.g. batch,cell_type).",
-                               valueName: "column[,..]"))
-    var vars: ColumnList
+    @OptionGroup
+    var files: InputOptions
 
     @Option(help: ArgumentHelp("Effective number of neighbours; 3 x perplexity nearest cells are searched.",
                                valueName: "p"))
@@ -49,7 +41,7 @@ struct LisiCommand: ParsableCommand {
     func run() throws {
         let clock = Stopwatch()
         let input = try CommandFailure.readingInput {
-            try FitInput.load(embedding: embedding, metadata: meta, columns: vars.names, requireTwoLevels: false)
+            try FitInput.load(embedding: files.embedding, metadata: files.meta, columns: files.vars.names, requireTwoLevels: false)
         }
         let scores = try CommandFailure.readingInput {
             try LISI.perCell(input.embedding.values, labelSets: input.covariates.map(\.codes), perplexity: perplexity,
@@ -63,11 +55,11 @@ struct LisiCommand: ParsableCommand {
             }
             try CommandFailure.writingOutput {
                 try MatrixWriter.write(Matrix(rows: n, cols: scores.count, values: values), ids: input.embedding.ids,
-                                       columnNames: vars.names.map { "lisi_\($0)" }, to: perCell)
+                                       columnNames: files.vars.names.map { "lisi_\($0)" }, to: perCell)
             }
         }
         var median: [String: Double] = [:], mean: [String: Double] = [:]
-        for (name, column) in zip(vars.names, scores) {
+        for (name, column) in zip(files.vars.names, scores) {
             median[name] = LISI.median(column)
             mean[name] = LISI.mean(column)
         }

@@ -50,7 +50,7 @@ final class FitCommandTests: XCTestCase {
 
     func testRaggedRows() throws {
         try assertRejected(pcs: "cell_id\tPC1\tPC2\nc0\t1\t2\nc1\t1\n", message: ["pcs.tsv, line 3", "2 fields", "header has 3"])
-        try assertRejected(pcs: "cell_id\tPC1\tPC2\nc0\t1\t2\t3\n", message: ["pcs.tsv, line 2", "4 fields"])
+        try assertRejected(pcs: "cell_id\tPC1\tPC2\nc0\t1\t2\nc1\t1\t2\t3\n", message: ["pcs.tsv, line 3", "4 fields"])
     }
 
     func testMissingAndDuplicateCellIdsInTheEmbedding() throws {

@@ -25,6 +25,13 @@ final class EmbeddingTests: XCTestCase {
         XCTAssertEqual(e.lineNumbers, [2, 4])
     }
 
+    func testHeaderWithoutIdColumnNameAsRWritesIt() throws {
+        let e = try Embedding.read(try dir.write("r.tsv", "PC1\tPC2\ncellA\t1\t2\ncellB\t3\t4\n"))
+        XCTAssertEqual(e.columnNames, ["PC1", "PC2"])
+        XCTAssertEqual(e.ids, ["cellA", "cellB"])
+        XCTAssertEqual(e.values.values, [1, 2, 3, 4])
+    }
+
     func testCsvWithQuotesAndCrlfAndGzip() throws {
         let path = try dir.write("e.csv", "\"id\",\"x\"\r\n\"a\",\"1.5\"\r\nb,2\r\n")
         let e = try Embedding.read(path)
@@ -51,7 +58,7 @@ final class EmbeddingTests: XCTestCase {
         try assertError("id\tx\ty\na\t1\t\n", ["line 2, column 3 (y)", "empty value"])
         try assertError("id\tx\ty\na\t1\t \n", ["line 2, column 3 (y)"])
         try assertError("id\tx\ty\na\t1\nb\t1\t2\n", ["e.tsv, line 2", "2 fields", "header has 3"])
-        try assertError("id\tx\ty\na\t1\t2\t3\n", ["line 2", "4 fields"])
+        try assertError("id\tx\ty\na\t1\t2\nb\t1\t2\t3\n", ["line 3", "4 fields"])
         try assertError("id\tx\ty\na\t1\t2\nb\t1\t2\na\t5\t6\n", ["line 4", "duplicate cell id 'a'", "line 2"])
         try assertError("id\tx\n\t1\n", ["line 2, column 1", "missing cell id"])
         try assertError("id\n", ["line 1", "header"])

@@ -38,10 +38,18 @@ final class FitInputTests: XCTestCase {
         let load = { try FitInput.load(embedding: self.dir.path("pcs.tsv"), metadata: self.dir.path("meta.tsv"), columns: ["batch"]) }
         try dir.write("meta.tsv", "cell_id\tbatch\nc0\ta\nc0\tb\n")
         XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("meta.tsv, line 3: duplicate cell id 'c0'")) }
-        try dir.write("meta.tsv", "cell_id\tbatch\nc0\ta\tz\n")
-        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("meta.tsv, line 2: 3 fields")) }
+        try dir.write("meta.tsv", "cell_id\tbatch\nc0\ta\nc1\ta\tz\n")
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("meta.tsv, line 3: 3 fields"), "\($0)") }
         XCTAssertThrowsError(try FitInput.load(embedding: dir.path("pcs.tsv"), metadata: dir.path("meta.tsv"), columns: [])) {
             XCTAssertTrue("\($0)".contains("no metadata column"))
         }
+    }
+
+    func testMetadataWrittenByRWithoutAnIdHeader() throws {
+        var meta = "batch\n"
+        for i in 0..<8 { meta += "c\(i)\t\(i % 2)\n" }
+        try dir.write("meta.tsv", meta)
+        let input = try FitInput.load(embedding: dir.path("pcs.tsv"), metadata: dir.path("meta.tsv"), columns: ["batch"])
+        XCTAssertEqual(input.covariates[0].codes, [0, 1, 0, 1, 0, 1, 0, 1])
     }
 }

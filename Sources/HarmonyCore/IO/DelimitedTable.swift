@@ -29,7 +29,11 @@ public struct DelimitedTable: Sendable {
         let sep = separator(forPath: path)
         var lines = splitLines(bytes)
         guard !lines.isEmpty else { throw HarmonyError.fileFormat("\(path): the file is empty (expected a header row)") }
-        let header = splitFields(lines.removeFirst(), separator: sep)
+        var header = splitFields(lines.removeFirst(), separator: sep)
+        // A header one field short of the first data line (R's write.table): the id column is unnamed.
+        if let first = lines.first(where: { !$0.isEmpty }), splitFields(first, separator: sep).count == header.count + 1 {
+            header.insert("cell_id", at: 0)
+        }
         guard header.count >= 2 else {
             throw HarmonyError.fileFormat("\(path), line 1: the header has \(header.count) column(s); expected an id column and at least one more")
         }

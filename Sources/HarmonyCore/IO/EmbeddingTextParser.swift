@@ -26,7 +26,14 @@ struct EmbeddingTextParser {
         guard let headerLine = lines.first else {
             throw HarmonyError.fileFormat("\(path): the file is empty (expected a header row)")
         }
-        let header = DelimitedTable.splitFields(bytes[headerLine.start..<headerLine.end], separator: separator)
+        var header = DelimitedTable.splitFields(bytes[headerLine.start..<headerLine.end], separator: separator)
+        // R's write.table writes no header field above the row names: accept a header one field short of the
+        // first data line and name the id column "cell_id".
+        if lines.count > 1 {
+            let first = lines[1]
+            let fields = 1 + bytes[first.start..<first.end].reduce(0) { $0 + ($1 == separator ? 1 : 0) }
+            if fields == header.count + 1 { header.insert("cell_id", at: 0) }
+        }
         guard header.count >= 2 else {
             throw HarmonyError.fileFormat(
                 "\(path), line 1: the header has \(header.count) column(s); expected a cell id column and at least one dimension")

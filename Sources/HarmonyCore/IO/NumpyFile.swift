@@ -148,10 +148,3 @@ public enum NumpyFile {
         return String(rest.prefix { $0 != "," && $0 != "}" }).trimmingSpaces
     }
 }
-
-extension StringProtocol {
-    /// The text without leading and trailing spaces.
-    var trimmingSpaces: String {
-        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
-    }
-}

@@ -7,8 +7,9 @@ import Dispatch
 // bounded max-heap of its best candidates, ordered by (distance, index) so ties go to the lower index.
 // The heap is filled with k + 1 candidates including the cell itself; the cell is then dropped. The kept
 // neighbours' distances are recomputed directly as sqrt(sum (x_i - x_j)^2), which avoids the cancellation of
-// the expanded form, and sorted. Queries of a block are split into fixed tasks; results do not depend on the
-// number of threads.
+// the expanded form, and sorted. Each block of queries is one task (its own DGEMMs, OpenBLAS held at one
+// thread meanwhile) that scans the points in the same order whatever the thread count, so results do not
+// depend on it.
 
 /// The k nearest other cells of every cell, with their Euclidean distances, nearest first.
 public struct NearestNeighbors: Sendable {
@@ -19,8 +20,8 @@ public struct NearestNeighbors: Sendable {
     /// N x k Euclidean distances, row-major, ascending in each row.
     public let distances: [Double]
 
-    private static let queryBlock = 256
-    private static let pointChunk = 4096
+    private static let queryBlock = 128
+    private static let pointChunk = 512
 
     /// Finds the `k` nearest other cells of each row of `points` (requires `k < points.rows`).
     /// - Parameter threads: worker threads for the selection (0: all cores); the result does not depend on it.
@@ -31,14 +32,13 @@ public struct NearestNeighbors: Sendable {
         // Heaps hold the ranking key |x_p|^2 - 2 x_q . x_p (the squared distance minus |x_q|^2): same order.
         let heapKey = UnsafeMutablePointer<Double>.allocate(capacity: n * keep)
         let heapIndex = UnsafeMutablePointer<Int32>.allocate(capacity: n * keep)
-        let heapSize = UnsafeMutablePointer<Int>.allocate(capacity: n)
         let norms = UnsafeMutablePointer<Double>.allocate(capacity: n)
-        let dots = UnsafeMutablePointer<Double>.allocate(capacity: queryBlock * pointChunk)
-        defer {
-            heapKey.deallocate(); heapIndex.deallocate(); heapSize.deallocate(); norms.deallocate(); dots.deallocate()
-        }
-        heapSize.initialize(repeating: 0, count: n)
-        let taskCount = threads == 1 ? 1 : 8
+        defer { heapKey.deallocate(); heapIndex.deallocate(); norms.deallocate() }
+        // Every task runs its own single-threaded DGEMMs; OpenBLAS's own threads would only contend with them.
+        let blasThreads = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(blasThreads) }
+        let blocks = (n + queryBlock - 1) / queryBlock
         points.values.withUnsafeBufferPointer { xb in
             let x = xb.baseAddress!
             for i in 0..<n {
@@ -46,29 +46,51 @@ public struct NearestNeighbors: Sendable {
                 for j in 0..<d { s += x[i * d + j] * x[i * d + j] }
                 norms[i] = s
             }
-            for q0 in stride(from: 0, to: n, by: queryBlock) {
-                let qn = min(queryBlock, n - q0)
+            let searchBlock = { (block: Int) in
+                let q0 = block * queryBlock, qn = min(queryBlock, n - q0)
+                let dots = UnsafeMutablePointer<Double>.allocate(capacity: queryBlock * pointChunk)
+                defer { dots.deallocate() }
+                var sizes = [Int](repeating: 0, count: qn)
                 for p0 in stride(from: 0, to: n, by: pointChunk) {
                     let pn = min(pointChunk, n - p0)
                     // dots (qn x pn) = X[q0 ..< q0 + qn] * X[p0 ..< p0 + pn]^T
                     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(qn), Int32(pn), Int32(d),
                                 1, x + q0 * d, Int32(d), x + p0 * d, Int32(d), 0, dots, Int32(pn))
-                    DispatchQueue.concurrentPerform(iterations: taskCount) { task in
-                        for qi in (task * qn / taskCount)..<((task + 1) * qn / taskCount) {
-                            let q = q0 + qi
-                            let keys = heapKey + q * keep, indices = heapIndex + q * keep
-                            let row = dots + qi * pn, pointNorms = norms + p0
-                            var threshold = heapSize[q] == keep ? keys[0] : Double.infinity
-                            for pj in 0..<pn {
+                    let pointNorms = norms + p0
+                    for qi in 0..<qn {
+                        let keys = heapKey + (q0 + qi) * keep, indices = heapIndex + (q0 + qi) * keep
+                        let row = dots + qi * pn
+                        var size = sizes[qi]
+                        defer { sizes[qi] = size }
+                        var threshold = size == keep ? keys[0] : Double.infinity
+                        // Most points lose to the heap's root: test 16 at a time with a branch-free minimum
+                        // (vectorised) and look at single points only where one may win.
+                        var start = 0
+                        while start < pn {
+                            let end = min(start + 16, pn)
+                            var lowest = Double.infinity
+                            for pj in start..<end {
                                 let key = pointNorms[pj] - 2 * row[pj]
-                                if key >= threshold { continue }
-                                push(key, Int32(p0 + pj), heapKey: keys, heapIndex: indices, size: &heapSize[q],
-                                     capacity: keep)
-                                if heapSize[q] == keep { threshold = keys[0] }
+                                lowest = key < lowest ? key : lowest
                             }
+                            if lowest < threshold {
+                                for pj in start..<end {
+                                    let key = pointNorms[pj] - 2 * row[pj]
+                                    if key >= threshold { continue }
+                                    push(key, Int32(p0 + pj), heapKey: keys, heapIndex: indices, size: &size,
+                                         capacity: keep)
+                                    if size == keep { threshold = keys[0] }
+                                }
+                            }
+                            start = end
                         }
                     }
                 }
+            }
+            if threads == 1 {
+                for block in 0..<blocks { searchBlock(block) }
+            } else {
+                DispatchQueue.concurrentPerform(iterations: blocks, execute: searchBlock)
             }
         }
         var indices = [Int32](repeating: 0, count: n * k)
