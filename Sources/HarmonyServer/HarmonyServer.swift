@@ -31,6 +31,7 @@ public final class HarmonyServer {
     private var listener: PipeListener?
     private var waker: LoopWaker?
     private var sweepTimer: LoopTimer?
+    private var graceTimer: LoopTimer?
     private var signalWatchers: [SignalWatcher] = []
     /// True once shutdown began: no new connections or requests.
     private(set) var draining = false
@@ -195,6 +196,13 @@ public final class HarmonyServer {
         listener?.close()
         for watcher in signalWatchers { watcher.close() }
         for connection in connections.values { connection.drain() }
+        // A peer that never reads its replies must not hold the shutdown forever.
+        graceTimer = try? LoopTimer(loop: loop, intervalMilliseconds: UInt64(configuration.shutdownGraceSeconds) * 1000) {
+            [unowned self] in
+            if !connections.isEmpty { log.event("shutdown-forced", "connections=\(connections.count)") }
+            for connection in connections.values { connection.close() }
+            graceTimer?.close()
+        }
         finishShutdownIfQuiet()
     }
 
@@ -211,6 +219,7 @@ public final class HarmonyServer {
         listener?.close()
         waker?.close()
         sweepTimer?.close()
+        graceTimer?.close()
         for watcher in signalWatchers { watcher.close() }
         for connection in connections.values { connection.close() }
     }

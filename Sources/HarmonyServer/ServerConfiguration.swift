@@ -33,6 +33,8 @@ public struct ServerConfiguration: Sendable {
     public var inlineCellLimit: Int = 256
     /// Whether SIGINT/SIGTERM stop the server (off when embedded in tests).
     public var handleSignals: Bool = true
+    /// Seconds a shutdown waits for peers to take the replies they are owed before closing them anyway.
+    public var shutdownGraceSeconds: Int = 5
     /// fdatasync the write-ahead log before acknowledging cells; turning it off is for measurements only.
     public var syncWAL: Bool = true
     /// Suppress the one-line-per-event log on stderr.
@@ -63,6 +65,7 @@ public struct ServerConfiguration: Sendable {
         }
         guard maxCellsPerMap >= 1 else { throw bad("the MAP cell limit must be at least 1") }
         guard idleTimeoutSeconds >= 0 else { throw bad("--idle-timeout must be 0 (off) or a number of seconds") }
+        guard shutdownGraceSeconds >= 0 else { throw bad("the shutdown grace period must be 0 or more seconds") }
         guard threads >= 0, threads <= 1024 else { throw bad("--threads must be between 0 (libuv default) and 1024") }
         if let lambda = queryLambda, !(lambda >= 0 && lambda.isFinite) {
             throw bad("--query-lambda must be a finite number >= 0")

@@ -152,4 +152,33 @@ final class ConnectionTests: XCTestCase {
         XCTAssertEqual(try server.client().info().dimensions, data.model.dimension)
         XCTAssertTrue(server.stop())
     }
+
+    func testAPeerThatDoesNotReadItsRepliesIsNoLongerRead() throws {
+        let data = try data()
+        let server = try RunningServer(model: data.model) { $0.shutdownGraceSeconds = 1 }
+        let rows = (0..<1000).map { $0 % data.query.rows }
+        let frame = MapRequest(batch: "hog", cellCount: rows.count, dimensions: data.model.dimension,
+                               values: data.query.selectingRows(rows).values).encodedFrame(requestID: 1)
+        let hog = try RawSocket(path: server.socketPath)
+        let total = 3000
+        let sent = LoadResults(clients: 1)
+        let writer = Thread {
+            for _ in 0..<total where !sent.isFinished {
+                hog.write(frame)
+                sent.record(client: 0, version: 1)
+            }
+        }
+        writer.start()
+        Thread.sleep(forTimeInterval: 2)
+        let stalled = sent.versions[0].count
+        // Replies (~48 KB each) pile up to the 32 MiB limit, then the server stops reading and the writer blocks.
+        XCTAssertLessThan(stalled, total / 2, "the server kept reading a peer that reads nothing")
+        XCTAssertGreaterThan(stalled, 100)
+        let bystander = try server.client()
+        XCTAssertEqual(try bystander.info().dimensions, data.model.dimension)
+        let stats = try bystander.stats()
+        XCTAssertLessThanOrEqual(stats.cellsMapped, UInt64(stalled * rows.count))
+        sent.finish()
+        XCTAssertTrue(server.stop(within: 10), "the shutdown grace period closes the stuck peer")
+    }
 }
