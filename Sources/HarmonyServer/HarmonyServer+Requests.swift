@@ -166,6 +166,12 @@ extension HarmonyServer {
         guard let batch = batches[request.batch] else {
             return fail(reply, .unknownBatch, "no cells of batch \"\(request.batch)\" have been mapped")
         }
+        // A frame's length field is 32 bits: a batch beyond that cannot be exported in one reply.
+        let replyBytes = batch.cellCount * (4 * served.model.dimension + 2) + batch.idBytes
+        guard replyBytes < Int(UInt32.max) - 64 else {
+            return fail(reply, .tooManyCells, "batch \"\(request.batch)\" has \(batch.cellCount) cells, more than "
+                        + "one EXPORT reply (4 GiB) can carry")
+        }
         batch.enqueue { [self] done in
             let model = served
             let state = batch.state, version = batch.stateVersion

@@ -26,6 +26,8 @@ final class QueryBatch {
     private(set) var chunks: [Chunk] = []
     /// Accepted cells in total.
     private(set) var cellCount = 0
+    /// UTF-8 bytes of the ids of all accepted cells (generated ids counted at their longest), for EXPORT sizes.
+    private(set) var idBytes = 0
     /// The streaming state, valid for model version `stateVersion`; nil while a pool job holds it.
     var state: QueryState?
     /// The model version `state` was built for (0: never built).
@@ -42,6 +44,7 @@ final class QueryBatch {
     func accept(_ chunk: Chunk) {
         chunks.append(chunk)
         cellCount += chunk.count
+        idBytes += chunk.ids?.reduce(0) { $0 + $1.utf8.count } ?? chunk.count * (name.utf8.count + 21)
     }
 
     /// Runs `operation` once every earlier operation of this batch has called its `done`.
