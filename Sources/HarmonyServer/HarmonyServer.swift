@@ -22,6 +22,8 @@ public final class HarmonyServer {
     let loop: EventLoop
     let store: ModelStore
     let wal: WriteAheadLog
+    // Held while the server exists: no other daemon may use the same state directory.
+    private let stateLock: DirectoryLock
     /// The model new requests are mapped with.
     var served: ServedModel
     var batches: [String: QueryBatch] = [:]
@@ -61,6 +63,8 @@ public final class HarmonyServer {
         // and with the loop. Refits get all cores but one through the fit's own threads.
         openblas_set_num_threads(Int32(BackgroundThread.refitThreads(configured: configuration.threads)))
         try StateFiles.ensureDirectory(configuration.stateDirectory)
+        // Nothing in the state directory is read or cut before no other daemon can be using it.
+        stateLock = try DirectoryLock(directory: configuration.stateDirectory)
         store = ModelStore(directory: configuration.stateDirectory)
 
         // MARK: Model: the state directory's own (after a refit) wins over --reference.

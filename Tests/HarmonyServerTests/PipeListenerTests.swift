@@ -23,8 +23,17 @@ final class PipeListenerTests: XCTestCase {
 
     func testALiveDaemonsSocketIsNeverStolenButAStaleOneIsReplaced() throws {
         let live = try RunningServer(model: try data().model)
-        XCTAssertThrowsError(try RunningServer(model: try data().model, directory: live.directory)) { error in
+        // Same socket, another state directory: the socket check refuses.
+        XCTAssertThrowsError(try RunningServer(model: try data().model, directory: live.directory) {
+            $0.stateDirectory = live.directory.path + "/other-state"
+        }) { error in
             XCTAssertTrue("\(error)".contains("refusing to steal"), "\(error)")
+        }
+        // Same state directory, another socket: the directory lock refuses before the log is touched.
+        XCTAssertThrowsError(try RunningServer(model: try data().model, directory: live.directory) {
+            $0.socketPath = live.directory.path + "/other.sock"
+        }) { error in
+            XCTAssertTrue("\(error)".contains("in use by another harmonyd"), "\(error)")
         }
         XCTAssertEqual(try live.client().info().modelVersion, 1, "the first daemon still serves")
         XCTAssertTrue(live.stop())

@@ -10,8 +10,8 @@ final class RunningServer {
     private let finished = DispatchSemaphore(value: 0)
     private var stopped = false
 
-    var socketPath: String { directory.path + "/h.sock" }
-    var stateDirectory: String { directory.path + "/state" }
+    var socketPath: String { server.configuration.socketPath }
+    var stateDirectory: String { server.configuration.stateDirectory }
 
     /// Starts a server for `model`; `configure` adjusts the configuration (quiet, no signal handling by default).
     init(model: ReferenceModel, directory: TemporaryDirectory? = nil,
