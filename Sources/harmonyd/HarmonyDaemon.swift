@@ -1,9 +1,131 @@
+// harmonyd: parses its flags and runs HarmonyServer until SIGINT/SIGTERM. Exit status: 0 after a clean
+// shutdown, 1 when the server cannot start (bad state, socket in use), 2 for bad usage.
 import ArgumentParser
 import HarmonyServer
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct HarmonyDaemon: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "harmonyd",
-        abstract: "Serve a frozen Harmony reference over a Unix socket (libuv \(HarmonyServerInfo.libuvVersion)).")
+        abstract: "Serve a frozen Harmony reference over a Unix socket (libuv \(HarmonyServerInfo.libuvVersion)).",
+        discussion: """
+            Query cells sent with MAP are corrected against the reference, logged durably in the state \
+            directory before they are acknowledged, and folded into the reference by background refits. \
+            A model in the state directory (written by a refit) takes precedence over --reference.
+            """)
+
+    @Option(name: .long, help: "The reference model file (.hmod) to serve when the state directory has none.")
+    var reference: String?
+
+    @Option(name: .long, help: "Path of the Unix-domain socket to listen on.")
+    var socket: String?
+
+    @Option(name: .customLong("state-dir"), help: "Directory for the write-ahead log and refitted models.")
+    var stateDir: String?
+
+    @Option(name: .customLong("refit-after"), help: "Refit in the background once this many new cells arrived (0: only on REFIT).")
+    var refitAfter: Int = 0
+
+    @Option(name: .customLong("socket-mode"), help: "Octal permission bits of the socket file.")
+    var socketMode: String = "0600"
+
+    @Option(name: .customLong("allow-uid"), help: "Comma-separated uids allowed to connect (default: anyone who can open the socket).")
+    var allowUID: String?
+
+    @Option(name: .customLong("max-connections"), help: "Largest number of simultaneous connections.")
+    var maxConnections: Int = 256
+
+    @Option(name: .customLong("max-frame-bytes"), help: "Largest frame payload accepted, in bytes.")
+    var maxFrameBytes: Int = 67_108_864
+
+    @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle connection is closed (0: never).")
+    var idleTimeout: Int = 300
+
+    @Option(name: .long, help: "Threads in libuv's pool for mapping, logging and refits (0: libuv's default).")
+    var threads: Int = 0
+
+    @Option(name: .customLong("query-lambda"), help: "Ridge penalty of new query batches (default 1, as harmony map; larger values shrink early streamed corrections).")
+    var queryLambda: Double?
+
+    @Flag(name: .customLong("unsafe-no-fsync"),
+          help: "Acknowledge cells without fdatasync of the log (measurements only: a power failure may lose them).")
+    var unsafeNoFsync = false
+
+    @Flag(name: .long, help: "Do not log events on stderr.")
+    var quiet = false
+
+    @Flag(name: .customLong("self-bench"),
+          help: "Measure throughput and latency on a simulated reference in a temporary directory, print them, and exit.")
+    var selfBench = false
+
+    func validate() throws {
+        if !selfBench { _ = try makeConfiguration() }
+    }
+
+    private func makeConfiguration() throws -> ServerConfiguration {
+        guard let socket, let stateDir else { throw ValidationError("--socket and --state-dir are required") }
+        var configuration = ServerConfiguration(referencePath: reference, socketPath: socket, stateDirectory: stateDir)
+        configuration.refitAfter = refitAfter
+        guard let mode = UInt32(socketMode, radix: 8) else {
+            throw ValidationError("--socket-mode must be octal permission bits such as 0600, got \(socketMode)")
+        }
+        configuration.socketMode = mode
+        if let allowUID {
+            let uids = allowUID.split(separator: ",").map { UInt32($0.filter { $0 != " " }) }
+            guard !uids.isEmpty, uids.allSatisfy({ $0 != nil }) else {
+                throw ValidationError("--allow-uid must be a comma-separated list of numeric uids, got \(allowUID)")
+            }
+            configuration.allowedUIDs = uids.map { $0! }
+        }
+        configuration.maxConnections = maxConnections
+        configuration.maxFrameBytes = maxFrameBytes
+        configuration.idleTimeoutSeconds = idleTimeout
+        configuration.threads = threads
+        configuration.queryLambda = queryLambda
+        configuration.quiet = quiet
+        configuration.syncWAL = !unsafeNoFsync
+        do {
+            try configuration.validate()
+        } catch let error as ServerError {
+            throw ValidationError(error.description)
+        }
+        return configuration
+    }
+
+    /// Parses and runs; maps failures to the exit statuses above (ArgumentParser's usage status 64 becomes 2).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            let message = fullMessage(for: error)
+            if !message.isEmpty { printError(message) }
+            Glibc.exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
+
+    func run() throws {
+        if selfBench {
+            print(try ServerBenchmark.selfBench(syncWAL: !unsafeNoFsync))
+            return
+        }
+        let server: HarmonyServer
+        do {
+            server = try HarmonyServer(configuration: try makeConfiguration())
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            printError("harmonyd: cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        server.run()
+    }
 }

@@ -1,6 +1,6 @@
 import XCTest
 @testable import HarmonyServer
 
-final class LibUVLinkTests: XCTestCase {
+final class HarmonyServerInfoTests: XCTestCase {
     func testLibUVIsLinked() { XCTAssertTrue(HarmonyServerInfo.libuvVersion.hasPrefix("1.")) }
 }

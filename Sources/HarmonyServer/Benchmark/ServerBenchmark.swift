@@ -1,0 +1,153 @@
+// Throughput and latency of a running harmonyd, measured over its socket:
+//   1. single-cell MAP round trips on one connection (idle server): p50/p99;
+//   2. the same while a background refit runs (REFIT sent first, measured until STATS shows it finished);
+//   3. throughput: several connections each keep a window of 1000-cell MAP requests in flight.
+// Durability is whatever the daemon does (the WAL is always on). Client threads run in this process.
+import Foundation
+import HarmonyCore
+import HarmonyProtocol
+
+/// Measures a harmonyd over its socket; `selfBench` starts one in-process on a simulated reference.
+public enum ServerBenchmark {
+    /// How much to measure.
+    public struct Options: Sendable {
+        /// Connections of the throughput phase.
+        public var clients = 4
+        /// Cells per MAP request of the throughput phase.
+        public var cellsPerRequest = 1000
+        /// Requests each throughput connection keeps in flight.
+        public var window = 8
+        /// Seconds of the throughput phase.
+        public var seconds = 3.0
+        /// Single-cell round trips of the idle latency phase.
+        public var latencySamples = 5000
+
+        /// The defaults (4 clients, 1000-cell requests, window 8, 3 s, 5000 samples).
+        public init() {}
+    }
+
+    /// What was measured.
+    public struct Report: Sendable, CustomStringConvertible {
+        /// Cells acknowledged per second in the throughput phase.
+        public var cellsPerSecond: Double
+        /// Single-cell round trip percentiles on an idle server, microseconds.
+        public var idleP50: Double, idleP99: Double
+        /// Single-cell round trip percentiles while a refit ran, microseconds (0 when no refit ran).
+        public var refitP50: Double, refitP99: Double
+        /// Round trips measured during the refit.
+        public var refitSamples: Int
+
+        /// One line with every number.
+        public var description: String {
+            "throughput \(Int(cellsPerSecond)) cells/s; single-cell round trip p50 \(Int(idleP50)) us, "
+                + "p99 \(Int(idleP99)) us; during refit (\(refitSamples) samples) p50 \(Int(refitP50)) us, "
+                + "p99 \(Int(refitP99)) us"
+        }
+    }
+
+    /// Runs the three phases against the daemon at `socketPath`, drawing query cells from `cells`.
+    public static func measure(socketPath: String, cells: Matrix<Float>, options: Options = Options()) throws -> Report {
+        let d = cells.cols
+        let probe = try BenchmarkConnection(path: socketPath)
+        func single(_ i: Int) -> MapRequest {
+            MapRequest(batch: "bench-latency", cellCount: 1, dimensions: d, values: cells.row(i % cells.rows))
+        }
+        // Phase 1: idle latency.
+        var idle: [Double] = []
+        for i in 0..<options.latencySamples {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try probe.roundTrip(single(i), as: MapReply.self)
+            idle.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1000)
+        }
+        // Phase 2: latency while a refit runs.
+        let control = try BenchmarkConnection(path: socketPath)
+        var during: [Double] = []
+        if try control.roundTrip(RefitRequest(), as: RefitReply.self).accepted {
+            var i = 0
+            while true {
+                if i % 50 == 0, try !control.roundTrip(StatsRequest(), as: StatsReply.self).refitRunning { break }
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try probe.roundTrip(single(i), as: MapReply.self)
+                during.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1000)
+                i += 1
+            }
+        }
+        // Phase 3: throughput.
+        let total = try throughput(socketPath: socketPath, cells: cells, options: options)
+        return Report(cellsPerSecond: total, idleP50: percentile(idle, 0.5), idleP99: percentile(idle, 0.99),
+                      refitP50: percentile(during, 0.5), refitP99: percentile(during, 0.99),
+                      refitSamples: during.count)
+    }
+
+    private static func throughput(socketPath: String, cells: Matrix<Float>, options: Options) throws -> Double {
+        let n = options.cellsPerRequest, d = cells.cols
+        let rows = (0..<n).map { $0 % cells.rows }
+        let values = cells.selectingRows(rows).values
+        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: options.clients)
+        counts.initialize(repeating: -1)
+        defer { counts.deallocate() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let end = start + UInt64(options.seconds * 1e9)
+        DispatchQueue.concurrentPerform(iterations: options.clients) { c in
+            guard let connection = try? BenchmarkConnection(path: socketPath) else { return }
+            let request = MapRequest(batch: "bench-\(c)", cellCount: n, dimensions: d, values: values)
+            var inFlight = 0, done = 0
+            do {
+                while DispatchTime.now().uptimeNanoseconds < end || inFlight > 0 {
+                    while inFlight < options.window && DispatchTime.now().uptimeNanoseconds < end {
+                        try connection.send(request)
+                        inFlight += 1
+                    }
+                    _ = try connection.receive()
+                    inFlight -= 1
+                    done += n
+                }
+                counts[c] = done
+            } catch {
+                counts[c] = -1
+            }
+        }
+        guard !counts.contains(-1) else { throw ServerError.state("a throughput client failed") }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return Double(counts.reduce(0, +)) / seconds
+    }
+
+    private static func percentile(_ samples: [Double], _ fraction: Double) -> Double {
+        guard !samples.isEmpty else { return 0 }
+        let sorted = samples.sorted()
+        return sorted[min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.up)) - 1)]
+    }
+
+    /// Fits a simulated reference (`referenceCells` cells, 30 dims, K 100), serves it in-process from a temporary
+    /// directory (fdatasync of the log per group commit unless `syncWAL` is false), and measures it.
+    public static func selfBench(referenceCells: Int = 20_000, syncWAL: Bool = true,
+                                 options: Options = Options()) throws -> Report {
+        let data = try SimulatedReference(cells: referenceCells * 2, dims: 30, clusters: 100, types: 8, seed: 1)
+        let directory = "/tmp/harmonyd-bench-\(getpid())"
+        var configuration = ServerConfiguration(referencePath: nil, socketPath: directory + "/h.sock",
+                                                stateDirectory: directory)
+        configuration.handleSignals = false
+        configuration.quiet = true
+        configuration.syncWAL = syncWAL
+        try StateFiles.ensureDirectory(directory)
+        defer {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+                unlink(directory + "/" + name)
+            }
+            rmdir(directory)
+        }
+        let server = try HarmonyServer(configuration: configuration, model: data.model)
+        let finished = DispatchSemaphore(value: 0)
+        Thread { server.run(); finished.signal() }.start()
+        defer {
+            server.stop()
+            finished.wait()
+        }
+        // A few thousand accumulated cells give the refit phase something to fold in.
+        let seed = try BenchmarkConnection(path: configuration.socketPath)
+        let query = data.query
+        _ = try seed.roundTrip(MapRequest(batch: "bench-seed", cellCount: 2000, dimensions: 30,
+                                          values: query.selectingRows(0..<2000).values), as: MapReply.self)
+        return try measure(socketPath: configuration.socketPath, cells: query, options: options)
+    }
+}

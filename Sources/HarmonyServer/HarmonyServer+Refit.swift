@@ -1,0 +1,70 @@
+// Background refits: started by REFIT or once --refit-after cells accumulated; at most one at a time.
+// Loop thread only; the fit itself runs in `RefitJob.run` on the pool. Requests that started on the old
+// model finish on it (they captured its `ServedModel`); batch states are rebuilt lazily under the new one.
+import HarmonyCore
+
+extension HarmonyServer {
+    /// Starts a refit when automatic refits are on and enough cells have accumulated.
+    func scheduleRefitIfDue() {
+        guard configuration.refitAfter > 0, !refitRunning, !draining,
+              cellsPendingRefit >= max(configuration.refitAfter, nextAutomaticRefitAt) else { return }
+        let outcome = startRefit(trigger: "refit-after")
+        if !outcome.accepted {
+            // Try again only after another --refit-after cells, not on every request.
+            nextAutomaticRefitAt = cellsPendingRefit + configuration.refitAfter
+            log.event("refit-skipped", outcome.message)
+        }
+    }
+
+    /// Starts a background refit of the reference plus every cell accepted since the last one.
+    func startRefit(trigger: String) -> (accepted: Bool, message: String) {
+        guard !refitRunning else { return (false, "a refit is already running") }
+        guard !draining else { return (false, "harmonyd is shutting down") }
+        let current = served
+        guard !current.model.isCompact else {
+            return (false, "the model is compact (it keeps no reference cells), so it cannot be refitted")
+        }
+        let through = nextSequence - 1
+        guard through > current.foldedSequence else { return (false, "no cells arrived since the last refit") }
+        var cells: [RefitJob.Cells] = []
+        for batch in batches.values {
+            for chunk in batch.chunks(in: (current.foldedSequence + 1)...through) {
+                cells.append(RefitJob.Cells(batch: batch.name, sequence: chunk.sequence, ids: chunk.ids,
+                                            values: chunk.values, count: chunk.count))
+            }
+        }
+        cells.sort { $0.sequence < $1.sequence }
+        let folded = cells.reduce(0) { $0 + $1.count }
+        guard folded > 0 else { return (false, "no cells arrived since the last refit") }
+        let job = RefitJob(current: current, cells: cells, foldedSequence: through, store: store,
+                           threads: BackgroundThread.refitThreads(configured: configuration.threads))
+        refitRunning = true
+        let started = EventLoop.now()
+        log.event("refit-start", "trigger=\(trigger) from_version=\(current.version) "
+                  + "reference_cells=\(current.model.cellCount) new_cells=\(folded)")
+        let lambda = configuration.queryLambda
+        loop.submit({ () -> Result<(served: ServedModel, path: String), Error> in
+            Result { try job.run(queryLambda: lambda) }
+        }, completion: { [self] result in
+            refitRunning = false
+            let seconds = Double(EventLoop.now() - started) / 1e9
+            do {
+                let (next, path) = try result.get()
+                served = next
+                let model = next.model
+                cellsPendingRefit -= folded
+                refitsDone += 1
+                nextAutomaticRefitAt = 0
+                log.event("refit-end", "version=\(model.modelVersion) cells=\(model.cellCount) "
+                          + "ms=\(Int(seconds * 1000)) file=\(path)")
+            } catch {
+                refitsFailed += 1
+                nextAutomaticRefitAt = cellsPendingRefit + configuration.refitAfter
+                log.event("refit-failed", "version=\(current.version) keeps serving: \(error)")
+            }
+            finishShutdownIfQuiet()
+            scheduleRefitIfDue()
+        })
+        return (true, "refit to model version \(current.version + 1) started with \(folded) new cells")
+    }
+}

@@ -1,0 +1,74 @@
+// The daemon's settings, as parsed from harmonyd's flags. A plain value; `validate()` checks it.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything harmonyd needs to know to start.
+public struct ServerConfiguration: Sendable {
+    /// The reference model file served when the state directory has no model of its own yet.
+    public var referencePath: String?
+    /// Path of the Unix-domain socket.
+    public var socketPath: String
+    /// Directory for the write-ahead log and refitted models.
+    public var stateDirectory: String
+    /// Start a background refit once this many new cells have accumulated; 0 disables automatic refits.
+    public var refitAfter: Int = 0
+    /// Permission bits of the socket file.
+    public var socketMode: UInt32 = 0o600
+    /// Peers allowed to connect (by uid); empty allows every peer that can open the socket.
+    public var allowedUIDs: [UInt32] = []
+    /// Largest number of simultaneous connections.
+    public var maxConnections: Int = 256
+    /// Largest frame payload accepted, in bytes.
+    public var maxFrameBytes: Int = 64 << 20
+    /// Largest number of cells in one MAP request.
+    public var maxCellsPerMap: Int = 1 << 20
+    /// Seconds a connection may stay idle (nothing owed, nothing read) before it is closed; 0 disables.
+    public var idleTimeoutSeconds: Int = 300
+    /// Size of libuv's thread pool (0 keeps libuv's default); must be set before the first pool job.
+    public var threads: Int = 0
+    /// Ridge lambda of query batches; nil uses `harmony map`'s default (1), so EXPORT matches offline mapping.
+    public var queryLambda: Double?
+    /// MAP requests with more cells than this are mapped on the thread pool instead of the loop.
+    public var inlineCellLimit: Int = 256
+    /// Whether SIGINT/SIGTERM stop the server (off when embedded in tests).
+    public var handleSignals: Bool = true
+    /// Seconds a shutdown waits for peers to take the replies they are owed before closing them anyway.
+    public var shutdownGraceSeconds: Int = 5
+    /// fdatasync the write-ahead log before acknowledging cells; turning it off is for measurements only.
+    public var syncWAL: Bool = true
+    /// Suppress the one-line-per-event log on stderr.
+    public var quiet: Bool = false
+
+    /// A configuration with the given paths and every other setting at its default.
+    public init(referencePath: String?, socketPath: String, stateDirectory: String) {
+        self.referencePath = referencePath
+        self.socketPath = socketPath
+        self.stateDirectory = stateDirectory
+    }
+
+    /// Throws `ServerError.configuration` for values that cannot work.
+    public func validate() throws {
+        func bad(_ message: String) -> ServerError { .configuration(message) }
+        guard !socketPath.isEmpty, socketPath.utf8.count < 108 else {
+            throw bad("the socket path must have 1 to 107 bytes (a Unix socket address limit), got \(socketPath.utf8.count)")
+        }
+        guard !stateDirectory.isEmpty else { throw bad("--state-dir is required") }
+        guard refitAfter >= 0 else { throw bad("--refit-after must be 0 (off) or a positive number of cells") }
+        guard socketMode <= 0o777, socketMode & 0o600 == 0o600 else {
+            throw bad("--socket-mode must be octal permission bits including owner read and write (0600), got "
+                      + String(socketMode, radix: 8))
+        }
+        guard maxConnections >= 1 else { throw bad("--max-connections must be at least 1") }
+        guard maxFrameBytes >= 1024, maxFrameBytes <= Int(UInt32.max) else {
+            throw bad("--max-frame-bytes must be between 1024 and \(UInt32.max)")
+        }
+        guard maxCellsPerMap >= 1 else { throw bad("the MAP cell limit must be at least 1") }
+        guard idleTimeoutSeconds >= 0 else { throw bad("--idle-timeout must be 0 (off) or a number of seconds") }
+        guard shutdownGraceSeconds >= 0 else { throw bad("the shutdown grace period must be 0 or more seconds") }
+        guard threads >= 0, threads <= 1024 else { throw bad("--threads must be between 0 (libuv default) and 1024") }
+        if let lambda = queryLambda, !(lambda >= 0 && lambda.isFinite) {
+            throw bad("--query-lambda must be a finite number >= 0")
+        }
+    }
+}

@@ -1,0 +1,54 @@
+// The model being served, with what mapping needs precomputed. Immutable and Sendable: pool jobs capture
+// it, so a refit can swap in a new `ServedModel` while jobs that started on the old one finish on it.
+import HarmonyCore
+
+/// A reference model ready to map with.
+struct ServedModel: Sendable {
+    /// The reference.
+    let model: ReferenceModel
+    /// Its mapper (sigma and query lambda resolved).
+    let mapper: QueryMapper
+    /// The covariate whose levels are batches (the model's first covariate); query batch labels are its levels.
+    let batchKey: String
+    /// Write-ahead-log records with a sequence up to this one are folded into the model (0: none).
+    let foldedSequence: UInt64
+    /// Label transfer for MAP replies, nil without labels. It is the cluster-based estimate of ALGORITHM.md §4.3,
+    /// P(l | i) = sum_k R_ik pi_kl, which costs one small product per request; kNN over the reference cells
+    /// (what offline `harmony map` uses) would cost more than the mapping itself at streaming rates.
+    let labelTransfer: LabelTransfer?
+
+    /// The version replies carry.
+    var version: UInt64 { model.modelVersion }
+
+    /// The query ridge lambda when none is configured: the default of offline `harmony map` (Symphony's 1), so
+    /// that EXPORT after a whole batch streamed in equals `harmony map` of that batch with default flags.
+    static let defaultQueryLambda = QueryMappingOptions.symphony.lambda
+
+    /// Prepares `model` for mapping with the query ridge `queryLambda` (nil: `defaultQueryLambda`).
+    init(model: ReferenceModel, queryLambda: Double?, foldedSequence: UInt64) throws {
+        self.model = model
+        var options = QueryMappingOptions()
+        options.lambda = queryLambda ?? ServedModel.defaultQueryLambda
+        labelTransfer = LabelTransfer(model: model, forceClusters: true)
+        options.includeAssignments = labelTransfer != nil
+        self.mapper = try QueryMapper(model: model, options: options)
+        self.batchKey = model.covariates.first?.name ?? "batch"
+        self.foldedSequence = foldedSequence
+    }
+
+    /// A fresh streaming state for one query batch.
+    func newState() -> QueryState { QueryState(mapper: mapper, batchKey: batchKey) }
+
+    /// Label names in code order (empty without labels).
+    var labelNames: [String] { model.labels?.values ?? [] }
+
+    /// Predicted label codes and confidences of mapped cells (-1 and 0 when the model has no labels).
+    func predictLabels(_ mapped: MappedCells) throws -> (codes: [Int32], confidence: [Float]) {
+        let n = mapped.corrected.rows
+        guard let labelTransfer else {
+            return ([Int32](repeating: -1, count: n), [Float](repeating: 0, count: n))
+        }
+        let predictions = try labelTransfer.predict(corrected: mapped.corrected, assignments: mapped.assignments)
+        return (predictions.codes, predictions.confidence)
+    }
+}

@@ -1,0 +1,30 @@
+import HarmonyClient
+import HarmonyCore
+import HarmonyProtocol
+import HarmonyServer
+import XCTest
+
+/// Reference models shared by the server tests (fitted once per configuration and process).
+enum TestModels {
+    private static var cache: [String: SimulatedReference] = [:]
+
+    /// A fitted reference of `cells` simulated cells with its query cells.
+    static func make(cells: Int = 1200, dims: Int = 8, clusters: Int = 12, seed: UInt64 = 7) throws -> SimulatedReference {
+        let key = "\(cells)-\(dims)-\(clusters)-\(seed)"
+        if let cached = cache[key] { return cached }
+        let made = try SimulatedReference(cells: cells, dims: dims, clusters: clusters, seed: seed, threads: 1)
+        cache[key] = made
+        return made
+    }
+
+    /// Polls STATS until a refit finished (done or failed) or `seconds` passed; returns the last STATS.
+    static func waitForRefit(_ client: HarmonyClient, seconds: Double = 30) throws -> StatsReply {
+        var stats = try client.stats()
+        let deadline = Date().addingTimeInterval(seconds)
+        while stats.refitsDone + stats.refitsFailed == 0 && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+            stats = try client.stats()
+        }
+        return stats
+    }
+}
