@@ -27,8 +27,8 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeoutSeconds: Int = 300
     /// Size of libuv's thread pool (0 keeps libuv's default); must be set before the first pool job.
     public var threads: Int = 0
-    /// Ridge lambda of query batches, a pseudo-count of cells; nil uses the library's streaming default
-    /// (`QueryMappingOptions().lambda`), which `harmony map` uses too, so EXPORT matches offline mapping.
+    /// Ridge lambda of query batches, a pseudo-count of cells; nil uses Symphony's 1, the default of
+    /// `harmony map` too, so EXPORT matches offline mapping.
     public var queryLambda: Double?
     /// MAP requests with more cells than this are mapped on the thread pool instead of the loop.
     public var inlineCellLimit: Int = 256

@@ -35,6 +35,11 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Random seed; the same seed gives the same data.", valueName: "S"))
     var seed: UInt64 = 0
 
+    @Option(name: .customLong("batch-effect"),
+            help: ArgumentHelp("Scale of the batch shifts (1: global offsets with SD 1.5 per dimension plus type-specific parts with SD 0.5; 0: none).",
+                               valueName: "S"))
+    var batchEffect: Double = 1
+
     @Option(name: .customLong("out-dir"), help: ArgumentHelp("Directory for the files (created if missing).",
                                                              valueName: "dir"))
     var outDir: String
@@ -48,10 +53,13 @@ struct SimulateCommand: ParsableCommand {
             throw ValidationError("--cells, --dims, --batches and --types must be at least 1.")
         }
         guard format == "tsv" || format == "npy" else { throw ValidationError("--format must be tsv or npy.") }
+        guard batchEffect >= 0, batchEffect.isFinite else { throw ValidationError("--batch-effect must be a number >= 0.") }
     }
 
     func run() throws {
-        let data = Simulator.generate(SimulationSpec(cells: cells, dims: dims, batches: batches, types: types, seed: seed))
+        var spec = SimulationSpec(cells: cells, dims: dims, batches: batches, types: types, seed: seed)
+        spec.batchEffect = batchEffect
+        let data = Simulator.generate(spec)
         try Self.write(data, to: outDir, npy: format == "npy")
         fputs("harmony simulate: wrote \(cells) cells x \(dims) dimensions to \(outDir)\n", stderr)
     }

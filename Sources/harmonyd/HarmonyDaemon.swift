@@ -47,7 +47,7 @@ struct HarmonyDaemon: ParsableCommand {
     @Option(name: .long, help: "Threads in libuv's pool for mapping, logging and refits (0: libuv's default).")
     var threads: Int = 0
 
-    @Option(name: .customLong("query-lambda"), help: "Ridge penalty of new query batches, a pseudo-count of cells: early streamed corrections are shrunk by n / (n + L) (default: the same as harmony map; 1 reproduces Symphony).")
+    @Option(name: .customLong("query-lambda"), help: "Ridge penalty of new query batches, a pseudo-count of cells: early streamed corrections are shrunk by n / (n + L) (default 1, Symphony's and harmony map's; 10-50 damps a stream's first answers but under-corrects small batches).")
     var queryLambda: Double?
 
     @Flag(name: .customLong("unsafe-no-fsync"),

@@ -31,4 +31,27 @@ final class SimulatorTests: XCTestCase {
         let means = (0..<4).map { sums[$0] / Double(counts[$0]) }
         XCTAssertGreaterThan(means.max()! - means.min()!, 0.3)
     }
+
+    func testBatchEffectScalesTheShiftsOnly() {
+        var spec = SimulationSpec(cells: 5_000, dims: 6, batches: 3, types: 4, seed: 5)
+        let full = Simulator.generate(spec)
+        spec.batchEffect = 0
+        let none = Simulator.generate(spec)
+        XCTAssertEqual(full.batch, none.batch, "labels do not depend on the batch effect")
+        XCTAssertEqual(full.cellType, none.cellType)
+        // Without a batch effect, cells of one type have the same distribution in every batch: the gap between
+        // batch means of one type is sampling noise only, far below the shifted data's.
+        func largestGap(_ data: SimulatedData) -> Double {
+            let type = data.cellType[0]
+            var sums: [String: (Double, Int)] = [:]
+            for i in 0..<data.embedding.rows where data.cellType[i] == type {
+                let s = sums[data.batch[i], default: (0, 0)]
+                sums[data.batch[i]] = (s.0 + Double(data.embedding[i, 0]), s.1 + 1)
+            }
+            let means = sums.values.filter { $0.1 >= 50 }.map { $0.0 / Double($0.1) }
+            return means.max()! - means.min()!
+        }
+        XCTAssertLessThan(largestGap(none), 0.5)
+        XCTAssertGreaterThan(largestGap(full), 2 * largestGap(none))
+    }
 }

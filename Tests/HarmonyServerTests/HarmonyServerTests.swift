@@ -50,7 +50,7 @@ final class HarmonyServerTests: XCTestCase {
         let exported = try client.export(batch: "batch03")
         let whole = try QueryState.mapJointly(model: data.model, cells: cells,
                                               batches: [String](repeating: "batch03", count: cells.rows),
-                                              batchKey: "batch", options: QueryMappingOptions())
+                                              batchKey: "batch", options: QueryMappingOptions(lambda: 1))
         XCTAssertEqual(exported.cellIDs, (0..<cells.rows).map { "q\($0)" })
         assertClose(exported.corrected, whole.corrected.values)
 

@@ -10,6 +10,9 @@ public struct SimulationSpec: Sendable, Equatable {
     public var types: Int
     /// Seed of the random stream; the same spec gives the same data.
     public var seed: UInt64
+    /// Scale of the batch shifts (1: a global offset with SD 1.5 per dimension plus a type-specific part with
+    /// SD 0.5; 0: no batch effect).
+    public var batchEffect: Double = 1
 
     /// A spec; every count must be at least 1.
     public init(cells: Int, dims: Int, batches: Int, types: Int, seed: UInt64) {

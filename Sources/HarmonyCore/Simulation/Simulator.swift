@@ -10,8 +10,8 @@ import Glibc
 //     standard deviation 0.3 + 1.2 u_tj (u uniform);
 //   * type proportions are unequal: w_t ∝ exp(0.8 g_t); batch sizes too: v_b ∝ exp(0.6 g_b);
 //   * batch composition differs: P(t | b) ∝ w_t exp(0.9 g_bt);
-//   * batch b shifts every cell by a global offset a_b ~ N(0, 1.5^2 I) plus a type-dependent part
-//     h_bt ~ N(0, 0.5^2 I), so the batch effect is partly cell-type specific.
+//   * batch b shifts every cell by a global offset a_b ~ N(0, (1.5 s)^2 I) plus a type-dependent part
+//     h_bt ~ N(0, (0.5 s)^2 I), s = `batchEffect`, so the batch effect is partly cell-type specific.
 // A cell draws its batch from v, its type from P(t | b), then x = mu_t + s_t ∘ e + a_b + h_bt, e ~ N(0, I).
 //
 // Cells are generated in fixed chunks of 16,384, each with its own stream derived from (seed, chunk), so the
@@ -49,9 +49,9 @@ public enum Simulator {
         // Shift of batch b for type t: a_b + h_bt.
         var shifts = [Double](repeating: 0, count: nb * nt * d)
         for b in 0..<nb {
-            let global = (0..<d).map { _ in 1.5 * rng.normal() }
+            let global = (0..<d).map { _ in 1.5 * spec.batchEffect * rng.normal() }
             for t in 0..<nt {
-                for j in 0..<d { shifts[(b * nt + t) * d + j] = global[j] + 0.5 * rng.normal() }
+                for j in 0..<d { shifts[(b * nt + t) * d + j] = global[j] + 0.5 * spec.batchEffect * rng.normal() }
             }
         }
 

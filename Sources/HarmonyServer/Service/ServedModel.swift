@@ -22,7 +22,7 @@ struct ServedModel: Sendable {
 
     /// The query ridge lambda when none is configured: the default of offline `harmony map` (Symphony's 1), so
     /// that EXPORT after a whole batch streamed in equals `harmony map` of that batch with default flags.
-    static let defaultQueryLambda = QueryMappingOptions().lambda
+    static let defaultQueryLambda = QueryMappingOptions.symphony.lambda
 
     /// Prepares `model` for mapping with the query ridge `queryLambda` (nil: `defaultQueryLambda`).
     init(model: ReferenceModel, queryLambda: Double?, foldedSequence: UInt64) throws {
