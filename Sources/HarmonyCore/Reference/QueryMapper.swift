@@ -12,6 +12,8 @@ public struct QueryMapper: Sendable {
     public let options: QueryMappingOptions
     // 2 / sigma_k per cluster, for the softmax exponent.
     let scale: [Float]
+    // The reference's own terms of each global level, as Float for the correction GEMM.
+    let levelTerms: [Matrix<Float>]
 
     /// A mapper for `model`; checks the options against it.
     public init(model: ReferenceModel, options: QueryMappingOptions = QueryMappingOptions()) throws {
@@ -33,6 +35,7 @@ public struct QueryMapper: Sendable {
         self.model = model
         self.options = options
         self.scale = sigma.map { Float(2 / $0) }
+        self.levelTerms = model.levelTerms.map { $0.converted(to: Float.self) }
     }
 
     /// Soft assignments R (n x K) of the cells (n x d) to the reference centroids.
@@ -95,10 +98,6 @@ public struct QueryMapper: Sendable {
                            assignments: options.includeAssignments ? r : nil)
     }
 
-    /// The reference's own terms of a global level, as Float for the correction GEMM.
-    func levelTerms(_ level: Int) -> Matrix<Float> {
-        model.levelTerms[level].converted(to: Float.self)
-    }
 
     func assign(_ cells: Matrix<Float>, into r: inout Matrix<Float>) {
         let n = cells.rows, d = cells.cols, k = model.clusterCount
