@@ -128,6 +128,25 @@ final class QueryStateTests: XCTestCase {
         XCTAssertGreaterThan(rate, 100_000)
     }
 
+    /// Offline mapping throughput (`mapJointly`, one thread) at d = 30, K = 100 on 100 000 cells of one new batch
+    /// (printed; bound loose for a shared machine).
+    func testOfflineMappingSpeed() throws {
+        var rng = SplitMix(state: 5)
+        let model = try Self.randomModel(k: 100, d: 30, rng: &rng)
+        let n = 100_000
+        let cells = Self.randomCells(n, d: 30, rng: &rng)
+        let labels = [String](repeating: "new", count: n)
+        let start = Date(), cpuStart = Self.threadCPUSeconds()
+        let mapped = try QueryState.mapJointly(model: model, cells: cells, batches: labels, batchKey: "batch",
+                                               options: QueryMappingOptions(), threads: 1)
+        let seconds = Date().timeIntervalSince(start), cpu = Self.threadCPUSeconds() - cpuStart
+        XCTAssertEqual(mapped.corrected.rows, n)
+        let rate = Double(n) / seconds
+        print("offline mapping speed: \(Int(rate)) cells/s wall, \(Int(Double(n) / cpu)) cells per CPU second "
+              + "(d 30, K 100, one thread)")
+        XCTAssertGreaterThan(rate, 100_000)
+    }
+
     /// CPU time of the calling thread (robust to other processes sharing the cores).
     static func threadCPUSeconds() -> Double {
         var ts = timespec()

@@ -64,8 +64,9 @@ public struct QueryState: Sendable {
         return correct(cells, assignments: r, labels: Self.group(batches))
     }
 
-    /// Cells per block in `mapJointly` (bounds the R and Double scratch to a few tens of MB).
-    static let jointBlock = 32_768
+    /// Cells per block in `mapJointly`: R of a block (K floats a cell) stays in cache between the soft
+    /// assignment and its use. The statistics do not depend on the blocking (see `BatchStatistics`).
+    static let jointBlock = 4_096
 
     /// Maps all cells at once (offline): accumulates every batch, then corrects every cell with the final
     /// statistics. With `QueryMappingOptions.symphony` this reproduces Symphony's `mapQuery`.
@@ -107,13 +108,20 @@ public struct QueryState: Sendable {
                             var r = Matrix<Float>(rows: end - start, cols: k)
                             final.mapper.assign(part, into: &r)
                             let mapped = final.correct(part, assignments: r, labels: group(Array(batches[start..<end])))
-                            for i in 0..<(end - start) {
-                                for j in 0..<d { zb[(start + i) * d + j] = mapped.corrected.values[i * d + j] }
-                                cb[start + i] = mapped.topCluster[i]
-                                pb[start + i] = mapped.topProbability[i]
+                            let m = end - start
+                            mapped.corrected.values.withUnsafeBufferPointer {
+                                (zb.baseAddress! + start * d).update(from: $0.baseAddress!, count: m * d)
+                            }
+                            mapped.topCluster.withUnsafeBufferPointer {
+                                (cb.baseAddress! + start).update(from: $0.baseAddress!, count: m)
+                            }
+                            mapped.topProbability.withUnsafeBufferPointer {
+                                (pb.baseAddress! + start).update(from: $0.baseAddress!, count: m)
                             }
                             if !rb.isEmpty {
-                                for i in 0..<((end - start) * k) { rb[start * k + i] = r.values[i] }
+                                r.values.withUnsafeBufferPointer {
+                                    (rb.baseAddress! + start * k).update(from: $0.baseAddress!, count: m * k)
+                                }
                             }
                         }
                     }
