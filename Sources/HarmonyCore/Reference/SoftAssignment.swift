@@ -115,7 +115,10 @@ enum SoftAssignment {
                 value = max(value, row[c])
                 c &+= 1
             }
+            // The first index holding the maximum: the first 8-lane group containing it, then its lane.
+            let target = SIMD8<Float>(repeating: value)
             var best = 0
+            while best < wide && !any(load(row + best) .== target) { best &+= 8 }
             while best < k - 1 && row[best] != value { best &+= 1 }
             cluster[i] = Int32(best)
             probability[i] = row[best]
