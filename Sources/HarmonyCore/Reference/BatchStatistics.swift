@@ -51,6 +51,7 @@ struct BatchStatistics: Sendable {
 
     /// Adds the cells `rows` (in order) of a chunk with assignments `r` (n x K) and values `z` (n x d).
     mutating func add(rows: [Int], r: UnsafeBufferPointer<Float>, z: UnsafeBufferPointer<Float>) {
+        guard !rows.isEmpty else { return }
         let k = self.k, d = self.d, pd = paddedD, g = Self.blockCells
         let rBase = r.baseAddress!, zBase = z.baseAddress!
         mass.withUnsafeMutableBufferPointer { mb in
