@@ -128,6 +128,33 @@ final class QueryStateTests: XCTestCase {
         XCTAssertGreaterThan(rate, 100_000)
     }
 
+    /// Offline mapping throughput (`mapJointly`, one thread) at d = 30, K = 100 for 1000-cell queries and for one
+    /// 100 000-cell query of one new batch (printed; bound loose for a shared machine).
+    func testOfflineMappingSpeed() throws {
+        var rng = SplitMix(state: 5)
+        let model = try Self.randomModel(k: 100, d: 30, rng: &rng)
+        let n = 100_000
+        let cells = Self.randomCells(n, d: 30, rng: &rng)
+        let labels = [String](repeating: "new", count: n)
+        let chunk = cells.selectingRows(0..<1000), chunkLabels = Array(labels[0..<1000])
+        let chunkStart = Date(), chunkCPU = Self.threadCPUSeconds()
+        for _ in 0..<100 {
+            _ = try QueryState.mapJointly(model: model, cells: chunk, batches: chunkLabels, batchKey: "batch",
+                                          options: QueryMappingOptions(), threads: 1)
+        }
+        let chunkSeconds = Date().timeIntervalSince(chunkStart), chunkCPUSeconds = Self.threadCPUSeconds() - chunkCPU
+        let start = Date(), cpuStart = Self.threadCPUSeconds()
+        let mapped = try QueryState.mapJointly(model: model, cells: cells, batches: labels, batchKey: "batch",
+                                               options: QueryMappingOptions(), threads: 1)
+        let seconds = Date().timeIntervalSince(start), cpu = Self.threadCPUSeconds() - cpuStart
+        XCTAssertEqual(mapped.corrected.rows, n)
+        print("offline mapping speed: 1000-cell queries \(Int(100_000 / chunkSeconds)) cells/s wall, "
+              + "\(Int(100_000 / chunkCPUSeconds)) cells per CPU second; one \(n)-cell query \(Int(Double(n) / seconds)) "
+              + "cells/s wall, \(Int(Double(n) / cpu)) cells per CPU second (d 30, K 100, one thread)")
+        XCTAssertGreaterThan(Double(n) / seconds, 100_000)
+        XCTAssertGreaterThan(100_000 / chunkSeconds, 100_000)
+    }
+
     /// CPU time of the calling thread (robust to other processes sharing the cores).
     static func threadCPUSeconds() -> Double {
         var ts = timespec()

@@ -4,7 +4,8 @@
 // confidence = the winner's share of the k votes; a tie in the vote goes to the label whose nearest voter is
 // closest (nearest-first), which is deterministic. Unlike R's class::knn, ties at the k-th distance are not all
 // included: the k voters are the k nearest by (distance, reference index).
-// Cluster-based (compact models): P(l | i) = sum_k R_ik pi_kl; label = argmax (first on ties), confidence = max.
+// Cluster-based (compact models): P(l | i) = sum_k R_ik pi_kl, one SGEMM R (n x K) pi (K x L) in Float;
+// label = argmax (first on ties), confidence = max.
 
 /// Transfers reference labels to mapped query cells; built once per model and reusable across threads.
 public struct LabelTransfer: Sendable {
@@ -24,6 +25,8 @@ public struct LabelTransfer: Sendable {
     public let k: Int
     let index: NearestNeighborIndex?
     let labelCodes: [Int32]
+    // pi (K x L) as Float, for the cluster-based product.
+    let frequencies: [Float]
 
     /// A label transfer for `model`, or nil when the model has no labels. A full model uses kNN (the index is
     /// built here), a compact one the cluster-based estimate; `forceClusters` picks the latter for any model.
@@ -31,6 +34,7 @@ public struct LabelTransfer: Sendable {
         guard let labels = model.labels else { return nil }
         self.labels = labels
         self.k = max(1, k)
+        frequencies = labels.clusterFrequencies.values.map { Float($0) }
         if let cells = model.cells, !forceClusters, cells.ids.count > 0 {
             method = .nearestNeighbors
             index = NearestNeighborIndex(points: cells.corrected)
@@ -86,21 +90,26 @@ public struct LabelTransfer: Sendable {
 
     func clusterEstimate(_ r: Matrix<Float>) -> LabelPredictions {
         let n = r.rows, kc = r.cols, count = labels.values.count
-        let pi = labels.clusterFrequencies
         var codes = [Int32](repeating: 0, count: n)
         var confidence = [Float](repeating: 0, count: n)
-        var p = [Double](repeating: 0, count: count)
-        for i in 0..<n {
-            for l in 0..<count { p[l] = 0 }
-            for c in 0..<kc {
-                let w = Double(r.values[i * kc + c])
-                if w == 0 { continue }
-                for l in 0..<count { p[l] += w * pi.values[c * count + l] }
+        guard n > 0, count > 0 else {
+            return LabelPredictions(codes: codes, confidence: confidence, labels: labels.values)
+        }
+        var p = [Float](repeating: 0, count: n * count)
+        r.values.withUnsafeBufferPointer { rb in
+            frequencies.withUnsafeBufferPointer { fb in
+                p.withUnsafeMutableBufferPointer { pb in
+                    BLAS.sgemm(m: n, n: count, k: kc, a: rb.baseAddress!, lda: kc, b: fb.baseAddress!, ldb: count,
+                               c: pb.baseAddress!, ldc: count)
+                    for i in 0..<n {
+                        let row = pb.baseAddress! + i * count
+                        var best = 0
+                        for l in 1..<count where row[l] > row[best] { best = l }
+                        codes[i] = Int32(best)
+                        confidence[i] = row[best]
+                    }
+                }
             }
-            var best = 0
-            for l in 1..<max(count, 1) where p[l] > p[best] { best = l }
-            codes[i] = Int32(best)
-            confidence[i] = Float(p[best])
         }
         return LabelPredictions(codes: codes, confidence: confidence, labels: labels.values)
     }

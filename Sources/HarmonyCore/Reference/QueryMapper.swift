@@ -12,6 +12,8 @@ public struct QueryMapper: Sendable {
     public let options: QueryMappingOptions
     // 2 / sigma_k per cluster, for the softmax exponent.
     let scale: [Float]
+    // The reference's own terms of each global level, as Float for the correction GEMM.
+    let levelTerms: [Matrix<Float>]
 
     /// A mapper for `model`; checks the options against it.
     public init(model: ReferenceModel, options: QueryMappingOptions = QueryMappingOptions()) throws {
@@ -33,6 +35,7 @@ public struct QueryMapper: Sendable {
         self.model = model
         self.options = options
         self.scale = sigma.map { Float(2 / $0) }
+        self.levelTerms = model.levelTerms.map { $0.converted(to: Float.self) }
     }
 
     /// Soft assignments R (n x K) of the cells (n x d) to the reference centroids.
@@ -50,7 +53,11 @@ public struct QueryMapper: Sendable {
         let n = cells.rows, d = cells.cols, k = model.clusterCount
         var out = cells
         var members = [[Int]](repeating: [], count: terms.count)
-        for (i, t) in slots.enumerated() { members[t].append(i) }
+        if let first = slots.first, !slots.contains(where: { $0 != first }) {
+            members[first] = Array(0..<n)
+        } else {
+            for (i, t) in slots.enumerated() { members[t].append(i) }
+        }
         var gatheredR = [Float]()
         var product = [Float]()
         for (t, rows) in members.enumerated() where !rows.isEmpty {
@@ -95,10 +102,6 @@ public struct QueryMapper: Sendable {
                            assignments: options.includeAssignments ? r : nil)
     }
 
-    /// The reference's own terms of a global level, as Float for the correction GEMM.
-    func levelTerms(_ level: Int) -> Matrix<Float> {
-        model.levelTerms[level].converted(to: Float.self)
-    }
 
     func assign(_ cells: Matrix<Float>, into r: inout Matrix<Float>) {
         let n = cells.rows, d = cells.cols, k = model.clusterCount
@@ -120,7 +123,25 @@ public struct QueryMapper: Sendable {
         guard cells.cols == model.dimension else {
             throw HarmonyError.invalidInput("query cells have \(cells.cols) dimensions; the reference has \(model.dimension)")
         }
-        if let bad = cells.values.firstIndex(where: { !$0.isFinite }) {
+        // Exponent bits all set: infinity or NaN. Eight lanes at a time; the slow search only names the cell.
+        let finite = cells.values.withUnsafeBufferPointer { b -> Bool in
+            let count = b.count, wide = count - count % 8
+            let mask = SIMD8<UInt32>(repeating: 0x7F80_0000)
+            var found = SIMDMask<SIMD8<Int32>>(repeating: false)
+            var i = 0
+            while i < wide {
+                let bits = UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: SIMD8<UInt32>.self)
+                found = found .| ((bits & mask) .== mask)
+                i &+= 8
+            }
+            guard !any(found) else { return false }
+            while i < count {
+                if !b[i].isFinite { return false }
+                i &+= 1
+            }
+            return true
+        }
+        if !finite, let bad = cells.values.firstIndex(where: { !$0.isFinite }) {
             throw HarmonyError.invalidInput("query cell \(bad / max(cells.cols, 1)) has a non-finite value")
         }
     }

@@ -1,7 +1,7 @@
 // Streaming query mapping from per-(batch, cluster) sufficient statistics (ALGORITHM.md §5).
 //
 // For every new batch b (a batch label the reference does not know): n_kb = sum_{i in b} R_ik and
-// s_kb = sum_{i in b} R_ik z_i (Double, order-independent, additive over chunks). With the reference's
+// s_kb = sum_{i in b} R_ik z_i (Double sums that do not depend on the chunking, see `BatchStatistics`). With the reference's
 // N_k and C_k and ridge lambda, per cluster k (joint over all new batches, as Symphony's design does):
 //   beta_k0 = (C_k + sum_b lambda s_kb / (n_kb + lambda)) / (N_k + sum_b lambda n_kb / (n_kb + lambda))
 //   beta_kb = (s_kb - n_kb beta_k0) / (n_kb + lambda)
@@ -20,11 +20,15 @@ public struct QueryState: Sendable {
     /// Labels of the new batches, in order of first arrival.
     public private(set) var newBatches: [String] = []
     /// Per new batch, n_kb (K values).
-    public private(set) var batchMass: [[Double]] = []
+    public var batchMass: [[Double]] { statistics.map(\.mass) }
     /// Per new batch, s_kb (K x d, row-major).
-    public private(set) var batchSums: [[Double]] = []
+    public var batchSums: [[Double]] { statistics.map(\.sums) }
     /// Per new batch, the number of cells accumulated.
-    public private(set) var batchCellCounts: [Int] = []
+    public var batchCellCounts: [Int] { statistics.map(\.cells) }
+    // Per new batch, its statistics, and its terms beta_kb as Float for the correction GEMM (rebuilt whenever
+    // statistics change: every batch's terms depend on all of them through the shared intercept).
+    private var statistics: [BatchStatistics] = []
+    private var batchTerms: [Matrix<Float>] = []
     private var batchIndex: [String: Int] = [:]
 
     /// An empty state for mapping onto `mapper.model`.
@@ -60,8 +64,9 @@ public struct QueryState: Sendable {
         return correct(cells, assignments: r, labels: Self.group(batches))
     }
 
-    /// Cells per block in `mapJointly` (bounds the R and Double scratch to a few tens of MB).
-    static let jointBlock = 32_768
+    /// Cells per block in `mapJointly`: R of a block (K floats a cell) stays in cache between the soft
+    /// assignment and its use. The statistics do not depend on the blocking (see `BatchStatistics`).
+    static let jointBlock = 4_096
 
     /// Maps all cells at once (offline): accumulates every batch, then corrects every cell with the final
     /// statistics. With `QueryMappingOptions.symphony` this reproduces Symphony's `mapQuery`.
@@ -103,13 +108,20 @@ public struct QueryState: Sendable {
                             var r = Matrix<Float>(rows: end - start, cols: k)
                             final.mapper.assign(part, into: &r)
                             let mapped = final.correct(part, assignments: r, labels: group(Array(batches[start..<end])))
-                            for i in 0..<(end - start) {
-                                for j in 0..<d { zb[(start + i) * d + j] = mapped.corrected.values[i * d + j] }
-                                cb[start + i] = mapped.topCluster[i]
-                                pb[start + i] = mapped.topProbability[i]
+                            let m = end - start
+                            mapped.corrected.values.withUnsafeBufferPointer {
+                                (zb.baseAddress! + start * d).update(from: $0.baseAddress!, count: m * d)
+                            }
+                            mapped.topCluster.withUnsafeBufferPointer {
+                                (cb.baseAddress! + start).update(from: $0.baseAddress!, count: m)
+                            }
+                            mapped.topProbability.withUnsafeBufferPointer {
+                                (pb.baseAddress! + start).update(from: $0.baseAddress!, count: m)
                             }
                             if !rb.isEmpty {
-                                for i in 0..<((end - start) * k) { rb[start * k + i] = r.values[i] }
+                                r.values.withUnsafeBufferPointer {
+                                    (rb.baseAddress! + start * k).update(from: $0.baseAddress!, count: m * k)
+                                }
                             }
                         }
                     }
@@ -125,28 +137,38 @@ public struct QueryState: Sendable {
         let model = mapper.model
         let k = model.clusterCount, d = model.dimension, lambda = mapper.options.lambda
         var intercept = Matrix<Double>(rows: k, cols: d)
-        var betas = [Matrix<Double>](repeating: Matrix<Double>(rows: k, cols: d), count: newBatches.count)
+        var betas = [[Double]](repeating: [Double](repeating: 0, count: k * d), count: statistics.count)
         var numerator = [Double](repeating: 0, count: d)
-        for c in 0..<k {
-            var denominator = model.clusterMass[c]
-            for j in 0..<d { numerator[j] = model.clusterSums[c, j] }
-            for b in 0..<newBatches.count {
-                let nb = batchMass[b][c]
-                guard nb + lambda > 0 else { continue }
-                let w = lambda / (nb + lambda)
-                denominator += w * nb
-                for j in 0..<d { numerator[j] += w * batchSums[b][c * d + j] }
-            }
-            guard denominator > 0 else { continue }  // no mass at all in cluster c: no correction from it
-            for j in 0..<d { intercept[c, j] = numerator[j] / denominator }
-            for b in 0..<newBatches.count {
-                let nb = batchMass[b][c]
-                guard nb > 0 else { continue }
-                let inv = 1 / (nb + lambda)
-                for j in 0..<d { betas[b][c, j] = (batchSums[b][c * d + j] - nb * intercept[c, j]) * inv }
+        intercept.values.withUnsafeMutableBufferPointer { ib in
+            model.clusterSums.values.withUnsafeBufferPointer { cs in
+                for c in 0..<k {
+                    var denominator = model.clusterMass[c]
+                    for j in 0..<d { numerator[j] = cs[c * d + j] }
+                    for stats in statistics {
+                        let nb = stats.mass[c]
+                        guard nb + lambda > 0 else { continue }
+                        let w = lambda / (nb + lambda)
+                        denominator += w * nb
+                        stats.sums.withUnsafeBufferPointer { sb in
+                            for j in 0..<d { numerator[j] += w * sb[c * d + j] }
+                        }
+                    }
+                    guard denominator > 0 else { continue }  // no mass at all in cluster c: no correction from it
+                    for j in 0..<d { ib[c * d + j] = numerator[j] / denominator }
+                    for (b, stats) in statistics.enumerated() {
+                        let nb = stats.mass[c]
+                        guard nb > 0 else { continue }
+                        let inv = 1 / (nb + lambda)
+                        stats.sums.withUnsafeBufferPointer { sb in
+                            betas[b].withUnsafeMutableBufferPointer { bb in
+                                for j in 0..<d { bb[c * d + j] = (sb[c * d + j] - nb * ib[c * d + j]) * inv }
+                            }
+                        }
+                    }
+                }
             }
         }
-        return (intercept, betas)
+        return (intercept, betas.map { Matrix(rows: k, cols: d, values: $0) })
     }
 
     // MARK: - Internals
@@ -181,7 +203,7 @@ public struct QueryState: Sendable {
         return (distinct, codes)
     }
 
-    // Adds n_kb += sum_i R_ik and s_kb += R_b^T Z_b (DGEMM on Double copies) for the new batches in the chunk.
+    // Adds the chunk's cells of new batches to their statistics (see `BatchStatistics`), then rebuilds the terms.
     mutating func accumulate(_ cells: Matrix<Float>, assignments r: Matrix<Float>,
                              labels: (distinct: [String], codes: [Int])) {
         let k = mapper.model.clusterCount, d = cells.cols
@@ -192,44 +214,24 @@ public struct QueryState: Sendable {
             let b = newBatches.count
             batchIndex[label] = b
             newBatches.append(label)
-            batchMass.append([Double](repeating: 0, count: k))
-            batchSums.append([Double](repeating: 0, count: k * d))
-            batchCellCounts.append(0)
+            statistics.append(BatchStatistics(k: k, d: d))
             return b
         }
+        guard batchOf.contains(where: { $0 != nil }) else { return }
         var members = [[Int]](repeating: [], count: labels.distinct.count)
-        for (i, code) in labels.codes.enumerated() where batchOf[code] != nil { members[code].append(i) }
-        for (code, rows) in members.enumerated() where !rows.isEmpty {
-            let b = batchOf[code]!
-            let m = rows.count
-            var rd = [Double](repeating: 0, count: m * k)
-            var zd = [Double](repeating: 0, count: m * d)
-            var mass = batchMass[b]
-            r.values.withUnsafeBufferPointer { rb in
-                cells.values.withUnsafeBufferPointer { zb in
-                    rd.withUnsafeMutableBufferPointer { rdb in
-                        zd.withUnsafeMutableBufferPointer { zdb in
-                            mass.withUnsafeMutableBufferPointer { mb in
-                                for (row, i) in rows.enumerated() {
-                                    for c in 0..<k {
-                                        let v = Double(rb[i * k + c])
-                                        rdb[row * k + c] = v
-                                        mb[c] += v
-                                    }
-                                    for j in 0..<d { zdb[row * d + j] = Double(zb[i * d + j]) }
-                                }
-                            }
-                        }
-                    }
+        if labels.distinct.count == 1 {
+            members[0] = Array(0..<cells.rows)
+        } else {
+            for (i, code) in labels.codes.enumerated() where batchOf[code] != nil { members[code].append(i) }
+        }
+        r.values.withUnsafeBufferPointer { rb in
+            cells.values.withUnsafeBufferPointer { zb in
+                for (code, rows) in members.enumerated() where !rows.isEmpty {
+                    statistics[batchOf[code]!].add(rows: rows, r: rb, z: zb)
                 }
             }
-            batchMass[b] = mass
-            batchSums[b].withUnsafeMutableBufferPointer { sb in
-                BLAS.dgemm(transA: true, m: k, n: d, k: m, alpha: 1,
-                            a: rd, lda: k, b: zd, ldb: d, beta: 1, c: sb.baseAddress!, ldc: d)
-            }
-            batchCellCounts[b] += m
         }
+        batchTerms = terms().batches.map { $0.converted(to: Float.self) }
     }
 
     func correct(_ cells: Matrix<Float>, assignments r: Matrix<Float>,
@@ -237,15 +239,13 @@ public struct QueryState: Sendable {
         let k = mapper.model.clusterCount, d = cells.cols
         // Slot 0: no correction (a new batch not yet in the statistics); then known levels and new batches.
         var terms: [Matrix<Float>] = [Matrix<Float>(rows: k, cols: d)]
-        var newTerms: [Matrix<Double>]? = nil
         let slotOf: [Int] = labels.distinct.map { label in
             if let level = mapper.model.globalLevel(covariate: batchKey, label: label) {
-                terms.append(mapper.levelTerms(level))
+                terms.append(mapper.levelTerms[level])
                 return terms.count - 1
             }
             guard let b = batchIndex[label] else { return 0 }
-            if newTerms == nil { newTerms = self.terms().batches }
-            terms.append(newTerms![b].converted(to: Float.self))
+            terms.append(batchTerms[b])
             return terms.count - 1
         }
         return mapper.correct(cells, assignments: r, slots: labels.codes.map { slotOf[$0] }, terms: terms)

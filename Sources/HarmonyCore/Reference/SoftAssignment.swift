@@ -12,12 +12,25 @@ enum SoftAssignment {
                        scale: UnsafeBufferPointer<Float>, zhat: UnsafeMutableBufferPointer<Float>,
                        into r: UnsafeMutableBufferPointer<Float>) {
         guard n > 0 else { return }
-        // Row norms in Double; a zero row stays zero and then gets a uniform row of R.
+        // Row norms in Double (four lanes, then the tail); a zero row stays zero and then gets a uniform row of R.
+        let zp = z.baseAddress!, hp = zhat.baseAddress!
         for i in 0..<n {
-            var ss = 0.0
-            for j in 0..<d { let v = Double(z[i * d + j]); ss += v * v }
+            let row = zp + i &* d, out = hp + i &* d
+            var acc = SIMD4<Double>()
+            var j = 0
+            while j &+ 4 <= d {
+                let v = SIMD4<Double>(Double(row[j]), Double(row[j &+ 1]), Double(row[j &+ 2]), Double(row[j &+ 3]))
+                acc.addProduct(v, v)
+                j &+= 4
+            }
+            var ss = acc.sum()
+            while j < d {
+                let v = Double(row[j])
+                ss += v * v
+                j &+= 1
+            }
             let inv = ss > 0 ? Float(1 / ss.squareRoot()) : 0
-            for j in 0..<d { zhat[i * d + j] = z[i * d + j] * inv }
+            for j in 0..<d { out[j] = row[j] * inv }
         }
         BLAS.sgemm(transB: true, m: n, n: k, k: d, alpha: 1,
                     a: zhat.baseAddress!, lda: d, b: y.baseAddress!, ldb: d, beta: 0, c: r.baseAddress!, ldc: k)
@@ -39,7 +52,7 @@ enum SoftAssignment {
             top8.replace(with: a, where: a .> top8)
             c += 8
         }
-        var top = top8.max()
+        var top = largest(top8)
         while c < k {
             row[c] = (row[c] - 1) * scale[c]
             top = max(top, row[c])
@@ -62,6 +75,13 @@ enum SoftAssignment {
         for c in 0..<k { row[c] *= inv }
     }
 
+    // The largest lane (the generic `SIMD.max()` is not inlined).
+    @inline(__always)
+    static func largest(_ v: SIMD8<Float>) -> Float {
+        let half = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .> v.lowHalf)
+        return Swift.max(Swift.max(half[0], half[1]), Swift.max(half[2], half[3]))
+    }
+
     @inline(__always)
     static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
@@ -78,15 +98,30 @@ enum SoftAssignment {
     /// The index and value of the largest entry of each row of R (first index on ties).
     static func top(r: UnsafeBufferPointer<Float>, n: Int, k: Int,
                     cluster: UnsafeMutableBufferPointer<Int32>, probability: UnsafeMutableBufferPointer<Float>) {
+        guard k > 0 else { return }
+        let wide = k - k % 8
         for i in 0..<n {
-            var best = 0
-            var value = r[i * k]
-            for c in 1..<max(k, 1) where r[i * k + c] > value {
-                best = c
-                value = r[i * k + c]
+            let row = r.baseAddress! + i &* k
+            // The maximum 8 lanes at a time, then the first index holding it.
+            var top8 = SIMD8<Float>(repeating: -.infinity)
+            var c = 0
+            while c < wide {
+                let v = load(row + c)
+                top8.replace(with: v, where: v .> top8)
+                c &+= 8
             }
+            var value = largest(top8)
+            while c < k {
+                value = max(value, row[c])
+                c &+= 1
+            }
+            // The first index holding the maximum: the first 8-lane group containing it, then its lane.
+            let target = SIMD8<Float>(repeating: value)
+            var best = 0
+            while best < wide && !any(load(row + best) .== target) { best &+= 8 }
+            while best < k - 1 && row[best] != value { best &+= 1 }
             cluster[i] = Int32(best)
-            probability[i] = value
+            probability[i] = row[best]
         }
     }
 }
