@@ -23,7 +23,8 @@ import Glibc
 // pass that writes R rows also adds them into `pendingSums` by (next-round block, level). A cell's row only
 // changes when its own block is processed, so when a block is removed in the next round, its sums are exactly
 // the pending sums. This saves one random read of every R row per round. The partial sums are Float per task
-// (at most 2048 cells; the kernel adds each new row with SIMD) and Double across tasks.
+// (at most 2048 cells; the kernel adds each new row with SIMD) and Double across tasks (PassReduction, in
+// parallel over blocks).
 // Rows are written only when someone will read them (`storeRows`): Harmony2 reads R only after the last round
 // of a clustering step, so the cold start and the earlier rounds keep just the sums.
 //
@@ -80,6 +81,8 @@ final class SoftClustering {
     private let waveTasks: Int
     /// Reduced level sums of the last pass (B x K) and its objective parts.
     private var passLevels: [Double]
+    /// This pass's sums per (next block, level), blocks x B x K (see PassReduction).
+    private var passContribution: [Double]
     private var kmeansSum = 0.0
     private var entropySum = 0.0
 
@@ -117,6 +120,7 @@ final class SoftClustering {
         partialPending = [Float](repeating: 0, count: waveTasks * blocks * nb * kp)
         partialObjective = [Double](repeating: 0, count: waveTasks * 2)
         passLevels = [Double](repeating: 0, count: nb * clusters)
+        passContribution = pendingSums
     }
 
     // MARK: - Distances
@@ -276,7 +280,7 @@ final class SoftClustering {
         let count = end - start
         let tasks = TaskRunner.taskCount(count)
         let table = penalty ?? []
-        passLevels.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        passContribution.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         kmeansSum = 0
         entropySum = 0
         var waveStart = 0
@@ -350,24 +354,11 @@ final class SoftClustering {
                     }
                 }
             }
-            // Reduce the wave in task order (through raw pointers: class properties in a hot loop would pay
-            // a dynamic exclusivity check per access).
             partialPending.withUnsafeBufferPointer { src in
-                pendingSums.withUnsafeMutableBufferPointer { pending in
-                    passLevels.withUnsafeMutableBufferPointer { levels in
-                        for w in 0..<waveCount {
-                            for j in 0..<nextBlocks {
-                                for b in 0..<nb {
-                                    let base = w * pendingSlot + j * paddedSlice + b * kp
-                                    for k in 0..<kc {
-                                        let v = Double(src[base + k])
-                                        pending[j * slice + b * kc + k] += v
-                                        levels[b * kc + k] += v
-                                    }
-                                }
-                            }
-                        }
-                    }
+                passContribution.withUnsafeMutableBufferPointer { dst in
+                    PassReduction.addTasks(src.baseAddress!, tasks: waveCount, taskSlot: pendingSlot,
+                                           blocks: nextBlocks, levels: nb, clusters: kc, padded: kp,
+                                           into: dst.baseAddress!, runner: runner)
                 }
             }
             for w in 0..<waveCount {
@@ -375,6 +366,15 @@ final class SoftClustering {
                 entropySum += partialObjective[2 * w + 1]
             }
             waveStart += waveCount
+        }
+        passContribution.withUnsafeBufferPointer { src in
+            pendingSums.withUnsafeMutableBufferPointer { pending in
+                passLevels.withUnsafeMutableBufferPointer { levels in
+                    PassReduction.finish(src.baseAddress!, blocks: nextBlocks, levels: nb, clusters: kc,
+                                         pending: pending.baseAddress!, levelTotals: levels.baseAddress!,
+                                         runner: runner)
+                }
+            }
         }
     }
 }
