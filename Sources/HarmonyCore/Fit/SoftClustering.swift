@@ -235,18 +235,30 @@ final class SoftClustering {
         return totals
     }
 
-    /// The per-level log penalty P (B x Kp Float, zero padding) for the current O, E.
+    /// The per-level log penalty P (B x Kp Float, zero padding) for the current O, E; one task per level (2 B K
+    /// logarithms per block add up with many levels).
     private func penaltyTable() -> [Float] {
         let nb = design.levelCount, kc = clusters, kp = SoftmaxKernel.padded(clusters)
-        let observed = self.observed, expected = self.expected
+        let harmony1 = self.harmony1
         var table = [Float](repeating: 0, count: nb * kp)
-        for b in 0..<nb where theta[b] != 0 {
-            for k in 0..<kc {
-                let o = max(observed[b * kc + k], 0), e = max(expected[b * kc + k], 0)
-                let value = harmony1
-                    ? theta[b] * (log(max(e, 1e-300)) - log(max(o + e, 1e-300)))
-                    : theta[b] * (log(2 * e + 1) - log(o + e + 1))
-                table[b * kp + k] = Float(max(value, -1e4))
+        table.withUnsafeMutableBufferPointer { tableBuf in
+            observed.withUnsafeBufferPointer { oBuf in
+                expected.withUnsafeBufferPointer { eBuf in
+                    theta.withUnsafeBufferPointer { thetaBuf in
+                        let out = tableBuf.baseAddress!, observed = oBuf.baseAddress!, expected = eBuf.baseAddress!
+                        let theta = thetaBuf.baseAddress!
+                        runner.run(nb) { b in
+                            guard theta[b] != 0 else { return }
+                            for k in 0..<kc {
+                                let o = max(observed[b * kc + k], 0), e = max(expected[b * kc + k], 0)
+                                let value = harmony1
+                                    ? theta[b] * (log(max(e, 1e-300)) - log(max(o + e, 1e-300)))
+                                    : theta[b] * (log(2 * e + 1) - log(o + e + 1))
+                                out[b * kp + k] = Float(max(value, -1e4))
+                            }
+                        }
+                    }
+                }
             }
         }
         return table
