@@ -71,4 +71,25 @@ enum FastMath {
         p = p * s2 + 1
         return Float(exponent) * 0.693_147_18 + 2 * s * p
     }
+
+    /// Lane-wise `log(_: Float)` with the same operations (identical results lane by lane).
+    @inline(__always)
+    static func log(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
+        let mantissa = bits & 0x007F_FFFF
+        // 1 where mantissa > 0x3504F3: the difference wraps and sets the top bit (a lane select here
+        // would be scalarised).
+        let high = (SIMD8<UInt32>(repeating: 0x0035_04F3) &- mantissa) &>> 31
+        let exponent = unsafeBitCast((bits &>> 23) & 0xFF, to: SIMD8<Int32>.self) &- 127
+            &+ unsafeBitCast(high, to: SIMD8<Int32>.self)
+        let m = unsafeBitCast(mantissa | ((127 &- high) &<< 23), to: SIMD8<Float>.self)
+        let s = (m - 1) / (m + 1)
+        let s2 = s * s
+        var p = SIMD8<Float>(repeating: 1.0 / 9)
+        p = p * s2 + 1.0 / 7
+        p = p * s2 + 1.0 / 5
+        p = p * s2 + 1.0 / 3
+        p = p * s2 + 1
+        return SIMD8<Float>(exponent) * 0.693_147_18 + 2 * s * p
+    }
 }
