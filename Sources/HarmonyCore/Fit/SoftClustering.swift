@@ -28,8 +28,8 @@ import Glibc
 // Rows are written only when someone will read them (`storeRows`): Harmony2 reads R only after the last round
 // of a clustering step, so the cold start and the earlier rounds keep just the sums.
 //
-// Determinism: passes are cut into fixed tasks of 2048 cells (of the block, in cell order), run in waves
-// (of bounded memory); each task writes its own partial sums, which are added one task after the other in
+// Determinism: passes are cut into fixed tasks of at most 2048 cells (of the block, in cell order; see
+// cellsPerTask), run in waves (of bounded memory); each task writes its own partial sums, which are added in
 // task order, so neither the thread count nor the wave size changes a result.
 
 /// The soft-assignment state of a fit: unit rows, centroids, R, O, E, and the clustering rounds.
@@ -280,6 +280,14 @@ final class SoftClustering {
         return 2000 / Double(cells) * (-kmeansSum + entropySum + diversity)
     }
 
+    /// Cells per task of a pass over `count` cells: at most 2048, an even number of equal tasks (10k cells: 6 of
+    /// 1667, not 5 that keep one of 2 threads idle for a fifth of the block). Never depends on the thread count.
+    static func cellsPerTask(_ count: Int) -> Int {
+        var tasks = TaskRunner.taskCount(count)
+        if tasks > 1 && tasks % 2 == 1 { tasks += 1 }
+        return max(1, (count + tasks - 1) / tasks)
+    }
+
     /// Recomputes R for the cells at positions start..<end of `order` (or cells start..<end when nil) with
     /// `penalty` (nil = none), storing the rows unless `storeRows` is false. Sums the new rows per
     /// (next block, level) into `pendingSums` and per level into `passLevels` (the same partial sums added over
@@ -290,7 +298,8 @@ final class SoftClustering {
         let slice = nb * kc, nextBlocks = pendingSums.count / slice
         let paddedSlice = nb * kp, pendingSlot = nextBlocks * paddedSlice
         let count = end - start
-        let tasks = TaskRunner.taskCount(count)
+        let perTask = SoftClustering.cellsPerTask(count)
+        let tasks = TaskRunner.taskCount(count, perTask: perTask)
         let table = penalty ?? []
         passContribution.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         kmeansSum = 0
@@ -314,8 +323,8 @@ final class SoftClustering {
                                             let pt = penalty == nil ? nil : tableBuf.baseAddress
                                             let sg = sigmaBuf.baseAddress!
                                             runner.run(waveCount) { w in
-                                                let from = start + (waveStart + w) * TaskRunner.cellsPerTask
-                                                let to = min(end, from + TaskRunner.cellsPerTask)
+                                                let from = start + (waveStart + w) * perTask
+                                                let to = min(end, from + perTask)
                                                 let pending = pp + w * pendingSlot
                                                 pending.update(repeating: 0, count: pendingSlot)
                                                 let scratch = SoftmaxKernel.makeScratch(clusters: kc)
