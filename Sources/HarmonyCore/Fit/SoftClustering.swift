@@ -23,14 +23,14 @@ import Glibc
 // pass that writes R rows also adds them into `pendingSums` by (next-round block, level). A cell's row only
 // changes when its own block is processed, so when a block is removed in the next round, its sums are exactly
 // the pending sums. This saves one random read of every R row per round. The partial sums are Float per task
-// (at most 2048 cells; the kernel adds each new row with SIMD) and Double across tasks (PassReduction, in
-// parallel over blocks).
+// (at most 2048 cells, 8192 with many levels; the kernel adds each new row with SIMD) and Double across tasks
+// (PassReduction, in parallel over blocks).
 // Rows are written only when someone will read them (`storeRows`): Harmony2 reads R only after the last round
 // of a clustering step, so the cold start and the earlier rounds keep just the sums.
 //
-// Determinism: passes are cut into fixed tasks of at most 2048 cells (of the block, in cell order; see
-// cellsPerTask), run in waves (of bounded memory); each task writes its own partial sums, which are added in
-// task order, so neither the thread count nor the wave size changes a result.
+// Determinism: passes are cut into fixed tasks (of the block, in cell order; see cellsPerTask), run in waves
+// (of bounded memory); each task writes its own partial sums, which are added in task order, so neither the
+// thread count nor the wave size changes a result.
 
 /// The soft-assignment state of a fit: unit rows, centroids, R, O, E, and the clustering rounds.
 final class SoftClustering {
@@ -74,7 +74,7 @@ final class SoftClustering {
     /// The same for the round being run.
     private var removalSums: [Double]
     /// Per-task partial sums of one wave, per (next block, level): blocks x B x Kp Floats per task (rows padded
-    /// for the SIMD kernel; each covers at most 2048 cells; they are added in Double across tasks).
+    /// for the SIMD kernel; each covers at most 8192 cells, see cellsPerTask; they are added in Double across tasks).
     private var partialPending: [Float]
     private var partialObjective: [Double]
     /// Tasks per wave.
@@ -280,10 +280,14 @@ final class SoftClustering {
         return 2000 / Double(cells) * (-kmeansSum + entropySum + diversity)
     }
 
-    /// Cells per task of a pass over `count` cells: at most 2048, an even number of equal tasks (10k cells: 6 of
-    /// 1667, not 5 that keep one of 2 threads idle for a fifth of the block). Never depends on the thread count.
-    static func cellsPerTask(_ count: Int) -> Int {
-        var tasks = TaskRunner.taskCount(count)
+    /// Cells per task of a pass over `count` cells with `slots` (next block, level) partial-sum rows per task:
+    /// at most 2048 cells (up to 8192 when there are many slots: each task zeroes and reduces all of its slots,
+    /// and with 64 levels x 20 blocks a slot still gets only a few rows), cut into an even number of equal tasks
+    /// (10k cells: 6 of 1667, not 5 that keep one of 2 threads idle for a fifth of the block).
+    /// Never depends on the thread count.
+    static func cellsPerTask(_ count: Int, slots: Int) -> Int {
+        let most = min(8192, max(TaskRunner.cellsPerTask, 24 * slots))
+        var tasks = TaskRunner.taskCount(count, perTask: most)
         if tasks > 1 && tasks % 2 == 1 { tasks += 1 }
         return max(1, (count + tasks - 1) / tasks)
     }
@@ -298,7 +302,7 @@ final class SoftClustering {
         let slice = nb * kc, nextBlocks = pendingSums.count / slice
         let paddedSlice = nb * kp, pendingSlot = nextBlocks * paddedSlice
         let count = end - start
-        let perTask = SoftClustering.cellsPerTask(count)
+        let perTask = SoftClustering.cellsPerTask(count, slots: nextBlocks * nb)
         let tasks = TaskRunner.taskCount(count, perTask: perTask)
         let table = penalty ?? []
         passContribution.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
