@@ -31,5 +31,9 @@ final class FastMathTests: XCTestCase {
         }
         XCTAssertLessThan(worst, 2e-6)
         XCTAssertEqual(FastMath.log(1), 0, accuracy: 1e-7)
+        // The SIMD form computes the same operations lane by lane (mantissas on both sides of sqrt(2)).
+        let xs = SIMD8<Float>(1e-7, 0.001, 0.2, 0.7071, 0.7072, 0.99, 1, 1.4142)
+        let v = FastMath.log(xs)
+        for lane in 0..<8 { XCTAssertEqual(v[lane], FastMath.log(xs[lane])) }
     }
 }

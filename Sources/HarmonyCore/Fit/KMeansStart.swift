@@ -90,7 +90,20 @@ enum KMeansStart {
                         defer { dots.deallocate() }
                         BLAS.sgemm(transB: true, m: len, n: kc, k: d, a: zcos + start * d, lda: d, b: a, ldb: d,
                                    c: dots, ldc: kc)
-                        for j in 0..<kc where only == nil || only == j {
+                        var first = 0
+                        if only == nil && excluded.isEmpty {
+                            // Eight anchors at a time, one stream per SIMD lane (same draws, same keys).
+                            while first + 8 <= kc {
+                                let best = raceEight(dots: dots, rows: len, stride: kc, anchor: first,
+                                                     raceSeed: raceSeed, streamBase: first * tasks + t, streamStep: tasks)
+                                for lane in 0..<8 {
+                                    keys[t * kc + first + lane] = Double(best.keys[lane])
+                                    cellsOut[t * kc + first + lane] = best.rows[lane] < 0 ? -1 : start + Int(best.rows[lane])
+                                }
+                                first += 8
+                            }
+                        }
+                        for j in first..<kc where only == nil || only == j {
                             var stream = SeededGenerator(seed: raceSeed, stream: UInt64(j * tasks + t))
                             var best = Float.infinity, bestIndex = -1
                             for row in 0..<len {
@@ -111,6 +124,31 @@ enum KMeansStart {
         }
     }
 
+    /// The race of anchors anchor..<anchor + 8 over `rows` rows of dots (row stride `stride`), lane l drawing
+    /// from stream streamBase + l * streamStep: the scalar loop's arithmetic, lane by lane. Returns each lane's
+    /// smallest key and its row (-1 if none).
+    private static func raceEight(dots: UnsafePointer<Float>, rows: Int, stride: Int, anchor: Int, raceSeed: UInt64,
+                                  streamBase: Int, streamStep: Int) -> (keys: SIMD8<Float>, rows: SIMD8<Int32>) {
+        var streams = SeededLanes8(seed: raceSeed, firstStream: UInt64(streamBase),
+                                             step: UInt64(streamStep))
+        var best = SIMD8<Float>(repeating: .infinity)
+        var bestRow = SIMD8<Int32>(repeating: -1)
+        let scale = SIMD8<Float>(repeating: 0x1.0p-24), one = SIMD8<Float>(repeating: 1)
+        let two = SIMD8<Float>(repeating: 2), tiny = SIMD8<Float>(repeating: 1e-10)
+        for row in 0..<rows {
+            let bits = (streams.next() &>> 40) &+ 1
+            let v = SIMD8<Float>(SIMD8<UInt32>(truncatingIfNeeded: bits)) * scale
+            let dot = UnsafeRawPointer(dots + row * stride + anchor).loadUnaligned(as: SIMD8<Float>.self)
+            let gap = two * (one - dot)
+            let delta = gap.replacing(with: -gap, where: gap .< 0) + tiny
+            let key = -FastMath.log(v) / delta
+            let better = key .< best
+            best.replace(with: key, where: better)
+            bestRow.replace(with: SIMD8<Int32>(repeating: Int32(row)), where: better)
+        }
+        return (best, bestRow)
+    }
+
     /// The smallest key over tasks for anchor j (ties: earliest task, i.e. lowest cell index).
     private static func reduce(_ keys: [Double], _ cells: [Int], anchor j: Int, clusters kc: Int, tasks: Int) -> Int {
         var best = Double.infinity, pick = -1
@@ -129,6 +167,8 @@ enum KMeansStart {
         means.withUnsafeBufferPointer { mBuf in
             assignment.withUnsafeMutableBufferPointer { outBuf in
                 let m = mBuf.baseAddress!, out = outBuf.baseAddress!
+                // 256 cells per task: the task's K dot products stay in L2 between the sgemm and the argmin
+                // (each cell's nearest mean does not depend on the task size).
                 runner.runRanges(n) { _, start, end in
                     let len = end - start
                     let dots = UnsafeMutablePointer<Float>.allocate(capacity: len * kc)

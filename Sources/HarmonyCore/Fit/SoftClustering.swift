@@ -23,13 +23,14 @@ import Glibc
 // pass that writes R rows also adds them into `pendingSums` by (next-round block, level). A cell's row only
 // changes when its own block is processed, so when a block is removed in the next round, its sums are exactly
 // the pending sums. This saves one random read of every R row per round. The partial sums are Float per task
-// (at most 2048 cells; the kernel adds each new row with SIMD) and Double across tasks.
+// (at most 2048 cells, 8192 with many levels; the kernel adds each new row with SIMD) and Double across tasks
+// (PassReduction, in parallel over blocks).
 // Rows are written only when someone will read them (`storeRows`): Harmony2 reads R only after the last round
 // of a clustering step, so the cold start and the earlier rounds keep just the sums.
 //
-// Determinism: passes are cut into fixed tasks of 2048 cells (of the block, in cell order), run in waves
-// (of bounded memory); each task writes its own partial sums, which are added one task after the other in
-// task order, so neither the thread count nor the wave size changes a result.
+// Determinism: passes are cut into fixed tasks (of the block, in cell order; see cellsPerTask), run in waves
+// (of bounded memory); each task writes its own partial sums, which are added in task order, so neither the
+// thread count nor the wave size changes a result.
 
 /// The soft-assignment state of a fit: unit rows, centroids, R, O, E, and the clustering rounds.
 final class SoftClustering {
@@ -73,13 +74,15 @@ final class SoftClustering {
     /// The same for the round being run.
     private var removalSums: [Double]
     /// Per-task partial sums of one wave, per (next block, level): blocks x B x Kp Floats per task (rows padded
-    /// for the SIMD kernel; each covers at most 2048 cells; they are added in Double across tasks).
+    /// for the SIMD kernel; each covers at most 8192 cells, see cellsPerTask; they are added in Double across tasks).
     private var partialPending: [Float]
     private var partialObjective: [Double]
     /// Tasks per wave.
     private let waveTasks: Int
     /// Reduced level sums of the last pass (B x K) and its objective parts.
     private var passLevels: [Double]
+    /// This pass's sums per (next block, level), blocks x B x K (see PassReduction).
+    private var passContribution: [Double]
     private var kmeansSum = 0.0
     private var entropySum = 0.0
 
@@ -117,6 +120,7 @@ final class SoftClustering {
         partialPending = [Float](repeating: 0, count: waveTasks * blocks * nb * kp)
         partialObjective = [Double](repeating: 0, count: waveTasks * 2)
         passLevels = [Double](repeating: 0, count: nb * clusters)
+        passContribution = pendingSums
     }
 
     // MARK: - Distances
@@ -231,18 +235,30 @@ final class SoftClustering {
         return totals
     }
 
-    /// The per-level log penalty P (B x Kp Float, zero padding) for the current O, E.
+    /// The per-level log penalty P (B x Kp Float, zero padding) for the current O, E; one task per level (2 B K
+    /// logarithms per block add up with many levels).
     private func penaltyTable() -> [Float] {
         let nb = design.levelCount, kc = clusters, kp = SoftmaxKernel.padded(clusters)
-        let observed = self.observed, expected = self.expected
+        let harmony1 = self.harmony1
         var table = [Float](repeating: 0, count: nb * kp)
-        for b in 0..<nb where theta[b] != 0 {
-            for k in 0..<kc {
-                let o = max(observed[b * kc + k], 0), e = max(expected[b * kc + k], 0)
-                let value = harmony1
-                    ? theta[b] * (log(max(e, 1e-300)) - log(max(o + e, 1e-300)))
-                    : theta[b] * (log(2 * e + 1) - log(o + e + 1))
-                table[b * kp + k] = Float(max(value, -1e4))
+        table.withUnsafeMutableBufferPointer { tableBuf in
+            observed.withUnsafeBufferPointer { oBuf in
+                expected.withUnsafeBufferPointer { eBuf in
+                    theta.withUnsafeBufferPointer { thetaBuf in
+                        let out = tableBuf.baseAddress!, observed = oBuf.baseAddress!, expected = eBuf.baseAddress!
+                        let theta = thetaBuf.baseAddress!
+                        runner.run(nb) { b in
+                            guard theta[b] != 0 else { return }
+                            for k in 0..<kc {
+                                let o = max(observed[b * kc + k], 0), e = max(expected[b * kc + k], 0)
+                                let value = harmony1
+                                    ? theta[b] * (log(max(e, 1e-300)) - log(max(o + e, 1e-300)))
+                                    : theta[b] * (log(2 * e + 1) - log(o + e + 1))
+                                out[b * kp + k] = Float(max(value, -1e4))
+                            }
+                        }
+                    }
+                }
             }
         }
         return table
@@ -264,6 +280,18 @@ final class SoftClustering {
         return 2000 / Double(cells) * (-kmeansSum + entropySum + diversity)
     }
 
+    /// Cells per task of a pass over `count` cells with `slots` (next block, level) partial-sum rows per task:
+    /// at most 2048 cells (up to 8192 when there are many slots: each task zeroes and reduces all of its slots,
+    /// and with 64 levels x 20 blocks a slot still gets only a few rows), cut into an even number of equal tasks
+    /// (10k cells: 6 of 1667, not 5 that keep one of 2 threads idle for a fifth of the block).
+    /// Never depends on the thread count.
+    static func cellsPerTask(_ count: Int, slots: Int) -> Int {
+        let most = min(8192, max(TaskRunner.cellsPerTask, 24 * slots))
+        var tasks = TaskRunner.taskCount(count, perTask: most)
+        if tasks > 1 && tasks % 2 == 1 { tasks += 1 }
+        return max(1, (count + tasks - 1) / tasks)
+    }
+
     /// Recomputes R for the cells at positions start..<end of `order` (or cells start..<end when nil) with
     /// `penalty` (nil = none), storing the rows unless `storeRows` is false. Sums the new rows per
     /// (next block, level) into `pendingSums` and per level into `passLevels` (the same partial sums added over
@@ -274,9 +302,10 @@ final class SoftClustering {
         let slice = nb * kc, nextBlocks = pendingSums.count / slice
         let paddedSlice = nb * kp, pendingSlot = nextBlocks * paddedSlice
         let count = end - start
-        let tasks = TaskRunner.taskCount(count)
+        let perTask = SoftClustering.cellsPerTask(count, slots: nextBlocks * nb)
+        let tasks = TaskRunner.taskCount(count, perTask: perTask)
         let table = penalty ?? []
-        passLevels.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        passContribution.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         kmeansSum = 0
         entropySum = 0
         var waveStart = 0
@@ -298,8 +327,8 @@ final class SoftClustering {
                                             let pt = penalty == nil ? nil : tableBuf.baseAddress
                                             let sg = sigmaBuf.baseAddress!
                                             runner.run(waveCount) { w in
-                                                let from = start + (waveStart + w) * TaskRunner.cellsPerTask
-                                                let to = min(end, from + TaskRunner.cellsPerTask)
+                                                let from = start + (waveStart + w) * perTask
+                                                let to = min(end, from + perTask)
                                                 let pending = pp + w * pendingSlot
                                                 pending.update(repeating: 0, count: pendingSlot)
                                                 let scratch = SoftmaxKernel.makeScratch(clusters: kc)
@@ -350,24 +379,11 @@ final class SoftClustering {
                     }
                 }
             }
-            // Reduce the wave in task order (through raw pointers: class properties in a hot loop would pay
-            // a dynamic exclusivity check per access).
             partialPending.withUnsafeBufferPointer { src in
-                pendingSums.withUnsafeMutableBufferPointer { pending in
-                    passLevels.withUnsafeMutableBufferPointer { levels in
-                        for w in 0..<waveCount {
-                            for j in 0..<nextBlocks {
-                                for b in 0..<nb {
-                                    let base = w * pendingSlot + j * paddedSlice + b * kp
-                                    for k in 0..<kc {
-                                        let v = Double(src[base + k])
-                                        pending[j * slice + b * kc + k] += v
-                                        levels[b * kc + k] += v
-                                    }
-                                }
-                            }
-                        }
-                    }
+                passContribution.withUnsafeMutableBufferPointer { dst in
+                    PassReduction.addTasks(src.baseAddress!, tasks: waveCount, taskSlot: pendingSlot,
+                                           blocks: nextBlocks, levels: nb, clusters: kc, padded: kp,
+                                           into: dst.baseAddress!, runner: runner)
                 }
             }
             for w in 0..<waveCount {
@@ -375,6 +391,15 @@ final class SoftClustering {
                 entropySum += partialObjective[2 * w + 1]
             }
             waveStart += waveCount
+        }
+        passContribution.withUnsafeBufferPointer { src in
+            pendingSums.withUnsafeMutableBufferPointer { pending in
+                passLevels.withUnsafeMutableBufferPointer { levels in
+                    PassReduction.finish(src.baseAddress!, blocks: nextBlocks, levels: nb, clusters: kc,
+                                         pending: pending.baseAddress!, levelTotals: levels.baseAddress!,
+                                         runner: runner)
+                }
+            }
         }
     }
 }

@@ -84,8 +84,8 @@ enum SoftmaxKernel {
         while k < kp {
             let r = load(e, k) * inverse
             let sr = load(sigma, k) * r
-            kmeans8 += sr * load(g, k)
-            weighted8 += sr * load(l, k)
+            kmeans8.addProduct(sr, load(g, k))
+            weighted8.addProduct(sr, load(l, k))
             mass8 += sr
             for c in 0..<covariates {
                 let target = sums + Int(levels[c]) * kp

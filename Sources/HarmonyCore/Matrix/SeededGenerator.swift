@@ -33,6 +33,9 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         self.init(seed: SeededGenerator.splitMix(&sm))
     }
 
+    /// The four state words (for SeededLanes8).
+    var state: (UInt64, UInt64, UInt64, UInt64) { (s0, s1, s2, s3) }
+
     /// SplitMix64 step: advances `state` and returns a well-mixed 64-bit value.
     @inline(__always)
     static func splitMix(_ state: inout UInt64) -> UInt64 {
