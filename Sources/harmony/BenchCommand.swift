@@ -16,10 +16,16 @@ struct BenchCommand: ParsableCommand {
             per iteration and the peak resident memory of the process. --write-inputs saves the simulated \
             data so another implementation can be timed on the same input.
 
+            --map-cells N also benchmarks reference mapping: the last fit becomes a reference model (with the \
+            simulated cell types as labels), N of its cells are streamed as a new batch through the streaming \
+            mapper in --map-chunk-cell chunks on one thread (cells per CPU second), and labels are transferred \
+            to them by the exact kNN index (build and search timed apart).
+
             Examples:
               harmony bench --cells 100000 --dims 30 --batches 4
               harmony bench --cells 20000 --dims 20 --batches 3 --nclust 50 --repeat 5 --json
               harmony bench --cells 50000 --dims 30 --batches 2 --write-inputs /tmp/bench-data
+              harmony bench --cells 1000000 --dims 30 --batches 4 --repeat 1 --map-cells 100000
             """)
 
     @Option(help: ArgumentHelp("Number of simulated cells.", valueName: "N"))
@@ -59,7 +65,16 @@ struct BenchCommand: ParsableCommand {
         "Also write the simulated data (pcs.tsv.gz, meta.tsv.gz) to this directory.", valueName: "dir"))
     var writeInputs: String?
 
+    @Option(name: .customLong("map-cells"), help: ArgumentHelp(
+        "Also time mapping this many cells onto the fitted reference, and kNN label transfer (0: no).", valueName: "N"))
+    var mapCells: Int = 0
+
+    @Option(name: .customLong("map-chunk"), help: ArgumentHelp("Cells per streamed mapping chunk.", valueName: "n"))
+    var mapChunk: Int = 1000
+
     func validate() throws {
+        guard mapCells >= 0, mapCells <= cells else { throw ValidationError("--map-cells must be between 0 and --cells.") }
+        guard mapChunk >= 1 else { throw ValidationError("--map-chunk must be at least 1.") }
         guard cells >= FitInput.minimumCells else { throw ValidationError("--cells must be at least \(FitInput.minimumCells).") }
         guard dims >= 1, types >= 1 else { throw ValidationError("--dims and --types must be at least 1.") }
         guard batches >= 2 else { throw ValidationError("--batches must be at least 2.") }
@@ -85,10 +100,12 @@ struct BenchCommand: ParsableCommand {
         parameters.seed = seed
 
         var runs: [(wall: Double, timings: PhaseTimings, iterations: Int, k: Int)] = []
+        var lastFit: HarmonyFitResult?
         for r in 0..<repeats {
             let clock = Stopwatch()
             let result = try Harmony.fit(data.embedding, covariates: [batch], parameters: parameters)
             runs.append((clock.elapsed, result.timings, result.iterations, result.resolved.nClusters))
+            lastFit = result
             if !json { fputs("harmony bench: run \(r + 1)/\(repeats): \(FitCommand.seconds(clock.elapsed))\n", stderr) }
         }
         let median = { (f: (PhaseTimings) -> Double) in LISI.median(runs.map { f($0.timings) }) }
@@ -99,6 +116,10 @@ struct BenchCommand: ParsableCommand {
             ("correction", median { $0.correction }), ("total", median { $0.total }),
             ("wall", wall), ("per_iteration", wall / Double(max(1, iterationsRun))),
         ]
+        var mapping: [(String, Double)] = []
+        if mapCells > 0, let fit = lastFit {
+            mapping = try benchMapping(fit: fit, data: data, batch: batch, parameters: parameters)
+        }
         let peak = Stopwatch.peakResidentBytes()
         if json {
             var object: [String: Any] = [
@@ -108,11 +129,53 @@ struct BenchCommand: ParsableCommand {
                 "runs_seconds": runs.map(\.wall),
             ]
             object["median_seconds"] = Dictionary(uniqueKeysWithValues: stats)
+            if !mapping.isEmpty { object["mapping"] = Dictionary(uniqueKeysWithValues: mapping) }
             print(String(decoding: try FitReport.encode(object), as: UTF8.self), terminator: "")
         } else {
             print("cells \(cells), dims \(dims), batches \(batches), K \(runs.last?.k ?? 0), \(iterationsRun) iterations x \(rounds) rounds, threads \(threads), median of \(repeats)")
             for (name, s) in stats { print("  \(name.padding(16)) \(FitCommand.seconds(s))") }
             print("  \("peak memory".padding(16)) \(peak / (1 << 20)) MiB")
+            if !mapping.isEmpty {
+                print("mapping \(mapCells) cells in \(mapChunk)-cell chunks (one thread) and kNN label transfer (k 5)")
+                for (name, value) in mapping { print("  \(name.padding(28)) \(value)") }
+            }
         }
+    }
+
+    /// Streams `mapCells` simulated cells as one new batch through a `QueryState` built on the fitted reference
+    /// (CPU time of this thread), then times the kNN index build and search for them.
+    private func benchMapping(fit: HarmonyFitResult, data: SimulatedData, batch: Covariate,
+                              parameters: HarmonyParameters) throws -> [(String, Double)] {
+        let loadClock = Stopwatch()
+        let model = try ReferenceModel.build(fit: fit, embedding: data.embedding, covariates: [batch],
+                                             parameters: parameters, cellIds: data.ids,
+                                             labels: (name: "cell_type", values: data.cellType), compact: false)
+        let buildSeconds = loadClock.elapsed
+        let query = data.embedding.selectingRows(0..<mapCells)
+        var state = QueryState(mapper: try QueryMapper(model: model), batchKey: "batch")
+        let cpuStart = Self.threadCPUSeconds(), wallClock = Stopwatch()
+        var corrected = [Float]()
+        corrected.reserveCapacity(mapCells * dims)
+        for start in stride(from: 0, to: mapCells, by: mapChunk) {
+            let chunk = query.selectingRows(start..<min(mapCells, start + mapChunk))
+            corrected.append(contentsOf: try state.add(cells: chunk, batch: "bench-query").corrected.values)
+        }
+        let cpu = Self.threadCPUSeconds() - cpuStart, wall = wallClock.elapsed
+        let indexClock = Stopwatch()
+        guard let transfer = LabelTransfer(model: model, k: 5) else { return [] }
+        let indexSeconds = indexClock.elapsed
+        let searchClock = Stopwatch()
+        _ = try transfer.predict(corrected: Matrix(rows: mapCells, cols: dims, values: corrected), assignments: nil)
+        let searchSeconds = searchClock.elapsed
+        return [("model_build_seconds", buildSeconds), ("map_cpu_seconds", cpu), ("map_wall_seconds", wall),
+                ("map_cells_per_cpu_second", Double(mapCells) / cpu), ("knn_index_build_seconds", indexSeconds),
+                ("knn_search_seconds", searchSeconds)]
+    }
+
+    /// CPU seconds used by the calling thread.
+    private static func threadCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }

@@ -61,23 +61,15 @@ final class NearestNeighborIndexTests: XCTestCase {
         return m
     }
 
-    /// 100k queries against a 200k-cell PC-like reference at d = 30 (printed; the 1M-cell figure is in the report).
-    func testSearchSpeed() {
+    /// On PC-like data (the kind the index is built for) the neighbours are exact. Speed is measured by
+    /// `harmony bench --map-cells` (BENCHMARKS.md), not here.
+    func testSearchIsExactOnPCLikeData() {
         var rng = QueryStateTests.SplitMix(state: 9)
-        let n = 200_000, d = 30
-        let points = Self.pcLike(n, d: d, rng: &rng)
-        var clock = Date()
+        let points = Self.pcLike(50_000, d: 30, rng: &rng)
         let index = NearestNeighborIndex(points: points)
-        let build = Date().timeIntervalSince(clock)
-        let queries = Self.pcLike(100_000, d: d, rng: &rng)
-        clock = Date()
+        let queries = Self.pcLike(200, d: 30, rng: &rng)
         let (ids, _) = index.search(queries, k: 5)
-        let search = Date().timeIntervalSince(clock)
-        print("kNN: built a \(n)-cell index in \(build) s; 100k queries (k 5, d 30) in \(search) s")
         XCTAssertFalse(ids.contains(-1))
-        XCTAssertLessThan(search, 30)
-        // Spot-check exactness on the first queries.
-        let sample = queries.selectingRows(0..<20)
-        XCTAssertEqual(Array(ids[0..<100]), Self.bruteForce(points, sample, k: 5))
+        XCTAssertEqual(ids, Self.bruteForce(points, queries, k: 5))
     }
 }
