@@ -132,9 +132,10 @@ final class ModelFileTests: XCTestCase {
         XCTAssertEqual(try ModelFile.decode(bytes, source: "example"), model)
     }
 
-    /// A 1M-cell, d = 30 model reads in well under a second.
-    func testLargeModelReadsFast() throws {
-        let n = 1_000_000, d = 30, k = 100
+    /// A model with many cells round-trips through the bulk array sections (its load time at 1M cells is
+    /// measured in BENCHMARKS.md, not here).
+    func testLargeModelRoundTrips() throws {
+        let n = 200_000, d = 30, k = 100
         var sums = Matrix<Double>(rows: k, cols: d, repeating: 1)
         sums.values[0] = 2
         let cells = ReferenceCells(ids: (0..<n).map { "c\($0)" }, original: Matrix(rows: n, cols: d, repeating: 0.5),
@@ -149,12 +150,11 @@ final class ModelFileTests: XCTestCase {
         let path = NSTemporaryDirectory() + "ref-large-\(getpid()).hmod"
         defer { unlink(path) }
         try ModelFile.write(model, to: path)
-        let start = Date()
         let back = try ModelFile.read(path)
-        let seconds = Date().timeIntervalSince(start)
-        print("read a 1M-cell model in \(seconds) s")
         XCTAssertEqual(back.cells?.ids.count, n)
+        XCTAssertEqual(back.cells?.ids.last, "c\(n - 1)")
         XCTAssertEqual(back.cells?.corrected.values.last, 0.25)
-        XCTAssertLessThan(seconds, 1.5)
+        XCTAssertEqual(back.cells?.original.values.first, 0.5)
+        XCTAssertEqual(back.clusterSums.values[0], 2)
     }
 }
