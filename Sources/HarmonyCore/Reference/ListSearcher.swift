@@ -35,11 +35,15 @@ struct ListSearcher {
         var toCentroid = [Float](repeating: 0, count: m * lists)
         BLAS.sgemm(transB: true, m: m, n: lists, k: d, alpha: 1,
                     a: q, lda: d, b: index.centroids, ldb: d, beta: 0, c: &toCentroid, ldc: lists)
+        // Squared distances (float, up to GEMM rounding) to every centroid; the group's own column is kept.
+        var toGroup = [Float](repeating: 0, count: m)
         for r in 0..<m {
             for l in 0..<lists {
                 let s = qnorm[r] + index.centroidNorms[l] - 2 * toCentroid[r * lists + l]
-                toCentroid[r * lists + l] = max(s, 0).squareRoot()
+                toCentroid[r * lists + l] = max(s, 0)
             }
+            toGroup[r] = toCentroid[r * lists + group]
+            for l in 0..<lists { toCentroid[r * lists + l] = toCentroid[r * lists + l].squareRoot() }
         }
         // Visit lists in order of distance from the group's own centroid (the closest lists tighten bounds first).
         var order = Array(0..<lists)
@@ -61,8 +65,20 @@ struct ListSearcher {
             let size = hi - lo
             if size == 0 { continue }
             selected.removeAll(keepingCapacity: true)
+            // Hyperplane bound: every point of list l is on l's side of the bisector between c_g and c_l (up to
+            // `assignSlack`, the rounding of the float assignment), and a query's distance to that bisector is
+            // (|q - c_l|^2 - |q - c_g|^2) / (2 |c_l - c_g|); `gemmSlack` covers the float squared distances.
+            let cgl = centerDistance[l].squareRoot()
+            let cnl = index.centroidNorms[l], cng = index.centroidNorms[g]
+            let assignSlack = 2e-5 * (index.listMaxNorm[l] + cnl + cng)
             for r in 0..<m {
-                let lb = max(toCentroid[r * lists + l] - index.radius[l], 0)
+                var lb = max(toCentroid[r * lists + l] - index.radius[l], 0)
+                if l != g && cgl > 0 {
+                    let tl = toCentroid[r * lists + l]
+                    let gemmSlack = 2e-5 * (2 * qnorm[r] + cnl + cng)
+                    let h = (tl * tl - toGroup[r] - gemmSlack - assignSlack) / (2 * cgl * (1 + 1e-5))
+                    lb = max(lb, h)
+                }
                 let threshold = bestD[r * keep + keep - 1]
                 // Slack covers float rounding of the GEMM distances, so the bound never prunes a true neighbour.
                 if lb * lb <= threshold * 1.0001 + 1e-6 * qnorm[r] { selected.append(r) }

@@ -28,6 +28,8 @@ public struct NearestNeighborIndex: Sendable {
     let centroids: [Float]
     let centroidNorms: [Float]
     let radius: [Float]
+    // Largest squared norm of a point in each list.
+    let listMaxNorm: [Float]
 
     /// Builds the index; `seed` fixes the k-means start, so the index (not the answers, which are exact)
     /// is reproducible.
@@ -37,7 +39,7 @@ public struct NearestNeighborIndex: Sendable {
         dimension = d
         let lists = max(1, min(n, Int(Double(n).squareRoot().rounded())))
         listCount = lists
-        var centers = KMeansLists.centroids(input, lists: lists, seed: seed)
+        let centers = KMeansLists.centroids(input, lists: lists, seed: seed)
         let assignment = KMeansLists.nearest(input.values, n: n, d: d, centroids: centers, k: lists)
         var start = [Int](repeating: 0, count: lists + 1)
         for a in assignment { start[Int(a) + 1] += 1 }
@@ -52,8 +54,10 @@ public struct NearestNeighborIndex: Sendable {
         var reordered = [Float](repeating: 0, count: n * d)
         var pointNorms = [Float](repeating: 0, count: n)
         var radii = [Float](repeating: 0, count: lists)
-        // Centroids become the exact means of their members; radii are measured against those.
-        centers = KMeansLists.means(input.values, d: d, order: order, start: start, previous: centers)
+        var maxNorms = [Float](repeating: 0, count: lists)
+        // Centroids stay the assignment centres (not the members' means), so every point lies (up to float
+        // rounding of the assignment, covered by a slack) on its own side of each bisector between two centres;
+        // the search prunes with that hyperplane bound as well as with the radius.
         for l in 0..<lists {
             for slot in start[l]..<start[l + 1] {
                 let i = Int(order[slot])
@@ -66,10 +70,12 @@ public struct NearestNeighborIndex: Sendable {
                     dd += diff * diff
                 }
                 pointNorms[slot] = Float(ss)
+                maxNorms[l] = max(maxNorms[l], Float(ss))
                 radii[l] = max(radii[l], Float(dd.squareRoot()) * (1 + 1e-5))
             }
         }
         points = reordered
+        listMaxNorm = maxNorms
         norms = pointNorms
         originalIndex = order
         var inverse = [Int32](repeating: 0, count: n)
