@@ -95,15 +95,20 @@ struct ListSearcher {
                             a: block, lda: d, b: pb.baseAddress! + lo * d, ldb: d, beta: 0, c: &dots, ldc: size)
             }
             dots.withUnsafeBufferPointer { db in
+              index.norms.withUnsafeBufferPointer { nbAll in
+                index.originalIndex.withUnsafeBufferPointer { obAll in
                 bestD.withUnsafeMutableBufferPointer { bd in
                     bestI.withUnsafeMutableBufferPointer { bi in
+                        let nb = nbAll.baseAddress! + lo, ob = obAll.baseAddress! + lo
                         for (row, r) in selected.enumerated() {
                             let base = r * keep
+                            let qn = qnorm[r]
+                            let drow = db.baseAddress! + row * size
                             var threshold = bd[base + keep - 1]
                             for p in 0..<size {
-                                let dist = qnorm[r] + index.norms[lo + p] - 2 * db[row * size + p]
+                                let dist = qn + nb[p] - 2 * drow[p]
                                 if dist > threshold { continue }
-                                let id = index.originalIndex[lo + p]
+                                let id = ob[p]
                                 if dist == threshold && id > bi[base + keep - 1] { continue }
                                 var pos = keep - 1
                                 // Insertion keeps the row sorted by (distance, index).
@@ -120,6 +125,8 @@ struct ListSearcher {
                         }
                     }
                 }
+                }
+              }
             }
         }
         return rerank(queries: queries, rows: rows, bestI: bestI)
