@@ -33,17 +33,21 @@ struct ListSearcher {
         }
         // Distances from each query to each list centroid.
         var toCentroid = [Float](repeating: 0, count: m * lists)
-        BLAS.sgemm(transB: true, m: m, n: lists, k: d, alpha: 1,
-                    a: q, lda: d, b: index.centroids, ldb: d, beta: 0, c: &toCentroid, ldc: lists)
+        // Stored list-major (lists x m), so the per-list pruning pass reads one contiguous row.
+        BLAS.sgemm(transB: true, m: lists, n: m, k: d, alpha: 1,
+                    a: index.centroids, lda: d, b: q, ldb: d, beta: 0, c: &toCentroid, ldc: m)
         // Squared distances (float, up to GEMM rounding) to every centroid; the group's own column is kept.
         var toGroup = [Float](repeating: 0, count: m)
-        for r in 0..<m {
+        toCentroid.withUnsafeMutableBufferPointer { tc in
             for l in 0..<lists {
-                let s = qnorm[r] + index.centroidNorms[l] - 2 * toCentroid[r * lists + l]
-                toCentroid[r * lists + l] = max(s, 0)
+                let cn = index.centroidNorms[l]
+                for r in 0..<m {
+                    let s = qnorm[r] + cn - 2 * tc[l * m + r]
+                    tc[l * m + r] = max(s, 0)
+                }
             }
-            toGroup[r] = toCentroid[r * lists + group]
-            for l in 0..<lists { toCentroid[r * lists + l] = toCentroid[r * lists + l].squareRoot() }
+            for r in 0..<m { toGroup[r] = tc[group * m + r] }
+            for e in 0..<(lists * m) { tc[e] = tc[e].squareRoot() }
         }
         // Visit lists in order of distance from the group's own centroid (the closest lists tighten bounds first).
         var order = Array(0..<lists)
@@ -72,9 +76,9 @@ struct ListSearcher {
             let cnl = index.centroidNorms[l], cng = index.centroidNorms[g]
             let assignSlack = 2e-5 * (index.listMaxNorm[l] + cnl + cng)
             for r in 0..<m {
-                var lb = max(toCentroid[r * lists + l] - index.radius[l], 0)
+                var lb = max(toCentroid[l * m + r] - index.radius[l], 0)
                 if l != g && cgl > 0 {
-                    let tl = toCentroid[r * lists + l]
+                    let tl = toCentroid[l * m + r]
                     let gemmSlack = 2e-5 * (2 * qnorm[r] + cnl + cng)
                     let h = (tl * tl - toGroup[r] - gemmSlack - assignSlack) / (2 * cgl * (1 + 1e-5))
                     lb = max(lb, h)
