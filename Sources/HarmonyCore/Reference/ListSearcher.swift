@@ -33,13 +33,21 @@ struct ListSearcher {
         }
         // Distances from each query to each list centroid.
         var toCentroid = [Float](repeating: 0, count: m * lists)
-        BLAS.sgemm(transB: true, m: m, n: lists, k: d, alpha: 1,
-                    a: q, lda: d, b: index.centroids, ldb: d, beta: 0, c: &toCentroid, ldc: lists)
-        for r in 0..<m {
+        // Stored list-major (lists x m), so the per-list pruning pass reads one contiguous row.
+        BLAS.sgemm(transB: true, m: lists, n: m, k: d, alpha: 1,
+                    a: index.centroids, lda: d, b: q, ldb: d, beta: 0, c: &toCentroid, ldc: m)
+        // Squared distances (float, up to GEMM rounding) to every centroid; the group's own column is kept.
+        var toGroup = [Float](repeating: 0, count: m)
+        toCentroid.withUnsafeMutableBufferPointer { tc in
             for l in 0..<lists {
-                let s = qnorm[r] + index.centroidNorms[l] - 2 * toCentroid[r * lists + l]
-                toCentroid[r * lists + l] = max(s, 0).squareRoot()
+                let cn = index.centroidNorms[l]
+                for r in 0..<m {
+                    let s = qnorm[r] + cn - 2 * tc[l * m + r]
+                    tc[l * m + r] = max(s, 0)
+                }
             }
+            for r in 0..<m { toGroup[r] = tc[group * m + r] }
+            for e in 0..<(lists * m) { tc[e] = tc[e].squareRoot() }
         }
         // Visit lists in order of distance from the group's own centroid (the closest lists tighten bounds first).
         var order = Array(0..<lists)
@@ -61,8 +69,20 @@ struct ListSearcher {
             let size = hi - lo
             if size == 0 { continue }
             selected.removeAll(keepingCapacity: true)
+            // Hyperplane bound: every point of list l is on l's side of the bisector between c_g and c_l (up to
+            // `assignSlack`, the rounding of the float assignment), and a query's distance to that bisector is
+            // (|q - c_l|^2 - |q - c_g|^2) / (2 |c_l - c_g|); `gemmSlack` covers the float squared distances.
+            let cgl = centerDistance[l].squareRoot()
+            let cnl = index.centroidNorms[l], cng = index.centroidNorms[g]
+            let assignSlack = 2e-5 * (index.listMaxNorm[l] + cnl + cng)
             for r in 0..<m {
-                let lb = max(toCentroid[r * lists + l] - index.radius[l], 0)
+                var lb = max(toCentroid[l * m + r] - index.radius[l], 0)
+                if l != g && cgl > 0 {
+                    let tl = toCentroid[l * m + r]
+                    let gemmSlack = 2e-5 * (2 * qnorm[r] + cnl + cng)
+                    let h = (tl * tl - toGroup[r] - gemmSlack - assignSlack) / (2 * cgl * (1 + 1e-5))
+                    lb = max(lb, h)
+                }
                 let threshold = bestD[r * keep + keep - 1]
                 // Slack covers float rounding of the GEMM distances, so the bound never prunes a true neighbour.
                 if lb * lb <= threshold * 1.0001 + 1e-6 * qnorm[r] { selected.append(r) }
@@ -79,15 +99,20 @@ struct ListSearcher {
                             a: block, lda: d, b: pb.baseAddress! + lo * d, ldb: d, beta: 0, c: &dots, ldc: size)
             }
             dots.withUnsafeBufferPointer { db in
+              index.norms.withUnsafeBufferPointer { nbAll in
+                index.originalIndex.withUnsafeBufferPointer { obAll in
                 bestD.withUnsafeMutableBufferPointer { bd in
                     bestI.withUnsafeMutableBufferPointer { bi in
+                        let nb = nbAll.baseAddress! + lo, ob = obAll.baseAddress! + lo
                         for (row, r) in selected.enumerated() {
                             let base = r * keep
+                            let qn = qnorm[r]
+                            let drow = db.baseAddress! + row * size
                             var threshold = bd[base + keep - 1]
                             for p in 0..<size {
-                                let dist = qnorm[r] + index.norms[lo + p] - 2 * db[row * size + p]
+                                let dist = qn + nb[p] - 2 * drow[p]
                                 if dist > threshold { continue }
-                                let id = index.originalIndex[lo + p]
+                                let id = ob[p]
                                 if dist == threshold && id > bi[base + keep - 1] { continue }
                                 var pos = keep - 1
                                 // Insertion keeps the row sorted by (distance, index).
@@ -104,6 +129,8 @@ struct ListSearcher {
                         }
                     }
                 }
+                }
+              }
             }
         }
         return rerank(queries: queries, rows: rows, bestI: bestI)
