@@ -12,5 +12,11 @@ if [ ${#need[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q numpy
-python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
+# numpy (the Python client) and pytest (its tests): pip, or Debian's packages where pip may not install.
+for module in numpy pytest; do
+    python3 -c "import $module" 2>/dev/null && continue
+    python3 -m pip install -q "$module" 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages "$module" 2>/dev/null \
+        || { SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"; \
+             DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "python3-$module" >/dev/null; }
+done
