@@ -13,11 +13,11 @@ enum KMeansLists {
     /// `lists` centroids (lists x d, row-major) from a sample of the points; deterministic for a seed.
     static func centroids(_ points: Matrix<Float>, lists: Int, seed: UInt64) -> [Float] {
         let n = points.rows, d = points.cols
-        var rng = SeededRandom(state: seed)
+        var rng = SeededGenerator(seed: seed)
         var pick = Array(0..<n)
         let m = min(n, lists * samplePerList)
         for i in 0..<m {
-            let j = i + Int(rng.next() % UInt64(n - i))
+            let j = i + rng.below(n - i)
             pick.swapAt(i, j)
         }
         let sampleRows = Array(pick[0..<m]).sorted()
@@ -89,17 +89,5 @@ enum KMeansLists {
             for j in 0..<d { out[l * d + j] = Float(sums[j] / c) }
         }
         return out
-    }
-
-    /// SplitMix64: a small seeded generator so index builds are reproducible.
-    private struct SeededRandom {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 }
