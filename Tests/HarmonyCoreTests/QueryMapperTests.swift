@@ -31,6 +31,41 @@ final class QueryMapperTests: XCTestCase {
 
     func testSymphonyFixturePBMC() throws { try checkSymphonyFixture("pbmcs_symphony") }
 
+    /// The top cluster computed inside the softmax is the first index of the largest entry of R, and its
+    /// probability is exactly that entry, for K not a multiple of 8 and for ties.
+    func testTopClusterIsFirstArgmaxOfR() throws {
+        for k in [1, 7, 8, 13, 100] {
+            let d = 5
+            var generator = SeededGenerator(seed: UInt64(k))
+            var centroids = Matrix<Float>(rows: k, cols: d)
+            for c in 0..<k {
+                let row = (0..<d).map { _ in Float.random(in: -1...1, using: &generator) }
+                let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                for j in 0..<d { centroids[c, j] = row[j] / norm }
+            }
+            // A duplicated centroid: cells nearest to it tie between c = 0 and c = k - 1.
+            if k > 1 { for j in 0..<d { centroids[k - 1, j] = centroids[0, j] } }
+            let model = try ReferenceModel(
+                parameters: ReferenceParameters(preset: .harmony2, sigma: [Double](repeating: 0.2, count: k),
+                                                theta: [2], lambda: .dynamic(alpha: 0.2)),
+                clusterMass: [Double](repeating: 1, count: k), clusterSums: Matrix(rows: k, cols: d),
+                levelTerms: [], covariates: [ReferenceCovariate(name: "batch", levels: [])], labels: nil, cells: nil)
+            var cells = Matrix<Float>(rows: 40, cols: d)
+            for i in 0..<cells.rows {
+                for j in 0..<d { cells[i, j] = i < 5 ? centroids[0, j] : Float.random(in: -1...1, using: &generator) }
+            }
+            let mapper = try QueryMapper(model: model)
+            let r = mapper.assignments(of: cells)
+            for i in 0..<cells.rows {
+                let row = Array(r.r.values[(i * k)..<((i + 1) * k)])
+                let best = row.firstIndex(of: row.max()!)!
+                XCTAssertEqual(Int(r.topCluster[i]), best, "k \(k) cell \(i)")
+                XCTAssertEqual(r.topProbability[i], row[best], "k \(k) cell \(i)")
+            }
+            if k > 1 { XCTAssertEqual(r.topCluster[0], 0) }
+        }
+    }
+
     func testSymphonyFixtureCellLines() throws { try checkSymphonyFixture("cell_lines") }
 
     /// A cell of a level the reference knows is corrected with that level's terms: z - sum_k R_ik beta_kb.

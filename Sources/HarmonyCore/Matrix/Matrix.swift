@@ -46,13 +46,24 @@ public struct Matrix<Element: BinaryFloatingPoint & Sendable>: Sendable, Equatab
     }
 
     /// The rows at `indices`, in that order.
+    // Inlinable so that callers in other modules get a copy specialised to their element and sequence types; the
+    // unspecialised generic loop costs more than the mapping of the rows it copies.
+    @inlinable
     public func selectingRows<S: Sequence>(_ indices: S) -> Matrix<Element> where S.Element == Int {
         var out: [Element] = []
+        out.reserveCapacity(indices.underestimatedCount * cols)
         var n = 0
         for i in indices {
             out.append(contentsOf: values[(i * cols)..<((i + 1) * cols)])
             n += 1
         }
         return Matrix(rows: n, cols: cols, values: out)
+    }
+
+    /// The consecutive rows in `range`: one contiguous copy.
+    @inlinable
+    public func selectingRows(_ range: Range<Int>) -> Matrix<Element> {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) out of 0..<\(rows)")
+        return Matrix(rows: range.count, cols: cols, values: Array(values[(range.lowerBound * cols)..<(range.upperBound * cols)]))
     }
 }

@@ -41,16 +41,22 @@ public struct QueryMapper: Sendable {
     /// Soft assignments R (n x K) of the cells (n x d) to the reference centroids.
     public func assign(_ cells: Matrix<Float>) throws -> Matrix<Float> {
         try check(cells)
-        var r = Matrix<Float>(rows: cells.rows, cols: model.clusterCount)
-        assign(cells, into: &r)
-        return r
+        return assignments(of: cells).r
+    }
+
+    /// R of a chunk (n x K) with each cell's top cluster and its probability.
+    struct Assignments {
+        var r: Matrix<Float>
+        var topCluster: [Int32]
+        var topProbability: [Float]
     }
 
     /// Maps cells of batches the reference knows or with given terms: `terms[t]` (K x d) applies to the cells
     /// with `slots[i] == t`.
-    func correct(_ cells: Matrix<Float>, assignments r: Matrix<Float>, slots: [Int],
+    func correct(_ cells: Matrix<Float>, assignments: Assignments, slots: [Int],
                  terms: [Matrix<Float>]) -> MappedCells {
         let n = cells.rows, d = cells.cols, k = model.clusterCount
+        let r = assignments.r
         var out = cells
         var members = [[Int]](repeating: [], count: terms.count)
         if let first = slots.first, !slots.contains(where: { $0 != first }) {
@@ -89,34 +95,40 @@ public struct QueryMapper: Sendable {
                 }
             }
         }
-        var cluster = [Int32](repeating: 0, count: n)
-        var probability = [Float](repeating: 0, count: n)
-        r.values.withUnsafeBufferPointer { rb in
-            cluster.withUnsafeMutableBufferPointer { cb in
-                probability.withUnsafeMutableBufferPointer { pb in
-                    SoftAssignment.top(r: rb, n: n, k: k, cluster: cb, probability: pb)
-                }
-            }
-        }
-        return MappedCells(corrected: out, topCluster: cluster, topProbability: probability,
+        return MappedCells(corrected: out, topCluster: assignments.topCluster,
+                           topProbability: assignments.topProbability,
                            assignments: options.includeAssignments ? r : nil)
     }
 
-
-    func assign(_ cells: Matrix<Float>, into r: inout Matrix<Float>) {
+    /// R, top clusters and their probabilities of checked cells.
+    func assignments(of cells: Matrix<Float>) -> Assignments {
         let n = cells.rows, d = cells.cols, k = model.clusterCount
-        var zhat = [Float](repeating: 0, count: n * d)
+        // R and zhat are written whole (the GEMM with beta 0, the normalisation) before any read: no zero fill.
+        var out = Assignments(r: Matrix(rows: n, cols: k, values: Self.uninitialized(n * k)),
+                              topCluster: [Int32](repeating: 0, count: n),
+                              topProbability: [Float](repeating: 0, count: n))
+        var zhat = Self.uninitialized(n * d)
         cells.values.withUnsafeBufferPointer { zb in
             model.centroids.values.withUnsafeBufferPointer { yb in
                 scale.withUnsafeBufferPointer { sb in
                     zhat.withUnsafeMutableBufferPointer { hb in
-                        r.values.withUnsafeMutableBufferPointer { rb in
-                            SoftAssignment.assign(z: zb, n: n, d: d, y: yb, k: k, scale: sb, zhat: hb, into: rb)
+                        out.r.values.withUnsafeMutableBufferPointer { rb in
+                            out.topCluster.withUnsafeMutableBufferPointer { cb in
+                                out.topProbability.withUnsafeMutableBufferPointer { pb in
+                                    SoftAssignment.assign(z: zb, n: n, d: d, y: yb, k: k, scale: sb, zhat: hb,
+                                                          into: rb, cluster: cb, probability: pb)
+                                }
+                            }
                         }
                     }
                 }
             }
         }
+        return out
+    }
+
+    private static func uninitialized(_ count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 
     func check(_ cells: Matrix<Float>) throws {

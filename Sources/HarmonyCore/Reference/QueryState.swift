@@ -42,10 +42,9 @@ public struct QueryState: Sendable {
     public mutating func add(cells: Matrix<Float>, batches: [String]) throws -> MappedCells {
         try mapper.check(cells)
         try checkLabels(batches, cells: cells.rows)
-        var r = Matrix<Float>(rows: cells.rows, cols: mapper.model.clusterCount)
-        mapper.assign(cells, into: &r)
+        let r = mapper.assignments(of: cells)
         let labels = Self.group(batches)
-        accumulate(cells, assignments: r, labels: labels)
+        accumulate(cells, assignments: r.r, labels: labels)
         return correct(cells, assignments: r, labels: labels)
     }
 
@@ -59,9 +58,7 @@ public struct QueryState: Sendable {
     public func correct(cells: Matrix<Float>, batches: [String]) throws -> MappedCells {
         try mapper.check(cells)
         try checkLabels(batches, cells: cells.rows)
-        var r = Matrix<Float>(rows: cells.rows, cols: mapper.model.clusterCount)
-        mapper.assign(cells, into: &r)
-        return correct(cells, assignments: r, labels: Self.group(batches))
+        return correct(cells, assignments: mapper.assignments(of: cells), labels: Self.group(batches))
     }
 
     /// Cells per block in `mapJointly`: R of a block (K floats a cell) stays in cache between the soft
@@ -79,18 +76,15 @@ public struct QueryState: Sendable {
         try state.checkLabels(batches, cells: cells.rows)
         let n = cells.rows, d = cells.cols, k = model.clusterCount
         if n <= jointBlock {
-            var r = Matrix<Float>(rows: n, cols: k)
-            state.mapper.assign(cells, into: &r)
+            let r = state.mapper.assignments(of: cells)
             let labels = group(batches)
-            state.accumulate(cells, assignments: r, labels: labels)
+            state.accumulate(cells, assignments: r.r, labels: labels)
             return state.correct(cells, assignments: r, labels: labels)
         }
         for start in stride(from: 0, to: n, by: jointBlock) {
             let end = min(n, start + jointBlock)
             let part = cells.selectingRows(start..<end)
-            var r = Matrix<Float>(rows: end - start, cols: k)
-            state.mapper.assign(part, into: &r)
-            state.accumulate(part, assignments: r, labels: group(Array(batches[start..<end])))
+            state.accumulate(part, assignments: state.mapper.assignments(of: part).r, labels: group(Array(batches[start..<end])))
         }
         var out = MappedCells(corrected: Matrix(rows: n, cols: d), topCluster: [Int32](repeating: 0, count: n),
                               topProbability: [Float](repeating: 0, count: n),
@@ -105,8 +99,7 @@ public struct QueryState: Sendable {
                         nonisolated(unsafe) let zb = zb, cb = cb, pb = pb, rb = rb
                         TaskRunner(requested: threads).runRanges(n, perTask: jointBlock) { _, start, end in
                             let part = cells.selectingRows(start..<end)
-                            var r = Matrix<Float>(rows: end - start, cols: k)
-                            final.mapper.assign(part, into: &r)
+                            let r = final.mapper.assignments(of: part)
                             let mapped = final.correct(part, assignments: r, labels: group(Array(batches[start..<end])))
                             let m = end - start
                             mapped.corrected.values.withUnsafeBufferPointer {
@@ -119,7 +112,7 @@ public struct QueryState: Sendable {
                                 (pb.baseAddress! + start).update(from: $0.baseAddress!, count: m)
                             }
                             if !rb.isEmpty {
-                                r.values.withUnsafeBufferPointer {
+                                r.r.values.withUnsafeBufferPointer {
                                     (rb.baseAddress! + start * k).update(from: $0.baseAddress!, count: m * k)
                                 }
                             }
@@ -234,7 +227,7 @@ public struct QueryState: Sendable {
         batchTerms = terms().batches.map { $0.converted(to: Float.self) }
     }
 
-    func correct(_ cells: Matrix<Float>, assignments r: Matrix<Float>,
+    func correct(_ cells: Matrix<Float>, assignments r: QueryMapper.Assignments,
                  labels: (distinct: [String], codes: [Int])) -> MappedCells {
         let k = mapper.model.clusterCount, d = cells.cols
         // Slot 0: no correction (a new batch not yet in the statistics); then known levels and new batches.

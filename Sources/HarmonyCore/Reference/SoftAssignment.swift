@@ -3,14 +3,18 @@
 // max-shifted so the largest exponent is 0. The dot products are one SGEMM (n x d)(d x K); the exponentials
 // use `FastMath.exp` (branch-free polynomial, vectorised by the compiler). Memory layout: every buffer row-major,
 // cells in rows. Nothing here allocates per cell.
+// The top cluster falls out of the softmax for free: it is the first index of the largest exponent (softmax is
+// monotone), and since that exponent is shifted to exactly 0 and FastMath.exp(0) == 1 exactly, its probability
+// is exactly 1 / sum, the value R holds there.
 
 /// Soft assignment of cells to fixed unit centroids.
 enum SoftAssignment {
-    /// Writes R (n x K) for the n x d cells in `z` against the K x d unit centroids `y`.
-    /// `scale[k]` = 2 / sigma_k. `zhat` is n x d scratch.
+    /// Writes R (n x K) for the n x d cells in `z` against the K x d unit centroids `y`, and each cell's top
+    /// cluster (first on ties) with its probability. `scale[k]` = 2 / sigma_k. `zhat` is n x d scratch.
     static func assign(z: UnsafeBufferPointer<Float>, n: Int, d: Int, y: UnsafeBufferPointer<Float>, k: Int,
                        scale: UnsafeBufferPointer<Float>, zhat: UnsafeMutableBufferPointer<Float>,
-                       into r: UnsafeMutableBufferPointer<Float>) {
+                       into r: UnsafeMutableBufferPointer<Float>,
+                       cluster: UnsafeMutableBufferPointer<Int32>, probability: UnsafeMutableBufferPointer<Float>) {
         guard n > 0 else { return }
         // Row norms in Double (four lanes, then the tail); a zero row stays zero and then gets a uniform row of R.
         let zp = z.baseAddress!, hp = zhat.baseAddress!
@@ -36,13 +40,17 @@ enum SoftAssignment {
                     a: zhat.baseAddress!, lda: d, b: y.baseAddress!, ldb: d, beta: 0, c: r.baseAddress!, ldc: k)
         let base = r.baseAddress!
         for i in 0..<n {
-            softmaxRow(base + i * k, k: k, scale: scale.baseAddress!)
+            let (best, p) = softmaxRow(base + i * k, k: k, scale: scale.baseAddress!)
+            cluster[i] = Int32(best)
+            probability[i] = p
         }
     }
 
-    /// Turns one row of dot products s_k into softmax_k((s_k - 1) scale_k) in place, 8 lanes at a time.
+    /// Turns one row of dot products s_k into softmax_k((s_k - 1) scale_k) in place, 8 lanes at a time; returns
+    /// the first index of the largest entry and that entry.
     @inline(__always)
-    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, k: Int, scale: UnsafePointer<Float>) {
+    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, k: Int,
+                           scale: UnsafePointer<Float>) -> (index: Int, value: Float) {
         let wide = k - k % 8
         var top8 = SIMD8<Float>(repeating: -.infinity)
         var c = 0
@@ -58,6 +66,7 @@ enum SoftAssignment {
             top = max(top, row[c])
             c += 1
         }
+        let best = firstIndex(of: top, in: row, k: k)
         // No reduction inside the exp loop, so the compiler vectorises it; the sum runs on 8 lanes.
         for c in 0..<k { row[c] = FastMath.exp(row[c] - top) }
         var sum8 = SIMD8<Float>()
@@ -73,6 +82,18 @@ enum SoftAssignment {
         }
         let inv = 1 / sum
         for c in 0..<k { row[c] *= inv }
+        return (best, inv)
+    }
+
+    // The first index of `value` in row[0..<k]: the first 8-lane group holding it, then its lane.
+    @inline(__always)
+    static func firstIndex(of value: Float, in row: UnsafeMutablePointer<Float>, k: Int) -> Int {
+        let wide = k - k % 8
+        let target = SIMD8<Float>(repeating: value)
+        var best = 0
+        while best < wide && !any(load(row + best) .== target) { best &+= 8 }
+        while best < k - 1 && row[best] != value { best &+= 1 }
+        return best
     }
 
     // The largest lane (the generic `SIMD.max()` is not inlined).
@@ -93,35 +114,5 @@ enum SoftAssignment {
     @inline(__always)
     static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
-    }
-
-    /// The index and value of the largest entry of each row of R (first index on ties).
-    static func top(r: UnsafeBufferPointer<Float>, n: Int, k: Int,
-                    cluster: UnsafeMutableBufferPointer<Int32>, probability: UnsafeMutableBufferPointer<Float>) {
-        guard k > 0 else { return }
-        let wide = k - k % 8
-        for i in 0..<n {
-            let row = r.baseAddress! + i &* k
-            // The maximum 8 lanes at a time, then the first index holding it.
-            var top8 = SIMD8<Float>(repeating: -.infinity)
-            var c = 0
-            while c < wide {
-                let v = load(row + c)
-                top8.replace(with: v, where: v .> top8)
-                c &+= 8
-            }
-            var value = largest(top8)
-            while c < k {
-                value = max(value, row[c])
-                c &+= 1
-            }
-            // The first index holding the maximum: the first 8-lane group containing it, then its lane.
-            let target = SIMD8<Float>(repeating: value)
-            var best = 0
-            while best < wide && !any(load(row + best) .== target) { best &+= 8 }
-            while best < k - 1 && row[best] != value { best &+= 1 }
-            cluster[i] = Int32(best)
-            probability[i] = row[best]
-        }
     }
 }
