@@ -127,41 +127,94 @@ public struct QueryState: Sendable {
 
     /// The current terms: the shared intercept beta_k0 (K x d) and beta_kb (K x d) per new batch.
     public func terms() -> (intercept: Matrix<Double>, batches: [Matrix<Double>]) {
+        let k = mapper.model.clusterCount, d = mapper.model.dimension
+        var intercept = Matrix<Double>(rows: k, cols: d)
+        intercept.values.withUnsafeMutableBufferPointer { writeIntercept(into: $0.baseAddress!) }
+        let betas = statistics.indices.map { b -> Matrix<Double> in
+            var beta = Matrix<Double>(rows: k, cols: d)
+            intercept.values.withUnsafeBufferPointer { ib in
+                beta.values.withUnsafeMutableBufferPointer { writeTerms(ofBatch: b, intercept: ib.baseAddress!, into: $0.baseAddress!) }
+            }
+            return beta
+        }
+        return (intercept, betas)
+    }
+
+    // beta_k0 (K x d) into `intercept`. Per entry the sum runs C_k, then the batches in order of arrival; a
+    // cluster without any mass gets a zero row (no correction from it).
+    private func writeIntercept(into intercept: UnsafeMutablePointer<Double>) {
         let model = mapper.model
         let k = model.clusterCount, d = model.dimension, lambda = mapper.options.lambda
-        var intercept = Matrix<Double>(rows: k, cols: d)
-        var betas = [[Double]](repeating: [Double](repeating: 0, count: k * d), count: statistics.count)
-        var numerator = [Double](repeating: 0, count: d)
-        intercept.values.withUnsafeMutableBufferPointer { ib in
-            model.clusterSums.values.withUnsafeBufferPointer { cs in
-                for c in 0..<k {
-                    var denominator = model.clusterMass[c]
-                    for j in 0..<d { numerator[j] = cs[c * d + j] }
-                    for stats in statistics {
-                        let nb = stats.mass[c]
-                        guard nb + lambda > 0 else { continue }
-                        let w = lambda / (nb + lambda)
-                        denominator += w * nb
-                        stats.sums.withUnsafeBufferPointer { sb in
-                            for j in 0..<d { numerator[j] += w * sb[c * d + j] }
-                        }
-                    }
-                    guard denominator > 0 else { continue }  // no mass at all in cluster c: no correction from it
-                    for j in 0..<d { ib[c * d + j] = numerator[j] / denominator }
-                    for (b, stats) in statistics.enumerated() {
-                        let nb = stats.mass[c]
-                        guard nb > 0 else { continue }
-                        let inv = 1 / (nb + lambda)
-                        stats.sums.withUnsafeBufferPointer { sb in
-                            betas[b].withUnsafeMutableBufferPointer { bb in
-                                for j in 0..<d { bb[c * d + j] = (sb[c * d + j] - nb * ib[c * d + j]) * inv }
-                            }
+        let denominator = UnsafeMutablePointer<Double>.allocate(capacity: k)
+        defer { denominator.deallocate() }
+        model.clusterMass.withUnsafeBufferPointer { denominator.initialize(from: $0.baseAddress!, count: k) }
+        model.clusterSums.values.withUnsafeBufferPointer { intercept.update(from: $0.baseAddress!, count: k * d) }
+        statistics.withUnsafeBufferPointer { all in
+            for stats in all {
+                stats.mass.withUnsafeBufferPointer { mb in
+                    stats.sums.withUnsafeBufferPointer { sb in
+                        for c in 0..<k {
+                            let nb = mb[c]
+                            guard nb + lambda > 0 else { continue }
+                            let w = lambda / (nb + lambda)
+                            denominator[c] += w * nb
+                            let row = intercept + c &* d, sums = sb.baseAddress! + c &* d
+                            for j in 0..<d { row[j] += w * sums[j] }
                         }
                     }
                 }
             }
         }
-        return (intercept, betas.map { Matrix(rows: k, cols: d, values: $0) })
+        for c in 0..<k {
+            let row = intercept + c &* d, den = denominator[c]
+            if den > 0 {
+                let inv = 1 / den
+                for j in 0..<d { row[j] *= inv }
+            } else {
+                row.update(repeating: 0, count: d)
+            }
+        }
+    }
+
+    // beta_kb = (s_kb - n_kb beta_k0) / (n_kb + lambda) (K x d) of new batch `b` into `out`; zero where n_kb = 0.
+    @inline(__always)
+    private func writeTerms<T: BinaryFloatingPoint>(ofBatch b: Int, intercept: UnsafePointer<Double>,
+                                                   into out: UnsafeMutablePointer<T>) {
+        let k = mapper.model.clusterCount, d = mapper.model.dimension, lambda = mapper.options.lambda
+        let stats = statistics[b]
+        stats.mass.withUnsafeBufferPointer { mb in
+            stats.sums.withUnsafeBufferPointer { sb in
+                for c in 0..<k {
+                    let nb = mb[c], row = out + c &* d
+                    guard nb > 0 else {
+                        row.update(repeating: 0, count: d)
+                        continue
+                    }
+                    let inv = 1 / (nb + lambda)
+                    let sums = sb.baseAddress! + c &* d, base = intercept + c &* d
+                    for j in 0..<d { row[j] = T((sums[j] - nb * base[j]) * inv) }
+                }
+            }
+        }
+    }
+
+    // Rebuilds the Float terms of every new batch in place after the statistics changed.
+    private mutating func rebuildBatchTerms() {
+        let k = mapper.model.clusterCount, d = mapper.model.dimension
+        var intercept = [Double](unsafeUninitializedCapacity: k * d) { _, count in count = k * d }
+        intercept.withUnsafeMutableBufferPointer { writeIntercept(into: $0.baseAddress!) }
+        // Moved out (not copied) so the buffers stay uniquely referenced and are overwritten in place.
+        var terms = batchTerms
+        batchTerms = []
+        while terms.count < statistics.count { terms.append(Matrix(rows: k, cols: d)) }
+        intercept.withUnsafeBufferPointer { ib in
+            for b in statistics.indices {
+                terms[b].values.withUnsafeMutableBufferPointer {
+                    writeTerms(ofBatch: b, intercept: ib.baseAddress!, into: $0.baseAddress!)
+                }
+            }
+        }
+        batchTerms = terms
     }
 
     // MARK: - Internals
@@ -224,7 +277,7 @@ public struct QueryState: Sendable {
                 }
             }
         }
-        batchTerms = terms().batches.map { $0.converted(to: Float.self) }
+        rebuildBatchTerms()
     }
 
     func correct(_ cells: Matrix<Float>, assignments r: QueryMapper.Assignments,
