@@ -1,6 +1,7 @@
 // Background refits: started by REFIT or once --refit-after cells accumulated; at most one at a time.
-// Loop thread only; the fit itself runs in `RefitJob.run` on the pool. Requests that started on the old
-// model finish on it (they captured its `ServedModel`); batch states are rebuilt lazily under the new one.
+// Loop thread only; the refit itself runs in `RefitJob.run` on a background thread that a pool job waits for.
+// Requests that started on the old model finish on it (they captured its `ServedModel`); batch states are
+// rebuilt lazily under the new one.
 import HarmonyCore
 
 extension HarmonyServer {
@@ -44,7 +45,8 @@ extension HarmonyServer {
                   + "reference_cells=\(current.model.cellCount) new_cells=\(folded)")
         let lambda = configuration.queryLambda
         loop.submit({ () -> Result<(served: ServedModel, path: String), Error> in
-            Result { try job.run(queryLambda: lambda) }
+            // All of the refit (fit, label prediction, model build, model file) runs in the background class.
+            Result { try BackgroundThread.run { try job.run(queryLambda: lambda) } }
         }, completion: { [self] result in
             refitRunning = false
             let seconds = Double(EventLoop.now() - started) / 1e9

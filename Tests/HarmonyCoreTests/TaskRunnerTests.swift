@@ -23,4 +23,36 @@ final class TaskRunnerTests: XCTestCase {
         XCTAssertEqual(TaskRunner.taskCount(5000, perTask: 700), 8)
         XCTAssertGreaterThanOrEqual(TaskRunner(requested: 0).threads, 1)
     }
+
+    /// A caller in SCHED_IDLE gets workers in SCHED_IDLE (threads of its own, never libdispatch's shared ones),
+    /// every task still runs once, and the caller's class is unchanged afterwards.
+    func testIdleCallerRunsEveryTaskOnIdleWorkers() {
+        final class Observed: @unchecked Sendable {
+            var entered = false, stillIdle = false
+            var idle = [Bool](repeating: false, count: 64)
+            var hits = [Int](repeating: 0, count: 64)
+        }
+        let observed = Observed()
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            observed.entered = BackgroundScheduling.enterIdleClass()
+            observed.idle.withUnsafeMutableBufferPointer { idle in
+                observed.hits.withUnsafeMutableBufferPointer { hits in
+                    TaskRunner(requested: 3).run(64) { task in
+                        idle[task] = BackgroundScheduling.callerIsIdle
+                        hits[task] += 1
+                        usleep(200)
+                    }
+                }
+            }
+            observed.stillIdle = BackgroundScheduling.callerIsIdle
+            done.signal()
+        }.start()
+        done.wait()
+        XCTAssertTrue(observed.entered, "an unprivileged thread may always enter SCHED_IDLE")
+        XCTAssertTrue(observed.stillIdle)
+        XCTAssertEqual(observed.hits, [Int](repeating: 1, count: 64))
+        XCTAssertEqual(observed.idle, [Bool](repeating: true, count: 64))
+        XCTAssertFalse(BackgroundScheduling.callerIsIdle, "the test thread itself is untouched")
+    }
 }

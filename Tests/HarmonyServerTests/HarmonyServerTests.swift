@@ -78,11 +78,15 @@ final class HarmonyServerTests: XCTestCase {
             for batch in ["batch03", "batch04", "batch01"] { before[batch] = try client.export(batch: batch) }
             XCTAssertTrue(server.stop())
         }
-        // A record cut short by a crash: its header promises more bytes than follow.
+        // A record cut short by a crash, right after the last good one (in the preallocated zeros): its header
+        // promises more bytes than landed.
         let wal = directory.path + "/state/wal.log"
         var bytes = try StateFiles.read(wal)
-        bytes += [200, 0, 0, 0, 1, 2, 3, 4, 9, 9]
+        let validEnd = try WALRecovery.parse(bytes, path: wal).validBytes
+        XCTAssertGreaterThan(bytes.count, validEnd + 10, "the log keeps preallocated space after its records")
+        bytes.replaceSubrange(validEnd..<(validEnd + 10), with: [200, 0, 0, 0, 1, 2, 3, 4, 9, 9])
         try StateFiles.writeAtomically(bytes, to: wal)
+        XCTAssertNotNil(try WALRecovery.parse(bytes, path: wal).discardReason)
 
         let server = try RunningServer(model: data.model, directory: directory)
         let client = try server.client()
@@ -94,7 +98,10 @@ final class HarmonyServerTests: XCTestCase {
             XCTAssertEqual(after.cellIDs, reply.cellIDs)
             assertClose(after.corrected, reply.corrected)
         }
-        XCTAssertEqual(try StateFiles.read(wal).count, bytes.count - 10, "the torn tail is cut before appending")
+        // The torn bytes are gone: the log reads clean and ends where it did before the crash.
+        let reread = try WALRecovery.read(path: wal)
+        XCTAssertNil(reread.discardReason, "the torn tail is cut before appending")
+        XCTAssertEqual(reread.validBytes, validEnd)
         XCTAssertTrue(server.stop())
     }
 }

@@ -23,9 +23,54 @@ final class WALRecoveryTests: XCTestCase {
             let complete = ends.filter { $0 <= cut }.count - 1
             XCTAssertEqual(recovered.records, Array(records[0..<complete]), "cut at \(cut)")
             XCTAssertEqual(recovered.validBytes, ends[complete])
-            XCTAssertEqual(recovered.discardedBytes, cut - ends[complete])
-            XCTAssertEqual(recovered.discardReason == nil, cut == ends[complete])
+            // Trailing zeros of a cut record read as preallocated space: only bytes up to the last non-zero
+            // one count as discarded.
+            let lastNonZero = full[0..<cut].lastIndex(where: { $0 != 0 })! + 1
+            let discarded = max(0, lastNonZero - ends[complete])
+            XCTAssertEqual(recovered.discardedBytes, discarded, "cut at \(cut)")
+            XCTAssertEqual(recovered.discardReason == nil, discarded == 0, "cut at \(cut)")
         }
+    }
+
+    func testPreallocatedZerosAfterTheRecordsAreACleanEnd() throws {
+        let bytes = log(records) + [UInt8](repeating: 0, count: 4096)
+        let recovered = try WALRecovery.parse(bytes, path: "wal")
+        XCTAssertEqual(recovered.records, records)
+        XCTAssertEqual(recovered.validBytes, log(records).count)
+        XCTAssertEqual(recovered.discardedBytes, 0)
+        XCTAssertNil(recovered.discardReason)
+    }
+
+    func testTornLastRecordBeforeZerosIsDiscardedAndReported() throws {
+        var bytes = log(records)
+        let end = bytes.count
+        // The last record's body landed only in part: its tail is still preallocated zeros.
+        for i in (end - 10)..<end { bytes[i] = 0 }
+        bytes += [UInt8](repeating: 0, count: 4096)
+        let recovered = try WALRecovery.parse(bytes, path: "wal")
+        XCTAssertEqual(recovered.records, Array(records[0..<3]))
+        XCTAssertEqual(recovered.discardReason, "the last record fails its checksum")
+        XCTAssertGreaterThan(recovered.discardedBytes, 0)
+    }
+
+    func testZeroHeaderEndsTheLogAndLaterBytesAreATornWrite() throws {
+        var bytes = log(Array(records[0..<3]))
+        let validEnd = bytes.count
+        var last: [UInt8] = []
+        records[3].encode(into: &last)
+        // The last write's first sector (its header) never landed; part of its body did.
+        for i in 0..<8 { last[i] = 0 }
+        bytes += last + [UInt8](repeating: 0, count: 512)
+        let recovered = try WALRecovery.parse(bytes, path: "wal")
+        XCTAssertEqual(recovered.records, Array(records[0..<3]))
+        XCTAssertEqual(recovered.validBytes, validEnd)
+        XCTAssertEqual(recovered.discardReason, "bytes after the end of the log (a torn last write)")
+    }
+
+    func testCorruptionBeforeFurtherRecordsIsRefusedDespiteZeroTail() {
+        var bytes = log(records) + [UInt8](repeating: 0, count: 4096)
+        bytes[WriteAheadLog.fileMagic.count + 12] ^= 0x01
+        XCTAssertThrowsError(try WALRecovery.parse(bytes, path: "wal"))
     }
 
     func testCorruptLastRecordIsDiscardedAndReported() throws {

@@ -42,14 +42,44 @@ struct TaskRunner: Sendable {
         // others; which thread runs a task never changes what the task computes.
         let counter = TaskCounter()
         withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            let work = {
                 while true {
                     let task = counter.next()
                     if task >= count { break }
                     body(task)
                 }
             }
+            if BackgroundScheduling.callerIsIdle {
+                Self.runOnOwnThreads(workers, work)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: workers) { _ in work() }
+            }
         }
+    }
+
+    // Runs `work` on the caller and on `workers - 1` threads created for this call, which inherit the caller's
+    // scheduling class (see `BackgroundScheduling`); returns when all are done. Thread creation costs tens of
+    // microseconds per call, nothing next to the passes of a background fit.
+    private static func runOnOwnThreads(_ workers: Int, _ work: @escaping () -> Void) {
+        final class Box { let work: () -> Void; init(_ work: @escaping () -> Void) { self.work = work } }
+        var threads: [pthread_t] = []
+        for _ in 1..<workers {
+            var thread = pthread_t()
+            let box = Unmanaged.passRetained(Box(work)).toOpaque()
+            let created = pthread_create(&thread, nil, { raw in
+                let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+                box.work()
+                return nil
+            }, box)
+            if created == 0 {
+                threads.append(thread)
+            } else {
+                // No thread: the caller's share of the counter simply grows.
+                Unmanaged<Box>.fromOpaque(box).release()
+            }
+        }
+        work()
+        for thread in threads { pthread_join(thread, nil) }
     }
 
     /// Calls `body(task, start, end)` for fixed ranges of `perTask` items covering 0..<count.

@@ -32,6 +32,8 @@ public enum ServerBenchmark {
         public var cellsPerSecond: Double
         /// Single-cell round trip percentiles on an idle server, microseconds.
         public var idleP50: Double, idleP99: Double
+        /// The server's own view of the same requests (frame read to reply queued, from STATS), microseconds.
+        public var serverP50: Double, serverP99: Double
         /// Single-cell round trip percentiles while a refit ran, microseconds (0 when no refit ran).
         public var refitP50: Double, refitP99: Double
         /// Round trips measured during the refit.
@@ -40,7 +42,7 @@ public enum ServerBenchmark {
         /// One line with every number.
         public var description: String {
             "throughput \(Int(cellsPerSecond)) cells/s; single-cell round trip p50 \(Int(idleP50)) us, "
-                + "p99 \(Int(idleP99)) us; during refit (\(refitSamples) samples) p50 \(Int(refitP50)) us, "
+                + "p99 \(Int(idleP99)) us (in the server p50 \(Int(serverP50)) us, p99 \(Int(serverP99)) us); during refit (\(refitSamples) samples) p50 \(Int(refitP50)) us, "
                 + "p99 \(Int(refitP99)) us"
         }
     }
@@ -59,8 +61,9 @@ public enum ServerBenchmark {
             _ = try probe.roundTrip(single(i), as: MapReply.self)
             idle.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1000)
         }
-        // Phase 2: latency while a refit runs.
         let control = try BenchmarkConnection(path: socketPath)
+        let server = try control.roundTrip(StatsRequest(), as: StatsReply.self).latency
+        // Phase 2: latency while a refit runs.
         var during: [Double] = []
         if try control.roundTrip(RefitRequest(), as: RefitReply.self).accepted {
             var i = 0
@@ -75,6 +78,7 @@ public enum ServerBenchmark {
         // Phase 3: throughput.
         let total = try throughput(socketPath: socketPath, cells: cells, options: options)
         return Report(cellsPerSecond: total, idleP50: percentile(idle, 0.5), idleP99: percentile(idle, 0.99),
+                      serverP50: Double(server.p50), serverP99: Double(server.p99),
                       refitP50: percentile(during, 0.5), refitP99: percentile(during, 0.99),
                       refitSamples: during.count)
     }

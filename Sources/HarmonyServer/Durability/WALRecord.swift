@@ -4,7 +4,8 @@
 //   u32 bodyLength | u32 crc32(body) | body
 //   body = u64 sequence | u32 n | u32 d | u16 batchLength | batch UTF-8
 //          | n x (u16 idLength | id UTF-8) | n*d x f32 cells, row-major
-// A record whose length runs past the end of the file or whose checksum does not match is torn.
+// A record whose length runs past the end of the file or whose checksum does not match is torn. The file may
+// end in zeros (space preallocated by `WriteAheadLog`); a zero header (length 0, crc 0) ends the log.
 
 /// The cells of one accepted MAP request, as logged before they are acknowledged.
 struct WALRecord: Equatable {
@@ -25,6 +26,12 @@ struct WALRecord: Equatable {
     static let headerBytes = 8
     /// Largest body accepted when reading a log (guards allocation from a corrupt length).
     static let maxBodyBytes = 1 << 31
+
+    /// Bytes of the framed record (header + body) as `encode` writes it.
+    var encodedBytes: Int {
+        WALRecord.headerBytes + 8 + 4 + 4 + 2 + batch.utf8.count
+            + ids.reduce(0) { $0 + 2 + $1.utf8.count } + 4 * cells.count
+    }
 
     /// Appends the framed record (header + body) to `out`.
     func encode(into out: inout [UInt8]) {

@@ -6,7 +6,8 @@ struct WALRecovery {
     var records: [WALRecord]
     /// Bytes from the start of the file through the last complete record.
     var validBytes: Int
-    /// Bytes after the last complete record (a torn or corrupt last record); 0 for a clean log.
+    /// Bytes after the last complete record up to the last non-zero byte (a torn or corrupt last write);
+    /// 0 for a clean log. Zeros after the records are preallocated space, not damage.
     var discardedBytes: Int
     /// Why the tail was discarded, for the log output; nil for a clean log.
     var discardReason: String?
@@ -35,12 +36,20 @@ struct WALRecovery {
         var records: [WALRecord] = []
         var offset = magic.count
         var reason: String?
+        // The log's content ends at its last non-zero byte; zeros after it are preallocated space.
+        let contentEnd = (bytes.lastIndex(where: { $0 != 0 }) ?? -1) + 1
         try bytes.withUnsafeBytes { all in
-            while offset < all.count {
+            while offset < contentEnd {
                 let recordStart = offset
                 var header = RecordReader(UnsafeRawBufferPointer(rebasing: all[offset...]))
                 guard let length32 = header.u32(), let crc = header.u32() else {
                     reason = "the last record's header is incomplete"
+                    return
+                }
+                // A zero header ends the log: no record has an empty body. Non-zero bytes after it can only
+                // come from the last write, which was never acknowledged (its header sector did not land).
+                if length32 == 0 && crc == 0 {
+                    reason = "bytes after the end of the log (a torn last write)"
                     return
                 }
                 let length = Int(length32)
@@ -50,7 +59,7 @@ struct WALRecovery {
                     return
                 }
                 let body = UnsafeRawBufferPointer(rebasing: all[bodyStart..<(bodyStart + length)])
-                let isLast = bodyStart + length == all.count
+                let isLast = bodyStart + length >= contentEnd
                 guard CRC32.checksum(body) == crc, let record = WALRecord.decode(body: body) else {
                     if isLast {
                         reason = "the last record fails its checksum"
@@ -63,7 +72,7 @@ struct WALRecovery {
                 offset = bodyStart + length
             }
         }
-        return WALRecovery(records: records, validBytes: offset, discardedBytes: bytes.count - offset,
+        return WALRecovery(records: records, validBytes: offset, discardedBytes: max(0, contentEnd - offset),
                            discardReason: reason)
     }
 }

@@ -5,6 +5,15 @@
 // needs no lock. Records appended while a job runs wait in `pending` and go out together in the next job:
 // one fdatasync covers them all (group commit). Callbacks run on the loop thread, in append order, only
 // after the bytes of their record are durable.
+//
+// Preallocation: the file keeps a zero-filled, synced region ahead of its last record. A record written
+// there changes no file metadata, so its fdatasync flushes only the record (no journal commit on ext4/xfs),
+// which is what a single-cell MAP waits for; appending past the end instead costs a journal commit per
+// sync, and waits behind any other file's data the journal orders before it (a refit's model file).
+// Recovery reads a zero record header as the end of the log. The region is topped up by its own pool job
+// when the log is idle and less than half of it remains; that job writes only past `allocatedBytes`, and a
+// group commit that would reach past it while the job runs waits for it. Under sustained load the log is
+// never idle and simply appends.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,8 +32,15 @@ final class WriteAheadLog {
     private var pendingCallbacks: [(Error?) -> Void] = []
     private var writing = false
     private var idleWaiters: [() -> Void] = []
+    /// Zero-filled bytes kept ahead of the last record (topped up when half is used).
+    static let preallocationBytes = 1 << 20
+
     /// Bytes in the file after the last completed write.
     private(set) var fileBytes: Int
+    /// The file's size: records, then zeros up to here.
+    private(set) var allocatedBytes: Int
+    // Whether a job is zero-filling past `allocatedBytes`.
+    private var extending = false
     /// Completed write+fdatasync jobs (group-commit batches).
     private(set) var syncCount = 0
     /// Records made durable.
@@ -55,23 +71,26 @@ final class WriteAheadLog {
             close(fd)
             throw ServerError.io("cannot cut the torn tail of \(path): \(errnoText())")
         }
-        guard fdatasync(fd) == 0 else {
+        // Start-up may block: the loop is not serving yet.
+        let zeros = sync ? WriteAheadLog.preallocationBytes : 0
+        guard WriteAheadLog.zeroFill(fd: fd, at: size, count: zeros), fdatasync(fd) == 0 else {
             close(fd)
             throw ServerError.io("cannot sync the write-ahead log \(path): \(errnoText())")
         }
         fileBytes = size
+        allocatedBytes = size + zeros
     }
 
     deinit { close(fd) }
 
-    /// Whether records are waiting or being written.
-    var isBusy: Bool { writing || !pending.isEmpty }
+    /// Whether records are waiting or being written, or the preallocated region is being extended.
+    var isBusy: Bool { writing || extending || !pending.isEmpty }
 
     /// Queues `record`; `durable` runs on the loop thread once it is on disk (nil) or the write failed.
     func append(_ record: WALRecord, durable: @escaping (Error?) -> Void) {
         pending.append(record)
         pendingCallbacks.append(durable)
-        if !writing { startWrite() }
+        startWrite()
     }
 
     /// Runs `done` once everything appended so far is durable (immediately when idle).
@@ -81,7 +100,12 @@ final class WriteAheadLog {
 
     // MARK: - Group commit
 
+    // Starts the next group commit unless one runs (a callback of the previous may have started it already).
     private func startWrite() {
+        guard !writing, !pending.isEmpty else { return }
+        let size = pending.reduce(0) { $0 + $1.encodedBytes }
+        // Never write into the range a running extension is zero-filling; its completion restarts us.
+        guard !extending || fileBytes + size <= allocatedBytes else { return }
         writing = true
         let records = pending
         let callbacks = pendingCallbacks
@@ -90,7 +114,7 @@ final class WriteAheadLog {
         let fd = self.fd, offset = fileBytes, path = self.path, sync = self.sync
         loop.submit({ () -> (written: Int, failure: String?) in
             var bytes: [UInt8] = []
-            bytes.reserveCapacity(records.reduce(0) { $0 + 64 + $1.batch.utf8.count + 4 * $1.cells.count })
+            bytes.reserveCapacity(size)
             for record in records { record.encode(into: &bytes) }
             guard WriteAheadLog.writeAll(fd: fd, bytes, at: offset) else {
                 return (0, "cannot append to the write-ahead log \(path): \(errnoText())")
@@ -109,17 +133,58 @@ final class WriteAheadLog {
                 for callback in callbacks { callback(ServerError.io(failure)) }
             } else {
                 fileBytes = offset + outcome.written
+                allocatedBytes = max(allocatedBytes, fileBytes)
                 recordsWritten += callbacks.count
                 for callback in callbacks { callback(nil) }
             }
             if !pending.isEmpty {
                 startWrite()
             } else {
-                let waiters = idleWaiters
-                idleWaiters = []
-                for waiter in waiters { waiter() }
+                extendIfLow()
+                notifyIfIdle()
             }
         })
+    }
+
+    private func notifyIfIdle() {
+        guard !isBusy else { return }
+        let waiters = idleWaiters
+        idleWaiters = []
+        for waiter in waiters { waiter() }
+    }
+
+    // Tops up the zero-filled region once less than half of it remains (only when the log syncs: without
+    // fdatasync there is nothing to save).
+    private func extendIfLow() {
+        // Only while no group commit runs (a callback may already have started the next one): a running write
+        // may reach past `allocatedBytes`, into the range the extension would zero.
+        guard sync, !extending, !writing, pending.isEmpty,
+              allocatedBytes - fileBytes < WriteAheadLog.preallocationBytes / 2 else { return }
+        extending = true
+        let fd = self.fd, from = allocatedBytes, count = WriteAheadLog.preallocationBytes
+        loop.submit({ WriteAheadLog.zeroFill(fd: fd, at: from, count: count) && fdatasync(fd) == 0 },
+                    completion: { [self] extended in
+            extending = false
+            // On failure the log keeps working by appending past its end.
+            if extended { allocatedBytes = max(allocatedBytes, from + count) }
+            startWrite()
+            notifyIfIdle()
+        })
+    }
+
+    /// Writes `count` zero bytes at `offset`. Runs on a pool thread (or at start-up).
+    private static func zeroFill(fd: Int32, at offset: Int, count: Int) -> Bool {
+        let piece = 64 << 10
+        let zeros = [UInt8](repeating: 0, count: min(piece, max(count, 0)))
+        var done = 0
+        while done < count {
+            let length = min(piece, count - done)
+            guard writeAll(fd: fd, length == zeros.count ? zeros : Array(zeros[0..<length]), at: offset + done) else {
+                return false
+            }
+            done += length
+        }
+        return true
     }
 
     /// Writes all of `bytes` at `offset`, retrying short writes and EINTR. Runs on a pool thread.

@@ -2,8 +2,8 @@
 // plus the accumulated query cells (each query batch becomes a new level of every covariate), warm-started
 // from the current centroids; the result becomes the next model version and is persisted before it is served.
 //
-// Thread contract: `run` executes on a libuv pool thread and touches only its input (immutable values);
-// the server swaps the returned model in on the loop thread.
+// Thread contract: `run` executes on a background thread (`BackgroundThread`, waited for by a libuv pool job)
+// and touches only its input (immutable values); the server swaps the returned model in on the loop thread.
 import HarmonyCore
 
 /// The inputs and the work of one background refit.
@@ -77,9 +77,8 @@ struct RefitJob: Sendable {
         parameters.lambda = old.parameters.lambda
         parameters.nClusters = old.clusterCount
         parameters.threads = threads
-        let fit = try BackgroundThread.run { [parameters, covariates] in
-            try Harmony.fit(embedding, covariates: covariates, parameters: parameters, initialCentroids: old.centroids)
-        }
+        let fit = try Harmony.fit(embedding, covariates: covariates, parameters: parameters,
+                                  initialCentroids: old.centroids)
         var model = try ReferenceModel.build(fit: fit, embedding: embedding, covariates: covariates,
                                              parameters: parameters, cellIds: ids, labels: labels, compact: false)
         model.modelVersion = old.modelVersion + 1

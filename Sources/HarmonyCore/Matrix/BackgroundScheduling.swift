@@ -1,0 +1,28 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Linux's SCHED_IDLE class for background work (a daemon's refit). A thread in it runs only when no normal
+// thread wants the CPU, and a normal thread that wakes up preempts it at once; a nice value only lowers the
+// share of CPU time and still lets a niced thread finish its time slice first, which a latency-critical event
+// loop on a small machine notices as milliseconds of tail latency.
+//
+// Leaving SCHED_IDLE needs privileges (RLIMIT_NICE), so shared threads (libdispatch's pool) must never enter
+// it: `TaskRunner` gives an idle caller workers of its own, which inherit the class from it.
+
+/// The SCHED_IDLE scheduling class for the calling thread.
+public enum BackgroundScheduling {
+    // <sched.h> defines SCHED_IDLE only under _GNU_SOURCE, which the Glibc module does not import.
+    static let idlePolicy: Int32 = 5
+
+    /// Moves the calling thread into SCHED_IDLE; false where the system refuses (then it runs as before).
+    @discardableResult
+    public static func enterIdleClass() -> Bool {
+        var parameter = sched_param()
+        parameter.sched_priority = 0
+        return sched_setscheduler(0, idlePolicy, &parameter) == 0
+    }
+
+    /// Whether the calling thread runs in SCHED_IDLE.
+    public static var callerIsIdle: Bool { sched_getscheduler(0) == idlePolicy }
+}
