@@ -109,11 +109,11 @@ struct ListSearcher {
                             let qn = qnorm[r]
                             let drow = db.baseAddress! + row * size
                             var threshold = bd[base + keep - 1]
-                            for p in 0..<size {
-                                let dist = qn + nb[p] - 2 * drow[p]
-                                if dist > threshold { continue }
+                            // Offers point p at distance `dist` to the query's sorted candidates.
+                            @inline(__always) func offer(_ p: Int, _ dist: Float) {
+                                if dist > threshold { return }
                                 let id = ob[p]
-                                if dist == threshold && id > bi[base + keep - 1] { continue }
+                                if dist == threshold && id > bi[base + keep - 1] { return }
                                 var pos = keep - 1
                                 // Insertion keeps the row sorted by (distance, index).
                                 while pos > 0 && (bd[base + pos - 1] > dist
@@ -125,6 +125,24 @@ struct ListSearcher {
                                 bd[base + pos] = dist
                                 bi[base + pos] = id
                                 threshold = bd[base + keep - 1]
+                            }
+                            // Eight distances at a time (the same operations per lane as the scalar tail); most
+                            // groups of eight hold no candidate and cost one comparison.
+                            let wide = size - size % 8
+                            let qnv = SIMD8<Float>(repeating: qn)
+                            var p = 0
+                            while p < wide {
+                                let nbv = UnsafeRawPointer(nb + p).loadUnaligned(as: SIMD8<Float>.self)
+                                let dv = UnsafeRawPointer(drow + p).loadUnaligned(as: SIMD8<Float>.self)
+                                let dist = qnv + nbv - 2 * dv
+                                if any(dist .<= SIMD8<Float>(repeating: threshold)) {
+                                    for lane in 0..<8 { offer(p + lane, dist[lane]) }
+                                }
+                                p += 8
+                            }
+                            while p < size {
+                                offer(p, qn + nb[p] - 2 * drow[p])
+                                p += 1
                             }
                         }
                     }
