@@ -54,7 +54,7 @@ struct MapCommand: ParsableCommand {
     @Option(name: .customLong("query-lambda"),
             help: ArgumentHelp("Ridge penalty on new query batches' terms, a pseudo-count of cells: a cluster's offset is shrunk by n / (n + L) while it has n cells' worth of mass (the default, 1, is Symphony's and harmonyd's; 10-50 damps the first answers of a stream but under-corrects small batches).",
                                valueName: "L"))
-    var queryLambda: Double = QueryMappingOptions.symphony.lambda
+    var queryLambda: Double = QueryMappingOptions.defaultLambda
 
     @Flag(help: "Estimate all new batches together with one shared intercept (Symphony's mapQuery) instead of each batch on its own.")
     var joint = false

@@ -20,9 +20,9 @@ struct ServedModel: Sendable {
     /// The version replies carry.
     var version: UInt64 { model.modelVersion }
 
-    /// The query ridge lambda when none is configured: the default of offline `harmony map` (Symphony's 1), so
+    /// The query ridge lambda when none is configured: the library's and offline `harmony map`'s default, so
     /// that EXPORT after a whole batch streamed in equals `harmony map` of that batch with default flags.
-    static let defaultQueryLambda = QueryMappingOptions.symphony.lambda
+    static let defaultQueryLambda = QueryMappingOptions.defaultLambda
 
     /// Prepares `model` for mapping with the query ridge `queryLambda` (nil: `defaultQueryLambda`).
     init(model: ReferenceModel, queryLambda: Double?, foldedSequence: UInt64) throws {
