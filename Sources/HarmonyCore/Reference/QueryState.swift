@@ -42,10 +42,10 @@ public struct QueryState: Sendable {
     public mutating func add(cells: Matrix<Float>, batches: [String]) throws -> MappedCells {
         try mapper.check(cells)
         try checkLabels(batches, cells: cells.rows)
-        let r = mapper.assignments(of: cells)
+        let assigned = mapper.assignments(of: cells)
         let labels = Self.group(batches)
-        accumulate(cells, assignments: r.r, labels: labels)
-        return correct(cells, assignments: r, labels: labels)
+        accumulate(cells, assignments: assigned.r, labels: labels)
+        return correct(cells, assignments: assigned, labels: labels)
     }
 
     /// Adds a chunk of one batch; see `add(cells:batches:)`.
@@ -76,15 +76,16 @@ public struct QueryState: Sendable {
         try state.checkLabels(batches, cells: cells.rows)
         let n = cells.rows, d = cells.cols, k = model.clusterCount
         if n <= jointBlock {
-            let r = state.mapper.assignments(of: cells)
+            let assigned = state.mapper.assignments(of: cells)
             let labels = group(batches)
-            state.accumulate(cells, assignments: r.r, labels: labels)
-            return state.correct(cells, assignments: r, labels: labels)
+            state.accumulate(cells, assignments: assigned.r, labels: labels)
+            return state.correct(cells, assignments: assigned, labels: labels)
         }
         for start in stride(from: 0, to: n, by: jointBlock) {
             let end = min(n, start + jointBlock)
             let part = cells.selectingRows(start..<end)
-            state.accumulate(part, assignments: state.mapper.assignments(of: part).r, labels: group(Array(batches[start..<end])))
+            state.accumulate(part, assignments: state.mapper.assignments(of: part).r,
+                             labels: group(Array(batches[start..<end])))
         }
         var out = MappedCells(corrected: Matrix(rows: n, cols: d), topCluster: [Int32](repeating: 0, count: n),
                               topProbability: [Float](repeating: 0, count: n),
@@ -99,8 +100,9 @@ public struct QueryState: Sendable {
                         nonisolated(unsafe) let zb = zb, cb = cb, pb = pb, rb = rb
                         TaskRunner(requested: threads).runRanges(n, perTask: jointBlock) { _, start, end in
                             let part = cells.selectingRows(start..<end)
-                            let r = final.mapper.assignments(of: part)
-                            let mapped = final.correct(part, assignments: r, labels: group(Array(batches[start..<end])))
+                            let assigned = final.mapper.assignments(of: part)
+                            let mapped = final.correct(part, assignments: assigned,
+                                                       labels: group(Array(batches[start..<end])))
                             let m = end - start
                             mapped.corrected.values.withUnsafeBufferPointer {
                                 (zb.baseAddress! + start * d).update(from: $0.baseAddress!, count: m * d)
@@ -112,7 +114,7 @@ public struct QueryState: Sendable {
                                 (pb.baseAddress! + start).update(from: $0.baseAddress!, count: m)
                             }
                             if !rb.isEmpty {
-                                r.r.values.withUnsafeBufferPointer {
+                                assigned.r.values.withUnsafeBufferPointer {
                                     (rb.baseAddress! + start * k).update(from: $0.baseAddress!, count: m * k)
                                 }
                             }
@@ -280,7 +282,7 @@ public struct QueryState: Sendable {
         rebuildBatchTerms()
     }
 
-    func correct(_ cells: Matrix<Float>, assignments r: QueryMapper.Assignments,
+    func correct(_ cells: Matrix<Float>, assignments: QueryMapper.Assignments,
                  labels: (distinct: [String], codes: [Int])) -> MappedCells {
         let k = mapper.model.clusterCount, d = cells.cols
         // Slot 0: no correction (a new batch not yet in the statistics); then known levels and new batches.
@@ -294,6 +296,6 @@ public struct QueryState: Sendable {
             terms.append(batchTerms[b])
             return terms.count - 1
         }
-        return mapper.correct(cells, assignments: r, slots: labels.codes.map { slotOf[$0] }, terms: terms)
+        return mapper.correct(cells, assignments: assignments, slots: labels.codes.map { slotOf[$0] }, terms: terms)
     }
 }
