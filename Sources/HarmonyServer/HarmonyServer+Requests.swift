@@ -166,6 +166,12 @@ extension HarmonyServer {
         guard let batch = batches[request.batch] else {
             return fail(reply, .unknownBatch, "no cells of batch \"\(request.batch)\" have been mapped")
         }
+        // A log written before batch labels were limited may hold a longer one; its generated ids would not
+        // fit a str16, so such a batch is refused rather than encoded.
+        guard batch.name.utf8.count <= ProtocolLimits.maxBatchLabelBytes else {
+            return fail(reply, .malformed, "batch labels longer than \(ProtocolLimits.maxBatchLabelBytes) bytes "
+                        + "cannot be exported")
+        }
         // A frame's length field is 32 bits: a batch beyond that cannot be exported in one reply.
         let replyBytes = batch.cellCount * (4 * served.model.dimension + 2) + batch.idBytes
         guard replyBytes < Int(UInt32.max) - 64 else {

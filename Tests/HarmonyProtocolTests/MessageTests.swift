@@ -26,6 +26,16 @@ final class MessageTests: XCTestCase {
         XCTAssertEqual(Array(payload[13..<17]), [0, 0, 0, 0x3F])  // 0.5f little-endian
     }
 
+    func testBatchLabelsLongerThanTheLimitAreMalformed() throws {
+        let longest = String(repeating: "a", count: ProtocolLimits.maxBatchLabelBytes)
+        let ok = MapRequest(batch: longest, cellCount: 1, dimensions: 1, values: [1])
+        XCTAssertEqual(try MapRequest(payload: ok.encodedPayload()).batch, longest)
+        let long = MapRequest(batch: longest + "a", cellCount: 1, dimensions: 1, values: [1])
+        XCTAssertThrowsError(try MapRequest(payload: long.encodedPayload())) { error in
+            XCTAssertEqual((error as? ProtocolError)?.code, .malformed)
+        }
+    }
+
     func testMapRequestWithoutIDsRoundTrips() throws {
         let decoded = try MapRequest(payload: SampleMessages.mapNoIDs.encodedPayload())
         XCTAssertNil(decoded.cellIDs)

@@ -104,4 +104,34 @@ final class HarmonyServerTests: XCTestCase {
         XCTAssertEqual(reread.validBytes, validEnd)
         XCTAssertTrue(server.stop())
     }
+
+    // Defect: a one-cell MAP without ids into a batch labelled with 65,534 bytes was accepted and logged; its
+    // generated id `<label>#0` did not fit a str16, so EXPORT trapped the server, and again after every restart.
+    func testAnOverlongBatchLabelIsRefusedBeforeAnythingIsLoggedAndTheServerKeepsServing() throws {
+        let data = try data()
+        let directory = try TemporaryDirectory()
+        let label = String(repeating: "b", count: 65_534)
+        let cell = data.query.selectingRows(0..<1)
+        do {
+            let server = try RunningServer(model: data.model, directory: directory)
+            let client = try server.client()
+            XCTAssertThrowsError(try client.map(batch: label, cells: cell)) { error in
+                XCTAssertEqual((error as? ClientError)?.serverCode, .malformed, "\(error)")
+            }
+            XCTAssertThrowsError(try client.export(batch: label)) { error in
+                XCTAssertEqual((error as? ClientError)?.serverCode, .unknownBatch, "\(error)")
+            }
+            let longest = String(repeating: "c", count: ProtocolLimits.maxBatchLabelBytes)
+            _ = try client.map(batch: longest, cells: cell)
+            let exported = try client.export(batch: longest)
+            XCTAssertEqual(exported.cellIDs, [longest + "#0"])
+            XCTAssertEqual(try client.stats().cellsPendingRefit, 1)
+            XCTAssertTrue(server.stop())
+        }
+        let server = try RunningServer(model: data.model, directory: directory)
+        let client = try server.client()
+        XCTAssertEqual(try client.stats().batches.map { $0.batch.utf8.count }, [ProtocolLimits.maxBatchLabelBytes])
+        XCTAssertThrowsError(try client.export(batch: label))
+        XCTAssertTrue(server.stop())
+    }
 }

@@ -46,11 +46,15 @@ public struct MapRequest: WireMessage {
         }
     }
 
-    /// Reads the payload; checks the batch is non-empty, n and d are at least 1, n x d fits the payload and the
+    /// Reads the payload; checks the batch is non-empty and at most `ProtocolLimits.maxBatchLabelBytes` long, n and d are at least 1, n x d fits the payload and the
     /// values are finite.
     public init(reading reader: inout ByteReader) throws {
         batch = try reader.readShortString("batch label")
         guard !batch.isEmpty else { throw ProtocolError(.malformed, "the MAP batch label is empty") }
+        guard batch.utf8.count <= ProtocolLimits.maxBatchLabelBytes else {
+            throw ProtocolError(.malformed, "the MAP batch label is \(batch.utf8.count) bytes; "
+                                + "at most \(ProtocolLimits.maxBatchLabelBytes) are allowed")
+        }
         cellCount = try reader.readCount("cell count")
         dimensions = try reader.readCount("d")
         let hasIDs = try reader.readBool("has-ids flag")

@@ -1,0 +1,22 @@
+/// A cells x genes expression matrix on disk or in memory, read in row blocks.
+///
+/// Implementations: AnnData `.h5ad` (X, a layer or raw), 10x Genomics directories and `.h5`, MatrixMarket,
+/// and in-memory blocks. Reading a range never loads more than that range of cells (plus the file's index
+/// arrays where the format needs them), so a 1M-cell atlas streams through in bounded memory.
+public protocol ExpressionSource {
+    /// Where the matrix comes from, for messages (a path, or a path and a layer).
+    var origin: String { get }
+    /// Cell ids (barcodes, or the AnnData obs index), one per row.
+    var cellIDs: [String] { get }
+    /// Genes, one per column.
+    var genes: [Gene] { get }
+    /// The cells `range` (a sub-range of `0..<cellIDs.count`) as one CSR block over all genes.
+    func rows(_ range: Range<Int>) throws -> SparseRows
+}
+
+extension ExpressionSource {
+    /// Number of cells.
+    public var cellCount: Int { cellIDs.count }
+    /// Number of genes.
+    public var geneCount: Int { genes.count }
+}
