@@ -19,7 +19,8 @@ let hostHasAVX2: Bool = {
 let numericSettings: [SwiftSetting] = hostHasAVX2 ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
 
 // Layers (see README.md): HarmonyCore (pure numerics and file formats) and HarmonyProtocol (pure wire
-// codec) depend on nothing of ours; HarmonyClient and HarmonyServer build on them; the executables are thin.
+// codec) depend on nothing of ours; HarmonyClient, HarmonyServer and HarmonyPlot (figures through cairo)
+// build on them; the executables are thin.
 let package = Package(
     name: "Harmony",
     products: [
@@ -38,12 +39,15 @@ let package = Package(
                        providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
+                       providers: [.apt(["libcairo2-dev"])]),
         .target(name: "HarmonyCore", dependencies: ["COpenBLAS", "CZlib"], swiftSettings: numericSettings),
         .target(name: "HarmonyProtocol"),
+        .target(name: "HarmonyPlot", dependencies: ["HarmonyCore", "CCairo"]),
         .target(name: "HarmonyClient", dependencies: ["HarmonyProtocol", "HarmonyCore"]),
         .target(name: "HarmonyServer", dependencies: ["HarmonyCore", "HarmonyProtocol", "CLibUV", "CZlib", "COpenBLAS"]),
         .executableTarget(name: "harmony", dependencies: [
-            "HarmonyCore", "HarmonyClient",
+            "HarmonyCore", "HarmonyClient", "HarmonyPlot",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "harmonyd", dependencies: [
@@ -53,6 +57,7 @@ let package = Package(
         .testTarget(name: "HarmonyCoreTests", dependencies: ["HarmonyCore"]),
         .testTarget(name: "HarmonyProtocolTests", dependencies: ["HarmonyProtocol"]),
         .testTarget(name: "HarmonyServerTests", dependencies: ["HarmonyServer", "HarmonyClient"]),
+        .testTarget(name: "HarmonyPlotTests", dependencies: ["HarmonyPlot", "CCairo"]),
         .testTarget(name: "HarmonyCLITests", dependencies: ["HarmonyCore", "HarmonyClient"]),
     ],
     swiftLanguageModes: [.v5]

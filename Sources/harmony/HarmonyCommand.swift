@@ -15,18 +15,19 @@ struct HarmonyCommand: ParsableCommand {
         abstract: "Harmony batch integration for single-cell embeddings.",
         discussion: """
             Integrate an embedding (cells x dimensions, e.g. PCA) over batch variables, map query cells onto \
-            a saved reference, score the mixing with LISI, simulate test data, benchmark the fit, or talk to a \
-            running harmonyd.
+            a saved reference, score the mixing with LISI, lay cells out in 2-D (UMAP) and draw pictures, \
+            simulate test data, benchmark the fit, or talk to a running harmonyd.
 
               harmony fit pcs.tsv.gz --meta meta.tsv.gz --vars batch --out corrected.tsv.gz --reference-out ref.hmod
               harmony map query.tsv.gz --reference ref.hmod --meta qmeta.tsv.gz --batch-key batch --out mapped.tsv.gz
               harmony lisi corrected.tsv.gz --meta meta.tsv.gz --vars batch,cell_type
+              harmony plot embedding --before pcs.tsv.gz --after corrected.tsv.gz --meta meta.tsv.gz --color-by batch --out umap.png
               harmony simulate --cells 3000 --dims 20 --batches 3 --types 5 --seed 1 --out-dir data
 
             Exit status: 0 on success, 1 on a runtime failure, 2 on bad usage or bad input.
             """,
-        subcommands: [FitCommand.self, MapCommand.self, LisiCommand.self, SimulateCommand.self, BenchCommand.self,
-                      InspectCommand.self, ClientCommand.self])
+        subcommands: [FitCommand.self, MapCommand.self, LisiCommand.self, UmapCommand.self, PlotCommand.self,
+                      SimulateCommand.self, BenchCommand.self, InspectCommand.self, ClientCommand.self])
 
     /// Parses, runs, and maps every failure to the exit status contract.
     static func main() {

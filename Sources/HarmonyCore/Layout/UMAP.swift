@@ -1,0 +1,73 @@
+// UMAP (McInnes, Healy & Melville 2018) of an embedding into 2-D: exact kNN graph (NearestNeighbors), fuzzy
+// simplicial set (FuzzyGraph), a deterministic start, and SGD (LayoutOptimizer).
+//
+// Start: instead of umap-learn's spectral embedding of the graph, the first two principal components of the
+// input (eigenvectors of the d x d covariance by cyclic Jacobi rotations, each signed so its largest
+// component is positive), scaled together so the wider axis spans [0, 10] (umap-learn's box), plus a seeded
+// jitter of 1e-4 so that coincident cells do not start on top of each other. This costs O(N d^2), needs no
+// sparse eigensolver, and the SGD stage repairs what PCA does not separate; the trustworthiness test checks
+// the result.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A 2-D UMAP layout of an embedding.
+public enum UMAP {
+    /// The layout (cells x 2, Float) of the rows of `points`.
+    /// - Throws: `invalidParameter`/`invalidInput` for bad parameters or too few cells.
+    public static func layout(_ points: Matrix<Double>, parameters: UMAPParameters = UMAPParameters()) throws -> Matrix<Float> {
+        try parameters.validate(cells: points.rows)
+        let neighbors = NearestNeighbors.exact(points, k: parameters.neighbors, threads: parameters.threads)
+        let graph = FuzzyGraph(indices: neighbors.indices, distances: neighbors.distances, rows: points.rows,
+                               k: parameters.neighbors)
+        var generator = SeededGenerator(seed: parameters.seed)
+        var positions = principalStart(points, generator: &generator)
+        let optimizer = LayoutOptimizer(
+            graph: graph, curve: UMAPCurve(minDist: parameters.minDist, spread: parameters.spread),
+            epochs: parameters.resolvedEpochs(cells: points.rows), learningRate: Float(parameters.learningRate),
+            negativeSampleRate: parameters.negativeSampleRate, repulsion: Float(parameters.repulsion))
+        positions.values.withUnsafeMutableBufferPointer { p in
+            optimizer.run(heads: p.baseAddress!, tails: p.baseAddress!, tailCount: points.rows, moveTails: true,
+                          generator: &generator)
+        }
+        return positions
+    }
+
+    /// The first two principal components of `points`, scaled into UMAP's starting box, with a small jitter.
+    static func principalStart(_ points: Matrix<Double>, generator: inout SeededGenerator) -> Matrix<Float> {
+        let n = points.rows, d = points.cols
+        var mean = [Double](repeating: 0, count: d)
+        for i in 0..<n { for j in 0..<d { mean[j] += points.values[i * d + j] } }
+        for j in 0..<d { mean[j] /= Double(n) }
+        var covariance = [Double](repeating: 0, count: d * d)
+        var centred = [Double](repeating: 0, count: d)
+        for i in 0..<n {
+            for j in 0..<d { centred[j] = points.values[i * d + j] - mean[j] }
+            for r in 0..<d { for c in r..<d { covariance[r * d + c] += centred[r] * centred[c] } }
+        }
+        for r in 0..<d { for c in 0..<r { covariance[r * d + c] = covariance[c * d + r] } }
+        let axes = SymmetricEigen.topVectors(covariance, size: d, count: min(2, d))
+        var projected = [Double](repeating: 0, count: n * 2)
+        for i in 0..<n {
+            for (a, axis) in axes.enumerated() {
+                var s = 0.0
+                for j in 0..<d { s += (points.values[i * d + j] - mean[j]) * axis[j] }
+                projected[i * 2 + a] = s
+            }
+        }
+        var lo = [Double.infinity, .infinity], hi = [-Double.infinity, -Double.infinity]
+        for i in 0..<n {
+            for a in 0..<2 { lo[a] = min(lo[a], projected[i * 2 + a]); hi[a] = max(hi[a], projected[i * 2 + a]) }
+        }
+        let width = max(hi[0] - lo[0], hi[1] - lo[1])
+        let scale = width > 0 ? 10 / width : 1
+        var out = [Float](repeating: 0, count: n * 2)
+        for i in 0..<n {
+            for a in 0..<2 {
+                out[i * 2 + a] = Float((projected[i * 2 + a] - lo[a]) * scale + 1e-4 * generator.normal())
+            }
+        }
+        return Matrix(rows: n, cols: 2, values: out)
+    }
+}
