@@ -20,7 +20,8 @@ let numericSettings: [SwiftSetting] = hostHasAVX2 ? [.unsafeFlags(["-target-cpu"
 
 // Layers (see README.md): HarmonyCore (pure numerics and file formats) and HarmonyProtocol (pure wire
 // codec) depend on nothing of ours; HarmonyClient, HarmonyServer and HarmonyPlot (figures through cairo)
-// build on them; the executables are thin.
+// build on them; the executables are thin. HarmonyC exports HarmonyCore through the C interface declared by
+// CHarmony's header (for the Python package harmony_swift).
 let package = Package(
     name: "Harmony",
     products: [
@@ -28,6 +29,8 @@ let package = Package(
         .executable(name: "harmonyd", targets: ["harmonyd"]),
         .library(name: "HarmonyCore", targets: ["HarmonyCore"]),
         .library(name: "HarmonyProtocol", targets: ["HarmonyProtocol"]),
+        // The C interface (Sources/CHarmony/include/harmony.h) as a shared library for the Python package.
+        .library(name: "HarmonyC", type: .dynamic, targets: ["HarmonyC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -44,6 +47,8 @@ let package = Package(
         .target(name: "HarmonyCore", dependencies: ["COpenBLAS", "CZlib"], swiftSettings: numericSettings),
         .target(name: "HarmonyProtocol"),
         .target(name: "HarmonyPlot", dependencies: ["HarmonyCore", "CCairo"]),
+        .target(name: "CHarmony"),
+        .target(name: "HarmonyC", dependencies: ["CHarmony", "HarmonyCore"]),
         .target(name: "HarmonyClient", dependencies: ["HarmonyProtocol", "HarmonyCore"]),
         .target(name: "HarmonyServer", dependencies: ["HarmonyCore", "HarmonyProtocol", "CLibUV", "CZlib", "COpenBLAS"]),
         .executableTarget(name: "harmony", dependencies: [

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine and runs the whole test suite: the Swift tests (release build, since the
-# numerical and end-to-end tests fit real data sets) and the Python client's tests.
+# numerical and end-to-end tests fit real data sets), then installs the Python package (harmony_swift, which
+# builds libHarmonyC with SwiftPM) and runs its tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Samples/setup.sh
 swift build -c release
 swift test -c release -Xswiftc -enable-testing
-if [ -d Samples/python/tests ]; then
-    HARMONY_BIN_DIR="$(swift build -c release --show-bin-path)" python3 -m pytest -q Samples/python/tests
-fi
+# pip refuses to install into Debian's own Python unless told to (PEP 668, an EXTERNALLY-MANAGED marker).
+pip_flags=()
+python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))' \
+    && pip_flags+=(--break-system-packages)
+python3 -m pip install -q "${pip_flags[@]}" ./Samples/python
+HARMONY_BIN_DIR="$(swift build -c release --show-bin-path)" python3 -m pytest -q Samples/python/tests

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Runs the Python client's tests. HARMONY_BIN_DIR must hold the built `harmony` (and, for end-to-end tests,
-# `harmonyd`); by default the release build of this checkout.
+# Runs the Python package's tests against the installed package (`pip install ./Samples/python` first).
+# HARMONY_BIN_DIR must hold the built `harmony` and `harmonyd`; by default the release build of this checkout.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)

@@ -10,7 +10,7 @@ import threading
 
 import numpy as np
 
-import harmony_client as hc
+from harmony_swift import harmony_client as hc
 
 D, K, LABELS, MAX_CELLS = 3, 4, ["T", "B"], 50
 

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-import harmony_client as hc
+from harmony_swift import harmony_client as hc
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 VECTORS = os.path.join(REPO, "Protocols", "vectors")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-import harmony_client as hc
+from harmony_swift import harmony_client as hc
 from fake_harmonyd import FakeHarmonyd
 
 
@@ -102,7 +102,7 @@ def test_bad_magic_gets_an_error_and_a_close(server):
 
 
 def test_example_script_writes_final_corrections(server, tmp_path):
-    import example_map
+    import map_tsv as example_map
     x = np.arange(30, dtype=np.float32).reshape(10, 3) / 7
     with open(tmp_path / "q.tsv", "w") as fh:
         fh.write("cell\tPC1\tPC2\tPC3\n")

@@ -4,7 +4,7 @@ import struct
 import numpy as np
 import pytest
 
-import harmony_client as hc
+from harmony_swift import harmony_client as hc
 from samples import SAMPLES, golden, same
 
 

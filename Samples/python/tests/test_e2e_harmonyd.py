@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-import harmony_client as hc
+from harmony_swift import harmony_client as hc
 from binaries import binary
 
 D = 8

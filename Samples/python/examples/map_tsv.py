@@ -1,6 +1,6 @@
 """Maps a query embedding through a running harmonyd and writes the final corrections.
 
-    python3 example_map.py --socket /tmp/harmonyd.sock query.tsv meta.tsv batch mapped.tsv
+    python3 map_tsv.py --socket /tmp/harmonyd.sock query.tsv meta.tsv batch mapped.tsv
 
 query.tsv: header row, cell id then one column per dimension; meta.tsv: header row, cell id first, with the
 batch column named on the command line. Needs numpy only (no pandas, no anndata).
@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from harmony_client import HarmonyClient, MapRequest
+from harmony_swift.harmony_client import HarmonyClient, MapRequest
 
 
 def read_table(path):

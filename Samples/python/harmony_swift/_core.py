@@ -1,0 +1,352 @@
+"""The numpy-level API: the Harmony fit, reference models and query mapping over the native library."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _native
+from ._native import FLOAT32, FLOAT64, HarmonyError
+
+ProgressArg = Union[bool, Callable[[int, float], None], None]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Inputs
+
+
+def factorize(values, name: str, ids: Optional[Sequence] = None) -> Tuple[List[str], np.ndarray]:
+    """Levels (the distinct values as text, sorted like `harmony fit` sorts them) and int32 codes.
+
+    A missing value (None, NaN, pandas NA, empty text) is an error naming the cell: Harmony has no level for
+    "unknown", and turning it into one would silently treat unannotated cells as a batch of their own.
+    """
+    array = np.asarray(values, dtype=object)
+    if array.ndim != 1:
+        raise HarmonyError(f"batch variable '{name}' must be one value per cell", 2)
+    text = np.empty(len(array), dtype=object)
+    for i, value in enumerate(array):
+        if value is None or (isinstance(value, float) and np.isnan(value)) or _is_pandas_na(value) or value == "":
+            where = f"cell '{ids[i]}'" if ids is not None else f"row {i}"
+            raise HarmonyError(f"batch variable '{name}' has a missing value at {where}; drop or label those "
+                               "cells first", 2)
+        text[i] = str(value)
+    # Python orders str by code point, which is the byte order of UTF-8 (how the command line sorts levels).
+    levels, codes = np.unique(text.astype(str), return_inverse=True)
+    return [str(v) for v in levels], codes.astype(np.int32).reshape(-1)
+
+
+def _is_pandas_na(value) -> bool:
+    return type(value).__name__ in ("NAType", "NaTType")
+
+
+def embedding_array(data, what: str = "embedding") -> Tuple[np.ndarray, int]:
+    """A 2-D C-contiguous float32/float64 array (no copy when it already is one) and its dtype code."""
+    array = np.asarray(data)
+    if array.ndim != 2:
+        raise HarmonyError(f"the {what} must be a 2-D array (cells x dimensions), got {array.ndim} dimensions", 2)
+    if array.dtype == np.float64:
+        return np.ascontiguousarray(array), FLOAT64
+    return np.ascontiguousarray(array, dtype=np.float32), FLOAT32
+
+
+def _covariate_structs(covariates: Sequence[Tuple[str, List[str], np.ndarray]]):
+    """ctypes covariate structs plus the objects that must stay alive during the call."""
+    keep = []
+    structs = (_native.Covariate * len(covariates))()
+    for s, (name, levels, codes) in zip(structs, covariates):
+        codes = np.ascontiguousarray(codes, dtype=np.int32)
+        names = _native.strings(levels)
+        keep += [codes, names]
+        s.name = name.encode("utf-8")
+        s.codes = _native.pointer(codes, ctypes.c_int32)
+        s.level_count = len(levels)
+        s.levels = ctypes.cast(names, ctypes.POINTER(ctypes.c_char_p))
+    return structs, keep
+
+
+def _doubles(values) -> Tuple[Optional[ctypes.Array], int]:
+    if values is None:
+        return None, 0
+    flat = [float(v) for v in np.atleast_1d(np.asarray(values, dtype=float))]
+    return (ctypes.c_double * len(flat))(*flat), len(flat)
+
+
+def _progress_callback(progress: ProgressArg, total: int):
+    """(ctypes callback, finish function) for `progress`: True draws a tqdm bar when tqdm is installed."""
+    if progress is None or progress is False:
+        return _native.PROGRESS(), lambda: None
+    if callable(progress):
+        report = progress
+        close = lambda: None  # noqa: E731
+    else:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return _native.PROGRESS(), lambda: None
+        bar = tqdm(total=total, desc="harmony", unit="iter", leave=False)
+
+        def report(iteration, objective):
+            bar.set_postfix(objective=f"{objective:.6g}")
+            bar.update(1)
+        close = bar.close
+
+    def relay(_context, iteration, objective):
+        report(int(iteration), float(objective))
+    return _native.PROGRESS(relay), close
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The fit
+
+
+@dataclass
+class HarmonyResult:
+    """What `run_harmony` returns. `Z_corr` is cells x dimensions (float32), like harmonypy 2.x's."""
+
+    Z_corr: np.ndarray
+    objective_harmony: np.ndarray
+    iterations: int
+    converged: bool
+    K: int
+    fit_seconds: float
+    parameters: Dict[str, object] = field(default_factory=dict)
+    reference: Optional["Reference"] = None
+
+
+def fit(data, covariates: Sequence[Tuple[str, List[str], np.ndarray]], *, theta=None, lamb=None, sigma=0.1,
+        nclust=None, tau=0, block_size=0.05, max_iter_harmony=10, max_iter_kmeans=None, epsilon_cluster=None,
+        epsilon_harmony=None, alpha=0.2, batch_prop_cutoff=None, random_state=0, ncores=0, early_stop=True,
+        preset="harmony2", progress: ProgressArg = False, reference: Optional[dict] = None) -> HarmonyResult:
+    """The Harmony fit of `data` (cells x dimensions) over factorized covariates (name, levels, codes).
+
+    Parameters left at None take the preset's defaults (harmony2: 4 k-means rounds, epsilons 1e-3 / 1e-2,
+    cutoff 1e-5). `reference`, when given, asks for a reference model: {"ids": [...], "labels": (name, levels,
+    codes) or None, "compact": bool}.
+    """
+    array, dtype = embedding_array(data)
+    n, d = array.shape
+    if preset not in ("harmony2", "harmony1"):
+        raise HarmonyError(f"preset must be 'harmony2' or 'harmony1', got {preset!r}", 1)
+    params = _native.FitParams()
+    _native.lib.harmony_fit_params_default(ctypes.byref(params), 1 if preset == "harmony1" else 0)
+    keep = []
+    theta_array, params.theta_count = _doubles(theta)
+    sigma_array, params.sigma_count = _doubles(sigma)
+    lambda_array, lambda_count = _doubles(None if _is_dynamic(lamb) else lamb)
+    keep += [theta_array, sigma_array, lambda_array]
+    params.theta, params.sigma = theta_array, sigma_array
+    if lambda_array is not None:
+        params.lambda_dynamic, params.lambda_, params.lambda_count = 0, lambda_array, lambda_count
+    elif preset == "harmony2" or lamb is not None:
+        params.lambda_dynamic, params.alpha = 1, float(alpha)
+    params.nclust = 0 if nclust is None else int(nclust)
+    params.tau, params.block_size = float(tau), float(block_size)
+    params.max_iter = int(max_iter_harmony)
+    if max_iter_kmeans is not None:
+        params.max_iter_cluster = int(max_iter_kmeans)
+    if epsilon_cluster is not None:
+        params.epsilon_cluster = float(epsilon_cluster)
+    if epsilon_harmony is not None:
+        params.epsilon_harmony = float(epsilon_harmony)
+    if batch_prop_cutoff is not None:
+        params.batch_prop_cutoff = float(batch_prop_cutoff)
+    params.early_stop = 1 if early_stop else 0
+    if int(random_state) < 0:
+        raise HarmonyError(f"random_state must be >= 0, got {random_state}", 1)
+    params.seed = int(random_state)
+    params.threads = int(ncores or 0)
+
+    structs, covariate_keep = _covariate_structs(covariates)
+    corrected = np.empty((n, d), dtype=np.float32)
+    objective = np.empty(max(1, params.max_iter + 1), dtype=np.float64)
+    outputs = _native.FitOutputs()
+    outputs.corrected = _native.pointer(corrected, ctypes.c_float)
+    outputs.objective = _native.pointer(objective, ctypes.c_double)
+    outputs.objective_capacity = len(objective)
+    handle = ctypes.c_void_p()
+    if reference is not None:
+        outputs.model = ctypes.pointer(handle)
+        ids = _native.strings(reference["ids"])
+        keep.append(ids)
+        outputs.cell_ids = ctypes.cast(ids, ctypes.POINTER(ctypes.c_char_p))
+        if reference.get("labels") is not None:
+            label_name, label_levels, label_codes = reference["labels"]
+            label_codes = np.ascontiguousarray(label_codes, dtype=np.int32)
+            values = _native.strings(label_levels)
+            keep += [label_codes, values]
+            outputs.label_name = label_name.encode("utf-8")
+            outputs.label_codes = _native.pointer(label_codes, ctypes.c_int32)
+            outputs.label_count = len(label_levels)
+            outputs.label_values = ctypes.cast(values, ctypes.POINTER(ctypes.c_char_p))
+        outputs.compact = 1 if reference.get("compact") else 0
+    callback, close = _progress_callback(progress, params.max_iter)
+    try:
+        _native.call(_native.lib.harmony_fit, array.ctypes.data_as(ctypes.c_void_p), dtype, n, d, structs,
+                     len(covariates), ctypes.byref(params), callback, None, ctypes.byref(outputs))
+    finally:
+        close()
+    used = {"theta": theta if theta is not None else 2.0, "lamb": "auto" if lambda_array is None else lamb,
+            "alpha": alpha, "sigma": sigma, "nclust": int(outputs.clusters), "tau": tau, "block_size": block_size,
+            "max_iter_harmony": params.max_iter, "max_iter_kmeans": params.max_iter_cluster,
+            "epsilon_cluster": params.epsilon_cluster, "epsilon_harmony": params.epsilon_harmony,
+            "batch_prop_cutoff": params.batch_prop_cutoff, "random_state": int(random_state), "preset": preset,
+            "early_stop": bool(early_stop)}
+    return HarmonyResult(Z_corr=corrected, objective_harmony=objective[:outputs.objective_count].copy(),
+                         iterations=int(outputs.iterations), converged=bool(outputs.converged),
+                         K=int(outputs.clusters), fit_seconds=float(outputs.fit_seconds), parameters=used,
+                         reference=Reference(handle.value) if handle.value else None)
+
+
+def _is_dynamic(lamb) -> bool:
+    # harmonypy: None or -1 estimates lambda from alpha in each cluster.
+    return lamb is None or (np.ndim(lamb) == 0 and float(lamb) == -1)
+
+
+def run_harmony(data_mat, meta_data, vars_use, theta=None, lamb=None, sigma=0.1, nclust=None, tau=0,
+                block_size=0.05, max_iter_harmony=10, max_iter_kmeans=4, epsilon_cluster=1e-3,
+                epsilon_harmony=1e-2, alpha=0.2, batch_prop_cutoff=1e-5, verbose=False, random_state=0,
+                ncores=0, progress: ProgressArg = None) -> HarmonyResult:
+    """harmonypy's `run_harmony` on the Swift library: same parameter names, defaults and meaning.
+
+    `data_mat` is cells x PCs (PCs x cells is transposed when the cell count makes it unambiguous);
+    `meta_data` anything with `meta_data[column]` (a pandas DataFrame, a dict of arrays); `vars_use` one
+    column or a list. `theta` is one value, one per variable or one per level (levels sorted); `lamb` None
+    (or -1) estimates the penalty as alpha x expected cells, else one fixed value or one per variable.
+    Returns a `HarmonyResult` whose `Z_corr` is cells x PCs. `progress` (or `verbose`) shows a tqdm bar;
+    a callable receives (iteration, objective).
+    """
+    columns = [vars_use] if isinstance(vars_use, str) else list(vars_use)
+    first = np.asarray(meta_data[columns[0]], dtype=object)
+    data = np.asarray(data_mat)
+    if data.ndim == 2 and data.shape[0] != len(first) and data.shape[1] == len(first):
+        data = data.T
+    covariates = [(c, *factorize(meta_data[c], c)) for c in columns]
+    return fit(data, covariates, theta=theta, lamb=lamb, sigma=sigma, nclust=nclust, tau=tau,
+               block_size=block_size, max_iter_harmony=max_iter_harmony, max_iter_kmeans=max_iter_kmeans,
+               epsilon_cluster=epsilon_cluster, epsilon_harmony=epsilon_harmony, alpha=alpha,
+               batch_prop_cutoff=batch_prop_cutoff, random_state=random_state, ncores=ncores,
+               progress=verbose if progress is None else progress)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Reference models and mapping
+
+
+@dataclass
+class MappedQuery:
+    """What `Reference.map` returns, rows in the order of the query."""
+
+    corrected: np.ndarray
+    top_cluster: np.ndarray
+    top_probability: np.ndarray
+    label: Optional[np.ndarray] = None       # label text per cell (object array), when the model has labels
+    label_confidence: Optional[np.ndarray] = None
+    label_method: Optional[str] = None
+
+
+class Reference:
+    """A Harmony reference model (`.hmod`, the files of `harmony fit --reference-out`), held by the library.
+
+    Build one with `harmony_swift.tl.build_reference`, or `Reference.load(path)`; map query cells with
+    `harmony_swift.tl.map_query` or `Reference.map`.
+    """
+
+    def __init__(self, handle: int, path: Optional[str] = None):
+        self._handle = ctypes.c_void_p(handle)
+        self.path = path
+        info = _native.ModelInfo()
+        _native.lib.harmony_model_info_get(self._handle, ctypes.byref(info))
+        self.n_clusters, self.n_dims, self.n_cells = int(info.clusters), int(info.dimensions), int(info.cells)
+        self.compact, self.has_genes = bool(info.compact), bool(info.has_genes)
+        self.model_version = int(info.model_version)
+        raw = _native.lib.harmony_model_describe(self._handle)
+        try:
+            import json
+            self.description = json.loads(ctypes.string_at(raw).decode("utf-8"))
+        finally:
+            _native.lib.harmony_string_free(raw)
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike]) -> "Reference":
+        """Reads a model file; HarmonyError names what is wrong with a bad one."""
+        handle = ctypes.c_void_p()
+        _native.call(_native.lib.harmony_model_load, os.fsencode(path), ctypes.byref(handle))
+        return cls(handle.value, path=os.fspath(path))
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Writes the model atomically (a temporary file renamed into place)."""
+        _native.call(_native.lib.harmony_model_save, self._handle, os.fsencode(path))
+        self.path = os.fspath(path)
+
+    def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle is not None and handle.value:
+            _native.lib.harmony_model_free(handle)
+            self._handle = None
+
+    @property
+    def covariates(self) -> Dict[str, List[str]]:
+        """The reference's batch variables and their levels."""
+        return {c["name"]: c["levels"] for c in self.description["covariates"]}
+
+    @property
+    def label_name(self) -> Optional[str]:
+        labels = self.description["labels"]
+        return labels["name"] if labels else None
+
+    @property
+    def labels(self) -> List[str]:
+        """The label values label transfer can predict (empty without labels)."""
+        labels = self.description["labels"]
+        return list(labels["values"]) if labels else []
+
+    def __repr__(self) -> str:
+        kind = "compact " if self.compact else ""
+        labels = f", labels '{self.label_name}' ({len(self.labels)})" if self.label_name else ""
+        return (f"<harmony_swift.Reference: {kind}{self.n_cells} cells, K={self.n_clusters}, d={self.n_dims}, "
+                f"covariates {list(self.covariates)}{labels}>")
+
+    def map(self, query, batches, batch_key: str, *, query_lambda: float = 1.0, sigma: Optional[float] = None,
+            joint: bool = False, k: int = 5, cluster_labels: bool = False, labels: bool = True,
+            ncores: int = 0) -> MappedQuery:
+        """Maps query cells (n x d in the reference's space) as `harmony map` does.
+
+        `batches` is one batch value per cell; cells whose value is a level of the reference's covariate
+        `batch_key` use the reference's terms, other batches are estimated from their own cells (all new
+        batches together with one shared intercept when `joint`, Symphony's mapQuery). Labels are predicted
+        by a kNN vote of `k` reference cells (full models) or per-cluster frequencies (compact models, or
+        `cluster_labels`).
+        """
+        array, dtype = embedding_array(query, "query")
+        n, d = array.shape
+        levels, codes = factorize(batches, batch_key)
+        structs, keep = _covariate_structs([(batch_key, levels, codes)])
+        params = _native.MapParams()
+        _native.lib.harmony_map_params_default(ctypes.byref(params))
+        params.query_lambda = float(query_lambda)
+        params.sigma = 0.0 if sigma is None else float(sigma)
+        params.joint, params.k, params.cluster_labels = int(bool(joint)), int(k), int(bool(cluster_labels))
+        params.threads = int(ncores or 0)
+        with_labels = labels and bool(self.labels)
+        out = MappedQuery(corrected=np.empty((n, d), dtype=np.float32), top_cluster=np.empty(n, dtype=np.int32),
+                          top_probability=np.empty(n, dtype=np.float32))
+        codes_out = np.empty(n, dtype=np.int32) if with_labels else None
+        confidence = np.empty(n, dtype=np.float32) if with_labels else None
+        outputs = _native.MapOutputs(
+            corrected=_native.pointer(out.corrected, ctypes.c_float),
+            top_cluster=_native.pointer(out.top_cluster, ctypes.c_int32),
+            top_probability=_native.pointer(out.top_probability, ctypes.c_float),
+            label_codes=_native.pointer(codes_out, ctypes.c_int32),
+            label_confidence=_native.pointer(confidence, ctypes.c_float))
+        _native.call(_native.lib.harmony_map, self._handle, array.ctypes.data_as(ctypes.c_void_p), dtype, n, d,
+                     structs, ctypes.byref(params), ctypes.byref(outputs))
+        if with_labels:
+            out.label = np.asarray(self.labels, dtype=object)[codes_out]
+            out.label_confidence = confidence
+            out.label_method = "cluster" if (self.compact or cluster_labels) else "knn"
+        return out

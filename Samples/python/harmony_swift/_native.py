@@ -1,0 +1,134 @@
+"""ctypes bindings of libHarmonyC (the C interface declared in Sources/CHarmony/include/harmony.h).
+
+The structures below mirror the header field by field; ABI_VERSION must equal the library's
+harmony_abi_version(), which is checked when the library is loaded.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+ABI_VERSION = 1
+ERROR_BUFFER = 4096
+
+FLOAT32, FLOAT64 = 0, 1
+
+
+class HarmonyError(ValueError):
+    """A failure reported by the Harmony library; the message is the library's sentence.
+
+    `status` is the library's code: 1 invalid parameter, 2 invalid input, 3 file format, 4 I/O, 5 numerical.
+    """
+
+    def __init__(self, message: str, status: int = 2):
+        super().__init__(message)
+        self.status = status
+
+
+class Covariate(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("codes", ctypes.POINTER(ctypes.c_int32)),
+                ("level_count", ctypes.c_int64), ("levels", ctypes.POINTER(ctypes.c_char_p))]
+
+
+class FitParams(ctypes.Structure):
+    _fields_ = [("preset", ctypes.c_int32),
+                ("theta", ctypes.POINTER(ctypes.c_double)), ("theta_count", ctypes.c_int64),
+                ("sigma", ctypes.POINTER(ctypes.c_double)), ("sigma_count", ctypes.c_int64),
+                ("lambda_dynamic", ctypes.c_int32), ("alpha", ctypes.c_double),
+                ("lambda_", ctypes.POINTER(ctypes.c_double)), ("lambda_count", ctypes.c_int64),
+                ("nclust", ctypes.c_int64), ("tau", ctypes.c_double), ("block_size", ctypes.c_double),
+                ("max_iter", ctypes.c_int64), ("max_iter_cluster", ctypes.c_int64),
+                ("epsilon_cluster", ctypes.c_double), ("epsilon_harmony", ctypes.c_double),
+                ("early_stop", ctypes.c_int32), ("batch_prop_cutoff", ctypes.c_double),
+                ("seed", ctypes.c_uint64), ("threads", ctypes.c_int64)]
+
+
+class FitOutputs(ctypes.Structure):
+    _fields_ = [("corrected", ctypes.POINTER(ctypes.c_float)),
+                ("objective", ctypes.POINTER(ctypes.c_double)), ("objective_capacity", ctypes.c_int64),
+                ("objective_count", ctypes.c_int64), ("iterations", ctypes.c_int64),
+                ("converged", ctypes.c_int32), ("clusters", ctypes.c_int64), ("fit_seconds", ctypes.c_double),
+                ("model", ctypes.POINTER(ctypes.c_void_p)), ("cell_ids", ctypes.POINTER(ctypes.c_char_p)),
+                ("label_name", ctypes.c_char_p), ("label_codes", ctypes.POINTER(ctypes.c_int32)),
+                ("label_count", ctypes.c_int64), ("label_values", ctypes.POINTER(ctypes.c_char_p)),
+                ("compact", ctypes.c_int32)]
+
+
+class ModelInfo(ctypes.Structure):
+    _fields_ = [("clusters", ctypes.c_int64), ("dimensions", ctypes.c_int64), ("cells", ctypes.c_int64),
+                ("covariates", ctypes.c_int64), ("label_count", ctypes.c_int64), ("compact", ctypes.c_int32),
+                ("has_genes", ctypes.c_int32), ("model_version", ctypes.c_uint64)]
+
+
+class MapParams(ctypes.Structure):
+    _fields_ = [("query_lambda", ctypes.c_double), ("sigma", ctypes.c_double), ("joint", ctypes.c_int32),
+                ("k", ctypes.c_int32), ("cluster_labels", ctypes.c_int32), ("threads", ctypes.c_int64)]
+
+
+class MapOutputs(ctypes.Structure):
+    _fields_ = [("corrected", ctypes.POINTER(ctypes.c_float)),
+                ("top_cluster", ctypes.POINTER(ctypes.c_int32)), ("top_probability", ctypes.POINTER(ctypes.c_float)),
+                ("label_codes", ctypes.POINTER(ctypes.c_int32)), ("label_confidence", ctypes.POINTER(ctypes.c_float))]
+
+
+PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_double)
+_ERR = (ctypes.c_char_p, ctypes.c_size_t)
+
+
+def _load() -> ctypes.CDLL:
+    # The wheel puts the library (and the Swift runtime it needs) in harmony_swift/.libs; HARMONY_C_LIBRARY
+    # names another build of it (e.g. a debug build while developing the Swift side).
+    path = os.environ.get("HARMONY_C_LIBRARY") or os.path.join(os.path.dirname(__file__), ".libs", "libHarmonyC.so")
+    if not os.path.exists(path):
+        raise ImportError(f"harmony_swift: the native library {path} is missing; reinstall the package with "
+                          "`pip install ./Samples/python` (which builds it with SwiftPM)")
+    lib = ctypes.CDLL(path)
+    lib.harmony_abi_version.restype = ctypes.c_int32
+    if lib.harmony_abi_version() != ABI_VERSION:
+        raise ImportError(f"harmony_swift: {path} has C interface version {lib.harmony_abi_version()}, this "
+                          f"package expects {ABI_VERSION}; reinstall the package")
+    signatures = {
+        "harmony_fit_params_default": (None, [ctypes.POINTER(FitParams), ctypes.c_int32]),
+        "harmony_fit": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_int64,
+                                         ctypes.POINTER(Covariate), ctypes.c_int64, ctypes.POINTER(FitParams),
+                                         PROGRESS, ctypes.c_void_p, ctypes.POINTER(FitOutputs), *_ERR]),
+        "harmony_model_load": (ctypes.c_int32, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p), *_ERR]),
+        "harmony_model_save": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, *_ERR]),
+        "harmony_model_free": (None, [ctypes.c_void_p]),
+        "harmony_model_info_get": (None, [ctypes.c_void_p, ctypes.POINTER(ModelInfo)]),
+        "harmony_model_describe": (ctypes.c_void_p, [ctypes.c_void_p]),
+        "harmony_string_free": (None, [ctypes.c_void_p]),
+        "harmony_map_params_default": (None, [ctypes.POINTER(MapParams)]),
+        "harmony_map": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64,
+                                         ctypes.c_int64, ctypes.POINTER(Covariate), ctypes.POINTER(MapParams),
+                                         ctypes.POINTER(MapOutputs), *_ERR]),
+    }
+    for name, (restype, argtypes) in signatures.items():
+        function = getattr(lib, name)
+        function.restype, function.argtypes = restype, argtypes
+    return lib
+
+
+lib = _load()
+
+
+def call(function, *args) -> None:
+    """Calls a status-returning entry point with a fresh error buffer; raises HarmonyError on failure."""
+    err = ctypes.create_string_buffer(ERROR_BUFFER)
+    status = function(*args, err, ERROR_BUFFER)
+    if status != 0:
+        raise HarmonyError(err.value.decode("utf-8", "replace"), status)
+
+
+def pointer(array, ctype):
+    """A ctypes pointer to a C-contiguous numpy array's data (None for None)."""
+    if array is None:
+        return None
+    return array.ctypes.data_as(ctypes.POINTER(ctype))
+
+
+def strings(values):
+    """A ctypes array of UTF-8 C strings (kept alive by the caller while the call runs)."""
+    encoded = [str(v).encode("utf-8") for v in values]
+    return (ctypes.c_char_p * max(1, len(encoded)))(*encoded)

@@ -1,0 +1,157 @@
+/*
+ * harmony.h: the C interface of libHarmonyC (Harmony for Swift), used by the Python package
+ * harmony_swift through ctypes. Every function returns a status (HARMONY_OK or an error code) and, on
+ * failure, writes a one-sentence message into the caller's buffer `err` of `err_len` bytes (always
+ * NUL-terminated; may be NULL). Nothing is kept per thread or per process between calls, so calls may run
+ * concurrently; a model handle is immutable and may be shared between threads.
+ *
+ * Arrays are row-major and C-contiguous; cells are rows. Inputs are read in place (never retained after the
+ * call returns); outputs are written into buffers the caller allocated with the documented sizes.
+ * The library changes no process-wide setting when it is loaded. (HarmonyCore runs OpenBLAS single-threaded,
+ * switching it once on its first product; its own worker threads are the `threads` parameters.)
+ */
+#ifndef HARMONY_H
+#define HARMONY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a struct below or a signature changes; bindings check it before any other call. */
+#define HARMONY_ABI_VERSION 1
+
+enum harmony_status {
+    HARMONY_OK = 0,
+    HARMONY_INVALID_PARAMETER = 1, /* a parameter is out of range or does not fit the data */
+    HARMONY_INVALID_INPUT = 2,     /* the data cannot be used (non-finite value, one level, ...) */
+    HARMONY_FILE_FORMAT = 3,       /* a file could not be parsed */
+    HARMONY_IO = 4,                /* a file could not be opened, written or renamed */
+    HARMONY_NUMERICAL = 5,         /* a numerical invariant failed */
+};
+
+enum harmony_dtype { HARMONY_FLOAT32 = 0, HARMONY_FLOAT64 = 1 };
+
+/* The ABI version the library was built with (HARMONY_ABI_VERSION). */
+int32_t harmony_abi_version(void);
+
+/* A batch variable: one code per cell in 0..<level_count, and the level names (for reference models). */
+typedef struct {
+    const char *name;
+    const int32_t *codes;       /* n codes */
+    int64_t level_count;
+    const char *const *levels;  /* level_count names */
+} harmony_covariate;
+
+/* Every parameter of a fit. Fill with harmony_fit_params_default, then change what the caller sets. */
+typedef struct {
+    int32_t preset;               /* 0: harmony2 (R harmony 2.x, harmonypy 2.1), 1: harmony1 */
+    const double *theta;          /* 1, one per covariate or one per level (all covariates' levels in order) */
+    int64_t theta_count;
+    const double *sigma;          /* 1 or one per cluster */
+    int64_t sigma_count;
+    int32_t lambda_dynamic;       /* 1: lambda = alpha * E (harmony2); 0: fixed `lambda` values */
+    double alpha;
+    const double *lambda;         /* fixed lambda: 1 or one per covariate */
+    int64_t lambda_count;
+    int64_t nclust;               /* 0: min(round(N / 30), 100) */
+    double tau;
+    double block_size;
+    int64_t max_iter;
+    int64_t max_iter_cluster;
+    double epsilon_cluster;
+    double epsilon_harmony;
+    int32_t early_stop;
+    double batch_prop_cutoff;
+    uint64_t seed;
+    int64_t threads;              /* 0: every core; results do not depend on it */
+} harmony_fit_params;
+
+/* Called after each iteration with the 1-based iteration and the objective after its clustering. */
+typedef void (*harmony_progress_fn)(void *context, int64_t iteration, double objective);
+
+/* Where a fit writes its results. `corrected` is required; the rest may be NULL / 0. */
+typedef struct {
+    float *corrected;             /* n x d */
+    double *objective;            /* the objective after initialisation, then after each iteration */
+    int64_t objective_capacity;   /* max_iter + 1 values always suffice */
+    int64_t objective_count;      /* out: values written */
+    int64_t iterations;           /* out */
+    int32_t converged;            /* out */
+    int64_t clusters;             /* out: K */
+    double fit_seconds;           /* out */
+    /* Reference model: when `model` is not NULL, *model receives a new handle (free it). */
+    struct harmony_model **model;
+    const char *const *cell_ids;  /* n ids, or NULL for "0", "1", ... */
+    const char *label_name;       /* label column stored for label transfer, or NULL */
+    const int32_t *label_codes;   /* n codes into label_values */
+    int64_t label_count;
+    const char *const *label_values;
+    int32_t compact;              /* leave the reference cells out of the model */
+} harmony_fit_outputs;
+
+void harmony_fit_params_default(harmony_fit_params *params, int32_t preset);
+
+/* Fits Harmony to `embedding` (n x d, float32 or float64) over `covariate_count` covariates. */
+int32_t harmony_fit(const void *embedding, int32_t dtype, int64_t n, int64_t d,
+                    const harmony_covariate *covariates, int64_t covariate_count,
+                    const harmony_fit_params *params, harmony_progress_fn progress, void *progress_context,
+                    harmony_fit_outputs *outputs, char *err, size_t err_len);
+
+/* ---- reference models (.hmod) ---- */
+typedef struct harmony_model harmony_model;
+
+typedef struct {
+    int64_t clusters;             /* K */
+    int64_t dimensions;           /* d */
+    int64_t cells;                /* reference cells */
+    int64_t covariates;
+    int64_t label_count;          /* 0 without labels */
+    int32_t compact;
+    int32_t has_genes;            /* gene-space projection stored (not yet supported: 0) */
+    uint64_t model_version;
+} harmony_model_info;
+
+int32_t harmony_model_load(const char *path, harmony_model **model, char *err, size_t err_len);
+int32_t harmony_model_save(const harmony_model *model, const char *path, char *err, size_t err_len);
+void harmony_model_free(harmony_model *model);
+void harmony_model_info_get(const harmony_model *model, harmony_model_info *info);
+/* A JSON object: covariates (name, levels), labels (name, values), sigma, theta, preset, ...
+   The string is allocated by the library: release it with harmony_string_free. */
+char *harmony_model_describe(const harmony_model *model);
+void harmony_string_free(char *string);
+
+/* ---- mapping query cells ---- */
+typedef struct {
+    double query_lambda;          /* ridge pseudo-count of new batches (default 1) */
+    double sigma;                 /* 0: the model's sigma per cluster */
+    int32_t joint;                /* 1: all new batches share one intercept (Symphony's mapQuery) */
+    int32_t k;                    /* neighbours per kNN label vote */
+    int32_t cluster_labels;       /* 1: labels from per-cluster frequencies even with a full model */
+    int64_t threads;
+} harmony_map_params;
+
+/* Where a mapping writes its results; `corrected` is required, every other pointer may be NULL.
+   Labels need a model with labels. Fields may be added at the end in later ABI versions. */
+typedef struct {
+    float *corrected;             /* n x d */
+    int32_t *top_cluster;         /* n */
+    float *top_probability;       /* n */
+    int32_t *label_codes;         /* n codes into the model's label values */
+    float *label_confidence;      /* n */
+} harmony_map_outputs;
+
+void harmony_map_params_default(harmony_map_params *params);
+
+/* Maps `query` (n x d in the reference's space) with one batch variable named `batch.name`: cells whose level
+   is a reference level of that covariate use the reference's terms, other batches are estimated. */
+int32_t harmony_map(const harmony_model *model, const void *query, int32_t dtype, int64_t n, int64_t d,
+                    const harmony_covariate *batch, const harmony_map_params *params,
+                    harmony_map_outputs *outputs, char *err, size_t err_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
