@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "HarmonyClient", dependencies: ["HarmonyProtocol", "HarmonyCore"]),
         .target(name: "HarmonyServer", dependencies: ["HarmonyCore", "HarmonyProtocol", "CLibUV", "CZlib", "COpenBLAS"]),
         .executableTarget(name: "harmony", dependencies: [
-            "HarmonyCore", "HarmonyClient",
+            "HarmonyCore", "HarmonyClient", "HarmonyProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "harmonyd", dependencies: [

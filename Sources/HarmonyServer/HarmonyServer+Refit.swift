@@ -8,11 +8,11 @@ extension HarmonyServer {
     /// Starts a refit when automatic refits are on and enough cells have accumulated.
     func scheduleRefitIfDue() {
         guard configuration.refitAfter > 0, !refitRunning, !draining,
-              cellsPendingRefit >= max(configuration.refitAfter, nextAutomaticRefitAt) else { return }
+              table.cellsPendingRefit >= max(configuration.refitAfter, nextAutomaticRefitAt) else { return }
         let outcome = startRefit(trigger: "refit-after")
         if !outcome.accepted {
             // Try again only after another --refit-after cells, not on every request.
-            nextAutomaticRefitAt = cellsPendingRefit + configuration.refitAfter
+            nextAutomaticRefitAt = table.cellsPendingRefit + configuration.refitAfter
             log.event("refit-skipped", outcome.message)
         }
     }
@@ -25,10 +25,14 @@ extension HarmonyServer {
         guard !current.model.isCompact else {
             return (false, "the model is compact (it keeps no reference cells), so it cannot be refitted")
         }
-        let through = nextSequence - 1
+        guard !table.batches.values.contains(where: \.forgetting) else {
+            return (false, "a FORGET is being logged; ask again once it is answered")
+        }
+        // Only durable records: a record still being written may fail, and then never exists.
+        let through = table.lastSequence
         guard through > current.foldedSequence else { return (false, "no cells arrived since the last refit") }
         var cells: [RefitJob.Cells] = []
-        for batch in batches.values {
+        for batch in table.batches.values {
             for chunk in batch.chunks(in: (current.foldedSequence + 1)...through) {
                 cells.append(RefitJob.Cells(batch: batch.name, sequence: chunk.sequence, ids: chunk.ids,
                                             values: chunk.values, count: chunk.count))
@@ -54,14 +58,14 @@ extension HarmonyServer {
                 let (next, path) = try result.get()
                 served = next
                 let model = next.model
-                cellsPendingRefit -= folded
+                table.folded(folded)
                 refitsDone += 1
                 nextAutomaticRefitAt = 0
                 log.event("refit-end", "version=\(model.modelVersion) cells=\(model.cellCount) "
                           + "ms=\(Int(seconds * 1000)) file=\(path)")
             } catch {
                 refitsFailed += 1
-                nextAutomaticRefitAt = cellsPendingRefit + configuration.refitAfter
+                nextAutomaticRefitAt = table.cellsPendingRefit + configuration.refitAfter
                 log.event("refit-failed", "version=\(current.version) keeps serving: \(error)")
             }
             finishShutdownIfQuiet()

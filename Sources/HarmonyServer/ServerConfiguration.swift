@@ -25,6 +25,15 @@ public struct ServerConfiguration: Sendable {
     public var maxCellsPerMap: Int = 1 << 20
     /// Seconds a connection may stay idle (nothing owed, nothing read) before it is closed; 0 disables.
     public var idleTimeoutSeconds: Int = 300
+    /// Seconds within which a frame must arrive completely once its first byte has; 0 disables. A peer that
+    /// trickles a frame byte by byte is closed after it, so that a few such peers cannot hold every slot.
+    public var frameTimeoutSeconds: Int = 30
+    /// Largest number of query batches held (a MAP that would start another one is answered BUSY).
+    public var maxBatches: Int = 100_000
+    /// Largest number of query cells held over all batches (a MAP that would pass it is answered BUSY).
+    public var maxCellsHeld: Int = 50_000_000
+    /// The longest idle timeout accepted: one year (timers count nanoseconds in 64 bits).
+    public static let maxIdleTimeoutSeconds = 365 * 86_400
     /// Size of libuv's thread pool (0 keeps libuv's default); must be set before the first pool job.
     public var threads: Int = 0
     /// Ridge lambda of query batches, a pseudo-count of cells; nil uses Symphony's 1, the default of
@@ -40,6 +49,8 @@ public struct ServerConfiguration: Sendable {
     public var syncWAL: Bool = true
     /// Suppress the one-line-per-event log on stderr.
     public var quiet: Bool = false
+    // How the write-ahead log reaches the disk; fault-injection tests replace it.
+    var logFileIO: LogFileIO = .system
 
     /// A configuration with the given paths and every other setting at its default.
     public init(referencePath: String?, socketPath: String, stateDirectory: String) {
@@ -65,8 +76,17 @@ public struct ServerConfiguration: Sendable {
             throw bad("--max-frame-bytes must be between 1024 and \(UInt32.max)")
         }
         guard maxCellsPerMap >= 1 else { throw bad("the MAP cell limit must be at least 1") }
-        guard idleTimeoutSeconds >= 0 else { throw bad("--idle-timeout must be 0 (off) or a number of seconds") }
-        guard shutdownGraceSeconds >= 0 else { throw bad("the shutdown grace period must be 0 or more seconds") }
+        guard idleTimeoutSeconds >= 0, idleTimeoutSeconds <= ServerConfiguration.maxIdleTimeoutSeconds else {
+            throw bad("--idle-timeout must be 0 (off) or a number of seconds up to "
+                      + "\(ServerConfiguration.maxIdleTimeoutSeconds) (one year), got \(idleTimeoutSeconds)")
+        }
+        guard frameTimeoutSeconds >= 0, frameTimeoutSeconds <= ServerConfiguration.maxIdleTimeoutSeconds else {
+            throw bad("--frame-timeout must be 0 (off) or a number of seconds up to "
+                      + "\(ServerConfiguration.maxIdleTimeoutSeconds), got \(frameTimeoutSeconds)")
+        }
+        guard maxBatches >= 1 else { throw bad("--max-batches must be at least 1") }
+        guard maxCellsHeld >= 1 else { throw bad("--max-cells must be at least 1") }
+        guard shutdownGraceSeconds >= 0, shutdownGraceSeconds <= ServerConfiguration.maxIdleTimeoutSeconds else { throw bad("the shutdown grace period must be 0 or more seconds") }
         guard threads >= 0, threads <= 1024 else { throw bad("--threads must be between 0 (libuv default) and 1024") }
         if let lambda = queryLambda, !(lambda >= 0 && lambda.isFinite) {
             throw bad("--query-lambda must be a finite number >= 0")

@@ -12,9 +12,9 @@ struct ServedModel: Sendable {
     let batchKey: String
     /// Write-ahead-log records with a sequence up to this one are folded into the model (0: none).
     let foldedSequence: UInt64
-    /// Label transfer for MAP replies, nil without labels. It is the cluster-based estimate of ALGORITHM.md §4.3,
-    /// P(l | i) = sum_k R_ik pi_kl, which costs one small product per request; kNN over the reference cells
-    /// (what offline `harmony map` uses) would cost more than the mapping itself at streaming rates.
+    /// Label transfer for MAP replies, nil without labels: the same as offline `harmony map`, a vote among the 5
+    /// nearest reference cells in the corrected space when the model keeps its cells, the cluster-based estimate
+    /// P(l | i) = sum_k R_ik pi_kl for a compact model.
     let labelTransfer: LabelTransfer?
 
     /// The version replies carry.
@@ -29,8 +29,8 @@ struct ServedModel: Sendable {
         self.model = model
         var options = QueryMappingOptions()
         options.lambda = queryLambda ?? ServedModel.defaultQueryLambda
-        labelTransfer = LabelTransfer(model: model, forceClusters: true)
-        options.includeAssignments = labelTransfer != nil
+        labelTransfer = LabelTransfer(model: model)
+        options.includeAssignments = labelTransfer?.method == .clusters
         self.mapper = try QueryMapper(model: model, options: options)
         self.batchKey = model.covariates.first?.name ?? "batch"
         self.foldedSequence = foldedSequence
