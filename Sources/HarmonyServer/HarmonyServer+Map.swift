@@ -126,6 +126,7 @@ extension HarmonyServer {
         let publish = { [self] (outcome: BatchMapping.Outcome) in
             batch.state = outcome.state
             batch.stateVersion = outcome.state == nil ? 0 : model.version
+            if outcome.state != nil { stateCache.used(batch) }
             // A failed job leaves no state; the next operation rebuilds it from all processed cells.
             if !input.transient { batch.statedCells = prior + input.newRows.count }
             send(reply, outcome.frame)
@@ -189,6 +190,7 @@ extension HarmonyServer {
             // Every MAP of the batch read before the FORGET was logged before it, so it is counted here.
             let cells = batch.cellCount
             table.apply(record, foldedSequence: served.foldedSequence)
+            stateCache.remove(batch)
             log.event("forget", "batch=\"\(request.batch)\" cells=\(cells)")
             send(reply, ForgetReply(cellsForgotten: UInt64(cells)).encodedFrame(requestID: reply.requestID))
         }

@@ -32,6 +32,8 @@ public final class HarmonyServer {
     var served: ServedModel
     /// Query batches and their counts, changed only by durable log records.
     var table = BatchTable()
+    /// The batches that keep their streaming state (the others rebuild it when used).
+    var stateCache: BatchStateCache
     /// The sequence the next log record gets.
     var nextSequence: UInt64
     var connections: [UInt64: Connection] = [:]
@@ -65,6 +67,7 @@ public final class HarmonyServer {
         try configuration.validate()
         self.configuration = configuration
         log = ServerLog(quiet: configuration.quiet)
+        stateCache = BatchStateCache(capacity: configuration.batchStates)
         try StateFiles.checkSocketDirectory(of: configuration.socketPath)
         // A start that fails removes what it created, so that it leaves the state directory as it found it.
         let created = CreatedFiles()

@@ -32,6 +32,9 @@ public struct ServerConfiguration: Sendable {
     public var maxBatches: Int = 100_000
     /// Largest number of query cells held over all batches (a MAP that would pass it is answered BUSY).
     public var maxCellsHeld: Int = 50_000_000
+    /// Query batches that keep their streaming state in memory (least recently used first out); any other
+    /// batch rebuilds it from its cells when next used. Bounds the per-batch memory of many small batches.
+    public var batchStates: Int = 256
     /// The longest idle timeout accepted: one year (timers count nanoseconds in 64 bits).
     public static let maxIdleTimeoutSeconds = 365 * 86_400
     /// Size of libuv's thread pool (0 keeps libuv's default); must be set before the first pool job.
@@ -84,6 +87,7 @@ public struct ServerConfiguration: Sendable {
             throw bad("--frame-timeout must be 0 (off) or a number of seconds up to "
                       + "\(ServerConfiguration.maxIdleTimeoutSeconds), got \(frameTimeoutSeconds)")
         }
+        guard batchStates >= 1 else { throw bad("--batch-states must be at least 1") }
         guard maxBatches >= 1 else { throw bad("--max-batches must be at least 1") }
         guard maxCellsHeld >= 1 else { throw bad("--max-cells must be at least 1") }
         guard shutdownGraceSeconds >= 0, shutdownGraceSeconds <= ServerConfiguration.maxIdleTimeoutSeconds else { throw bad("the shutdown grace period must be 0 or more seconds") }

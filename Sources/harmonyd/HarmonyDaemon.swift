@@ -55,6 +55,9 @@ struct HarmonyDaemon: ParsableCommand {
     @Option(name: .customLong("max-cells"), help: "Largest number of query cells held over all batches; a MAP passing it is answered BUSY.")
     var maxCells: Int = 50_000_000
 
+    @Option(name: .customLong("batch-states"), help: "Query batches that keep their streaming state (about K x d x 32 bytes each) in memory; the least recently used others rebuild it from their cells when used.")
+    var batchStates: Int = 256
+
     @Option(name: .long, help: "Threads in libuv's pool for mapping, logging and refits (0: libuv's default).")
     var threads: Int = 0
 
@@ -97,6 +100,7 @@ struct HarmonyDaemon: ParsableCommand {
         configuration.frameTimeoutSeconds = frameTimeout
         configuration.maxBatches = maxBatches
         configuration.maxCellsHeld = maxCells
+        configuration.batchStates = batchStates
         configuration.threads = threads
         configuration.queryLambda = queryLambda
         configuration.quiet = quiet

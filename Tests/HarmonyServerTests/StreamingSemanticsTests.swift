@@ -230,6 +230,28 @@ final class ServerLimitTests: XCTestCase {
     }
 }
 
+/// Batches whose state was evicted rebuild it from their cells: the answers do not change.
+final class BatchStateCacheTests: XCTestCase {
+    func testEvictedBatchStatesAreRebuiltToTheSameAnswers() throws {
+        let data = try TestModels.make()
+        let server = try RunningServer(model: data.model) { $0.batchStates = 1 }
+        let client = try server.client()
+        let served = try ServedModel(model: data.model, queryLambda: nil, foldedSequence: 0)
+        var offline = ["a": served.newState(), "b": served.newState()]
+        // Alternating batches: with room for one state, every MAP finds its batch's state evicted.
+        for step in 0..<8 {
+            let batch = step % 2 == 0 ? "a" : "b"
+            let cells = data.query.selectingRows((step * 5)..<(step * 5 + 5))
+            let reply = try client.map(batch: batch, cells: cells)
+            let expected = try offline[batch]!.add(cells: cells, batch: batch)
+            let worst = zip(reply.corrected, expected.corrected.values).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-5, "step \(step)")
+        }
+        XCTAssertEqual(server.server.stateCache.count, 1)
+        XCTAssertTrue(server.stop())
+    }
+}
+
 /// The server's lifecycle from the embedding program's side.
 final class ServerLifecycleTests: XCTestCase {
     func testStopAfterRunReturnedIsHarmless() throws {
