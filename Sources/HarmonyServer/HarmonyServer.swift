@@ -54,6 +54,8 @@ public final class HarmonyServer {
     var refitsDone: UInt32 = 0
     var refitsFailed: UInt32 = 0
     var refitRunning = false
+    /// Wakes the loop when the running refit's thread has finished.
+    var refitWaker: LoopWaker?
     /// After a failed or refused automatic refit, the pending count at which the next one is tried.
     var nextAutomaticRefitAt = 0
     var latency = LatencyRecorder()

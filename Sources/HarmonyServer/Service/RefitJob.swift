@@ -2,7 +2,7 @@
 // plus the accumulated query cells (each query batch becomes a new level of every covariate), warm-started
 // from the current centroids; the result becomes the next model version and is persisted before it is served.
 //
-// Thread contract: `run` executes on a background thread (`BackgroundThread`, waited for by a libuv pool job)
+// Thread contract: `run` executes on a background thread of its own (`BackgroundThread`)
 // and touches only its input (immutable values); the server swaps the returned model in on the loop thread.
 import HarmonyCore
 
