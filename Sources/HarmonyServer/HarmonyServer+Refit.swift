@@ -47,7 +47,7 @@ extension HarmonyServer {
         let started = EventLoop.now()
         log.event("refit-start", "trigger=\(trigger) from_version=\(current.version) "
                   + "reference_cells=\(current.model.cellCount) new_cells=\(folded)")
-        let lambda = configuration.queryLambda
+        let lambda = configuration.queryLambda, clusterLabels = configuration.clusterLabels
         // The refit's thread hands its result over and wakes the loop; the waker keeps the loop alive meanwhile.
         let result = HandOff<Result<(served: ServedModel, path: String), Error>>()
         let waker: LoopWaker
@@ -60,7 +60,7 @@ extension HarmonyServer {
             refitRunning = false
             return (false, "the refit could not be started: \(error)")
         }
-        BackgroundThread.start({ try job.run(queryLambda: lambda) }, finished: { outcome in
+        BackgroundThread.start({ try job.run(queryLambda: lambda, clusterLabels: clusterLabels) }, finished: { outcome in
             result.put(outcome)
             waker.wake()
         })

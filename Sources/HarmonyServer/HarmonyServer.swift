@@ -99,7 +99,7 @@ public final class HarmonyServer {
                                                 + "\(configuration.stateDirectory) has none yet)")
             }
             served = try ServedModel(model: loaded.model, queryLambda: configuration.queryLambda,
-                                     foldedSequence: loaded.foldedSequence)
+                                     foldedSequence: loaded.foldedSequence, clusterLabels: configuration.clusterLabels)
             log.event("model-loaded", "version=\(served.version) K=\(served.model.clusterCount) "
                       + "d=\(served.model.dimension) reference_cells=\(served.model.cellCount) from=\(loaded.source)")
 

@@ -29,7 +29,7 @@ struct RefitJob: Sendable {
     let threads: Int
 
     /// Fits, builds and persists the next model; returns it ready to serve, with its file path.
-    func run(queryLambda: Double?) throws -> (served: ServedModel, path: String) {
+    func run(queryLambda: Double?, clusterLabels: Bool) throws -> (served: ServedModel, path: String) {
         let old = current.model
         guard let reference = old.cells else {
             throw ServerError.state("the model is compact (it keeps no reference cells), so it cannot be refitted")
@@ -83,6 +83,7 @@ struct RefitJob: Sendable {
                                              parameters: parameters, cellIds: ids, labels: labels, compact: false)
         model.modelVersion = old.modelVersion + 1
         let path = try store.persist(model, foldedSequence: foldedSequence, previousVersion: old.modelVersion)
-        return (try ServedModel(model: model, queryLambda: queryLambda, foldedSequence: foldedSequence), path)
+        return (try ServedModel(model: model, queryLambda: queryLambda, foldedSequence: foldedSequence,
+                                clusterLabels: clusterLabels), path)
     }
 }
