@@ -126,7 +126,7 @@ extension HarmonyServer {
         let publish = { [self] (outcome: BatchMapping.Outcome) in
             batch.state = outcome.state
             batch.stateVersion = outcome.state == nil ? 0 : model.version
-            if outcome.state != nil { stateCache.used(batch) }
+            keepState(of: batch)
             // A failed job leaves no state; the next operation rebuilds it from all processed cells.
             if !input.transient { batch.statedCells = prior + input.newRows.count }
             send(reply, outcome.frame)
@@ -136,6 +136,16 @@ extension HarmonyServer {
             publish(work())
         } else {
             loop.submit(work, completion: publish)
+        }
+    }
+
+    /// Marks a batch's state, just handed back by an operation, as recently used (a forgotten batch's is dropped).
+    func keepState(of batch: QueryBatch) {
+        guard batch.state != nil else { return }
+        if table.batches[batch.name] === batch {
+            stateCache.used(batch)
+        } else {
+            batch.state = nil
         }
     }
 

@@ -146,7 +146,7 @@ extension HarmonyServer {
             let publish = { (outcome: BatchMapping.Outcome) in
                 batch.state = outcome.state
                 batch.stateVersion = outcome.state == nil ? 0 : model.version
-                if outcome.state != nil { self.stateCache.used(batch) }
+                self.keepState(of: batch)
                 self.send(reply, outcome.frame)
                 done()
             }
