@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "HarmonyClient", dependencies: ["HarmonyProtocol", "HarmonyCore"]),
         .target(name: "HarmonyServer", dependencies: ["HarmonyCore", "HarmonyProtocol", "CLibUV", "CZlib", "COpenBLAS"]),
         .executableTarget(name: "harmony", dependencies: [
-            "HarmonyCore", "HarmonyClient", "HarmonyPlot",
+            "HarmonyCore", "HarmonyClient", "HarmonyProtocol", "HarmonyPlot",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "harmonyd", dependencies: [

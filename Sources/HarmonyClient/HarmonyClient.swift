@@ -66,11 +66,27 @@ public final class HarmonyClient {
     /// Sends one MAP request and waits for its reply.
     public func map(_ request: MapRequest) throws -> MapReply { try roundTrip(request) }
 
+    /// Maps cells without the daemon remembering or logging them (MAP_TRANSIENT, protocol version 2): the answer
+    /// a MAP would get now, with the batch left as it was.
+    public func mapTransient(batch: String, ids: [String]? = nil, cells: Matrix<Float>) throws -> MapReply {
+        let reply: TransientMapReply = try roundTrip(TransientMapRequest(
+            try HarmonyClient.mapRequest(batch: batch, ids: ids, cells: cells)))
+        return reply.reply
+    }
+
+    /// Drops every cell of `batch` from the daemon (FORGET, protocol version 2); returns how many it held.
+    @discardableResult
+    public func forget(batch: String) throws -> UInt64 {
+        let reply: ForgetReply = try roundTrip(ForgetRequest(batch: batch))
+        return reply.cellsForgotten
+    }
+
     /// Sends MAP requests keeping up to `window` in flight, and hands each reply to `onReply` with the index of its
     /// request, in request order. On a server error (or an error thrown by `onReply`) no further request is sent,
     /// the replies already due are read, and the first error is thrown; the connection stays usable. Transport
     /// and protocol failures (`ClientError` other than `.server`) are thrown at once.
-    public func mapMany(_ requests: [MapRequest], window: Int = 4,
+    /// With `transient`, the requests go as MAP_TRANSIENT: answered, but neither remembered nor logged.
+    public func mapMany(_ requests: [MapRequest], window: Int = 4, transient: Bool = false,
                         onReply: (Int, MapReply) throws -> Void) throws {
         precondition(window >= 1, "mapMany needs a window of at least one request")
         var inFlight: [(index: Int, id: UInt32)] = []
@@ -78,12 +94,14 @@ public final class HarmonyClient {
         var firstError: Error?
         while nextIndex < requests.count || !inFlight.isEmpty {
             while firstError == nil && nextIndex < requests.count && inFlight.count < window {
-                inFlight.append((nextIndex, try send(requests[nextIndex])))
+                let request = requests[nextIndex]
+                inFlight.append((nextIndex, transient ? try send(TransientMapRequest(request)) : try send(request)))
                 nextIndex += 1
             }
             let oldest = inFlight.removeFirst()
             do {
-                let reply: MapReply = try receive(requestID: oldest.id)
+                let reply: MapReply = transient ? (try receive(requestID: oldest.id) as TransientMapReply).reply
+                    : try receive(requestID: oldest.id)
                 // An error thrown by the callback also stops sending, after the replies due are drained.
                 if firstError == nil { try onReply(oldest.index, reply) }
             } catch let error as ClientError where error.serverCode != nil {

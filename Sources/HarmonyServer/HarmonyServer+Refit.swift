@@ -1,5 +1,5 @@
 // Background refits: started by REFIT or once --refit-after cells accumulated; at most one at a time.
-// Loop thread only; the refit itself runs in `RefitJob.run` on a background thread that a pool job waits for.
+// Loop thread only; the refit itself runs in `RefitJob.run` on a background thread of its own.
 // Requests that started on the old model finish on it (they captured its `ServedModel`); batch states are
 // rebuilt lazily under the new one.
 import HarmonyCore
@@ -8,11 +8,11 @@ extension HarmonyServer {
     /// Starts a refit when automatic refits are on and enough cells have accumulated.
     func scheduleRefitIfDue() {
         guard configuration.refitAfter > 0, !refitRunning, !draining,
-              cellsPendingRefit >= max(configuration.refitAfter, nextAutomaticRefitAt) else { return }
+              table.cellsPendingRefit >= max(configuration.refitAfter, nextAutomaticRefitAt) else { return }
         let outcome = startRefit(trigger: "refit-after")
         if !outcome.accepted {
             // Try again only after another --refit-after cells, not on every request.
-            nextAutomaticRefitAt = cellsPendingRefit + configuration.refitAfter
+            nextAutomaticRefitAt = table.cellsPendingRefit + configuration.refitAfter
             log.event("refit-skipped", outcome.message)
         }
     }
@@ -25,10 +25,14 @@ extension HarmonyServer {
         guard !current.model.isCompact else {
             return (false, "the model is compact (it keeps no reference cells), so it cannot be refitted")
         }
-        let through = nextSequence - 1
+        guard !table.batches.values.contains(where: \.forgetting) else {
+            return (false, "a FORGET is being logged; ask again once it is answered")
+        }
+        // Only durable records: a record still being written may fail, and then never exists.
+        let through = table.lastSequence
         guard through > current.foldedSequence else { return (false, "no cells arrived since the last refit") }
         var cells: [RefitJob.Cells] = []
-        for batch in batches.values {
+        for batch in table.batches.values {
             for chunk in batch.chunks(in: (current.foldedSequence + 1)...through) {
                 cells.append(RefitJob.Cells(batch: batch.name, sequence: chunk.sequence, ids: chunk.ids,
                                             values: chunk.values, count: chunk.count))
@@ -43,30 +47,51 @@ extension HarmonyServer {
         let started = EventLoop.now()
         log.event("refit-start", "trigger=\(trigger) from_version=\(current.version) "
                   + "reference_cells=\(current.model.cellCount) new_cells=\(folded)")
-        let lambda = configuration.queryLambda
-        loop.submit({ () -> Result<(served: ServedModel, path: String), Error> in
-            // All of the refit (fit, label prediction, model build, model file) runs in the background class.
-            Result { try BackgroundThread.run { try job.run(queryLambda: lambda) } }
-        }, completion: { [self] result in
-            refitRunning = false
-            let seconds = Double(EventLoop.now() - started) / 1e9
-            do {
-                let (next, path) = try result.get()
-                served = next
-                let model = next.model
-                cellsPendingRefit -= folded
-                refitsDone += 1
-                nextAutomaticRefitAt = 0
-                log.event("refit-end", "version=\(model.modelVersion) cells=\(model.cellCount) "
-                          + "ms=\(Int(seconds * 1000)) file=\(path)")
-            } catch {
-                refitsFailed += 1
-                nextAutomaticRefitAt = cellsPendingRefit + configuration.refitAfter
-                log.event("refit-failed", "version=\(current.version) keeps serving: \(error)")
+        let lambda = configuration.queryLambda, clusterLabels = configuration.clusterLabels
+        // The refit's thread hands its result over and wakes the loop; the waker keeps the loop alive meanwhile.
+        let result = HandOff<Result<(served: ServedModel, path: String), Error>>()
+        let waker: LoopWaker
+        do {
+            waker = try LoopWaker(loop: loop) { [self] in
+                guard let outcome = result.take() else { return }
+                refitFinished(outcome, current: current, folded: folded, started: started)
             }
-            finishShutdownIfQuiet()
-            scheduleRefitIfDue()
+        } catch {
+            refitRunning = false
+            return (false, "the refit could not be started: \(error)")
+        }
+        BackgroundThread.start({ try job.run(queryLambda: lambda, clusterLabels: clusterLabels) }, finished: { outcome in
+            result.put(outcome)
+            waker.wake()
         })
+        refitWaker = waker
         return (true, "refit to model version \(current.version + 1) started with \(folded) new cells")
+    }
+}
+
+extension HarmonyServer {
+    // On the loop thread, once the refit's thread has handed over its result.
+    fileprivate func refitFinished(_ result: Result<(served: ServedModel, path: String), Error>, current: ServedModel,
+                                   folded: Int, started: UInt64) {
+        refitWaker?.close()
+        refitWaker = nil
+        refitRunning = false
+        let seconds = Double(EventLoop.now() - started) / 1e9
+        do {
+            let (next, path) = try result.get()
+            served = next
+            let model = next.model
+            table.folded(folded)
+            refitsDone += 1
+            nextAutomaticRefitAt = 0
+            log.event("refit-end", "version=\(model.modelVersion) cells=\(model.cellCount) "
+                      + "ms=\(Int(seconds * 1000)) file=\(path)")
+        } catch {
+            refitsFailed += 1
+            nextAutomaticRefitAt = table.cellsPendingRefit + configuration.refitAfter
+            log.event("refit-failed", "version=\(current.version) keeps serving: \(error)", level: .error)
+        }
+        finishShutdownIfQuiet()
+        scheduleRefitIfDue()
     }
 }

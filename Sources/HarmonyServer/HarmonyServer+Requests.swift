@@ -1,5 +1,5 @@
-// Request handling: one method per message type. Loop thread only; large mapping work goes to the pool
-// through the batch's serial queue (QueryBatch.enqueue), and MAP replies wait for their WAL record to sync.
+// Request handling: dispatch and the small requests (HELLO, INFO, STATS, EXPORT, REFIT). MAP, MAP_TRANSIENT and
+// FORGET, which go through the log and the batch queues, are in HarmonyServer+Map.swift. Loop thread only.
 import HarmonyCore
 import HarmonyProtocol
 
@@ -13,18 +13,20 @@ struct PendingReply {
     let requestID: UInt32
     /// Loop time (ns) when the frame was read.
     let started: UInt64
+    /// The protocol version of the reply's header: the request's (HELLO's reply: the chosen one).
+    var version: UInt8
 }
 
 extension HarmonyServer {
     func connection(_ connection: Connection, received frame: Frame, slot: UInt64) {
         let reply = PendingReply(connection: connection, slot: slot, requestID: frame.header.requestID,
-                                 started: EventLoop.now())
+                                 started: EventLoop.now(), version: frame.header.version)
         guard !draining else {
             return fail(reply, .shuttingDown, "harmonyd is shutting down; reconnect to a restarted server")
         }
         let message: Message
         do {
-            message = try Message.decode(frame)
+            message = try Message.decodeRequest(frame)
         } catch let error as ProtocolError {
             return send(reply, ErrorReply(error).encodedFrame(requestID: reply.requestID))
         } catch {
@@ -37,7 +39,10 @@ extension HarmonyServer {
         case .map(let request): map(request, reply)
         case .export(let request): export(request, reply)
         case .refit: refit(reply)
+        case .forget(let request): forget(request, reply)
+        case .mapTransient(let request): mapTransient(request.map, reply)
         default:
+            // decodeRequest lets no reply type through.
             fail(reply, .unknownType, "\(message.type.name) is a reply type; clients send requests only")
         }
     }
@@ -48,24 +53,35 @@ extension HarmonyServer {
     func send(_ reply: PendingReply, _ frame: [UInt8]) {
         latency.record(microseconds: (EventLoop.now() - reply.started) / 1000)
         requestsServed += 1
+        // Replies are encoded in the current version; a version-1 client gets its own version back (the
+        // layouts of version-1 messages are the same in both).
+        var frame = frame
+        if frame.count >= FrameHeader.size && frame[4] != reply.version { frame[4] = reply.version }
         reply.connection.complete(reply.slot, with: frame)
     }
 
-    /// Delivers an ERROR reply.
+    /// Delivers an ERROR reply, and logs it (at most a few lines a second).
     func fail(_ reply: PendingReply, _ code: ErrorCode, _ message: String) {
+        let admitted = refusalLogLimit.admit(now: EventLoop.now())
+        if admitted.allowed {
+            log.event("request-refused", "connection=\(reply.connection.id) request=\(reply.requestID) "
+                      + "code=\(code.name)" + (admitted.heldBack > 0 ? " not_logged_before=\(admitted.heldBack)" : "")
+                      + " message=\"\(message.prefix(200))\"", level: .warning)
+        }
         send(reply, ErrorReply(code: code, message: message).encodedFrame(requestID: reply.requestID))
     }
 
     // MARK: - HELLO, INFO, STATS
 
     private func hello(_ request: HelloRequest, _ reply: PendingReply) {
-        let ours = ProtocolVersion.current
-        guard request.minVersion <= ours, ours <= request.maxVersion else {
-            return fail(reply, .unsupportedVersion, "harmonyd speaks protocol version \(ours); the client offered "
-                        + "\(request.minVersion)...\(request.maxVersion)")
+        guard let chosen = ProtocolVersion.negotiate(clientMin: request.minVersion, clientMax: request.maxVersion) else {
+            return fail(reply, .unsupportedVersion, "harmonyd speaks protocol versions \(ProtocolVersion.minimum)..."
+                        + "\(ProtocolVersion.maximum); the client offered \(request.minVersion)...\(request.maxVersion)")
         }
-        send(reply, HelloReply(version: ours, serverName: "harmonyd (libuv \(HarmonyServerInfo.libuvVersion))")
-            .encodedFrame(requestID: reply.requestID))
+        var answer = reply
+        answer.version = chosen
+        send(answer, HelloReply(version: chosen, serverName: "harmonyd \(HarmonyServerInfo.version) (libuv "
+                                + "\(HarmonyServerInfo.libuvVersion))").encodedFrame(requestID: reply.requestID))
     }
 
     private func info(_ reply: PendingReply) {
@@ -81,108 +97,48 @@ extension HarmonyServer {
     private func stats(_ reply: PendingReply) {
         let percentiles = LatencyPercentiles(p50: latency.percentile(0.5), p90: latency.percentile(0.9),
                                              p99: latency.percentile(0.99), p999: latency.percentile(0.999))
-        let counts = batches.values.map { BatchCount(batch: $0.name, cells: UInt64($0.cellCount)) }
-            .sorted { $0.batch < $1.batch }
+        let counts = table.nonEmpty.map { BatchCount(batch: $0.name, cells: UInt64($0.cellCount)) }
         send(reply, StatsReply(modelVersion: served.version, uptimeMilliseconds: (EventLoop.now() - startedAt) / 1_000_000,
-                               cellsMapped: cellsMapped, cellsPendingRefit: UInt64(cellsPendingRefit),
+                               cellsMapped: table.cellsHeld, cellsPendingRefit: UInt64(table.cellsPendingRefit),
                                requestsServed: requestsServed, refitsDone: refitsDone, refitsFailed: refitsFailed,
                                connections: UInt32(connections.count), refitRunning: refitRunning,
                                latency: percentiles, batches: counts)
             .encodedFrame(requestID: reply.requestID))
     }
 
-    // MARK: - MAP
-
-    private func map(_ request: MapRequest, _ reply: PendingReply) {
-        let d = served.model.dimension
-        guard request.dimensions == d else {
-            return fail(reply, .badDimension, "the cells have \(request.dimensions) dimensions; the model has \(d)")
-        }
-        guard request.cellCount <= configuration.maxCellsPerMap else {
-            return fail(reply, .tooManyCells, "\(request.cellCount) cells in one MAP; the limit is "
-                        + "\(configuration.maxCellsPerMap)")
-        }
-        let batch = batches[request.batch] ?? QueryBatch(name: request.batch)
-        batches[request.batch] = batch
-        let chunk = QueryBatch.Chunk(sequence: nextSequence, count: request.cellCount, values: request.values,
-                                     ids: request.cellIDs)
-        nextSequence += 1
-        batch.accept(chunk)
-        cellsMapped += UInt64(chunk.count)
-        cellsPendingRefit += chunk.count
-
-        // The reply goes out once both the mapping is done and the record is durable.
-        var mapped: [UInt8]?
-        var durable = false
-        var replied = false
-        func finish() {
-            guard !replied, durable, let frame = mapped else { return }
-            replied = true
-            send(reply, frame)
-        }
-        wal.append(WALRecord(sequence: chunk.sequence, batch: request.batch, ids: request.cellIDs ?? [],
-                             count: chunk.count, dims: d, cells: request.values)) { [self] error in
-            if let error {
-                log.event("wal-error", "\(error)")
-                if !replied {
-                    replied = true
-                    fail(reply, .internal, "the cells could not be made durable: \(error)")
-                }
-                return
-            }
-            durable = true
-            finish()
-        }
-        batch.enqueue { [self] done in
-            let model = served
-            let state = batch.state, version = batch.stateVersion, prior = batch.statedCells
-            let rebuild = state == nil || version != model.version
-            let history = rebuild ? batch.chunks : []
-            batch.state = nil
-            let work = { BatchMapping.map(chunk.values, count: chunk.count, batch: batch.name,
-                                          requestID: reply.requestID, state: state, builtFor: version,
-                                          history: history, historyCells: prior, model: model) }
-            let publish = { (outcome: BatchMapping.Outcome) in
-                batch.state = outcome.state
-                batch.stateVersion = outcome.state == nil ? 0 : model.version
-                // A failed job leaves no state; the next operation rebuilds it from all processed cells.
-                batch.statedCells = prior + chunk.count
-                mapped = outcome.frame
-                finish()
-                done()
-            }
-            if chunk.count + (rebuild ? prior : 0) <= configuration.inlineCellLimit {
-                publish(work())
-            } else {
-                loop.submit(work, completion: publish)
-            }
-        }
-        scheduleRefitIfDue()
-    }
-
     // MARK: - EXPORT
 
     private func export(_ request: ExportRequest, _ reply: PendingReply) {
-        guard let batch = batches[request.batch] else {
+        guard let batch = table.batches[request.batch] else {
             return fail(reply, .unknownBatch, "no cells of batch \"\(request.batch)\" have been mapped")
         }
-        // A log written before batch labels were limited may hold a longer one; its generated ids would not
-        // fit a str16, so such a batch is refused rather than encoded.
-        guard batch.name.utf8.count <= ProtocolLimits.maxBatchLabelBytes else {
-            return fail(reply, .malformed, "batch labels longer than \(ProtocolLimits.maxBatchLabelBytes) bytes "
-                        + "cannot be exported")
-        }
-        // A frame's length field is 32 bits: a batch beyond that cannot be exported in one reply.
-        let replyBytes = batch.cellCount * (4 * served.model.dimension + 2) + batch.idBytes
-        guard replyBytes < Int(UInt32.max) - 64 else {
-            return fail(reply, .tooManyCells, "batch \"\(request.batch)\" has \(batch.cellCount) cells, more than "
-                        + "one EXPORT reply (4 GiB) can carry")
+        guard !batch.forgetting else {
+            return fail(reply, .busy, "batch \"\(request.batch)\" is being forgotten; retry")
         }
         batch.enqueue { [self] done in
+            // Every MAP of this batch read before the EXPORT has run: the first `statedCells` cells are exactly
+            // the durable cells of those MAPs.
+            let cells = batch.statedCells
+            guard cells > 0 else {
+                fail(reply, .unknownBatch, "no cells of batch \"\(request.batch)\" have been mapped")
+                return done()
+            }
+            // A log written before batch labels were limited may hold a longer one; its generated ids would not
+            // fit a str16, so such a batch is refused rather than encoded.
+            guard batch.name.utf8.count <= ProtocolLimits.maxBatchLabelBytes else {
+                fail(reply, .malformed, "batch labels longer than \(ProtocolLimits.maxBatchLabelBytes) bytes "
+                     + "cannot be exported")
+                return done()
+            }
+            // A frame's length field is 32 bits: a batch beyond that cannot be exported in one reply.
+            let replyBytes = cells * (4 * served.model.dimension + 2) + batch.idBytes
+            guard replyBytes < Int(UInt32.max) - 64 else {
+                fail(reply, .tooManyCells, "batch \"\(request.batch)\" has \(cells) cells, more than one EXPORT "
+                     + "reply (4 GiB) can carry")
+                return done()
+            }
             let model = served
             let state = batch.state, version = batch.stateVersion
-            // Every MAP of this batch accepted before the EXPORT has run, so the state covers all its cells.
-            let cells = batch.cellCount
             let history = batch.chunks
             batch.state = nil
             let work = { BatchMapping.export(batch: batch.name, requestID: reply.requestID, state: state,
@@ -190,7 +146,7 @@ extension HarmonyServer {
             let publish = { (outcome: BatchMapping.Outcome) in
                 batch.state = outcome.state
                 batch.stateVersion = outcome.state == nil ? 0 : model.version
-                batch.statedCells = cells
+                self.keepState(of: batch)
                 self.send(reply, outcome.frame)
                 done()
             }

@@ -7,7 +7,7 @@
 // large batches, WAL writes and refits run on libuv's thread pool and publish their results in after-work
 // callbacks on the loop thread.
 import CLibUV
-import COpenBLAS
+import Foundation
 import HarmonyCore
 import HarmonyProtocol
 #if canImport(Glibc)
@@ -15,6 +15,10 @@ import Glibc
 #endif
 
 /// The harmonyd daemon: serves a Harmony reference model over a Unix-domain socket.
+///
+/// Process-wide settings are the embedding program's: it must ignore SIGPIPE (a peer that hangs up while its
+/// replies are written must give EPIPE, not end the process), and it sets `UV_THREADPOOL_SIZE` before the first
+/// server starts if it wants a pool size other than libuv's default. The `harmonyd` executable does both.
 public final class HarmonyServer {
     /// The settings the server runs with.
     public let configuration: ServerConfiguration
@@ -22,32 +26,41 @@ public final class HarmonyServer {
     let loop: EventLoop
     let store: ModelStore
     let wal: WriteAheadLog
-    // Held while the server exists: no other daemon may use the same state directory.
-    private let stateLock: DirectoryLock
+    // Held until `run()` returns: no other daemon may use the same state directory meanwhile.
+    private var stateLock: DirectoryLock?
     /// The model new requests are mapped with.
     var served: ServedModel
-    var batches: [String: QueryBatch] = [:]
+    /// Query batches and their counts, changed only by durable log records.
+    var table = BatchTable()
+    /// The batches that keep their streaming state (the others rebuild it when used).
+    var stateCache: BatchStateCache
+    /// The sequence the next log record gets.
     var nextSequence: UInt64
     var connections: [UInt64: Connection] = [:]
     private var nextConnectionID: UInt64 = 1
     private var listener: PipeListener?
     private var waker: LoopWaker?
+    // Lets `stop()` reach the waker only while it is open: `stop()` may come from any thread, even after `run()`
+    // returned and the handle was freed.
+    private let stopGate = StopGate()
     private var sweepTimer: LoopTimer?
     private var graceTimer: LoopTimer?
     private var signalWatchers: [SignalWatcher] = []
     /// True once shutdown began: no new connections or requests.
     private(set) var draining = false
     let startedAt = EventLoop.now()
-    // Counters reported by STATS.
-    var cellsMapped: UInt64 = 0
+    // Counters reported by STATS (cell counts are in `table`).
     var requestsServed: UInt64 = 0
-    var cellsPendingRefit = 0
     var refitsDone: UInt32 = 0
     var refitsFailed: UInt32 = 0
     var refitRunning = false
+    /// Wakes the loop when the running refit's thread has finished.
+    var refitWaker: LoopWaker?
     /// After a failed or refused automatic refit, the pending count at which the next one is tried.
     var nextAutomaticRefitAt = 0
     var latency = LatencyRecorder()
+    /// Refused requests are logged, a few a second at most.
+    var refusalLogLimit = LogRateLimit(perSecond: 5)
 
     /// Loads the model and the write-ahead log from the state directory, binds the socket, and gets ready to
     /// `run()`. `model` (for embedding the server in tests) replaces the `--reference` file when the state
@@ -56,64 +69,69 @@ public final class HarmonyServer {
         try configuration.validate()
         self.configuration = configuration
         log = ServerLog(quiet: configuration.quiet)
-        // A peer that hangs up while its replies are written must give EPIPE, not kill the daemon.
-        signal(SIGPIPE, SIG_IGN)
-        if configuration.threads > 0 { setenv("UV_THREADPOOL_SIZE", "\(configuration.threads)", 1) }
-        // Parallelism comes from the pool (one request per thread); BLAS threads would only compete with it
-        // and with the loop. Refits get all cores but one through the fit's own threads.
-        openblas_set_num_threads(Int32(BackgroundThread.refitThreads(configured: configuration.threads)))
-        try StateFiles.ensureDirectory(configuration.stateDirectory)
-        // Nothing in the state directory is read or cut before no other daemon can be using it.
-        stateLock = try DirectoryLock(directory: configuration.stateDirectory)
-        store = ModelStore(directory: configuration.stateDirectory)
+        stateCache = BatchStateCache(capacity: configuration.batchStates)
+        try StateFiles.checkSocketDirectory(of: configuration.socketPath)
+        // A start that fails removes what it created, so that it leaves the state directory as it found it.
+        let created = CreatedFiles()
+        do {
+            if try StateFiles.ensureDirectory(configuration.stateDirectory) { created.directory = configuration.stateDirectory }
+            // Nothing in the state directory is read or cut before no other daemon can be using it.
+            let lockPath = configuration.stateDirectory + "/" + DirectoryLock.fileName
+            let lockExisted = StateFiles.exists(lockPath)
+            stateLock = try DirectoryLock(directory: configuration.stateDirectory)
+            if !lockExisted { created.files.append(lockPath) }
+            store = ModelStore(directory: configuration.stateDirectory)
 
-        // MARK: Model: the state directory's own (after a refit) wins over --reference.
-        let loaded: (model: ReferenceModel, foldedSequence: UInt64, source: String)
-        if let current = try store.loadCurrent() {
-            loaded = current
-        } else if let model {
-            loaded = (model, 0, "the embedding program")
-        } else if let path = configuration.referencePath {
-            loaded = (try ModelStore.readModel(path), 0, path)
-        } else {
-            throw ServerError.configuration("no model: pass --reference model.hmod (the state directory "
-                                            + "\(configuration.stateDirectory) has none yet)")
-        }
-        served = try ServedModel(model: loaded.model, queryLambda: configuration.queryLambda,
-                                 foldedSequence: loaded.foldedSequence)
-        log.event("model-loaded", "version=\(served.version) K=\(served.model.clusterCount) "
-                  + "d=\(served.model.dimension) reference_cells=\(served.model.cellCount) from=\(loaded.source)")
+            // MARK: Model: the state directory's own (after a refit) wins over --reference.
+            let loaded: (model: ReferenceModel, foldedSequence: UInt64, source: String)
+            if let current = try store.loadCurrent() {
+                loaded = current
+                if let path = configuration.referencePath {
+                    log.event("model-preferred", "the state directory's model (version \(current.model.modelVersion)) "
+                              + "is served instead of --reference \(path)", level: .warning)
+                }
+            } else if let model {
+                loaded = (model, 0, "the embedding program")
+            } else if let path = configuration.referencePath {
+                loaded = (try ModelStore.readModel(path), 0, path)
+            } else {
+                throw ServerError.configuration("no model: pass --reference model.hmod (the state directory "
+                                                + "\(configuration.stateDirectory) has none yet)")
+            }
+            served = try ServedModel(model: loaded.model, queryLambda: configuration.queryLambda,
+                                     foldedSequence: loaded.foldedSequence, clusterLabels: configuration.clusterLabels)
+            log.event("model-loaded", "version=\(served.version) K=\(served.model.clusterCount) "
+                      + "d=\(served.model.dimension) reference_cells=\(served.model.cellCount) from=\(loaded.source)")
 
-        // MARK: Recovery: replay the write-ahead log into batches.
-        let recovery = try WALRecovery.read(path: store.walPath)
-        if let reason = recovery.discardReason {
-            log.event("recovery-discarded", "bytes=\(recovery.discardedBytes) reason=\"\(reason)\"")
-        }
-        var lastSequence: UInt64 = 0
-        for record in recovery.records {
-            let batch = batches[record.batch] ?? QueryBatch(name: record.batch)
-            batches[record.batch] = batch
-            batch.accept(QueryBatch.Chunk(sequence: record.sequence, count: record.count, values: record.cells,
-                                          ids: record.ids.isEmpty ? nil : record.ids))
-            if record.sequence > served.foldedSequence { cellsPendingRefit += record.count }
-            lastSequence = max(lastSequence, record.sequence)
-        }
-        nextSequence = max(lastSequence, served.foldedSequence) + 1
-        if !recovery.records.isEmpty {
-            log.event("recovery", "records=\(recovery.records.count) cells=\(batches.values.reduce(0) { $0 + $1.cellCount }) "
-                      + "batches=\(batches.count) pending_refit=\(cellsPendingRefit)")
-        }
+            // MARK: Recovery: replay the write-ahead log into batches, exactly as the live server applied it.
+            let recovery = try WALRecovery.read(path: store.walPath)
+            if let reason = recovery.discardReason {
+                log.event("recovery-discarded", "bytes=\(recovery.discardedBytes) reason=\"\(reason)\"", level: .warning)
+            }
+            for record in recovery.records { table.apply(record, foldedSequence: served.foldedSequence) }
+            table.recoveredAll()
+            nextSequence = max(table.lastSequence, served.foldedSequence) + 1
+            if !recovery.records.isEmpty {
+                log.event("recovery", "records=\(recovery.records.count) cells=\(table.cellsHeld) "
+                          + "batches=\(table.nonEmpty.count) pending_refit=\(table.cellsPendingRefit)")
+            }
+            if !StateFiles.exists(store.walPath) { created.files.append(store.walPath) }
 
-        // MARK: Loop and handles.
-        loop = try EventLoop()
-        wal = try WriteAheadLog(path: store.walPath, loop: loop, validBytes: recovery.validBytes,
-                                sync: configuration.syncWAL)
+            // MARK: Loop and handles.
+            loop = try EventLoop()
+            wal = try WriteAheadLog(path: store.walPath, loop: loop, validBytes: recovery.validBytes,
+                                    sync: configuration.syncWAL, io: configuration.logFileIO)
+        } catch {
+            created.remove()
+            throw error
+        }
         do {
             try startHandles()
         } catch {
             closeHandles()
             loop.run()
             loop.close()
+            created.remove()
             throw error
         }
         log.event("start", "socket=\(configuration.socketPath) state_dir=\(configuration.stateDirectory) "
@@ -138,11 +156,13 @@ public final class HarmonyServer {
     public func run() {
         loop.run()
         loop.close()
-        log.event("stopped", "requests=\(requestsServed) cells_mapped=\(cellsMapped)")
+        log.event("stopped", "requests=\(requestsServed) cells_mapped=\(table.cellsHeld)")
+        // Everything is flushed and no handle is left: another server may take the directory now.
+        stateLock = nil
     }
 
-    /// Asks the server to shut down cleanly; safe from any thread while `run()` has not returned.
-    public func stop() { waker?.wake() }
+    /// Asks the server to shut down cleanly; safe from any thread, at any time (a no-op once it has stopped).
+    public func stop() { stopGate.ifOpen { waker?.wake() } }
 
     // MARK: - Connections
 
@@ -172,21 +192,28 @@ public final class HarmonyServer {
             let code: ErrorCode = draining ? .shuttingDown : .busy
             connection.refuse(with: ErrorReply(code: code, message: draining ? "harmonyd is shutting down" :
                 "harmonyd already serves \(configuration.maxConnections) connections (--max-connections)")
-                .encodedFrame(requestID: 0))
+                .encodedFrame(requestID: 0, version: ProtocolVersion.minimum))
             return
         }
         connections[connection.id] = connection
         connection.startReading()
     }
 
-    // Closes connections idle for longer than --idle-timeout.
+    // Closes connections idle for longer than --idle-timeout, and those whose current frame has been arriving
+    // for longer than --frame-timeout.
     private func sweepIdle() {
-        guard configuration.idleTimeoutSeconds > 0 else { return }
-        let limit = UInt64(configuration.idleTimeoutSeconds) * 1_000_000_000
         let now = EventLoop.now()
-        for connection in connections.values where connection.isIdle && now - connection.lastActivity > limit {
-            log.event("idle-closed", "connection=\(connection.id)")
-            connection.close()
+        let idleLimit = UInt64(configuration.idleTimeoutSeconds) * 1_000_000_000
+        let frameLimit = UInt64(configuration.frameTimeoutSeconds) * 1_000_000_000
+        for connection in connections.values {
+            if idleLimit > 0, connection.isIdle, now - connection.lastActivity > idleLimit {
+                log.event("idle-closed", "connection=\(connection.id)")
+                connection.close()
+            } else if frameLimit > 0, let since = connection.partialFrameSince, now - since > frameLimit {
+                log.event("frame-timeout", "connection=\(connection.id) seconds=\(configuration.frameTimeoutSeconds)",
+                          level: .warning)
+                connection.close()
+            }
         }
     }
 
@@ -221,6 +248,7 @@ public final class HarmonyServer {
 
     private func closeHandles() {
         listener?.close()
+        stopGate.close()
         waker?.close()
         sweepTimer?.close()
         graceTimer?.close()
@@ -231,12 +259,33 @@ public final class HarmonyServer {
 
 extension HarmonyServer: ConnectionHandler {
     func connection(_ connection: Connection, lostFraming error: ProtocolError) -> [UInt8] {
-        log.event("framing-error", "connection=\(connection.id) \(error)")
-        return ErrorReply(error).encodedFrame(requestID: error.requestID)
+        log.event("framing-error", "connection=\(connection.id) \(error)", level: .warning)
+        // The peer's version is unknown when its framing is lost: version 1 is read by every client.
+        return ErrorReply(error).encodedFrame(requestID: error.requestID, version: ProtocolVersion.minimum)
     }
 
     func connectionClosed(_ connection: Connection) {
         connections[connection.id] = nil
         finishShutdownIfQuiet()
+    }
+}
+
+/// A flag that another thread can act on only while it is set, under a lock.
+final class StopGate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var open = true
+
+    /// Runs `body` if the gate is still open, holding the lock (so `close()` waits for it).
+    func ifOpen(_ body: () -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        if open { body() }
+    }
+
+    /// Closes the gate; later `ifOpen` calls do nothing.
+    func close() {
+        lock.lock()
+        open = false
+        lock.unlock()
     }
 }

@@ -25,11 +25,26 @@ public struct ServerConfiguration: Sendable {
     public var maxCellsPerMap: Int = 1 << 20
     /// Seconds a connection may stay idle (nothing owed, nothing read) before it is closed; 0 disables.
     public var idleTimeoutSeconds: Int = 300
+    /// Seconds within which a frame must arrive completely once its first byte has; 0 disables. A peer that
+    /// trickles a frame byte by byte is closed after it, so that a few such peers cannot hold every slot.
+    public var frameTimeoutSeconds: Int = 30
+    /// Largest number of query batches held (a MAP that would start another one is answered BUSY).
+    public var maxBatches: Int = 100_000
+    /// Largest number of query cells held over all batches (a MAP that would pass it is answered BUSY).
+    public var maxCellsHeld: Int = 50_000_000
+    /// Query batches that keep their streaming state in memory (least recently used first out); any other
+    /// batch rebuilds it from its cells when next used. Bounds the per-batch memory of many small batches.
+    public var batchStates: Int = 256
+    /// The longest idle timeout accepted: one year (timers count nanoseconds in 64 bits).
+    public static let maxIdleTimeoutSeconds = 365 * 86_400
     /// Size of libuv's thread pool (0 keeps libuv's default); must be set before the first pool job.
     public var threads: Int = 0
     /// Ridge lambda of query batches, a pseudo-count of cells; nil uses Symphony's 1, the default of
     /// `harmony map` too, so EXPORT matches offline mapping.
     public var queryLambda: Double?
+    /// Labels from the cluster-based estimate even when the model keeps its cells (the kNN vote otherwise),
+    /// as `harmony map --cluster-labels`: about 50 times cheaper, for throughput-bound streams.
+    public var clusterLabels: Bool = false
     /// MAP requests with more cells than this are mapped on the thread pool instead of the loop.
     public var inlineCellLimit: Int = 256
     /// Whether SIGINT/SIGTERM stop the server (off when embedded in tests).
@@ -40,6 +55,8 @@ public struct ServerConfiguration: Sendable {
     public var syncWAL: Bool = true
     /// Suppress the one-line-per-event log on stderr.
     public var quiet: Bool = false
+    // How the write-ahead log reaches the disk; fault-injection tests replace it.
+    var logFileIO: LogFileIO = .system
 
     /// A configuration with the given paths and every other setting at its default.
     public init(referencePath: String?, socketPath: String, stateDirectory: String) {
@@ -65,8 +82,18 @@ public struct ServerConfiguration: Sendable {
             throw bad("--max-frame-bytes must be between 1024 and \(UInt32.max)")
         }
         guard maxCellsPerMap >= 1 else { throw bad("the MAP cell limit must be at least 1") }
-        guard idleTimeoutSeconds >= 0 else { throw bad("--idle-timeout must be 0 (off) or a number of seconds") }
-        guard shutdownGraceSeconds >= 0 else { throw bad("the shutdown grace period must be 0 or more seconds") }
+        guard idleTimeoutSeconds >= 0, idleTimeoutSeconds <= ServerConfiguration.maxIdleTimeoutSeconds else {
+            throw bad("--idle-timeout must be 0 (off) or a number of seconds up to "
+                      + "\(ServerConfiguration.maxIdleTimeoutSeconds) (one year), got \(idleTimeoutSeconds)")
+        }
+        guard frameTimeoutSeconds >= 0, frameTimeoutSeconds <= ServerConfiguration.maxIdleTimeoutSeconds else {
+            throw bad("--frame-timeout must be 0 (off) or a number of seconds up to "
+                      + "\(ServerConfiguration.maxIdleTimeoutSeconds), got \(frameTimeoutSeconds)")
+        }
+        guard batchStates >= 1 else { throw bad("--batch-states must be at least 1") }
+        guard maxBatches >= 1 else { throw bad("--max-batches must be at least 1") }
+        guard maxCellsHeld >= 1 else { throw bad("--max-cells must be at least 1") }
+        guard shutdownGraceSeconds >= 0, shutdownGraceSeconds <= ServerConfiguration.maxIdleTimeoutSeconds else { throw bad("the shutdown grace period must be 0 or more seconds") }
         guard threads >= 0, threads <= 1024 else { throw bad("--threads must be between 0 (libuv default) and 1024") }
         if let lambda = queryLambda, !(lambda >= 0 && lambda.isFinite) {
             throw bad("--query-lambda must be a finite number >= 0")

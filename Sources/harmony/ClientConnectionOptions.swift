@@ -42,6 +42,16 @@ struct ClientConnectionOptions: ParsableArguments {
         }
     }
 
+    /// Runs `body` (reading the user's input files) so that any failure, a missing file included, is bad
+    /// input (exit 2), as for the offline commands.
+    static func readingInput<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as HarmonyError {
+            throw ClientError.invalidArgument(error.description)
+        }
+    }
+
     /// Prints one line on standard error (progress notes and failures; standard output carries results).
     static func report(_ message: String) {
         fputs("\(message)\n", stderr)

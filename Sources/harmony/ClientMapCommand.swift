@@ -6,11 +6,22 @@ import HarmonyCore
 ///
 /// By default the output holds the FINAL corrections: after every chunk has been mapped, each batch is exported,
 /// so the file equals what offline `harmony map` gives. With `--stream`, each chunk's immediate answer is printed
-/// to standard output as it arrives (and `--out`, if given, receives those immediate corrections).
+/// to standard output as it arrives (and `--out`, if given, receives those immediate corrections). With
+/// `--transient` the daemon answers without remembering or logging the cells, and the outputs hold those answers.
 struct ClientMapCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "map",
-        abstract: "Map a query embedding through a running harmonyd, in chunks.")
+        abstract: "Map a query embedding through a running harmonyd, in chunks.",
+        discussion: """
+            Cells are sent with their ids, and the daemon keeps each (batch, id) once: running the same map \
+            again (after a failure, say) adds nothing and answers with the current corrections.
+
+              harmony client map q.tsv --meta meta.tsv --batch-key sample --out mapped.tsv --socket h.sock
+              harmony client map q.tsv --meta meta.tsv --batch-key sample --transient --out peek.tsv --socket h.sock
+
+            --transient asks for the answers only: the daemon maps the cells with its current model and each \
+            batch's statistics so far, and neither remembers nor logs them (no disk write, nothing to forget).
+            """)
 
     @OptionGroup var connection: ClientConnectionOptions
 
@@ -39,19 +50,24 @@ struct ClientMapCommand: ParsableCommand {
     @Flag(name: .long, help: "Print each chunk's immediate corrections to standard output as replies arrive.")
     var stream = false
 
+    @Flag(name: .long, help: "Explore only: the daemon answers without remembering or logging the cells; the outputs hold its immediate answers.")
+    var transient = false
+
     func validate() throws {
         guard chunkSize >= 1 else { throw ValidationError("--chunk-size must be at least 1.") }
         guard window >= 1 else { throw ValidationError("--window must be at least 1.") }
-        guard stream || out != nil else {
+        guard stream || out != nil || (transient && predictions != nil) else {
             throw ValidationError("--out is required unless --stream is given.")
         }
     }
 
     func run() throws {
         try ClientConnectionOptions.run {
-            let embedding = try Embedding.read(query)
-            let metadata = try CellMetadata.read(meta)
-            let batches = try metadata.labels(column: batchKey, rows: try metadata.rows(for: embedding))
+            let (embedding, batches) = try ClientConnectionOptions.readingInput {
+                let embedding = try Embedding.read(query)
+                let metadata = try CellMetadata.read(meta)
+                return (embedding, try metadata.labels(column: batchKey, rows: try metadata.rows(for: embedding)))
+            }
             let client = try connection.connect()
             let info = try client.info()
             guard embedding.values.cols == info.dimensions else {
@@ -61,16 +77,20 @@ struct ClientMapCommand: ParsableCommand {
             let session = ClientMapSession(embedding: embedding, batches: batches,
                                            chunkSize: min(chunkSize, max(1, info.maxCellsPerMap)))
             let printer = stream ? ClientStreamPrinter(columnNames: embedding.columnNames) : nil
-            try session.mapAll(client: client, window: window) { chunk, reply in
+            try session.mapAll(client: client, window: window, transient: transient) { chunk, reply in
                 printer?.print(ids: chunk.ids, reply: reply)
             }
-            let corrected = stream ? session.immediate : try session.exportFinal(client: client)
+            let corrected = stream || transient ? session.immediate : try session.exportFinal(client: client)
+            // All outputs or none.
+            var outputs = AtomicFileGroup()
             if let out {
-                try MatrixWriter.write(corrected, ids: embedding.ids, columnNames: embedding.columnNames, to: out)
+                try MatrixWriter.add(corrected, ids: embedding.ids, columnNames: embedding.columnNames, to: out,
+                                     in: &outputs)
             }
             if let predictions {
-                try session.writePredictions(to: predictions, labels: info.labels)
+                outputs.add(try session.predictionTable(for: predictions, labels: info.labels), to: predictions)
             }
+            try outputs.commit()
             ClientConnectionOptions.report("harmony client: mapped \(embedding.cellCount) cells in "
                                            + "\(session.chunks.count) request(s) of at most \(session.chunkSize) cells")
         }

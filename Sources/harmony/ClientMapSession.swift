@@ -69,11 +69,12 @@ final class ClientMapSession {
     }
 
     /// Sends every chunk (up to `window` in flight), records each reply and hands it to `onChunk`.
-    func mapAll(client: HarmonyClient, window: Int, onChunk: (Chunk, MapReply) -> Void) throws {
+    func mapAll(client: HarmonyClient, window: Int, transient: Bool = false,
+                onChunk: (Chunk, MapReply) -> Void) throws {
         let requests = try chunks.map { chunk in
             try HarmonyClient.mapRequest(batch: chunk.batch, ids: chunk.ids, cells: cells.selectingRows(chunk.rows))
         }
-        try client.mapMany(requests, window: window) { index, reply in
+        try client.mapMany(requests, window: window, transient: transient) { index, reply in
             let chunk = chunks[index]
             guard reply.cellCount == chunk.rows.count, reply.dimensions == cells.cols else {
                 throw ClientError.protocolViolation("the daemon answered \(reply.cellCount) x \(reply.dimensions) "
@@ -122,10 +123,10 @@ final class ClientMapSession {
         return final
     }
 
-    /// Writes the per-cell predictions (from the MAP replies) in the layout of `harmony map --predictions`:
-    /// cell_id, label, confidence (both only when the reference has labels), cluster, cluster_prob;
-    /// gzip-compressed for `.gz`.
-    func writePredictions(to path: String, labels: [String]) throws {
+    /// The per-cell predictions (from the MAP replies) in the layout of `harmony map --predictions`, as the bytes
+    /// of the file `path`: cell_id, label, confidence (both only when the reference has labels), cluster,
+    /// cluster_prob; gzip-compressed for `.gz`.
+    func predictionTable(for path: String, labels: [String]) throws -> [UInt8] {
         let separator = DelimitedTable.separator(forPath: path) == UInt8(ascii: ",") ? "," : "\t"
         let withLabels = !labels.isEmpty
         var text = (["cell_id"] + (withLabels ? ["label", "confidence"] : []) + ["cluster", "cluster_prob"])
@@ -140,6 +141,6 @@ final class ClientMapSession {
             text += fields.joined(separator: separator) + "\n"
         }
         let bytes = Array(text.utf8)
-        try AtomicFileGroup.write(path.lowercased().hasSuffix(".gz") ? try Gzip.compress(bytes) : bytes, to: path)
+        return path.lowercased().hasSuffix(".gz") ? try Gzip.compress(bytes) : bytes
     }
 }

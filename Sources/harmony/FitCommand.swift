@@ -76,6 +76,14 @@ struct FitCommand: ParsableCommand {
             ? "converged after \(result.iterations) iterations in \(Self.seconds(fitSeconds))"
             : "stopped after \(result.iterations) iterations (not converged) in \(Self.seconds(fitSeconds))")
 
+        // Float arithmetic overflows on inputs of huge magnitude (squared norms beyond 3.4e38); such a fit has no
+        // meaningful result, and nothing is written.
+        guard result.corrected.values.allSatisfy({ $0.isFinite }) else {
+            let largest = input.embedding.floatValues.values.reduce(Float(0)) { max($0, abs($1)) }
+            throw CommandFailure(message: "\(files.embedding): the fit produced non-finite values; the embedding's "
+                                 + "largest magnitude (\(largest)) overflows float32 arithmetic, rescale it",
+                                 status: CommandFailure.usageStatus)
+        }
         let writeClock = Stopwatch()
         var outputs = AtomicFileGroup()
         if let path = reference.referenceOut {
@@ -89,15 +97,17 @@ struct FitCommand: ParsableCommand {
         try CommandFailure.writingOutput {
             try MatrixWriter.add(result.corrected, ids: input.embedding.ids, columnNames: input.embedding.columnNames,
                                  to: out, in: &outputs)
+            // The report is committed with the outputs (all or nothing); its write time is the encoding's.
+            if let report {
+                let doc = FitReport(result: result, parameters: parameters, embeddingPath: files.embedding,
+                                    metadataPath: files.meta, outputPath: out, covariates: input.covariates, cells: n,
+                                    dims: d, readSeconds: readSeconds, fitSeconds: fitSeconds,
+                                    writeSeconds: writeClock.elapsed)
+                outputs.add(try FitReport.encode(doc.object), to: report)
+            }
             try outputs.commit()
         }
         let writeSeconds = writeClock.elapsed
-        if let report {
-            let doc = FitReport(result: result, parameters: parameters, embeddingPath: files.embedding, metadataPath: files.meta,
-                                outputPath: out, covariates: input.covariates, cells: n, dims: d,
-                                readSeconds: readSeconds, fitSeconds: fitSeconds, writeSeconds: writeSeconds)
-            try CommandFailure.writingOutput { try AtomicFileGroup.write(try FitReport.encode(doc.object), to: report) }
-        }
         progress("wrote \(([out] + (reference.referenceOut.map { [$0] } ?? [])).joined(separator: " and ")) in \(Self.seconds(writeSeconds))")
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HarmonyCore
+import HarmonyProtocol
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,6 +27,7 @@ struct HarmonyCommand: ParsableCommand {
 
             Exit status: 0 on success, 1 on a runtime failure, 2 on bad usage or bad input.
             """,
+        version: "harmony \(HarmonyRelease.version)",
         subcommands: [FitCommand.self, MapCommand.self, LisiCommand.self, UmapCommand.self, PlotCommand.self,
                       SimulateCommand.self, BenchCommand.self, InspectCommand.self, ClientCommand.self])
 

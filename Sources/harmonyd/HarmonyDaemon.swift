@@ -1,5 +1,6 @@
-// harmonyd: parses its flags and runs HarmonyServer until SIGINT/SIGTERM. Exit status: 0 after a clean
-// shutdown, 1 when the server cannot start (bad state, socket in use), 2 for bad usage.
+// harmonyd: parses its flags and runs HarmonyServer until SIGINT/SIGTERM. Exit statuses, as `harmony`'s: 0 after a
+// clean shutdown; 2 for bad usage or input (flags, the model, the state directory's contents, a socket path in
+// use), with one line `error: ...`; 1 when the system fails it (I/O errors, libuv calls), also `error: ...`.
 import ArgumentParser
 import HarmonyServer
 #if canImport(Glibc)
@@ -15,7 +16,8 @@ struct HarmonyDaemon: ParsableCommand {
             Query cells sent with MAP are corrected against the reference, logged durably in the state \
             directory before they are acknowledged, and folded into the reference by background refits. \
             A model in the state directory (written by a refit) takes precedence over --reference.
-            """)
+            """,
+        version: "harmonyd \(HarmonyServerInfo.version) (libuv \(HarmonyServerInfo.libuvVersion))")
 
     @Option(name: .long, help: "The reference model file (.hmod) to serve when the state directory has none.")
     var reference: String?
@@ -44,6 +46,18 @@ struct HarmonyDaemon: ParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle connection is closed (0: never).")
     var idleTimeout: Int = 300
 
+    @Option(name: .customLong("frame-timeout"), help: "Seconds within which a started frame must arrive completely (0: no limit); slower peers are closed.")
+    var frameTimeout: Int = 30
+
+    @Option(name: .customLong("max-batches"), help: "Largest number of query batches held; a MAP starting another is answered BUSY.")
+    var maxBatches: Int = 100_000
+
+    @Option(name: .customLong("max-cells"), help: "Largest number of query cells held over all batches; a MAP passing it is answered BUSY.")
+    var maxCells: Int = 50_000_000
+
+    @Option(name: .customLong("batch-states"), help: "Query batches that keep their streaming state (about K x d x 32 bytes each) in memory; the least recently used others rebuild it from their cells when used.")
+    var batchStates: Int = 256
+
     @Option(name: .long, help: "Threads in libuv's pool for mapping, logging and refits (0: libuv's default).")
     var threads: Int = 0
 
@@ -53,6 +67,10 @@ struct HarmonyDaemon: ParsableCommand {
     @Flag(name: .customLong("unsafe-no-fsync"),
           help: "Acknowledge cells without fdatasync of the log (measurements only: a power failure may lose them).")
     var unsafeNoFsync = false
+
+    @Flag(name: .customLong("cluster-labels"),
+          help: "Predict labels from the clusters' label frequencies instead of a vote among the 5 nearest reference cells (as harmony map --cluster-labels; about 50x cheaper, for throughput-bound streams).")
+    var clusterLabels = false
 
     @Flag(name: .long, help: "Do not log events on stderr.")
     var quiet = false
@@ -83,6 +101,11 @@ struct HarmonyDaemon: ParsableCommand {
         configuration.maxConnections = maxConnections
         configuration.maxFrameBytes = maxFrameBytes
         configuration.idleTimeoutSeconds = idleTimeout
+        configuration.frameTimeoutSeconds = frameTimeout
+        configuration.maxBatches = maxBatches
+        configuration.maxCellsHeld = maxCells
+        configuration.batchStates = batchStates
+        configuration.clusterLabels = clusterLabels
         configuration.threads = threads
         configuration.queryLambda = queryLambda
         configuration.quiet = quiet
@@ -100,32 +123,57 @@ struct HarmonyDaemon: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+        } catch let failure as StartFailure {
+            printError("error: \(failure.message)")
+            Glibc.exit(failure.status)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 print(fullMessage(for: error))
                 Glibc.exit(0)
             }
-            let message = fullMessage(for: error)
+            var message = fullMessage(for: error)
+            // ArgumentParser writes "Error: "; both executables write "error: ".
+            if message.hasPrefix("Error: ") { message = "error: " + message.dropFirst("Error: ".count) }
             if !message.isEmpty { printError(message) }
             Glibc.exit(code == .validationFailure ? 2 : code.rawValue)
         }
     }
 
+    /// A server that could not start, with its exit status.
+    struct StartFailure: Error {
+        let message: String
+        let status: Int32
+
+        /// Bad input (flags, model, state directory contents) is 2, a failing system 1.
+        init(_ error: Error) {
+            message = "cannot start: \(error)"
+            switch error {
+            case ServerError.configuration, ServerError.state: status = 2
+            default: status = 1
+            }
+        }
+    }
+
     func run() throws {
+        // Process-wide settings belong here, not in the library. A peer that hangs up while its replies are
+        // written must give EPIPE, not end the daemon; libuv sizes its pool from the environment on first use.
+        signal(SIGPIPE, SIG_IGN)
+        if threads > 0 { setenv("UV_THREADPOOL_SIZE", "\(threads)", 1) }
         if selfBench {
-            print(try ServerBenchmark.selfBench(syncWAL: !unsafeNoFsync))
+            print(try ServerBenchmark.selfBench(syncWAL: !unsafeNoFsync, clusterLabels: clusterLabels))
             return
         }
+        let configuration = try makeConfiguration()
         let server: HarmonyServer
         do {
-            server = try HarmonyServer(configuration: try makeConfiguration())
-        } catch let error as ValidationError {
-            throw error
+            server = try HarmonyServer(configuration: configuration)
         } catch {
-            printError("harmonyd: cannot start: \(error)")
-            throw ExitCode(1)
+            throw StartFailure(error)
         }
+        // The socket listens (connections wait in its backlog until the loop runs).
+        SystemdNotify.send("READY=1\nMAINPID=\(getpid())")
         server.run()
+        SystemdNotify.send("STOPPING=1")
     }
 }

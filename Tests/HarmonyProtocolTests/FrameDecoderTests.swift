@@ -68,7 +68,7 @@ final class FrameDecoderTests: XCTestCase {
     }
 
     func testTooNewAndZeroVersionsAreUnsupported() {
-        for version: UInt8 in [0, 2, 255] {
+        for version: UInt8 in [0, 3, 255] {
             var decoder = FrameDecoder()
             decoder.append(contentsOf: FrameHeader(version: version, typeByte: 2, flags: 0, requestID: 9,
                                                    payloadLength: 0).bytes)

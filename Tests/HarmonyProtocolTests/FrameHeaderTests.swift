@@ -3,7 +3,7 @@ import XCTest
 
 final class FrameHeaderTests: XCTestCase {
     func testLayoutMatchesTheFixedFrameHeader() {
-        let header = FrameHeader(type: .export, requestID: 0x0102_0304, payloadLength: 0x0A0B_0C0D)
+        let header = FrameHeader(type: .export, requestID: 0x0102_0304, payloadLength: 0x0A0B_0C0D, version: 1)
         XCTAssertEqual(header.bytes, [0x48, 0x4D, 0x4E, 0x59, 1, 0x06, 0, 0, 4, 3, 2, 1, 0x0D, 0x0C, 0x0B, 0x0A])
     }
 

@@ -13,7 +13,7 @@ final class GoldenVectorTests: XCTestCase {
         let write = ProcessInfo.processInfo.environment["HARMONY_WRITE_VECTORS"] == "1"
         for sample in SampleMessages.all {
             let url = Self.vectorDirectory.appendingPathComponent("\(sample.name).hex")
-            let encoded = sample.message.encodedFrame(requestID: sample.requestID)
+            let encoded = sample.message.encodedFrame(requestID: sample.requestID, version: sample.version)
             if write {
                 try FileManager.default.createDirectory(at: Self.vectorDirectory, withIntermediateDirectories: true)
                 try Self.hexLines(encoded).write(to: url, atomically: true, encoding: .utf8)

@@ -28,15 +28,23 @@ enum SampleMessages {
     static let exportReply = ExportReply(modelVersion: 3, cellCount: 2, dimensions: 2,
                                          corrected: [0.25, -1, 1.5, 0.125], cellIDs: ["c1", "c2"])
     static let error = ErrorReply(code: .badDimension, message: "expected d = 2, got 3")
+    static let forget = ForgetRequest(batch: "q1")
+    static let forgetReply = ForgetReply(cellsForgotten: 2)
+    static let mapTransient = TransientMapRequest(map)
+    static let mapTransientReply = TransientMapReply(mapReply)
 
-    /// Every sample as (vector file name, request id, message).
-    static let all: [(name: String, requestID: UInt32, message: Message)] = [
-        ("hello", 1, .hello(hello)), ("hello_reply", 1, .helloReply(helloReply)),
-        ("info", 2, .info(info)), ("info_reply", 2, .infoReply(infoReply)),
-        ("map", 7, .map(map)), ("map_no_ids", 8, .map(mapNoIDs)), ("map_reply", 7, .mapReply(mapReply)),
-        ("stats", 9, .stats(stats)), ("stats_reply", 9, .statsReply(statsReply)),
-        ("refit", 10, .refit(refit)), ("refit_reply", 10, .refitReply(refitReply)),
-        ("export", 11, .export(export)), ("export_reply", 11, .exportReply(exportReply)),
-        ("error", 12, .error(error)),
+    /// Every sample as (vector file name, request id, message, header version): the messages of version 1 in
+    /// version-1 frames, those added by version 2 in version-2 frames.
+    static let all: [(name: String, requestID: UInt32, message: Message, version: UInt8)] = [
+        ("hello", 1, .hello(hello), 1), ("hello_reply", 1, .helloReply(helloReply), 1),
+        ("info", 2, .info(info), 1), ("info_reply", 2, .infoReply(infoReply), 1),
+        ("map", 7, .map(map), 1), ("map_no_ids", 8, .map(mapNoIDs), 1), ("map_reply", 7, .mapReply(mapReply), 1),
+        ("stats", 9, .stats(stats), 1), ("stats_reply", 9, .statsReply(statsReply), 1),
+        ("refit", 10, .refit(refit), 1), ("refit_reply", 10, .refitReply(refitReply), 1),
+        ("export", 11, .export(export), 1), ("export_reply", 11, .exportReply(exportReply), 1),
+        ("error", 12, .error(error), 1),
+        ("forget", 13, .forget(forget), 2), ("forget_reply", 13, .forgetReply(forgetReply), 2),
+        ("map_transient", 14, .mapTransient(mapTransient), 2),
+        ("map_transient_reply", 14, .mapTransientReply(mapTransientReply), 2),
     ]
 }

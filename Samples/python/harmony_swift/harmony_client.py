@@ -1,4 +1,4 @@
-"""Python client for harmonyd, written from Protocols/harmonyd-protocol.md (protocol version 1).
+"""Python client for harmonyd, written from Protocols/harmonyd-protocol.md (protocol versions 1 and 2).
 
 Needs only numpy. Typical use::
 
@@ -8,6 +8,8 @@ Needs only numpy. Typical use::
         info = client.info()
         result = client.map("query1", cells)          # cells: (n, d) float32
         final = client.export("query1")               # corrections using the whole batch
+        peek = client.map_transient("query1", more)   # answered, not remembered (version 2)
+        client.forget("query1")                       # drop the batch durably (version 2)
 
 The module holds the codec too (every request and reply can be encoded and decoded), so that its tests can
 check the golden frames in Protocols/vectors/ exactly like the Swift tests do.
@@ -23,7 +25,8 @@ from typing import Callable, Iterable, List, Optional, Sequence
 import numpy as np
 
 MAGIC = b"HMNY"
-VERSION = 1
+MIN_VERSION = 1  # the oldest protocol version spoken
+VERSION = 2      # the newest; FORGET and MAP_TRANSIENT need it
 HEADER = struct.Struct("<4sBBHII")  # magic, version, type, flags, request id, payload length
 HEADER_SIZE = HEADER.size
 DEFAULT_MAX_PAYLOAD = 64 << 20
@@ -32,6 +35,8 @@ MAX_REPLY_PAYLOAD = 1 << 30
 # Message types (the reply to request t is t | 0x80; ERROR answers any request).
 HELLO, INFO, MAP, STATS, REFIT, EXPORT = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06
 HELLO_REPLY, INFO_REPLY, MAP_REPLY, STATS_REPLY, REFIT_REPLY, EXPORT_REPLY = 0x81, 0x82, 0x83, 0x84, 0x85, 0x86
+FORGET, MAP_TRANSIENT, FORGET_REPLY, MAP_TRANSIENT_REPLY = 0x07, 0x08, 0x87, 0x88  # version 2
+VERSION_2_TYPES = {FORGET, MAP_TRANSIENT, FORGET_REPLY, MAP_TRANSIENT_REPLY}
 ERROR = 0xFF
 
 ERROR_CODES = {
@@ -156,7 +161,7 @@ def _f32(a) -> bytes:
 @dataclass
 class HelloRequest:
     client_name: str = "harmony-python"
-    min_version: int = VERSION
+    min_version: int = MIN_VERSION
     max_version: int = VERSION
     TYPE = HELLO
 
@@ -384,6 +389,47 @@ class ErrorReply:
         return cls(r.u16("error code"), r.str16("error name"), r.str32("error message"))
 
 
+@dataclass
+class TransientMapRequest(MapRequest):
+    """MAP_TRANSIENT: a MAP payload, answered but neither remembered nor logged by the server."""
+    TYPE = MAP_TRANSIENT
+
+
+@dataclass
+class TransientMapResult(MapResult):
+    """The reply to MAP_TRANSIENT: a MAP reply payload."""
+    TYPE = MAP_TRANSIENT_REPLY
+
+
+@dataclass
+class ForgetRequest:
+    batch: str
+    TYPE = FORGET
+
+    def encode(self) -> bytes:
+        return _str16(self.batch)
+
+    @classmethod
+    def decode(cls, r: _Reader) -> "ForgetRequest":
+        batch = r.str16("batch label")
+        if not batch:
+            raise ProtocolError("MALFORMED", "the FORGET batch label is empty")
+        return cls(batch)
+
+
+@dataclass
+class ForgetResult:
+    cells_forgotten: int
+    TYPE = FORGET_REPLY
+
+    def encode(self) -> bytes:
+        return struct.pack("<Q", self.cells_forgotten)
+
+    @classmethod
+    def decode(cls, r: _Reader) -> "ForgetResult":
+        return cls(r.u64("cells forgotten"))
+
+
 class _Empty:
     """Decoder for the empty INFO, STATS and REFIT request payloads."""
 
@@ -398,6 +444,8 @@ DECODERS = {
     HELLO: HelloRequest, INFO: _Empty(INFO), MAP: MapRequest, STATS: _Empty(STATS), REFIT: _Empty(REFIT),
     EXPORT: ExportRequest, HELLO_REPLY: HelloReply, INFO_REPLY: Info, MAP_REPLY: MapResult, STATS_REPLY: Stats,
     REFIT_REPLY: RefitResult, EXPORT_REPLY: ExportResult, ERROR: ErrorReply,
+    FORGET: ForgetRequest, MAP_TRANSIENT: TransientMapRequest, FORGET_REPLY: ForgetResult,
+    MAP_TRANSIENT_REPLY: TransientMapResult,
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -409,12 +457,19 @@ class Frame:
     type: int
     request_id: int
     payload: bytes
-    version: int = VERSION
+    version: int = MIN_VERSION
     flags: int = 0
 
 
-def encode_frame(message, request_id: int, version: int = VERSION) -> bytes:
-    """Header + payload bytes of `message` (any message dataclass above)."""
+def introduced_in(type_byte: int) -> int:
+    """The first protocol version that defines a message type."""
+    return 2 if type_byte in VERSION_2_TYPES else 1
+
+
+def encode_frame(message, request_id: int, version: Optional[int] = None) -> bytes:
+    """Header + payload bytes of `message` (any message dataclass above), in `version` (default: the first
+    version that defines the message's type)."""
+    version = introduced_in(message.TYPE) if version is None else version
     payload = message.encode()
     return HEADER.pack(MAGIC, version, message.TYPE, 0, request_id, len(payload)) + payload
 
@@ -422,9 +477,9 @@ def encode_frame(message, request_id: int, version: int = VERSION) -> bytes:
 def decode_message(frame: Frame):
     """The message dataclass a frame carries; raises ProtocolError (UNKNOWN_TYPE, MALFORMED, ...)."""
     if frame.flags:
-        raise ProtocolError("MALFORMED", f"flags 0x{frame.flags:x} are set; version 1 defines none")
+        raise ProtocolError("MALFORMED", f"flags 0x{frame.flags:x} are set; no version defines any")
     decoder = DECODERS.get(frame.type)
-    if decoder is None:
+    if decoder is None or introduced_in(frame.type) > frame.version:
         raise ProtocolError("UNKNOWN_TYPE", f"message type 0x{frame.type:02x} is unknown")
     r = _Reader(frame.payload)
     message = decoder.decode(r)
@@ -453,7 +508,7 @@ class FrameDecoder:
         if len(self.buffer) < HEADER_SIZE:
             return None
         _, version, type_byte, flags, request_id, length = HEADER.unpack_from(self.buffer)
-        if version != VERSION:
+        if not MIN_VERSION <= version <= VERSION:
             return self._fail(ProtocolError("UNSUPPORTED_VERSION", f"protocol version {version} is not supported"))
         if length > self.max_payload:
             return self._fail(ProtocolError("FRAME_TOO_LARGE",
@@ -481,7 +536,7 @@ class HarmonyClient:
         self.sock = sock
         self.decoder = FrameDecoder(MAX_REPLY_PAYLOAD)
         self.next_id = 1
-        self.version = VERSION
+        self.version = MIN_VERSION  # until hello() negotiates
 
     @classmethod
     def connect(cls, path: str, timeout: Optional[float] = 600.0) -> "HarmonyClient":
@@ -503,7 +558,7 @@ class HarmonyClient:
 
     def hello(self, client_name: str = "harmony-python") -> HelloReply:
         reply = self._round_trip(HelloRequest(client_name), HelloReply)
-        if reply.version != VERSION:
+        if not MIN_VERSION <= reply.version <= VERSION:
             raise ProtocolError("UNSUPPORTED_VERSION", f"the server chose version {reply.version}")
         self.version = reply.version
         return reply
@@ -522,6 +577,22 @@ class HarmonyClient:
 
     def map(self, batch: str, cells, ids: Optional[Sequence[str]] = None) -> MapResult:
         return self._round_trip(MapRequest(batch, cells, None if ids is None else list(ids)), MapResult)
+
+    def map_transient(self, batch: str, cells, ids: Optional[Sequence[str]] = None) -> MapResult:
+        """The answer a MAP of these cells would get now; the server keeps and logs nothing (version 2)."""
+        self._need_version_2("MAP_TRANSIENT")
+        return self._round_trip(TransientMapRequest(batch, cells, None if ids is None else list(ids)),
+                                TransientMapResult)
+
+    def forget(self, batch: str) -> int:
+        """Drops every cell of `batch` durably; returns how many the server held (version 2)."""
+        self._need_version_2("FORGET")
+        return self._round_trip(ForgetRequest(batch), ForgetResult).cells_forgotten
+
+    def _need_version_2(self, what: str) -> None:
+        if self.version < 2:
+            raise ProtocolError("UNSUPPORTED_VERSION", f"{what} needs protocol version 2: call hello() first "
+                                                       f"(this connection speaks version {self.version})")
 
     def map_many(self, requests: Iterable[MapRequest], window: int = 4,
                  on_reply: Optional[Callable[[int, MapResult], None]] = None) -> List[MapResult]:

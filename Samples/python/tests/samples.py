@@ -32,6 +32,12 @@ SAMPLES = {
     "export": (11, hc.ExportRequest("q1")),
     "export_reply": (11, hc.ExportResult(3, f32([0.25, -1, 1.5, 0.125], (2, 2)), ["c1", "c2"])),
     "error": (12, hc.ErrorReply(6, "BAD_DIMENSION", "expected d = 2, got 3")),
+    "forget": (13, hc.ForgetRequest("q1")),
+    "forget_reply": (13, hc.ForgetResult(2)),
+    "map_transient": (14, hc.TransientMapRequest("q1", f32([0.5, -1.25, 2, 0], (2, 2)), ["c1", "c2"])),
+    "map_transient_reply": (14, hc.TransientMapResult(3, f32([0.25, -1, 1.5, 0.125], (2, 2)),
+                                                      np.array([1, 3], dtype=np.uint32), f32([0.75, 0.5]),
+                                                      np.array([0, -1], dtype=np.int32), f32([0.875, 0]))),
 }
 
 

@@ -51,7 +51,7 @@ def test_framing_errors():
     with pytest.raises(hc.ProtocolError) as err:
         decoder.next_frame()
     assert err.value.name == "BAD_MAGIC"
-    for version in (0, 2):
+    for version in (0, 3):
         decoder = hc.FrameDecoder()
         decoder.feed(hc.HEADER.pack(hc.MAGIC, version, hc.INFO, 0, 1, 0))
         with pytest.raises(hc.ProtocolError) as err:

@@ -99,7 +99,7 @@ def test_python_client_maps_and_exports(data, daemon):
     sock, _ = daemon
     cells, ids, batches = data["cells"], data["ids"], np.array(data["batches"])
     with hc.HarmonyClient.connect(sock, timeout=60) as client:
-        assert client.hello().version == 1
+        assert client.hello().version == 2
         info = client.info()
         assert info.dimensions == D and info.clusters > 1 and info.reference_cells == 600
         assert sorted(info.labels) == sorted(set(info.labels)) and len(info.labels) == 4
@@ -201,3 +201,28 @@ def test_swift_client_output_equals_offline_harmony_map_per_batch(data, tmp_path
         offline_ids, offline = read_mapped(tmp_path / f"{level}_offline.tsv")
         worst = float(np.abs(online[[position[c] for c in offline_ids]] - offline).max())
         assert worst < 1e-4, f"batch {level}: harmonyd's final corrections differ from offline harmony map by {worst}"
+
+
+def test_python_client_resends_transient_maps_and_forgets(data, daemon):
+    """Exactly once, MAP_TRANSIENT and FORGET through the Python client (protocol version 2)."""
+    sock, _ = daemon
+    cells, ids = data["cells"][:30], data["ids"][:30]
+    with hc.HarmonyClient.connect(sock, timeout=60) as client:
+        with pytest.raises(hc.ProtocolError):
+            client.forget("p")  # version 1 until hello()
+        assert client.hello().version == 2
+        client.map("p", cells[:20], ids[:20])
+        again = client.map("p", cells[10:30], ids[10:30])  # 10 held already, 10 new
+        assert again.corrected.shape == (20, D)
+        assert client.stats().batches == {"p": 30}
+        before = client.export("p")
+        peek = client.map_transient("p", cells[:5])
+        assert peek.corrected.shape == (5, D) and np.all(np.isfinite(peek.corrected))
+        after = client.export("p")
+        assert after.cell_ids == before.cell_ids and np.array_equal(after.corrected, before.corrected)
+        assert client.stats().batches == {"p": 30}
+        assert client.forget("p") == 30
+        assert client.stats().batches == {}
+        with pytest.raises(hc.ServerError) as err:
+            client.export("p")
+        assert err.value.name == "UNKNOWN_BATCH"

@@ -55,8 +55,14 @@ public enum NumpyFile {
         }
         let width = kind == "f4" ? 4 : 8
         let dataStart = headerStart + headerLength
-        guard bytes.count - dataStart >= rows * cols * width else {
-            throw HarmonyError.fileFormat("\(path): the file holds \(bytes.count - dataStart) data bytes; a \(rows) x \(cols) '\(descr)' array needs \(rows * cols * width)")
+        // The shape comes from the file: negative or overflowing sizes are format errors, not traps.
+        let elements = rows.multipliedReportingOverflow(by: cols)
+        let needed = elements.partialValue.multipliedReportingOverflow(by: width)
+        guard rows >= 0, cols >= 0, !elements.overflow, !needed.overflow else {
+            throw HarmonyError.fileFormat("\(path): the array's shape (\(rows), \(cols)) is not a valid matrix size")
+        }
+        guard bytes.count - dataStart >= needed.partialValue else {
+            throw HarmonyError.fileFormat("\(path): the file holds \(bytes.count - dataStart) data bytes; a \(rows) x \(cols) '\(descr)' array needs \(needed.partialValue)")
         }
         let swap = order == ">"
         var values = [Double](repeating: 0, count: rows * cols)

@@ -27,6 +27,12 @@ public enum LISI {
             throw HarmonyError.invalidParameter("the LISI perplexity must be positive (got \(perplexity))")
         }
         let n = embedding.rows
+        // The perplexity is an effective number of neighbours: it cannot reach the number of other cells (and a
+        // huge value must not overflow the neighbour count below).
+        guard perplexity < Double(max(n, 1)) else {
+            throw HarmonyError.invalidParameter("the LISI perplexity (\(perplexity)) must be below the number of "
+                                                + "cells (\(n)): it is an effective number of neighbours")
+        }
         let k = min(Int(3 * perplexity) - 1, n - 1)
         guard k >= 1 else {
             throw HarmonyError.invalidInput("LISI needs at least two cells and a perplexity of at least 2/3")

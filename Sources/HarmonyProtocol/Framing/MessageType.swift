@@ -1,6 +1,6 @@
 /// The message type byte at offset 5 of every frame header.
 ///
-/// Requests use 0x01...0x06; the reply to a request has the request's type with the high bit set
+/// Requests use 0x01...0x08; the reply to a request has the request's type with the high bit set
 /// (`request | 0x80`); `error` (0xFF) may answer any request.
 public enum MessageType: UInt8, Sendable, CaseIterable {
     /// Version negotiation request: the client's [min, max] versions and name.
@@ -15,6 +15,10 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case refit = 0x05
     /// Ask for the current corrections of every cell of one batch.
     case export = 0x06
+    /// Drop every cell of one batch (protocol version 2).
+    case forget = 0x07
+    /// Map cells without remembering or logging them (protocol version 2).
+    case mapTransient = 0x08
     /// Reply to `hello`.
     case helloReply = 0x81
     /// Reply to `info`.
@@ -27,11 +31,24 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case refitReply = 0x85
     /// Reply to `export`.
     case exportReply = 0x86
+    /// Reply to `forget`.
+    case forgetReply = 0x87
+    /// Reply to `mapTransient`.
+    case mapTransientReply = 0x88
     /// An error reply to any request.
     case error = 0xFF
 
-    /// True for the six request types a client may send.
+    /// True for the request types a client may send.
     public var isRequest: Bool { rawValue < 0x80 }
+
+    /// The first protocol version that defines this type; a frame of an older version carrying it is
+    /// UNKNOWN_TYPE.
+    public var introducedIn: UInt8 {
+        switch self {
+        case .forget, .mapTransient, .forgetReply, .mapTransientReply: return 2
+        default: return 1
+        }
+    }
 
     /// The type of a successful reply to this request type; nil for reply types.
     public var replyType: MessageType? {
@@ -47,12 +64,16 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
         case .stats: return "STATS"
         case .refit: return "REFIT"
         case .export: return "EXPORT"
+        case .forget: return "FORGET"
+        case .mapTransient: return "MAP_TRANSIENT"
         case .helloReply: return "HELLO_REPLY"
         case .infoReply: return "INFO_REPLY"
         case .mapReply: return "MAP_REPLY"
         case .statsReply: return "STATS_REPLY"
         case .refitReply: return "REFIT_REPLY"
         case .exportReply: return "EXPORT_REPLY"
+        case .forgetReply: return "FORGET_REPLY"
+        case .mapTransientReply: return "MAP_TRANSIENT_REPLY"
         case .error: return "ERROR"
         }
     }

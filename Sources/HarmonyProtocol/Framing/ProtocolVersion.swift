@@ -3,14 +3,15 @@
 // UNSUPPORTED_VERSION error when the ranges do not overlap. HELLO itself always travels in a version-1 header so
 // that every server can read it.
 
-/// The harmonyd wire protocol versions this codec speaks (see Protocols/harmonyd-protocol.md).
+/// The harmonyd wire protocol versions this codec speaks (see Protocols/harmonyd-protocol.md). Version 2 adds
+/// FORGET and MAP_TRANSIENT; everything of version 1 is unchanged in it.
 public enum ProtocolVersion {
     /// Current version number carried in every frame header.
-    public static let current: UInt8 = 1
+    public static let current: UInt8 = 2
     /// The oldest version this codec can read and write.
     public static let minimum: UInt8 = 1
     /// The newest version this codec can read and write.
-    public static let maximum: UInt8 = 1
+    public static let maximum: UInt8 = 2
 
     /// True when this codec speaks `version`.
     public static func isSupported(_ version: UInt8) -> Bool {

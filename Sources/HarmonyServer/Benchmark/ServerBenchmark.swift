@@ -1,7 +1,10 @@
 // Throughput and latency of a running harmonyd, measured over its socket:
 //   1. single-cell MAP round trips on one connection (idle server): p50/p99;
 //   2. the same while a background refit runs (REFIT sent first, measured until STATS shows it finished);
-//   3. throughput: several connections each keep a window of 1000-cell MAP requests in flight.
+//   3. throughput: several connections each keep a window of 1000-cell MAP requests in flight;
+//   4. single-cell MAP_TRANSIENT round trips (nothing logged);
+//   5. the floors a durable round trip cannot beat, in the same run: the disk's pwrite + fdatasync of a small
+//      record in the state directory, and a bare Unix-socket round trip between two threads.
 // Durability is whatever the daemon does (the WAL is always on). Client threads run in this process.
 import Foundation
 import HarmonyCore
@@ -38,12 +41,22 @@ public enum ServerBenchmark {
         public var refitP50: Double, refitP99: Double
         /// Round trips measured during the refit.
         public var refitSamples: Int
+        /// Single-cell MAP_TRANSIENT round trip percentiles, microseconds.
+        public var transientP50: Double = 0, transientP99: Double = 0
+        /// p99 of a small pwrite + fdatasync on the state directory's disk, microseconds (0: not measured).
+        public var fsyncP99: Double = 0
+        /// p99 of a bare 16-byte Unix-socket round trip between two threads, microseconds (0: not measured).
+        public var socketP99: Double = 0
 
         /// One line with every number.
         public var description: String {
-            "throughput \(Int(cellsPerSecond)) cells/s; single-cell round trip p50 \(Int(idleP50)) us, "
+            let floor = fsyncP99 + socketP99
+            let ratio = floor > 0 ? String(format: "%.2f", idleP99 / floor) : "?"
+            return "throughput \(Int(cellsPerSecond)) cells/s; single-cell round trip p50 \(Int(idleP50)) us, "
                 + "p99 \(Int(idleP99)) us (in the server p50 \(Int(serverP50)) us, p99 \(Int(serverP99)) us); during refit (\(refitSamples) samples) p50 \(Int(refitP50)) us, "
-                + "p99 \(Int(refitP99)) us"
+                + "p99 \(Int(refitP99)) us; transient p50 \(Int(transientP50)) us, p99 \(Int(transientP99)) us; "
+                + "floor: fdatasync p99 \(Int(fsyncP99)) us + socket round trip p99 \(Int(socketP99)) us = "
+                + "\(Int(floor)) us, durable p99 / floor = \(ratio)"
         }
     }
 
@@ -77,10 +90,87 @@ public enum ServerBenchmark {
         }
         // Phase 3: throughput.
         let total = try throughput(socketPath: socketPath, cells: cells, options: options)
+        // Phase 4: transient latency.
+        var transient: [Double] = []
+        for i in 0..<options.latencySamples {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try probe.roundTrip(TransientMapRequest(single(i)), as: TransientMapReply.self)
+            transient.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1000)
+        }
         return Report(cellsPerSecond: total, idleP50: percentile(idle, 0.5), idleP99: percentile(idle, 0.99),
                       serverP50: Double(server.p50), serverP99: Double(server.p99),
                       refitP50: percentile(during, 0.5), refitP99: percentile(during, 0.99),
-                      refitSamples: during.count)
+                      refitSamples: during.count, transientP50: percentile(transient, 0.5),
+                      transientP99: percentile(transient, 0.99))
+    }
+
+    /// p99 (microseconds) of writing a 64-byte record into preallocated space of a file in `directory` and
+    /// fdatasync'ing it, as the log does for one single-cell MAP.
+    static func fsyncFloor(directory: String, samples: Int) throws -> Double {
+        let path = directory + "/fsync-floor"
+        let fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ServerError.io("cannot create \(path): \(errnoText())") }
+        defer {
+            close(fd)
+            unlink(path)
+        }
+        let record = [UInt8](repeating: 7, count: 64)
+        let zeros = [UInt8](repeating: 0, count: 64 * samples)
+        guard zeros.withUnsafeBytes({ pwrite(fd, $0.baseAddress, $0.count, 0) }) == zeros.count, fdatasync(fd) == 0 else {
+            throw ServerError.io("cannot prepare \(path): \(errnoText())")
+        }
+        var times: [Double] = []
+        for i in 0..<samples {
+            let start = DispatchTime.now().uptimeNanoseconds
+            guard record.withUnsafeBytes({ pwrite(fd, $0.baseAddress, $0.count, off_t(64 * i)) }) == 64,
+                  fdatasync(fd) == 0 else { throw ServerError.io("cannot write \(path): \(errnoText())") }
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1000)
+        }
+        return percentile(times, 0.99)
+    }
+
+    /// p99 (microseconds) of a 16-byte round trip over a Unix stream socket pair, echoed by another thread.
+    static func socketFloor(samples: Int) throws -> Double {
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else {
+            throw ServerError.io("socketpair failed: \(errnoText())")
+        }
+        let (near, far) = (pair[0], pair[1])
+        defer {
+            close(near)
+            close(far)
+        }
+        let echoed = DispatchSemaphore(value: 0)
+        Thread {
+            var buffer = [UInt8](repeating: 0, count: 16)
+            for _ in 0..<samples {
+                guard readFully(far, &buffer), buffer.withUnsafeBytes({ write(far, $0.baseAddress, 16) }) == 16 else { break }
+            }
+            echoed.signal()
+        }.start()
+        var buffer = [UInt8](repeating: 1, count: 16)
+        var times: [Double] = []
+        for _ in 0..<samples {
+            let start = DispatchTime.now().uptimeNanoseconds
+            guard buffer.withUnsafeBytes({ write(near, $0.baseAddress, 16) }) == 16, readFully(near, &buffer) else {
+                throw ServerError.io("the socket round trip failed: \(errnoText())")
+            }
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1000)
+        }
+        echoed.wait()
+        return percentile(times, 0.99)
+    }
+
+    // Reads exactly `buffer.count` bytes; false on EOF or error.
+    private static func readFully(_ fd: Int32, _ buffer: inout [UInt8]) -> Bool {
+        var done = 0
+        while done < buffer.count {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            done += n
+        }
+        return true
     }
 
     private static func throughput(socketPath: String, cells: Matrix<Float>, options: Options) throws -> Double {
@@ -124,7 +214,7 @@ public enum ServerBenchmark {
 
     /// Fits a simulated reference (`referenceCells` cells, 30 dims, K 100), serves it in-process from a temporary
     /// directory (fdatasync of the log per group commit unless `syncWAL` is false), and measures it.
-    public static func selfBench(referenceCells: Int = 20_000, syncWAL: Bool = true,
+    public static func selfBench(referenceCells: Int = 20_000, syncWAL: Bool = true, clusterLabels: Bool = false,
                                  options: Options = Options()) throws -> Report {
         let data = try SimulatedReference(cells: referenceCells * 2, dims: 30, clusters: 100, types: 8, seed: 1)
         let directory = "/tmp/harmonyd-bench-\(getpid())"
@@ -133,6 +223,7 @@ public enum ServerBenchmark {
         configuration.handleSignals = false
         configuration.quiet = true
         configuration.syncWAL = syncWAL
+        configuration.clusterLabels = clusterLabels
         try StateFiles.ensureDirectory(directory)
         defer {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
@@ -152,6 +243,9 @@ public enum ServerBenchmark {
         let query = data.query
         _ = try seed.roundTrip(MapRequest(batch: "bench-seed", cellCount: 2000, dimensions: 30,
                                           values: query.selectingRows(0..<2000).values), as: MapReply.self)
-        return try measure(socketPath: configuration.socketPath, cells: query, options: options)
+        var report = try measure(socketPath: configuration.socketPath, cells: query, options: options)
+        report.fsyncP99 = syncWAL ? try fsyncFloor(directory: directory, samples: options.latencySamples) : 0
+        report.socketP99 = try socketFloor(samples: options.latencySamples)
+        return report
     }
 }

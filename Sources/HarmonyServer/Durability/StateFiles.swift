@@ -60,16 +60,53 @@ enum StateFiles {
         guard fsync(fd) == 0 else { throw ServerError.io("cannot sync directory \(directory): \(errnoText())") }
     }
 
-    /// Creates `path` as a directory (mode 0700) unless it exists.
-    static func ensureDirectory(_ path: String) throws {
+    /// Creates `path` as a directory (mode 0700) unless it exists; true when it was created.
+    @discardableResult
+    static func ensureDirectory(_ path: String) throws -> Bool {
         var info = stat()
         if stat(path, &info) == 0 {
-            guard (info.st_mode & S_IFMT) == S_IFDIR else { throw ServerError.io("\(path) is not a directory") }
-            return
+            guard (info.st_mode & S_IFMT) == S_IFDIR else { throw ServerError.configuration("\(path) is not a directory") }
+            return false
         }
-        guard mkdir(path, 0o700) == 0 else { throw ServerError.io("cannot create \(path): \(errnoText())") }
+        guard mkdir(path, 0o700) == 0 else {
+            let parentMissing = errno == ENOENT
+            throw parentMissing ? ServerError.configuration("cannot create the state directory \(path): its parent "
+                                                            + "directory does not exist")
+                : ServerError.io("cannot create \(path): \(errnoText())")
+        }
+        return true
+    }
+
+    /// Throws a clear configuration error when the directory that is to hold the socket `path` does not exist
+    /// or is not a directory (bind(2) would report a less helpful errno).
+    static func checkSocketDirectory(of path: String) throws {
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        var info = stat()
+        guard stat(directory.isEmpty ? "/" : directory, &info) == 0 else {
+            throw ServerError.configuration("the socket directory \(directory) does not exist (create it, or choose "
+                                            + "another --socket path)")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw ServerError.configuration("\(directory), which is to hold the socket, is not a directory")
+        }
     }
 
     /// Whether a file exists at `path`.
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+}
+
+/// Files and a directory created by a start that may still fail; `remove()` undoes them.
+final class CreatedFiles {
+    /// Files created, in creation order.
+    var files: [String] = []
+    /// The state directory, when the start created it.
+    var directory: String?
+
+    /// Unlinks the files (newest first), then removes the directory if it was created and is empty now.
+    func remove() {
+        for path in files.reversed() { unlink(path) }
+        if let directory { rmdir(directory) }
+        files = []
+        directory = nil
+    }
 }

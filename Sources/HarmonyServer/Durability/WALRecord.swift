@@ -1,9 +1,10 @@
-// One record of the write-ahead log: the cells of one accepted MAP request.
+// One record of the write-ahead log: the cells of one MAP request, or the FORGET of a batch.
 //
 // Byte layout (all integers little-endian), after the 8-byte file header `HMNYWAL1`:
 //   u32 bodyLength | u32 crc32(body) | body
 //   body = u64 sequence | u32 n | u32 d | u16 batchLength | batch UTF-8
 //          | n x (u16 idLength | id UTF-8) | n*d x f32 cells, row-major
+// A record with n = 0 and d = 0 (no ids, no cells) is a FORGET of its batch: a MAP always has at least one cell.
 // A record whose length runs past the end of the file or whose checksum does not match is torn. The file may
 // end in zeros (space preallocated by `WriteAheadLog`); a zero header (length 0, crc 0) ends the log.
 
@@ -21,6 +22,14 @@ struct WALRecord: Equatable {
     var dims: Int
     /// count x dims values, row-major.
     var cells: [Float]
+
+    /// The record of a FORGET of `batch`.
+    static func forget(sequence: UInt64, batch: String) -> WALRecord {
+        WALRecord(sequence: sequence, batch: batch, ids: [], count: 0, dims: 0, cells: [])
+    }
+
+    /// True for the record of a FORGET (no cells).
+    var isForget: Bool { count == 0 }
 
     /// Bytes of the record header (length and checksum) in front of every body.
     static let headerBytes = 8

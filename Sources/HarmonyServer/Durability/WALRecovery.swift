@@ -1,4 +1,7 @@
 // Reading a write-ahead log back at start-up (loop not running yet, so a plain blocking read is fine).
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The complete records of a log, and what was cut from its end.
 struct WALRecovery {
@@ -12,12 +15,21 @@ struct WALRecovery {
     /// Why the tail was discarded, for the log output; nil for a clean log.
     var discardReason: String?
 
-    /// Reads the log at `path`; a missing file is an empty log. A torn or corrupt LAST record is dropped
-    /// and reported; a corrupt record followed by further data means the file was damaged otherwise, and
-    /// is refused rather than silently losing acknowledged cells.
-    static func read(path: String) throws -> WALRecovery {
-        guard let bytes = try? StateFiles.read(path) else {
+    /// Reads the log at `path`; only a missing file is an empty log: a log that exists but cannot be read stops
+    /// the start (treating it as empty would truncate acknowledged cells away). A torn or corrupt LAST record is
+    /// dropped and reported; a corrupt record followed by further data means the file was damaged otherwise, and
+    /// is refused rather than silently losing acknowledged cells. `readFile` is replaced by fault-injection tests.
+    static func read(path: String, readFile: (String) throws -> [UInt8] = StateFiles.read) throws -> WALRecovery {
+        var info = stat()
+        if lstat(path, &info) != 0 && errno == ENOENT {
             return WALRecovery(records: [], validBytes: 0, discardedBytes: 0, discardReason: nil)
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try readFile(path)
+        } catch {
+            throw ServerError.io("the write-ahead log cannot be read (\(error)); harmonyd will not start without "
+                                 + "the cells it holds: fix the file or the disk, or move it aside to start empty")
         }
         return try parse(bytes, path: path)
     }
@@ -46,9 +58,16 @@ struct WALRecovery {
                     reason = "the last record's header is incomplete"
                     return
                 }
-                // A zero header ends the log: no record has an empty body. Non-zero bytes after it can only
-                // come from the last write, which was never acknowledged (its header sector did not land).
+                // A zero header ends the log: no record has an empty body. Non-zero bytes after it come from a
+                // last write whose header sector did not land, unless a complete record follows: then records
+                // the server acknowledged were zeroed, and starting would silently drop them.
                 if length32 == 0 && crc == 0 {
+                    if let later = firstValidRecord(in: all, from: offset + WALRecord.headerBytes,
+                                                        to: contentEnd) {
+                        throw ServerError.io("\(path) is corrupt at byte \(recordStart): a zeroed record header is "
+                                             + "followed by a valid record at byte \(later); move the file aside to "
+                                             + "start without those cells")
+                    }
                     reason = "bytes after the end of the log (a torn last write)"
                     return
                 }
@@ -74,5 +93,24 @@ struct WALRecovery {
         }
         return WALRecovery(records: records, validBytes: offset, discardedBytes: max(0, contentEnd - offset),
                            discardReason: reason)
+    }
+
+    /// The offset of the first position in `from..<to` where a complete record with a matching checksum starts,
+    /// or nil. Only used on a damaged log, so a byte-by-byte scan is affordable.
+    static func firstValidRecord(in all: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int? {
+        var position = start
+        while position + WALRecord.headerBytes < end {
+            var header = RecordReader(UnsafeRawBufferPointer(rebasing: all[position...]))
+            if let length32 = header.u32(), let crc = header.u32(), length32 > 0 {
+                let bodyStart = position + WALRecord.headerBytes
+                let length = Int(length32)
+                if length <= WALRecord.maxBodyBytes, bodyStart + length <= end {
+                    let body = UnsafeRawBufferPointer(rebasing: all[bodyStart..<(bodyStart + length)])
+                    if CRC32.checksum(body) == crc, WALRecord.decode(body: body) != nil { return position }
+                }
+            }
+            position += 1
+        }
+        return nil
     }
 }

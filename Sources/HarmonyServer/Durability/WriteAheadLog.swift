@@ -18,6 +18,18 @@
 import Glibc
 #endif
 
+/// The two system calls by which the log's records reach the disk; tests inject failures (ENOSPC, EIO) here.
+struct LogFileIO: Sendable {
+    /// pwrite(2): bytes written, or -1 with errno set.
+    var pwrite: @Sendable (_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ offset: Int) -> Int
+    /// fdatasync(2): 0, or -1 with errno set.
+    var fdatasync: @Sendable (_ fd: Int32) -> Int32
+
+    /// The real system calls.
+    static let system = LogFileIO(pwrite: { fd, bytes, offset in Glibc.pwrite(fd, bytes.baseAddress, bytes.count, off_t(offset)) },
+                                  fdatasync: { fd in Glibc.fdatasync(fd) })
+}
+
 /// An append-only, checksummed log of `WALRecord`s whose appends are acknowledged once durable.
 final class WriteAheadLog {
     /// The 8 bytes at the start of every log file.
@@ -49,13 +61,15 @@ final class WriteAheadLog {
     /// Whether each group commit ends with fdatasync (off only for measurements: acknowledged cells may then
     /// be lost by a power failure, though not by a crash of the daemon alone).
     let sync: Bool
+    private let io: LogFileIO
 
     /// Opens (creating if absent) the log at `path` for appending after `validBytes`; bytes past that
     /// (a torn tail found by `WALRecovery`) are cut off first.
-    init(path: String, loop: EventLoop, validBytes: Int, sync: Bool = true) throws {
+    init(path: String, loop: EventLoop, validBytes: Int, sync: Bool = true, io: LogFileIO = .system) throws {
         self.path = path
         self.loop = loop
         self.sync = sync
+        self.io = io
         let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw ServerError.io("cannot open the write-ahead log \(path): \(errnoText())") }
         self.fd = fd
@@ -111,15 +125,15 @@ final class WriteAheadLog {
         let callbacks = pendingCallbacks
         pending = []
         pendingCallbacks = []
-        let fd = self.fd, offset = fileBytes, path = self.path, sync = self.sync
+        let fd = self.fd, offset = fileBytes, path = self.path, sync = self.sync, io = self.io
         loop.submit({ () -> (written: Int, failure: String?) in
             var bytes: [UInt8] = []
             bytes.reserveCapacity(size)
             for record in records { record.encode(into: &bytes) }
-            guard WriteAheadLog.writeAll(fd: fd, bytes, at: offset) else {
+            guard WriteAheadLog.writeAll(fd: fd, bytes, at: offset, io: io) else {
                 return (0, "cannot append to the write-ahead log \(path): \(errnoText())")
             }
-            guard !sync || fdatasync(fd) == 0 else {
+            guard !sync || io.fdatasync(fd) == 0 else {
                 return (0, "cannot sync the write-ahead log \(path): \(errnoText())")
             }
             return (bytes.count, nil)
@@ -188,13 +202,13 @@ final class WriteAheadLog {
     }
 
     /// Writes all of `bytes` at `offset`, retrying short writes and EINTR. Runs on a pool thread.
-    private static func writeAll(fd: Int32, _ bytes: [UInt8], at offset: Int) -> Bool {
+    private static func writeAll(fd: Int32, _ bytes: [UInt8], at offset: Int, io: LogFileIO = .system) -> Bool {
         bytes.withUnsafeBytes { buffer -> Bool in
             var done = 0
             while done < buffer.count {
-                let n = pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
-                if n < 0 {
-                    if errno == EINTR { continue }
+                let n = io.pwrite(fd, UnsafeRawBufferPointer(rebasing: buffer[done...]), offset + done)
+                if n <= 0 {
+                    if n < 0 && errno == EINTR { continue }
                     return false
                 }
                 done += n

@@ -35,6 +35,8 @@ final class Connection: UVHandle<uv_pipe_t> {
     private(set) var peerUID: uid_t?
     /// Loop time (ns) of the last byte read or written.
     private(set) var lastActivity = EventLoop.now()
+    /// Loop time (ns) when the first byte of a frame still incomplete arrived; nil when no frame is partial.
+    private(set) var partialFrameSince: UInt64?
     private weak var handler: ConnectionHandler?
     private var decoder: FrameDecoder
     private let readBuffer = UnsafeMutableRawPointer.allocate(byteCount: Connection.readBufferBytes, alignment: 16)
@@ -109,7 +111,15 @@ final class Connection: UVHandle<uv_pipe_t> {
             while isOpen, !closeWhenFlushed, let frame = try decoder.nextFrame() {
                 let slot = firstOwed + UInt64(owed.count)
                 owed.append(nil)
+                // The bytes left over (if any) start a new frame now.
+                partialFrameSince = nil
                 handler?.connection(self, received: frame, slot: slot)
+            }
+            // The frame timeout counts from the first byte of a frame, however slowly the rest trickles in.
+            if decoder.bufferedByteCount == 0 {
+                partialFrameSince = nil
+            } else if partialFrameSince == nil {
+                partialFrameSince = lastActivity
             }
         } catch let error as ProtocolError {
             loseFraming(error)

@@ -1,6 +1,7 @@
 // Runs a refit (the Harmony fit, the model build, its file) on a dedicated thread in Linux's SCHED_IDLE class,
 // so that the loop thread and the pool's mapping and logging jobs take the CPU the moment they wake: the
-// latency goal holds during refits even on two cores. The pool job that calls `run` just waits for the thread.
+// latency goal holds during refits even on two cores. No pool thread waits for it: the thread hands its result
+// to the loop through a `LoopWaker`.
 import Foundation
 import HarmonyCore
 #if canImport(Glibc)
@@ -12,23 +13,18 @@ enum BackgroundThread {
     /// The nice value used where SCHED_IDLE is refused (higher is lower priority).
     static let fallbackNiceness: Int32 = 19
 
-    /// Runs `body` on a new SCHED_IDLE thread (or, failing that, nice `fallbackNiceness`) and returns its
-    /// result, blocking the caller.
-    static func run<T>(_ body: @escaping () throws -> T) throws -> T {
-        let done = DispatchSemaphore(value: 0)
-        let slot = ResultSlot<T>()
+    /// Starts `body` on a new SCHED_IDLE thread (or, failing that, nice `fallbackNiceness`) and returns at once;
+    /// `finished` runs on that thread with the result.
+    static func start<T>(_ body: @escaping () throws -> T, finished: @escaping (Result<T, Error>) -> Void) {
         let thread = Thread {
             // Only this thread changes: on Linux both the class and the nice value are per thread.
             if !BackgroundScheduling.enterIdleClass() {
                 setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, fallbackNiceness)
             }
-            slot.result = Result { try body() }
-            done.signal()
+            finished(Result { try body() })
         }
         thread.stackSize = 8 << 20
         thread.start()
-        done.wait()
-        return try slot.result!.get()
     }
 
     /// Threads a refit may use: all cores but one (for the loop), at least one, unless configured.
@@ -37,8 +33,24 @@ enum BackgroundThread {
     }
 }
 
-/// Where the background thread leaves its result: written before the semaphore signals, read after the wait,
-/// so the semaphore orders the two accesses.
-private final class ResultSlot<T>: @unchecked Sendable {
-    var result: Result<T, Error>?
+/// A value handed from one thread to another under a lock.
+final class HandOff<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T?
+
+    /// Stores `value` (on the producing thread).
+    func put(_ value: T) {
+        lock.lock()
+        self.value = value
+        lock.unlock()
+    }
+
+    /// Takes the value stored, if any (on the consuming thread).
+    func take() -> T? {
+        lock.lock()
+        defer { lock.unlock() }
+        let taken = value
+        value = nil
+        return taken
+    }
 }

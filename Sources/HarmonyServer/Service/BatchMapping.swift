@@ -30,26 +30,76 @@ enum BatchMapping {
         return fresh
     }
 
-    /// Adds a MAP request's cells to the batch state and encodes the reply.
-    static func map(_ values: [Float], count: Int, batch: String, requestID: UInt32, state: QueryState?,
-                    builtFor version: UInt64, history: [QueryBatch.Chunk], historyCells: Int,
-                    model: ServedModel) -> Outcome {
-        var current: QueryState?
+    /// The cells of one MAP or MAP_TRANSIENT and what to do with each.
+    struct MapInput {
+        /// The request's cells, row-major (count x d).
+        var values: [Float]
+        /// Cells in the request.
+        var count: Int
+        /// Rows added to the batch state (in request order).
+        var newRows: [Int]
+        /// Rows whose cell the batch already holds: only corrected, with the stored values `duplicateValues`.
+        var duplicateRows: [Int]
+        /// Stored values of the duplicate rows, row-major.
+        var duplicateValues: [Float]
+        /// True for MAP_TRANSIENT: the cells are added to a copy of the state, which is then dropped.
+        var transient: Bool
+    }
+
+    /// Maps a request's cells with the batch state and encodes the reply: new cells are added to the state
+    /// (their immediate correction), cells the batch already held are corrected with the state after that.
+    static func map(_ input: MapInput, batch: String, requestID: UInt32, state: QueryState?, builtFor version: UInt64,
+                    history: [QueryBatch.Chunk], historyCells: Int, model: ServedModel) -> Outcome {
+        let d = model.model.dimension
+        let n = input.count
+        var reply = MapReply(modelVersion: model.version, cellCount: n, dimensions: d,
+                             corrected: [Float](repeating: 0, count: n * d),
+                             topCluster: [UInt32](repeating: 0, count: n), topProbability: [Float](repeating: 0, count: n),
+                             predictedLabel: [Int32](repeating: -1, count: n),
+                             labelConfidence: [Float](repeating: 0, count: n))
         do {
-            var working = try currentState(state, builtFor: version, model: model, batch: batch,
-                                           history: history, historyCells: historyCells)
-            let d = model.model.dimension
-            let mapped = try working.add(cells: Matrix(rows: count, cols: d, values: values), batch: batch)
-            current = working
-            let labels = try model.predictLabels(mapped)
-            let reply = MapReply(modelVersion: model.version, cellCount: count, dimensions: d,
-                                 corrected: mapped.corrected.values,
-                                 topCluster: mapped.topCluster.map { UInt32(bitPattern: $0) },
-                                 topProbability: mapped.topProbability, predictedLabel: labels.codes,
-                                 labelConfidence: labels.confidence)
-            return Outcome(state: current, frame: reply.encodedFrame(requestID: requestID))
+            let before = try currentState(state, builtFor: version, model: model, batch: batch,
+                                          history: history, historyCells: historyCells)
+            var after = before
+            if !input.newRows.isEmpty {
+                let values = input.newRows.count == n ? input.values : gather(input.values, rows: input.newRows, dims: d)
+                let mapped = try after.add(cells: Matrix(rows: input.newRows.count, cols: d, values: values), batch: batch)
+                try scatter(mapped, into: &reply, rows: input.newRows, model: model)
+            }
+            if !input.duplicateRows.isEmpty {
+                let count = input.duplicateRows.count
+                let mapped = try after.correct(cells: Matrix(rows: count, cols: d, values: input.duplicateValues),
+                                               batches: [String](repeating: batch, count: count))
+                try scatter(mapped, into: &reply, rows: input.duplicateRows, model: model)
+            }
+            let frame = input.transient ? TransientMapReply(reply).encodedFrame(requestID: requestID)
+                : reply.encodedFrame(requestID: requestID)
+            return Outcome(state: input.transient ? before : after, frame: frame)
         } catch {
-            return Outcome(state: current, frame: failure(error, requestID: requestID))
+            // No state: the next operation rebuilds it from the accepted cells.
+            return Outcome(state: nil, frame: failure(error, requestID: requestID))
+        }
+    }
+
+    // The rows `rows` of a row-major matrix with `dims` columns.
+    private static func gather(_ values: [Float], rows: [Int], dims: Int) -> [Float] {
+        var out: [Float] = []
+        out.reserveCapacity(rows.count * dims)
+        for row in rows { out.append(contentsOf: values[(row * dims)..<((row + 1) * dims)]) }
+        return out
+    }
+
+    // Writes mapped cells (and their labels) to the reply rows `rows`.
+    private static func scatter(_ mapped: MappedCells, into reply: inout MapReply, rows: [Int],
+                                model: ServedModel) throws {
+        let d = reply.dimensions
+        let labels = try model.predictLabels(mapped)
+        for (k, row) in rows.enumerated() {
+            for j in 0..<d { reply.corrected[row * d + j] = mapped.corrected.values[k * d + j] }
+            reply.topCluster[row] = UInt32(bitPattern: mapped.topCluster[k])
+            reply.topProbability[row] = mapped.topProbability[k]
+            reply.predictedLabel[row] = labels.codes[k]
+            reply.labelConfidence[row] = labels.confidence[k]
         }
     }
 

@@ -2,7 +2,7 @@
 // plus the accumulated query cells (each query batch becomes a new level of every covariate), warm-started
 // from the current centroids; the result becomes the next model version and is persisted before it is served.
 //
-// Thread contract: `run` executes on a background thread (`BackgroundThread`, waited for by a libuv pool job)
+// Thread contract: `run` executes on a background thread of its own (`BackgroundThread`)
 // and touches only its input (immutable values); the server swaps the returned model in on the loop thread.
 import HarmonyCore
 
@@ -29,7 +29,7 @@ struct RefitJob: Sendable {
     let threads: Int
 
     /// Fits, builds and persists the next model; returns it ready to serve, with its file path.
-    func run(queryLambda: Double?) throws -> (served: ServedModel, path: String) {
+    func run(queryLambda: Double?, clusterLabels: Bool) throws -> (served: ServedModel, path: String) {
         let old = current.model
         guard let reference = old.cells else {
             throw ServerError.state("the model is compact (it keeps no reference cells), so it cannot be refitted")
@@ -84,6 +84,7 @@ struct RefitJob: Sendable {
                                              geneSpace: old.geneSpace)
         model.modelVersion = old.modelVersion + 1
         let path = try store.persist(model, foldedSequence: foldedSequence, previousVersion: old.modelVersion)
-        return (try ServedModel(model: model, queryLambda: queryLambda, foldedSequence: foldedSequence), path)
+        return (try ServedModel(model: model, queryLambda: queryLambda, foldedSequence: foldedSequence,
+                                clusterLabels: clusterLabels), path)
     }
 }
