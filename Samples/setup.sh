@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build and test Harmony for Swift:
-# the C libraries (OpenBLAS, libuv, zlib) and numpy for the Python client. Idempotent.
+# the C libraries (OpenBLAS, libuv, zlib, HDF5), numpy for the Python client, and anndata/scanpy for the
+# tests that read the .h5ad outputs back. Idempotent.
 set -euo pipefail
 need=()
-for pkg in libopenblas-dev libuv1-dev zlib1g-dev pkg-config; do
+for pkg in libopenblas-dev libuv1-dev zlib1g-dev libhdf5-dev pkg-config; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -19,4 +20,11 @@ for module in numpy pytest; do
         || python3 -m pip install -q --break-system-packages "$module" 2>/dev/null \
         || { SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"; \
              DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "python3-$module" >/dev/null; }
+done
+# h5py, anndata and scanpy: the tests that make the .h5ad fixtures and read the .h5ad outputs back; scikit-misc
+# for scanpy's highly_variable_genes(flavor="seurat_v3"), the reference of the variable-gene tests.
+for module in h5py:h5py anndata:anndata scanpy:scanpy skmisc:scikit-misc; do
+    python3 -c "import ${module%%:*}" 2>/dev/null && continue
+    python3 -m pip install -q "${module#*:}" 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages "${module#*:}"
 done
