@@ -98,11 +98,12 @@ def test_bad_h5ad_inputs_exit_2_without_output(tmp_path, data, args, message):
 
 @pytest.mark.parametrize("name, message", [
     ("broken_truncated.h5ad", "not a readable HDF5 file"),
-    ("tenx_v3.h5", "is not a table"),
+    ("tenx_v3.h5", "--basis applies to .h5ad inputs only"),
+    ("current_csr.h5ad", "(obs), line 4, column 2 (batch): empty value for cell 'c4'"),
 ])
 def test_broken_files_exit_2(tmp_path, name, message):
     out = tmp_path / "out.h5ad"
     r = run("fit", os.path.join(FIXTURES, name), "--basis", "X_pca", "--vars", "batch", "--out", str(out), "--quiet")
     assert r.returncode == 2, r.stderr
-    assert r.stderr.startswith("error: ")
+    assert r.stderr.startswith("error: ") and message in r.stderr
     assert not out.exists()
