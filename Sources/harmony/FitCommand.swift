@@ -14,14 +14,19 @@ struct FitCommand: ParsableCommand {
             EMBEDDING is cells x dimensions with a header row and the cell id in the first column \
             (.tsv, .csv or .txt, optionally .gz), or a 2-D float32/float64 .npy file whose cell ids are in \
             a sidecar NAME.ids.txt (one per line; without it the ids are the row numbers 0, 1, ...). \
-            META is a table whose first column is the cell id; cells are matched by id. The corrected \
-            embedding is written in the format of the --out extension, with the cell ids. Nothing is \
-            written unless the whole run succeeds.
+            META is a table whose first column is the cell id; cells are matched by id. An AnnData .h5ad \
+            input gives the embedding from its obsm array named by --basis, and its obs columns as the \
+            metadata unless --meta is given. The corrected embedding is written in the format of the --out \
+            extension, with the cell ids; an .h5ad output holds obs (the metadata columns of the fitted \
+            cells: numbers as float64, text as categoricals), obsm["X_pca_harmony"] (float32) and \
+            uns["harmony"] (the command line, variables and parameters). Nothing is written unless the \
+            whole run succeeds.
 
             Examples:
               harmony fit pcs.tsv.gz --meta meta.tsv.gz --vars batch --out corrected.tsv.gz
               harmony fit pcs.npy --meta meta.csv --vars donor,chemistry --theta 2,1 --out corrected.npy
               harmony fit pcs.tsv --meta meta.tsv --vars batch --preset harmony1 --report report.json --out z.tsv
+              harmony fit data.h5ad --basis X_pca --vars batch --out integrated.h5ad
               harmony fit ref.tsv.gz --meta meta.tsv.gz --vars donor --out ref_corrected.tsv.gz \\
                 --reference-out ref.hmod --labels cell_type
             """)
@@ -29,7 +34,7 @@ struct FitCommand: ParsableCommand {
     @OptionGroup
     var files: InputOptions
 
-    @Option(help: ArgumentHelp("Where to write the corrected embedding; the extension picks the format (.tsv, .csv, .txt, each optionally .gz, or .npy).",
+    @Option(help: ArgumentHelp("Where to write the corrected embedding; the extension picks the format (.tsv, .csv, .txt, each optionally .gz, .npy, or .h5ad with obs and obsm[\"X_pca_harmony\"]).",
                                valueName: "file"))
     var out: String
 
@@ -47,7 +52,7 @@ struct FitCommand: ParsableCommand {
     var reference: ReferenceOptions
 
     func validate() throws {
-        try OutputPath.check(out, option: "--out")
+        try OutputPath.check(out, option: "--out", allowH5AD: true)
         if let report { try OutputPath.check(report, option: "--report", formatByExtension: false) }
         if let path = reference.referenceOut { try OutputPath.check(path, option: "--reference-out", formatByExtension: false) }
     }
@@ -55,7 +60,7 @@ struct FitCommand: ParsableCommand {
     func run() throws {
         let readClock = Stopwatch()
         let (input, labels) = try CommandFailure.readingInput { () -> (FitInput, [String]?) in
-            let input = try FitInput.load(embedding: files.embedding, metadata: files.meta, columns: files.vars.names)
+            let input = try files.load()
             let labels = try reference.labels.map {
                 try input.metadata.labels(column: $0, rows: try input.metadata.rows(for: input.embedding))
             }
@@ -95,13 +100,18 @@ struct FitCommand: ParsableCommand {
             outputs.add(ModelFile.encode(model), to: path)
         }
         try CommandFailure.writingOutput {
-            try MatrixWriter.add(result.corrected, ids: input.embedding.ids, columnNames: input.embedding.columnNames,
-                                 to: out, in: &outputs)
+            if OutputPath.isH5AD(out) {
+                outputs.add(try AnnDataWriter.bytes(h5adOutput(input, result: result, parameters: parameters),
+                                                    path: out), to: out)
+            } else {
+                try MatrixWriter.add(result.corrected, ids: input.embedding.ids, columnNames: input.embedding.columnNames,
+                                     to: out, in: &outputs)
+            }
             // The report is committed with the outputs (all or nothing); its write time is the encoding's.
             if let report {
                 let doc = FitReport(result: result, parameters: parameters, embeddingPath: files.embedding,
-                                    metadataPath: files.meta, outputPath: out, covariates: input.covariates, cells: n,
-                                    dims: d, readSeconds: readSeconds, fitSeconds: fitSeconds,
+                                    metadataPath: files.metadataSource, outputPath: out, covariates: input.covariates,
+                                    cells: n, dims: d, readSeconds: readSeconds, fitSeconds: fitSeconds,
                                     writeSeconds: writeClock.elapsed)
                 outputs.add(try FitReport.encode(doc.object), to: report)
             }
@@ -109,6 +119,27 @@ struct FitCommand: ParsableCommand {
         }
         let writeSeconds = writeClock.elapsed
         progress("wrote \(([out] + (reference.referenceOut.map { [$0] } ?? [])).joined(separator: " and ")) in \(Self.seconds(writeSeconds))")
+    }
+
+    /// The .h5ad output: obs = every metadata column for the fitted cells (numbers as float64 when every value
+    /// is a number, else categorical), obsm["X_pca_harmony"], and provenance in uns["harmony"].
+    private func h5adOutput(_ input: FitInput, result: HarmonyFitResult, parameters: HarmonyParameters) throws -> AnnDataOutput {
+        let rows = try input.metadata.rows(for: input.embedding)
+        let table = input.metadata.table
+        var columns: [(name: String, column: AnnDataOutputColumn)] = []
+        for (c, name) in table.header.dropFirst().enumerated() {
+            let text = rows.map { table.fields[$0][c] }
+            let numbers = text.compactMap { Double($0) }
+            columns.append((name, numbers.count == text.count ? .doubles(numbers) : .categorical(text)))
+        }
+        let parameterJSON = String(decoding: try FitReport.encode(FitReport.parameterObject(parameters, result: result)), as: UTF8.self)
+        return AnnDataOutput(
+            obsNames: input.embedding.ids, obsColumns: columns, obsm: [("X_pca_harmony", result.corrected)],
+            uns: [("tool", .string("harmony fit (Harmony for Swift)")),
+                  ("command", .string(CommandLine.arguments.joined(separator: " "))),
+                  ("input", .string(files.embedding)), ("basis", .string(files.basis ?? "")),
+                  ("vars", .string(files.vars.names.joined(separator: ","))),
+                  ("parameters", .string(parameterJSON))])
     }
 
     private func progress(_ line: String) {

@@ -39,12 +39,12 @@ struct FitReport {
             "input": ["embedding": embeddingPath, "meta": metadataPath],
             "output": outputPath,
             "vars": covariates.map { ["name": $0.name, "levels": $0.levels, "cells_per_level": $0.levelCounts] },
-            "parameters": parameterObject,
+            "parameters": Self.parameterObject(parameters, result: result),
         ]
     }
 
     /// Every parameter as given, plus what the fit resolved against the data.
-    private var parameterObject: [String: Any] {
+    static func parameterObject(_ parameters: HarmonyParameters, result: HarmonyFitResult) -> [String: Any] {
         var lambda: Any
         var alpha: Any = NSNull()
         switch parameters.lambda {

@@ -16,6 +16,7 @@ struct LisiCommand: ParsableCommand {
             Examples:
               harmony lisi corrected.tsv.gz --meta meta.tsv.gz --vars batch,cell_type
               harmony lisi pcs.npy --meta meta.csv --vars donor --perplexity 15 --per-cell lisi.tsv
+              harmony lisi data.h5ad --basis X_pca_harmony --vars batch,cell_type
             """)
 
     @OptionGroup
@@ -41,7 +42,7 @@ struct LisiCommand: ParsableCommand {
     func run() throws {
         let clock = Stopwatch()
         let input = try CommandFailure.readingInput {
-            try FitInput.load(embedding: files.embedding, metadata: files.meta, columns: files.vars.names, requireTwoLevels: false)
+            try files.load(requireTwoLevels: false)
         }
         let scores = try CommandFailure.readingInput {
             try LISI.perCell(input.embedding.values, labelSets: input.covariates.map(\.codes), perplexity: perplexity,

@@ -10,6 +10,13 @@ enum FixtureData {
         return parts.joined(separator: "/") + "/../shared"
     }
 
+    /// The small expression files of `Tests/Fixtures/expression` (made by its `make_fixtures.py`).
+    static var expressionFixtures: String {
+        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        parts.removeLast(2)
+        return parts.joined(separator: "/") + "/Fixtures/expression"
+    }
+
     /// A table as a Double matrix (id column dropped); fails the test when the file is missing.
     static func matrix(_ relative: String, file: StaticString = #filePath, line: UInt = #line) throws -> Matrix<Double> {
         do {

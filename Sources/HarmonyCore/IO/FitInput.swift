@@ -13,8 +13,11 @@ public struct FitInput: Sendable {
     /// Reads and checks an embedding and its metadata: at least `minimumCells` cells, every cell present in
     /// the metadata, every requested column known and non-empty, and (when `requireTwoLevels`) at least two
     /// levels per covariate. Errors name the file, line and column.
-    public static func load(embedding embeddingPath: String, metadata metadataPath: String, columns: [String],
-                            requireTwoLevels: Bool = true) throws -> FitInput {
+    ///
+    /// An `.h5ad` embedding path takes the embedding from `obsm[basis]` and, without a `metadata` table, the
+    /// metadata from its obs; other embedding files need `metadata` and take no `basis`.
+    public static func load(embedding embeddingPath: String, metadata metadataPath: String?, columns: [String],
+                            requireTwoLevels: Bool = true, basis: String? = nil) throws -> FitInput {
         guard !columns.isEmpty else {
             throw HarmonyError.invalidParameter("no metadata column was given (for example --vars batch)")
         }
@@ -22,18 +25,36 @@ public struct FitInput: Sendable {
         for name in columns where !seen.insert(name).inserted {
             throw HarmonyError.invalidParameter("the metadata column '\(name)' is listed twice")
         }
-        let embedding = try Embedding.read(embeddingPath)
+        let embedding: Embedding
+        let metadata: CellMetadata
+        if embeddingPath.lowercased().hasSuffix(".h5ad") {
+            guard let basis, !basis.isEmpty else {
+                throw HarmonyError.invalidParameter(
+                    "\(embeddingPath): an .h5ad input needs --basis, the obsm array to read (for example --basis X_pca)")
+            }
+            let adata = try AnnData.open(embeddingPath)
+            embedding = try adata.obsmEmbedding(basis)
+            metadata = try metadataPath.map { try CellMetadata.read($0) } ?? adata.obsMetadata()
+        } else {
+            if basis != nil {
+                throw HarmonyError.invalidParameter("--basis applies to .h5ad inputs only; \(embeddingPath) is not one")
+            }
+            guard let metadataPath else {
+                throw HarmonyError.invalidParameter("\(embeddingPath): --meta is needed (a table of the cells' metadata)")
+            }
+            embedding = try Embedding.read(embeddingPath)
+            metadata = try CellMetadata.read(metadataPath)
+        }
         guard embedding.cellCount >= minimumCells else {
             throw HarmonyError.invalidInput(
                 "\(embeddingPath): \(embedding.cellCount) cell(s); at least \(minimumCells) are needed")
         }
-        let metadata = try CellMetadata.read(metadataPath)
         let covariates = try metadata.covariates(columns, for: embedding)
         if requireTwoLevels {
             for covariate in covariates where covariate.levels.count < 2 {
                 let c = (metadata.table.columnIndex(named: covariate.name) ?? 0) + 2
                 throw HarmonyError.invalidInput(
-                    "\(metadataPath), column \(c) (\(covariate.name)): every cell has the value '\(covariate.levels.first ?? "")'; a batch variable needs at least two levels")
+                    "\(metadata.table.path), column \(c) (\(covariate.name)): every cell has the value '\(covariate.levels.first ?? "")'; a batch variable needs at least two levels")
             }
         }
         return FitInput(embedding: embedding, metadata: metadata, covariates: covariates)
