@@ -126,6 +126,37 @@ final class MapCommandTests: XCTestCase {
         XCTAssertTrue(text.stdout.contains("genes: none"), text.stdout)
     }
 
+    /// A model with a gene section: inspect shows the count, normalization and first genes; --json lists them all.
+    func testInspectShowsTheGeneSection() throws {
+        let model = try ModelFile.read(cli.directory.appendingPathComponent("compact.hmod").path)
+        let d = model.dimension, g = 12
+        let genes = (0..<g).map { Gene(id: "ENSG\($0)", name: "GENE\($0)") }
+        let space = try GeneSpace(genes: genes, means: [Double](repeating: 1, count: g),
+                                  standardDeviations: [Double](repeating: 0.5, count: g),
+                                  loadings: Matrix(rows: g, cols: d, repeating: 0.1), normalization: .logCounts(targetSum: 10_000))
+        let withGenes = try ReferenceModel(parameters: model.parameters, clusterMass: model.clusterMass,
+                                           clusterSums: model.clusterSums, levelTerms: model.levelTerms,
+                                           covariates: model.covariates, labels: model.labels, cells: nil,
+                                           geneSpace: space, clusterSpread: model.clusterSpread)
+        try ModelFile.write(withGenes, to: cli.directory.appendingPathComponent("genes.hmod").path)
+        let text = try cli.run(["inspect", "genes.hmod"])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("genes 12: counts scaled to 10000.0 per cell, then log1p"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("first genes: GENE0 (ENSG0), GENE1 (ENSG1)"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("GENE9 (ENSG9), ..."), text.stdout)
+        XCTAssertFalse(text.stdout.contains("GENE10"), text.stdout)
+        let json = try cli.run(["inspect", "genes.hmod", "--json"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
+        let section = object["gene_space"] as? [String: Any]
+        XCTAssertEqual(section?["count"] as? Int, 12)
+        XCTAssertEqual(section?["normalization"] as? String, "log_counts")
+        XCTAssertEqual(section?["target_sum"] as? Double, 10_000)
+        let listed = section?["genes"] as? [[String: String]]
+        XCTAssertEqual(listed?.count, 12)
+        XCTAssertEqual(listed?.last, ["id": "ENSG11", "name": "GENE11"])
+    }
+
     /// --min-confidence relabels low-confidence cells Unknown; --max-mapping-distance flags the far cells; the
     /// two runs agree on everything else.
     func testMinConfidenceAndMappingFlag() throws {

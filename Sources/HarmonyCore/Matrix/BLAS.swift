@@ -35,4 +35,14 @@ enum BLAS {
         cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+
+    /// The upper triangle of C (n x n) = alpha * A^T A + beta * C, row-major, with A k x n (row stride `lda`);
+    /// the strictly lower triangle of C is left untouched. Half the work of the same product by `dgemm`.
+    @inline(__always)
+    static func dsyrkUpperTransposed(n: Int, k: Int, alpha: Double = 1, a: UnsafePointer<Double>, lda: Int,
+                                     beta: Double = 0, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        _ = singleThreaded
+        guard n > 0 else { return }
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(n), Int32(k), alpha, a, Int32(lda), beta, c, Int32(ldc))
+    }
 }

@@ -67,7 +67,7 @@ public struct ClusterSpread: Sendable, Equatable {
             TaskRunner(requested: threads).run(k) { c in
                 guard mass[c] > 0 else { return }
                 let out = cb.baseAddress! + c * d * d
-                // a = rows sqrt(R_ic) (x_i - mu_c) of a block; out += a^T a.
+                // a = rows sqrt(R_ic) (x_i - mu_c) of a block; out += a^T a (upper triangle, mirrored below).
                 var a = [Double](repeating: 0, count: block * d)
                 var squares = 0.0
                 for start in stride(from: 0, to: n, by: block) {
@@ -79,7 +79,7 @@ public struct ClusterSpread: Sendable, Equatable {
                         let s = w.squareRoot()
                         for j in 0..<d { a[row * d + j] = s * (Double(x.values[i * d + j]) - centres.values[c * d + j]) }
                     }
-                    BLAS.dgemm(transA: true, m: d, n: d, k: m, a: a, lda: d, b: a, ldb: d, beta: 1, c: out, ldc: d)
+                    BLAS.dsyrkUpperTransposed(n: d, k: m, a: a, lda: d, beta: 1, c: out, ldc: d)
                 }
                 // sum w^2 with w = R / N_c; cov.wt's denominator 1 - sum w^2, times N_c for the unnormalised sum.
                 let denominator = mass[c] * (1 - squares / (mass[c] * mass[c]))

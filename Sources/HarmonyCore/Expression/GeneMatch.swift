@@ -1,0 +1,118 @@
+// Lining up a query's genes with a reference's gene list (Symphony maps by gene name; we prefer stable ids):
+//   1. a query gene whose id equals a reference gene's id feeds that gene;
+//   2. a reference gene still unmatched takes the query gene with the same name, if exactly one reference gene
+//      still unmatched and exactly one unused query gene carry that name (an ambiguous name matches nothing).
+// Two query genes feeding one reference gene (a duplicated gene in the query) is an error: which one to use is
+// a guess. Reference genes the query lacks are "absent": they stand at the reference mean, as in Symphony.
+
+/// How a query's genes map onto a reference's genes.
+public struct GeneMatch: Sendable, Equatable {
+    /// Number of reference genes.
+    public let referenceGeneCount: Int
+    /// For each query gene (column of the query), the reference gene it feeds, or -1.
+    public let queryToReference: [Int32]
+    /// For each reference gene, whether the query measures it.
+    public let present: [Bool]
+    /// Reference genes matched by id.
+    public let matchedById: Int
+    /// Reference genes matched by name only.
+    public let matchedByName: Int
+
+    /// Reference genes the query measures.
+    public var matchedCount: Int { matchedById + matchedByName }
+    /// The fraction of reference genes the query measures.
+    public var overlap: Double { Double(matchedCount) / Double(max(referenceGeneCount, 1)) }
+
+    /// Matches `query`'s genes to `reference`'s; `source` names the query in error messages.
+    public init(reference: [Gene], query: [Gene], source: String) throws {
+        var toReference = [Int32](repeating: -1, count: query.count)
+        var feeder = [Int](repeating: -1, count: reference.count)
+        func claim(_ q: Int, _ r: Int) throws {
+            guard feeder[r] < 0 else {
+                throw HarmonyError.invalidInput("\(source): the reference gene \(reference[r].name) (\(reference[r].id)) "
+                                                + "appears twice in the query (genes \(feeder[r] + 1) and \(q + 1)); "
+                                                + "remove the duplicate")
+            }
+            feeder[r] = q
+            toReference[q] = Int32(r)
+        }
+        var byId: [String: Int] = [:]
+        for (r, gene) in reference.enumerated() { byId[gene.id] = r }
+        for (q, gene) in query.enumerated() {
+            if let r = byId[gene.id] { try claim(q, r) }
+        }
+        let idMatches = feeder.lazy.filter { $0 >= 0 }.count
+        // Names of still unmatched reference genes and unused query genes; -2 marks a name held twice.
+        var referenceByName: [String: Int] = [:]
+        for (r, gene) in reference.enumerated() where feeder[r] < 0 {
+            referenceByName[gene.name] = referenceByName[gene.name] == nil ? r : -2
+        }
+        var queryByName: [String: Int] = [:]
+        for (q, gene) in query.enumerated() where toReference[q] < 0 && referenceByName[gene.name] != nil {
+            if let earlier = queryByName[gene.name], let r = referenceByName[gene.name], r >= 0 {
+                throw HarmonyError.invalidInput("\(source): the reference gene \(reference[r].name) appears twice in "
+                                                + "the query (genes \(earlier + 1) and \(q + 1)); remove the duplicate")
+            }
+            queryByName[gene.name] = q
+        }
+        for (name, q) in queryByName {
+            if let r = referenceByName[name], r >= 0 { try claim(q, r) }
+        }
+        referenceGeneCount = reference.count
+        queryToReference = toReference
+        present = feeder.map { $0 >= 0 }
+        matchedById = idMatches
+        matchedByName = present.lazy.filter { $0 }.count - idMatches
+    }
+
+    /// The cells of `block` (over the query's genes) as rows over the reference's genes, and each cell's library
+    /// size over ALL of its query genes (normalization uses the whole library, not just the reference genes).
+    /// Checks every value: finite, and non-negative integers when `counts`; a cell without any counts is an
+    /// error. `firstCell` and `cellIDs` name cells in messages.
+    public func referenceRows(_ block: SparseRows, counts: Bool, firstCell: Int, cellIDs: [String],
+                              source: String) throws -> (rows: SparseRows, totals: [Double]) {
+        guard block.columnCount == queryToReference.count else {
+            throw HarmonyError.invalidInput("\(source): a block has \(block.columnCount) genes, the query \(queryToReference.count)")
+        }
+        let n = block.rowCount
+        var starts = [Int](repeating: 0, count: n + 1)
+        var columns: [Int32] = []
+        var values: [Float] = []
+        columns.reserveCapacity(block.columns.count)
+        values.reserveCapacity(block.values.count)
+        var totals = [Double](repeating: 0, count: n)
+        var entries: [(Int32, Float)] = []
+        for i in 0..<n {
+            func cell() -> String {
+                let c = firstCell + i
+                return c < cellIDs.count ? "cell \(cellIDs[c])" : "cell \(c + 1)"
+            }
+            entries.removeAll(keepingCapacity: true)
+            var total = 0.0
+            for e in block.rowStarts[i]..<block.rowStarts[i + 1] {
+                let x = block.values[e]
+                guard x.isFinite, !counts || (x >= 0 && x == x.rounded()) else {
+                    throw HarmonyError.invalidInput(
+                        "\(source): \(cell()) has the value \(x) for gene \(block.columns[e] + 1); "
+                        + (counts ? "counts must be non-negative integers (log-normalized input needs a reference "
+                                    + "built from log-normalized values)" : "values must be finite"))
+                }
+                total += Double(x)
+                let r = queryToReference[Int(block.columns[e])]
+                if r >= 0 { entries.append((r, x)) }
+            }
+            guard total != 0 || !counts, block.rowStarts[i + 1] > block.rowStarts[i] else {
+                throw HarmonyError.invalidInput("\(source): \(cell()) is empty (no counts); remove empty cells first")
+            }
+            totals[i] = total
+            // Query and reference orders differ: sort the cell's entries by reference gene.
+            entries.sort { $0.0 < $1.0 }
+            for (r, x) in entries {
+                columns.append(r)
+                values.append(x)
+            }
+            starts[i + 1] = columns.count
+        }
+        return (SparseRows(unchecked: referenceGeneCount, rowStarts: starts, columns: columns, values: values), totals)
+    }
+}
