@@ -135,4 +135,29 @@ final class PlotCommandTests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("dimensions"), bad.stderr)
         XCTAssertFalse(cli.exists("bad.png") || cli.exists("bad.tsv"))
     }
+
+    func testHelpOfUmapAndPlotCommands() throws {
+        let cli = try CLIRunner()
+        defer { cli.remove() }
+        let umapOptions = ["--neighbors", "--min-dist", "--epochs", "--seed", "--threads"]
+        let expected: [[String]: [String]] = [
+            ["umap"]: ["--out", "--quiet"] + umapOptions,
+            ["plot"]: ["convergence", "embedding", "lisi", "mapping"],
+            ["plot", "convergence"]: ["--out"],
+            ["plot", "embedding"]: ["--before", "--after", "--before-layout", "--after-layout", "--meta", "--color-by", "--out"]
+                + umapOptions,
+            ["plot", "lisi"]: ["--names", "--meta", "--by", "--out"],
+            ["plot", "mapping"]: ["--reference", "--reference-meta", "--color-by", "--reference-layout", "--query",
+                                  "--query-meta", "--query-color-by", "--placed-out", "--out"] + umapOptions,
+        ]
+        for (command, options) in expected {
+            let r = try cli.run(command + ["--help"])
+            XCTAssertEqual(r.status, 0, command.joined(separator: " "))
+            XCTAssertTrue(r.stdout.contains("USAGE: harmony \(command.joined(separator: " "))"), r.stdout)
+            XCTAssertTrue(r.stdout.contains("Example"), "\(command) help has no examples")
+            for option in options { XCTAssertTrue(r.stdout.contains(option), "\(command) help lacks \(option)") }
+        }
+        let top = try cli.run(["--help"])
+        XCTAssertTrue(top.stdout.contains("umap") && top.stdout.contains("plot"), top.stdout)
+    }
 }
