@@ -25,19 +25,46 @@ def factorize(values, name: str, ids: Optional[Sequence] = None) -> Tuple[List[s
     A missing value (None, NaN, pandas NA, empty text) is an error naming the cell: Harmony has no level for
     "unknown", and turning it into one would silently treat unannotated cells as a batch of their own.
     """
-    array = np.asarray(values, dtype=object)
-    if array.ndim != 1:
-        raise HarmonyError(f"batch variable '{name}' must be one value per cell", 2)
-    text = np.empty(len(array), dtype=object)
-    for i, value in enumerate(array):
-        if value is None or (isinstance(value, float) and np.isnan(value)) or _is_pandas_na(value) or value == "":
-            where = f"cell '{ids[i]}'" if ids is not None else f"row {i}"
-            raise HarmonyError(f"batch variable '{name}' has a missing value at {where}; drop or label those "
-                               "cells first", 2)
-        text[i] = str(value)
+    raw, distinct = _distinct(values)
+    distinct = [str(v) for v in distinct]
+    bad = raw < 0
+    for code, text in enumerate(distinct):
+        if text == "":
+            bad |= raw == code
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        where = f"cell '{ids[i]}'" if ids is not None else f"row {i}"
+        raise HarmonyError(f"batch variable '{name}' has a missing value at {where}; drop or label those "
+                           "cells first", 2)
     # Python orders str by code point, which is the byte order of UTF-8 (how the command line sorts levels).
-    levels, codes = np.unique(text.astype(str), return_inverse=True)
-    return [str(v) for v in levels], codes.astype(np.int32).reshape(-1)
+    # Distinct values with the same text (1 and "1") become one level, as they would in a text file.
+    observed = np.bincount(raw, minlength=len(distinct)) > 0   # categories without cells are no levels
+    levels = sorted({text for text, seen in zip(distinct, observed) if seen})
+    position = {level: code for code, level in enumerate(levels)}
+    renumber = np.array([position.get(text, -1) for text in distinct], dtype=np.int32)
+    return levels, renumber[raw]
+
+
+def _distinct(values):
+    """(codes with -1 for a missing value, the distinct values) in one hashing pass: a pandas categorical's own
+    codes, pandas.factorize when pandas is installed, else a dict."""
+    if hasattr(values, "cat"):
+        return values.cat.codes.to_numpy().astype(np.int64), list(values.cat.categories)
+    array = values.to_numpy(dtype=object) if hasattr(values, "to_numpy") else np.asarray(values, dtype=object)
+    array = array.reshape(-1)
+    try:
+        import pandas as pd
+    except ImportError:
+        first = {}
+        raw = np.fromiter((first.setdefault(v, len(first)) if _present(v) else -1 for v in array), dtype=np.int64,
+                          count=len(array))
+        return raw, list(first)
+    raw, distinct = pd.factorize(array, use_na_sentinel=True)
+    return raw.astype(np.int64), list(distinct)
+
+
+def _present(value) -> bool:
+    return not (value is None or (isinstance(value, float) and value != value) or _is_pandas_na(value))
 
 
 def _is_pandas_na(value) -> bool:
