@@ -65,13 +65,14 @@ final class MapCommandTests: XCTestCase {
 
     private func predictionAccuracy(_ name: String) throws -> Double {
         let table = try DelimitedTable.read(cli.directory.appendingPathComponent(name).path)
-        XCTAssertEqual(table.header, ["cell_id", "label", "confidence", "cluster", "cluster_prob"])
+        XCTAssertEqual(table.header, ["cell_id", "label", "confidence", "cluster", "cluster_prob", "mapping_distance"])
         XCTAssertEqual(table.ids, queryIds)
         var right = 0
         for (i, fields) in table.fields.enumerated() {
             if fields[0] == queryTypes[i] { right += 1 }
             let confidence = Double(fields[1])!, p = Double(fields[3])!
             XCTAssertTrue(confidence > 0 && confidence <= 1 && p > 0 && p <= 1 && Int(fields[2])! < 100)
+            XCTAssertGreaterThan(Double(fields[4])!, 0)
         }
         return Double(right) / Double(table.ids.count)
     }
@@ -117,7 +118,42 @@ final class MapCommandTests: XCTestCase {
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(object["compact"] as? Bool, true)
         XCTAssertEqual(object["reference_cells"] as? Int, 770)
-        XCTAssertEqual((object["sections"] as? [Any])?.count, 5)
+        XCTAssertEqual((object["sections"] as? [Any])?.count, 6)
+        XCTAssertEqual(object["format_version"] as? Int, 2)
+        XCTAssertEqual(object["cluster_spread"] as? Bool, true)
+        XCTAssertNil(object["gene_space"])
+        XCTAssertTrue(text.stdout.contains("cluster spreads: stored"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("genes: none"), text.stdout)
+    }
+
+    /// --min-confidence relabels low-confidence cells Unknown; --max-mapping-distance flags the far cells; the
+    /// two runs agree on everything else.
+    func testMinConfidenceAndMappingFlag() throws {
+        let plain = try cli.run(["map", "query.tsv", "--reference", "ref.hmod", "--meta", "query_meta.tsv", "--batch-key", "donor",
+                                 "--out", "a.tsv", "--predictions", "a_pred.tsv", "--quiet"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        let strict = try cli.run(["map", "query.tsv", "--reference", "ref.hmod", "--meta", "query_meta.tsv", "--batch-key", "donor",
+                                  "--out", "b.tsv", "--predictions", "b_pred.tsv", "--min-confidence", "0.9",
+                                  "--max-mapping-distance", "6", "--quiet"])
+        XCTAssertEqual(strict.status, 0, strict.stderr)
+        let a = try DelimitedTable.read(cli.directory.appendingPathComponent("a_pred.tsv").path)
+        let b = try DelimitedTable.read(cli.directory.appendingPathComponent("b_pred.tsv").path)
+        XCTAssertEqual(b.header, ["cell_id", "label", "confidence", "cluster", "cluster_prob", "mapping_distance", "mapping_flag"])
+        var unknown = 0, flagged = 0
+        for (x, y) in zip(a.fields, b.fields) {
+            XCTAssertEqual(Array(x[1...4]), Array(y[1...4]))
+            let lowConfidence = Double(x[1])! < 0.9
+            XCTAssertEqual(y[0], lowConfidence ? "Unknown" : x[0])
+            if lowConfidence { unknown += 1 }
+            XCTAssertEqual(y[5], Double(x[4])! > 6 ? "1" : "0")
+            if y[5] == "1" { flagged += 1 }
+        }
+        print("--min-confidence 0.9: \(unknown) Unknown; --max-mapping-distance 6: \(flagged) flagged of \(a.ids.count)")
+        XCTAssertGreaterThan(unknown, 0)
+        let bad = try cli.run(["map", "query.tsv", "--reference", "ref.hmod", "--meta", "query_meta.tsv", "--batch-key", "donor",
+                               "--out", "c.tsv", "--max-mapping-distance", "6"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("needs --predictions"), bad.stderr)
     }
 
     func testBadInputExitsWithStatusTwo() throws {

@@ -2,8 +2,28 @@ import XCTest
 @testable import HarmonyCore
 
 final class ModelFileTests: XCTestCase {
-    /// A small full model with two covariates, labels and cells.
-    static func smallModel(cells n: Int = 6, compact: Bool = false) throws -> ReferenceModel {
+    /// A gene space of 3 genes over d dimensions with values that round-trip only if every byte does.
+    static func smallGeneSpace(d: Int, normalization: ExpressionNormalization = .logCounts(targetSum: 10_000)) throws -> GeneSpace {
+        try GeneSpace(genes: [Gene(id: "ENSG01", name: "CD3E"), Gene(id: "ENSG02", name: "MS4A1"), Gene(id: "ENSG03", name: "LYZ")],
+                      means: [0.25, 1.5, 3.125], standardDeviations: [0.5, 1.25, 2],
+                      loadings: Matrix(rows: 3, cols: d, values: (0..<(3 * d)).map { Double($0) / 7 - 0.4 }),
+                      normalization: normalization, clip: 10, projectionOffset: (0..<d).map { Double($0) * 0.01 })
+    }
+
+    /// A cluster spread of k clusters over d dimensions (symmetric covariances with positive variances).
+    static func smallSpread(k: Int, d: Int) throws -> ClusterSpread {
+        var covariances = [Double](repeating: 0, count: k * d * d)
+        for c in 0..<k {
+            for a in 0..<d {
+                for b in 0..<d { covariances[c * d * d + a * d + b] = a == b ? 1 + Double(c) : 0.1 * Double(c + 1) }
+            }
+        }
+        return try ClusterSpread(centres: Matrix(rows: k, cols: d, values: (0..<(k * d)).map { Double($0) - 1.5 }),
+                                 covariances: covariances)
+    }
+
+    /// A small full model with two covariates, labels and cells, and (format 2) genes and cluster spreads.
+    static func smallModel(cells n: Int = 6, compact: Bool = false, genes: Bool = true, spread: Bool = true) throws -> ReferenceModel {
         var rng = QueryStateTests.SplitMix(state: 11)
         let k = 3, d = 2
         var sums = Matrix<Double>(rows: k, cols: d)
@@ -23,7 +43,8 @@ final class ModelFileTests: XCTestCase {
             parameters: ReferenceParameters(preset: .harmony1, sigma: [0.1, 0.2, 0.3], theta: [2, 1], lambda: .fixed([1, 0.5])),
             clusterMass: [3, 2.5, 0.5], clusterSums: sums, levelTerms: terms,
             covariates: [ReferenceCovariate(name: "batch", levels: ["a", "b"]), ReferenceCovariate(name: "donor", levels: ["x"])],
-            labels: labels, cells: compact ? nil : cells)
+            labels: labels, cells: compact ? nil : cells, geneSpace: genes ? try smallGeneSpace(d: d) : nil,
+            clusterSpread: spread ? try smallSpread(k: k, d: d) : nil)
     }
 
     func testWriteReadRoundTripAndMapIdentically() throws {
@@ -45,6 +66,67 @@ final class ModelFileTests: XCTestCase {
         XCTAssertEqual(a, b)
         let compact = try Self.smallModel(compact: true)
         XCTAssertEqual(try ModelFile.decode(ModelFile.encode(compact), source: "compact"), compact)
+        for (genes, spread) in [(false, false), (true, false), (false, true)] {
+            let partial = try Self.smallModel(genes: genes, spread: spread)
+            let back = try ModelFile.decode(ModelFile.encode(partial), source: "partial")
+            XCTAssertEqual(back, partial)
+            XCTAssertEqual(back.geneSpace != nil, genes)
+            XCTAssertEqual(back.clusterSpread != nil, spread)
+        }
+        let asGiven = try ReferenceModel(parameters: model.parameters, clusterMass: model.clusterMass,
+                                         clusterSums: model.clusterSums, levelTerms: model.levelTerms,
+                                         covariates: model.covariates, labels: nil, cells: nil,
+                                         geneSpace: try Self.smallGeneSpace(d: 2, normalization: .asGiven))
+        XCTAssertEqual(try ModelFile.decode(ModelFile.encode(asGiven), source: "as given").geneSpace?.normalization, .asGiven)
+    }
+
+    /// The bytes of `model` as format 1 wrote them: format 2 without GENES and CLUSTER_SPREAD differs only in the
+    /// version field (and so in the header checksum).
+    static func formatOneBytes(_ model: ReferenceModel) -> [UInt8] {
+        precondition(model.geneSpace == nil && model.clusterSpread == nil)
+        var bytes = ModelFile.encode(model)
+        bytes[8] = 1
+        let count = Int(bytes[32])
+        let tableEnd = ModelFile.fixedHeaderSize + ModelFile.tableEntrySize * count
+        let header = ModelFile.crc(Array(bytes[0..<tableEnd]))
+        withUnsafeBytes(of: header.littleEndian) { for (i, b) in $0.enumerated() { bytes[tableEnd + i] = b } }
+        return bytes
+    }
+
+    /// Version-1 files still load (full and compact); a version-1 header claiming a format-2 section is refused.
+    func testFormatOneFilesStillLoad() throws {
+        for compact in [false, true] {
+            let model = try Self.smallModel(compact: compact, genes: false, spread: false)
+            let v1 = Self.formatOneBytes(model)
+            XCTAssertEqual(v1[8], 1)
+            let back = try ModelFile.decode(v1, source: "v1.hmod")
+            XCTAssertEqual(back, model)
+            XCTAssertNil(back.clusterSpread)
+            XCTAssertEqual(try ModelFile.formatVersion(v1, source: "v1.hmod"), 1)
+        }
+        // A format-2 file with genes, relabelled as format 1 (checksums fixed): bit 2 is unknown to format 1.
+        var bytes = ModelFile.encode(try Self.smallModel(spread: false))
+        XCTAssertEqual(try ModelFile.formatVersion(bytes, source: "v2"), 2)
+        bytes[8] = 1
+        let tableEnd = ModelFile.fixedHeaderSize + ModelFile.tableEntrySize * Int(bytes[32])
+        let header = ModelFile.crc(Array(bytes[0..<tableEnd]))
+        withUnsafeBytes(of: header.littleEndian) { for (i, b) in $0.enumerated() { bytes[tableEnd + i] = b } }
+        XCTAssertThrowsError(try ModelFile.decode(bytes, source: "m.hmod")) { error in
+            XCTAssertTrue("\(error)".contains("unknown header flags"), "\(error)")
+        }
+    }
+
+    /// A mapping with distances needs a cluster spread: a format-1 model says so instead of guessing.
+    func testMappingDistanceNeedsAClusterSpread() throws {
+        let model = try ModelFile.decode(Self.formatOneBytes(try Self.smallModel(genes: false, spread: false)), source: "v1")
+        XCTAssertThrowsError(try QueryMapper(model: model, options: QueryMappingOptions(includeMappingDistance: true))) { error in
+            guard case HarmonyError.invalidParameter = error else { return XCTFail("\(error)") }
+        }
+        let full = try Self.smallModel()
+        let mapped = try QueryState.mapJointly(model: full, cells: Matrix(rows: 2, cols: 2, values: [1, 0, 0, 1]),
+                                               batches: ["a", "new"], batchKey: "batch",
+                                               options: QueryMappingOptions(includeMappingDistance: true))
+        XCTAssertEqual(mapped.mappingDistance?.count, 2)
     }
 
     /// Every single-byte change and every truncation is refused with a file-format error.
@@ -104,9 +186,9 @@ final class ModelFileTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("wrong magic"), "\(error)")
         }
         bytes[0] = UInt8(ascii: "H")
-        bytes[8] = 2
+        bytes[8] = 3
         XCTAssertThrowsError(try ModelFile.decode(bytes, source: "m.hmod")) { error in
-            XCTAssertTrue("\(error)".contains("format 2"), "\(error)")
+            XCTAssertTrue("\(error)".contains("format 3"), "\(error)")
         }
         XCTAssertThrowsError(try ModelFile.read("/nonexistent/dir/m.hmod")) { error in
             guard case HarmonyError.io = error else { return XCTFail("\(error)") }
@@ -121,7 +203,7 @@ final class ModelFileTests: XCTestCase {
             covariates: [ReferenceCovariate(name: "b", levels: ["x"])], labels: nil, cells: nil)
         let bytes = ModelFile.encode(model)
         XCTAssertEqual(bytes.count, 240)
-        XCTAssertEqual(Array(bytes[0..<0x28]), [0x48, 0x4D, 0x4F, 0x44, 0x0D, 0x0A, 0x1A, 0x0A, 1, 0, 0, 0, 1, 0, 0, 0,
+        XCTAssertEqual(Array(bytes[0..<0x28]), [0x48, 0x4D, 0x4F, 0x44, 0x0D, 0x0A, 0x1A, 0x0A, 2, 0, 0, 0, 1, 0, 0, 0,
                                                 1, 0, 0, 0, 0, 0, 0, 0, 0xF0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0])
         let sections = try ModelFile.sections(bytes, source: "example")
         XCTAssertEqual(sections.map(\.name), ["PARAMETERS", "STATISTICS", "COVARIATES", "LEVEL_TERMS"])
@@ -129,6 +211,29 @@ final class ModelFileTests: XCTestCase {
         XCTAssertEqual(sections.map(\.length), [44, 16, 18, 8])
         XCTAssertEqual(Array(bytes[0x90..<0xA4]), [1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0])
         XCTAssertEqual(Array(bytes[0xD0..<0xE2]), [1, 0, 0, 0, 1, 0, 0, 0, 0x62, 1, 0, 0, 0, 1, 0, 0, 0, 0x78])
+        XCTAssertEqual(try ModelFile.decode(bytes, source: "example"), model)
+    }
+
+    /// The GENES example of Protocols/model-format.md, byte for byte, and its place in a model's section table.
+    func testFormatDocumentGenesExample() throws {
+        let space = try GeneSpace(genes: [Gene(id: "G1", name: "A")], means: [0.5], standardDeviations: [2],
+                                  loadings: Matrix(rows: 1, cols: 1, values: [0.25]),
+                                  normalization: .logCounts(targetSum: 10_000), clip: 10, projectionOffset: [0.125])
+        let body = ModelFile.encodeGenes(space)
+        XCTAssertEqual(body.count, 71)
+        XCTAssertEqual(Array(body[0..<0x27]), [1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+                                               0, 0, 0, 0, 0, 0x88, 0xC3, 0x40, 0, 0, 0, 0, 0, 0, 0x24, 0x40,
+                                               2, 0, 0, 0, 0x47, 0x31, 1, 0, 0, 0, 0x41])
+        let model = try ReferenceModel(
+            parameters: ReferenceParameters(preset: .harmony2, sigma: [0.1], theta: [2], lambda: .dynamic(alpha: 0.2)),
+            clusterMass: [4], clusterSums: Matrix(rows: 1, cols: 1, values: [2]), levelTerms: [Matrix(rows: 1, cols: 1)],
+            covariates: [ReferenceCovariate(name: "b", levels: ["x"])], labels: nil, cells: nil, geneSpace: space,
+            clusterSpread: try ClusterSpread(centres: Matrix(rows: 1, cols: 1, values: [1]), covariances: [4]))
+        let bytes = ModelFile.encode(model)
+        XCTAssertEqual(Array(bytes[12..<16]), [0x0D, 0, 0, 0])  // compact | genes | cluster spread
+        let sections = try ModelFile.sections(bytes, source: "example")
+        XCTAssertEqual(sections.map(\.name), ["PARAMETERS", "STATISTICS", "COVARIATES", "LEVEL_TERMS", "GENES", "CLUSTER_SPREAD"])
+        XCTAssertEqual(sections.map(\.length).suffix(2), [71, 24])
         XCTAssertEqual(try ModelFile.decode(bytes, source: "example"), model)
     }
 

@@ -72,4 +72,42 @@ final class NearestNeighborIndexTests: XCTestCase {
         XCTAssertFalse(ids.contains(-1))
         XCTAssertEqual(ids, Self.bruteForce(points, queries, k: 5))
     }
+
+    /// A tight cluster far from the origin (n 20,000, d 10, offset 40, spread 0.05): |q|^2 = 16,000 next to
+    /// squared distances of about 0.05, where raw-coordinate float distances are noise. The answers equal brute
+    /// force in Double (the probe that found the k + 2 candidate rule inexact for 200 of 200 queries).
+    func testTightClusterFarFromTheOriginIsExact() {
+        var rng = QueryStateTests.SplitMix(state: 40)
+        func cloud(_ n: Int) -> Matrix<Float> {
+            var m = QueryStateTests.randomCells(n, d: 10, rng: &rng)
+            for e in 0..<m.values.count { m.values[e] = 40 + 0.05 * m.values[e] / 3 }
+            return m
+        }
+        let points = cloud(20_000)
+        let queries = cloud(200)
+        let index = NearestNeighborIndex(points: points)
+        for k in [1, 5, 30] {
+            let (ids, distances) = index.search(queries, k: k)
+            XCTAssertEqual(ids, Self.bruteForce(points, queries, k: k), "k \(k)")
+            for i in 0..<queries.rows {
+                var ss = 0.0
+                for j in 0..<10 {
+                    let diff = Double(queries[i, j]) - Double(points[Int(ids[i * k]), j])
+                    ss += diff * diff
+                }
+                XCTAssertEqual(Double(distances[i * k]), ss.squareRoot(), accuracy: 1e-6 * ss.squareRoot())
+            }
+        }
+    }
+
+    /// Many exact duplicates (more than the kept candidates) at the query's distance: the verification cannot
+    /// certify the float ranking, and the exact fallback still orders ties by index.
+    func testManyDuplicatesFallBackToAnExactScan() {
+        var values: [Float] = []
+        for i in 0..<400 { values += i % 2 == 0 ? [1, 1] : [Float(i), -Float(i)] }
+        let points = Matrix<Float>(rows: 400, cols: 2, values: values)
+        let queries = Matrix<Float>(rows: 2, cols: 2, values: [1, 1.0001, 3, -3])
+        let (ids, _) = NearestNeighborIndex(points: points).search(queries, k: 20)
+        XCTAssertEqual(ids, Self.bruteForce(points, queries, k: 20))
+    }
 }

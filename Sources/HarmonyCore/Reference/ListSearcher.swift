@@ -6,15 +6,17 @@ struct ListSearcher {
     let index: NearestNeighborIndex
     /// Neighbours returned per query.
     let k: Int
-    /// Candidates kept per query (k + 2, for the exact re-ranking).
+    /// Candidates kept per query (k + `extraCandidates`, for the exact re-ranking).
     let keep: Int
     private var dots: [Float] = []
     private var block: [Float] = []
+    // |q - c_l|^2 of each selected query for the list being scanned.
+    private var blockNorms: [Float] = []
 
     init(index: NearestNeighborIndex, k: Int) {
         self.index = index
         self.k = k
-        self.keep = min(k + 2, index.count)
+        self.keep = min(k + NearestNeighborIndex.extraCandidates, index.count)
     }
 
     /// The k nearest points (original indices, distances) of the queries `rows` of `queries` (row-major, d).
@@ -63,6 +65,8 @@ struct ListSearcher {
         order.sort { centerDistance[$0] < centerDistance[$1] || (centerDistance[$0] == centerDistance[$1] && $0 < $1) }
         var bestD = [Float](repeating: .infinity, count: m * keep)
         var bestI = [Int32](repeating: Int32.max, count: m * keep)
+        // Per query, the largest (|q - c_l| + r_l)^2 over the lists scanned: the scale of the float error.
+        var errorScale = [Double](repeating: 0, count: m)
         var selected: [Int] = []
         for l in order {
             let lo = index.listStart[l], hi = index.listStart[l + 1]
@@ -90,8 +94,17 @@ struct ListSearcher {
             if selected.isEmpty { continue }
             let s = selected.count
             if block.count < s * d { block = [Float](repeating: 0, count: s * d) }
+            if blockNorms.count < s { blockNorms = [Float](repeating: 0, count: s) }
             for (row, r) in selected.enumerated() {
-                for j in 0..<d { block[row * d + j] = q[r * d + j] }
+                var ss = 0.0
+                for j in 0..<d {
+                    let v = Float(Double(q[r * d + j]) - Double(index.centroids[l * d + j]))
+                    block[row * d + j] = v
+                    ss += Double(v) * Double(v)
+                }
+                blockNorms[row] = Float(ss)
+                let reach = ss.squareRoot() + Double(index.radius[l])
+                errorScale[r] = max(errorScale[r], reach * reach)
             }
             if dots.count < s * size { dots = [Float](repeating: 0, count: s * size) }
             index.points.withUnsafeBufferPointer { pb in
@@ -106,7 +119,7 @@ struct ListSearcher {
                         let nb = nbAll.baseAddress! + lo, ob = obAll.baseAddress! + lo
                         for (row, r) in selected.enumerated() {
                             let base = r * keep
-                            let qn = qnorm[r]
+                            let qn = blockNorms[row]
                             let drow = db.baseAddress! + row * size
                             var threshold = bd[base + keep - 1]
                             // Offers point p at distance `dist` to the query's sorted candidates.
@@ -151,34 +164,50 @@ struct ListSearcher {
               }
             }
         }
-        return rerank(queries: queries, rows: rows, bestI: bestI)
+        return rerank(queries: queries, rows: rows, bestI: bestI, bestD: bestD, errorScale: errorScale)
     }
 
-    /// Exact Double distances for the kept candidates; the k best by (distance, index).
-    private func rerank(queries: [Float], rows: [Int], bestI: [Int32]) -> (indices: [Int32], distances: [Float]) {
+    /// Exact Double distances for the kept candidates; the k best by (distance, index). A query whose answer the
+    /// float error bound cannot certify is answered by an exact scan of every point.
+    private func rerank(queries: [Float], rows: [Int], bestI: [Int32], bestD: [Float],
+                        errorScale: [Double]) -> (indices: [Int32], distances: [Float]) {
         let d = index.dimension
         var outI = [Int32](repeating: -1, count: rows.count * k)
         var outD = [Float](repeating: .infinity, count: rows.count * k)
         var cand: [(Double, Int32)] = []
+        let unit = NearestNeighborIndex.floatErrorUnit * Double(d + 4)
         for (r, i) in rows.enumerated() {
             cand.removeAll(keepingCapacity: true)
             for c in 0..<keep {
                 let id = bestI[r * keep + c]
                 guard id != Int32.max else { continue }
-                let slot = index.slot(of: id)
-                var ss = 0.0
-                for j in 0..<d {
-                    let diff = Double(queries[i * d + j]) - Double(index.points[slot * d + j])
-                    ss += diff * diff
-                }
-                cand.append((ss, id))
+                cand.append((squaredDistance(queries, i, Int(id)), id))
             }
             cand.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+            // Every point not kept had a float distance >= the last kept one's; it is certainly farther than the
+            // k-th when that float distance, less the error bound, exceeds the k-th exact distance.
+            let last = Double(bestD[r * keep + keep - 1])
+            if keep < index.count, last.isFinite, cand.count >= k, !(last - unit * errorScale[r] > cand[k - 1].0) {
+                cand.removeAll(keepingCapacity: true)
+                for p in 0..<index.count { cand.append((squaredDistance(queries, i, p), Int32(p))) }
+                cand.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+            }
             for c in 0..<min(k, cand.count) {
                 outI[r * k + c] = cand[c].1
                 outD[r * k + c] = Float(cand[c].0.squareRoot())
             }
         }
         return (outI, outD)
+    }
+
+    /// |q_i - x_p|^2 in Double, with x_p the original point p.
+    private func squaredDistance(_ queries: [Float], _ i: Int, _ p: Int) -> Double {
+        let d = index.dimension
+        var ss = 0.0
+        for j in 0..<d {
+            let diff = Double(queries[i * d + j]) - Double(index.original[p * d + j])
+            ss += diff * diff
+        }
+        return ss
     }
 }

@@ -8,12 +8,17 @@ public struct MappedCells: Sendable, Equatable {
     public var topProbability: [Float]
     /// The soft assignments R (n x K), when the options asked for them.
     public var assignments: Matrix<Float>?
+    /// Per cell, Symphony's mapping distance (`MappingDistance`), when the options asked for it and the model
+    /// holds its cluster spread.
+    public var mappingDistance: [Double]?
 
     /// A mapping result from its parts.
-    public init(corrected: Matrix<Float>, topCluster: [Int32], topProbability: [Float], assignments: Matrix<Float>?) {
+    public init(corrected: Matrix<Float>, topCluster: [Int32], topProbability: [Float], assignments: Matrix<Float>?,
+                mappingDistance: [Double]? = nil) {
         self.corrected = corrected
         self.topCluster = topCluster
         self.topProbability = topProbability
         self.assignments = assignments
+        self.mappingDistance = mappingDistance
     }
 }

@@ -77,11 +77,84 @@ extension ModelFile {
         return w.bytes
     }
 
+    static func encodeGenes(_ genes: GeneSpace) -> [UInt8] {
+        var w = ByteWriter()
+        w.u32(UInt32(genes.geneCount))
+        w.u32(UInt32(genes.dimension))
+        switch genes.normalization {
+        case .logCounts(let target): w.u8(0); w.u8(0); w.u16(0); w.doubles([target])
+        case .asGiven: w.u8(1); w.u8(0); w.u16(0); w.doubles([0])
+        }
+        w.doubles([genes.clip])
+        for gene in genes.genes {
+            w.string(gene.id)
+            w.string(gene.name)
+        }
+        w.doubles(genes.means)
+        w.doubles(genes.standardDeviations)
+        w.doubles(genes.loadings.values)
+        w.doubles(genes.projectionOffset)
+        return w.bytes
+    }
+
+    static func encodeClusterSpread(_ spread: ClusterSpread) -> [UInt8] {
+        var w = ByteWriter(capacity: 8 + 8 * (spread.centres.values.count + spread.covariances.count))
+        w.u32(UInt32(spread.clusterCount))
+        w.u32(UInt32(spread.dimension))
+        w.doubles(spread.centres.values)
+        w.doubles(spread.covariances)
+        return w.bytes
+    }
+
     // MARK: - Decoding
+
+    /// The GENES section: a gene space over the model's d dimensions.
+    static func decodeGenes(_ r: ByteReader, dimension: Int) throws -> GeneSpace {
+        var r = r
+        let g = Int(try r.u32()), d = Int(try r.u32())
+        guard d == dimension else { throw r.fail("\(d) loading columns for a model of \(dimension) dimensions") }
+        // Each gene takes at least 8 string-length bytes and 8 * (2 + d) value bytes.
+        guard g >= 1, g <= r.remaining / (24 + 8 * d) else { throw r.fail("gene count \(g) does not fit the section") }
+        let kind = try r.u8()
+        guard kind <= 1, try r.u8() == 0, try r.u16() == 0 else { throw r.fail("unknown normalization kind \(kind)") }
+        let target = try r.doubles(1)[0], clip = try r.doubles(1)[0]
+        guard kind == 0 || target == 0 else { throw r.fail("a target sum is given for values used as they are") }
+        var genes: [Gene] = []
+        genes.reserveCapacity(g)
+        for _ in 0..<g { genes.append(Gene(id: try r.string(), name: try r.string())) }
+        // g <= section bytes / 24 and d <= 2^20: the products cannot overflow.
+        let means = try r.doubles(g), sds = try r.doubles(g)
+        let loadings = Matrix<Double>(rows: g, cols: d, values: try r.doubles(g * d))
+        let offset = try r.doubles(d)
+        try r.expectEnd()
+        do {
+            return try GeneSpace(genes: genes, means: means, standardDeviations: sds, loadings: loadings,
+                                 normalization: kind == 0 ? .logCounts(targetSum: target) : .asGiven, clip: clip,
+                                 projectionOffset: offset)
+        } catch let error as HarmonyError {
+            throw r.fail(error.description)
+        }
+    }
+
+    /// The CLUSTER_SPREAD section: K centres and K covariances over d dimensions.
+    static func decodeClusterSpread(_ r: ByteReader, clusters k: Int, dimension d: Int) throws -> ClusterSpread {
+        var r = r
+        guard Int(try r.u32()) == k, Int(try r.u32()) == d else { throw r.fail("its K and d differ from PARAMETERS") }
+        // k, d <= 2^20 (checked with PARAMETERS), so k * d * (d + 1) * 8 fits an Int.
+        guard k * d * (d + 1) * 8 == r.remaining else { throw r.fail("length does not match K x d centres and K x d x d covariances") }
+        let centres = Matrix<Double>(rows: k, cols: d, values: try r.doubles(k * d))
+        let covariances = try r.doubles(k * d * d)
+        do {
+            return try ClusterSpread(centres: centres, covariances: covariances)
+        } catch let error as HarmonyError {
+            throw r.fail(error.description)
+        }
+    }
 
     static func decodeModel(version: UInt64, parameters pr: ByteReader, statistics sr: ByteReader,
                             covariates cr: ByteReader, levelTerms lr: ByteReader, labels lbr: ByteReader?,
-                            cellIds ir: ByteReader?, cellData dr: ByteReader?, source: String) throws -> ReferenceModel {
+                            cellIds ir: ByteReader?, cellData dr: ByteReader?, genes gr: ByteReader?,
+                            clusterSpread csr: ByteReader?, source: String) throws -> ReferenceModel {
         var pr = pr, sr = sr, cr = cr, lr = lr
         let k = Int(try pr.u32()), d = Int(try pr.u32())
         guard k >= 1, d >= 1, k <= 1 << 20, d <= 1 << 20 else { throw pr.fail("invalid K \(k) or d \(d)") }
@@ -153,9 +226,12 @@ extension ModelFile {
             cells = ReferenceCells(ids: ids, original: original, corrected: corrected, covariateCodes: codes,
                                    labelCodes: labelCodes)
         }
+        let geneSpace = try gr.map { try decodeGenes($0, dimension: d) }
+        let spread = try csr.map { try decodeClusterSpread($0, clusters: k, dimension: d) }
         do {
             return try ReferenceModel(modelVersion: version, parameters: params, clusterMass: mass, clusterSums: sums,
-                                      levelTerms: terms, covariates: covariates, labels: labels, cells: cells)
+                                      levelTerms: terms, covariates: covariates, labels: labels, cells: cells,
+                                      geneSpace: geneSpace, clusterSpread: spread)
         } catch let error as HarmonyError {
             throw HarmonyError.fileFormat("\(source): inconsistent model: \(error.description)")
         }

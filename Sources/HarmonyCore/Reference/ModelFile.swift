@@ -20,6 +20,8 @@ public enum ModelFile {
     static let tableEntrySize = 24
     static let flagCompact: UInt32 = 1
     static let flagLabels: UInt32 = 2
+    static let flagGenes: UInt32 = 4
+    static let flagClusterSpread: UInt32 = 8
 
     /// One entry of the section table, as `harmony inspect` shows it.
     public struct SectionInfo: Sendable, Equatable {
@@ -81,7 +83,10 @@ public enum ModelFile {
             sections.append((.cellIds, encodeCellIds(cells)))
             sections.append((.cellData, encodeCellData(cells)))
         }
+        if let genes = model.geneSpace { sections.append((.genes, encodeGenes(genes))) }
+        if let spread = model.clusterSpread { sections.append((.clusterSpread, encodeClusterSpread(spread))) }
         let flags = (model.isCompact ? flagCompact : 0) | (model.labels != nil ? flagLabels : 0)
+            | (model.geneSpace != nil ? flagGenes : 0) | (model.clusterSpread != nil ? flagClusterSpread : 0)
         let tableEnd = fixedHeaderSize + tableEntrySize * sections.count
         var offset = align8(tableEnd + 4)
         var out = ByteWriter(capacity: offset + sections.reduce(0) { $0 + align8($1.1.count) })
@@ -123,6 +128,7 @@ public enum ModelFile {
             }
             let expected: [ModelSection] = [.parameters, .statistics, .covariates, .levelTerms]
                 + (flags & flagLabels != 0 ? [.labels] : []) + (flags & flagCompact == 0 ? [.cellIds, .cellData] : [])
+                + (flags & flagGenes != 0 ? [.genes] : []) + (flags & flagClusterSpread != 0 ? [.clusterSpread] : [])
             guard table.map(\.0) == expected else {
                 throw HarmonyError.fileFormat("\(source): the sections \(table.map(\.0.name)) do not match the flags "
                                               + "(expected \(expected.map(\.name)))")
@@ -130,7 +136,7 @@ public enum ModelFile {
             return try decodeModel(version: version, parameters: reader(.parameters)!, statistics: reader(.statistics)!,
                                    covariates: reader(.covariates)!, levelTerms: reader(.levelTerms)!,
                                    labels: reader(.labels), cellIds: reader(.cellIds), cellData: reader(.cellData),
-                                   source: source)
+                                   genes: reader(.genes), clusterSpread: reader(.clusterSpread), source: source)
         }
     }
 
@@ -138,6 +144,14 @@ public enum ModelFile {
     public static func sections(_ bytes: [UInt8], source: String) throws -> [SectionInfo] {
         try bytes.withUnsafeBytes { raw in
             try sectionTable(raw, source: source).map { SectionInfo(name: $0.0.name, offset: $0.1, length: $0.2) }
+        }
+    }
+
+    /// The format version of model file bytes (after the same checks as `sections`).
+    public static func formatVersion(_ bytes: [UInt8], source: String) throws -> UInt32 {
+        try bytes.withUnsafeBytes { raw in
+            _ = try sectionTable(raw, source: source)
+            return UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
         }
     }
 
@@ -173,7 +187,9 @@ public enum ModelFile {
                       ? "truncated: the header says \(declaredLength) bytes, the file has \(raw.count)"
                       : "\(UInt64(raw.count) - declaredLength) unexpected bytes after the end of the model")
         }
-        guard flags & ~(flagCompact | flagLabels) == 0, reserved == 0 else { throw bad("unknown header flags") }
+        // Format 1 knew only the compact and labels bits; format 2 added the gene and cluster-spread sections.
+        let known = format == 1 ? flagCompact | flagLabels : flagCompact | flagLabels | flagGenes | flagClusterSpread
+        guard flags & ~known == 0, reserved == 0 else { throw bad("unknown header flags") }
         var entries: [(ModelSection, Int, Int)] = []
         var reader = ByteReader(raw, start: fixedHeaderSize, end: tableEnd, context: source)
         var cursor = tableEnd + 4

@@ -14,6 +14,10 @@ enum ModelSection: UInt32, CaseIterable {
     case cellIds = 6
     /// Original and corrected embeddings (Float), covariate and label codes. Present iff not compact.
     case cellData = 7
+    /// Genes, gene statistics, loadings and normalization (format 2). Present iff flag bit 2.
+    case genes = 8
+    /// Per-cluster centre and covariance of the uncorrected reference (format 2). Present iff flag bit 3.
+    case clusterSpread = 9
 
     /// Upper-case name used in messages and in `harmony inspect`.
     var name: String {
@@ -25,6 +29,8 @@ enum ModelSection: UInt32, CaseIterable {
         case .labels: return "LABELS"
         case .cellIds: return "CELL_IDS"
         case .cellData: return "CELL_DATA"
+        case .genes: return "GENES"
+        case .clusterSpread: return "CLUSTER_SPREAD"
         }
     }
 }

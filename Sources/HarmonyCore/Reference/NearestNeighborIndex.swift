@@ -7,9 +7,15 @@
 // from the group's centroid; a query scans list l only if the larger of the triangle-inequality bound
 //   (|q - c_l| - r_l)^2 and the bisector bound ((|q - c_l|^2 - |q - c_g|^2) / (2 |c_l - c_g|))^2
 // (points are assigned to their nearest centre, so they lie on c_l's side; slacks cover float rounding)
-// is <= the current k-th distance (with slack), so no true neighbour is ever skipped. Distances of a block of
-// queries to a list come from one SGEMM (|q|^2 + |p|^2 - 2 q.p). The best k + 2 candidates by that formula are then re-ranked
-// with exact Double distances, so float cancellation cannot change the answer. Ties: smaller point index first.
+// is <= the current candidate threshold (with slack), so no true neighbour is ever skipped.
+// Distances of a block of queries to a list come from one SGEMM in coordinates centred on the list's centroid,
+// |q - c|^2 + |p - c|^2 - 2 (q - c).(p - c): centring keeps the terms as small as the list, so a tight cluster
+// far from the origin loses no precision to cancellation (with raw coordinates, |q|^2 = 16,000 drowned
+// distances of 0.05). The best k + `extraCandidates` by that formula are re-ranked with exact Double distances
+// on the original points. Exactness is then verified: the float formula errs by at most
+// `floatErrorFactor` (|q - c| + r)^2 over the lists scanned, so if the last kept candidate's float distance,
+// less that bound, still exceeds the k-th exact distance, no point left out can be nearer; otherwise (near
+// ties, many duplicates) the query falls back to an exact Double scan of every point. Ties: smaller index first.
 
 /// An exact Euclidean k-nearest-neighbour index over a fixed point set (N x d).
 public struct NearestNeighborIndex: Sendable {
@@ -19,9 +25,12 @@ public struct NearestNeighborIndex: Sendable {
     public let dimension: Int
     /// Number of inverted lists.
     public let listCount: Int
-    // Points reordered list by list (N x d), their squared norms, and their original indices.
+    // Points reordered list by list (N x d), each minus its list's centroid, their squared norms, and their
+    // original indices.
     let points: [Float]
     let norms: [Float]
+    // The points as given (N x d, the caller's storage, not a copy), for the exact Double re-ranking.
+    let original: [Float]
     let originalIndex: [Int32]
     // Inverse of `originalIndex`: the reordered slot of each original point.
     let slots: [Int32]
@@ -30,8 +39,15 @@ public struct NearestNeighborIndex: Sendable {
     let centroids: [Float]
     let centroidNorms: [Float]
     let radius: [Float]
-    // Largest squared norm of a point in each list.
+    // Largest squared norm of a point (not centred) in each list.
     let listMaxNorm: [Float]
+
+    /// Candidates kept beyond k for the exact re-ranking (the float distances only have to order the points
+    /// up to their rounding error; the verification catches the rest).
+    static let extraCandidates = 8
+    /// Bound on the relative error of the centred float distance formula, in units of (|q - c| + r)^2: about
+    /// (d + 4) roundings of 2^-24 each in the dot product, norms and centring; `search` adds d.
+    static let floatErrorUnit: Double = 4 * 6e-8
 
     /// Builds the index; `seed` fixes the k-means start, so the index (not the answers, which are exact)
     /// is reproducible.
@@ -64,19 +80,23 @@ public struct NearestNeighborIndex: Sendable {
             for slot in start[l]..<start[l + 1] {
                 let i = Int(order[slot])
                 var ss = 0.0, dd = 0.0
+                var cs = 0.0
                 for j in 0..<d {
                     let v = input.values[i * d + j]
-                    reordered[slot * d + j] = v
                     ss += Double(v) * Double(v)
                     let diff = Double(v) - Double(centers[l * d + j])
+                    let centred = Float(diff)
+                    reordered[slot * d + j] = centred
+                    cs += Double(centred) * Double(centred)
                     dd += diff * diff
                 }
-                pointNorms[slot] = Float(ss)
+                pointNorms[slot] = Float(cs)
                 maxNorms[l] = max(maxNorms[l], Float(ss))
                 radii[l] = max(radii[l], Float(dd.squareRoot()) * (1 + 1e-5))
             }
         }
         points = reordered
+        original = input.values
         listMaxNorm = maxNorms
         norms = pointNorms
         originalIndex = order

@@ -14,6 +14,8 @@ public struct QueryMapper: Sendable {
     let scale: [Float]
     // The reference's own terms of each global level, as Float for the correction GEMM.
     let levelTerms: [Matrix<Float>]
+    // The factored cluster spread, when the options ask for mapping distances.
+    let distance: MappingDistance?
 
     /// A mapper for `model`; checks the options against it.
     public init(model: ReferenceModel, options: QueryMappingOptions = QueryMappingOptions()) throws {
@@ -36,6 +38,15 @@ public struct QueryMapper: Sendable {
         self.options = options
         self.scale = sigma.map { Float(2 / $0) }
         self.levelTerms = model.levelTerms.map { $0.converted(to: Float.self) }
+        if options.includeMappingDistance {
+            guard let spread = model.clusterSpread else {
+                throw HarmonyError.invalidParameter("mapping distances need a model with cluster spreads (model format 2; "
+                                                    + "rebuild the reference with this version)")
+            }
+            distance = MappingDistance(spread: spread)
+        } else {
+            distance = nil
+        }
     }
 
     /// Soft assignments R (n x K) of the cells (n x d) to the reference centroids.
@@ -97,7 +108,8 @@ public struct QueryMapper: Sendable {
         }
         return MappedCells(corrected: out, topCluster: assignments.topCluster,
                            topProbability: assignments.topProbability,
-                           assignments: options.includeAssignments ? r : nil)
+                           assignments: options.includeAssignments ? r : nil,
+                           mappingDistance: distance?.distances(cells: cells, assignments: r))
     }
 
     /// R, top clusters and their probabilities of checked cells.

@@ -18,13 +18,17 @@ public struct QueryMappingOptions: Sendable, Equatable {
     public var lambda: Double
     /// Whether results include the full soft-assignment rows R (n x K).
     public var includeAssignments: Bool
+    /// Whether results include each cell's mapping distance (needs a model with a cluster spread, format 2;
+    /// it costs about 2 K d^2 flops a cell, far more than the mapping itself at K 100, d 20).
+    public var includeMappingDistance: Bool
 
-    /// Mapping options; by default the model's sigma, lambda 1 and no R rows.
+    /// Mapping options; by default the model's sigma, lambda 1, no R rows and no mapping distances.
     public init(sigma: [Double]? = nil, lambda: Double = QueryMappingOptions.defaultLambda,
-                includeAssignments: Bool = false) {
+                includeAssignments: Bool = false, includeMappingDistance: Bool = false) {
         self.sigma = sigma
         self.lambda = lambda
         self.includeAssignments = includeAssignments
+        self.includeMappingDistance = includeMappingDistance
     }
 
     /// Symphony's `mapQuery` settings: sigma 0.1, lambda 1.

@@ -16,7 +16,8 @@ extension QueryState {
         let n = cells.rows, d = cells.cols, k = model.clusterCount
         var out = MappedCells(corrected: Matrix(rows: n, cols: d), topCluster: [Int32](repeating: 0, count: n),
                               topProbability: [Float](repeating: 0, count: n),
-                              assignments: options.includeAssignments ? Matrix(rows: n, cols: k) : nil)
+                              assignments: options.includeAssignments ? Matrix(rows: n, cols: k) : nil,
+                              mappingDistance: options.includeMappingDistance ? [Double](repeating: 0, count: n) : nil)
         for (b, rows) in rowsOf.enumerated() {
             let part = try mapJointly(model: model, cells: cells.selectingRows(rows),
                                       batches: [String](repeating: grouping.distinct[b], count: rows.count),
@@ -30,6 +31,7 @@ extension QueryState {
                     out.assignments!.values.replaceSubrange((i * k)..<((i + 1) * k),
                                                             with: r.values[(j * k)..<((j + 1) * k)])
                 }
+                if let distances = part.mappingDistance { out.mappingDistance![i] = distances[j] }
             }
         }
         return out

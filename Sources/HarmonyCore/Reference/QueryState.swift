@@ -89,15 +89,18 @@ public struct QueryState: Sendable {
         }
         var out = MappedCells(corrected: Matrix(rows: n, cols: d), topCluster: [Int32](repeating: 0, count: n),
                               topProbability: [Float](repeating: 0, count: n),
-                              assignments: options.includeAssignments ? Matrix(rows: n, cols: k) : nil)
+                              assignments: options.includeAssignments ? Matrix(rows: n, cols: k) : nil,
+                              mappingDistance: options.includeMappingDistance ? [Double](repeating: 0, count: n) : nil)
         var assignments = out.assignments?.values ?? []
+        var distances = out.mappingDistance ?? []
         let final = state
         out.corrected.values.withUnsafeMutableBufferPointer { zb in
             out.topCluster.withUnsafeMutableBufferPointer { cb in
                 out.topProbability.withUnsafeMutableBufferPointer { pb in
                     assignments.withUnsafeMutableBufferPointer { rb in
+                      distances.withUnsafeMutableBufferPointer { mb in
                         // Blocks write disjoint rows.
-                        nonisolated(unsafe) let zb = zb, cb = cb, pb = pb, rb = rb
+                        nonisolated(unsafe) let zb = zb, cb = cb, pb = pb, rb = rb, mb = mb
                         TaskRunner(requested: threads).runRanges(n, perTask: jointBlock) { _, start, end in
                             let part = cells.selectingRows(start..<end)
                             let assigned = final.mapper.assignments(of: part)
@@ -118,12 +121,17 @@ public struct QueryState: Sendable {
                                     (rb.baseAddress! + start * k).update(from: $0.baseAddress!, count: m * k)
                                 }
                             }
+                            if let part = mapped.mappingDistance {
+                                part.withUnsafeBufferPointer { (mb.baseAddress! + start).update(from: $0.baseAddress!, count: m) }
+                            }
                         }
+                      }
                     }
                 }
             }
         }
         if options.includeAssignments { out.assignments = Matrix(rows: n, cols: k, values: assignments) }
+        if options.includeMappingDistance { out.mappingDistance = distances }
         return out
     }
 

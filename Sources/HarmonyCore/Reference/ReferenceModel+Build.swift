@@ -1,6 +1,7 @@
 // Building a reference from a Harmony fit (ALGORITHM.md §4.1 step 7):
 //   N_k = sum_i R_ik, C_k = sum_i R_ik z_i^corr   (Double; DGEMM over blocks of cells converted to Double)
 //   pi_kl = sum_{j: label_j = l} R_jk / N_k        (§4.3 cluster-based label statistics)
+//   mu_k, Sigma_k of the ORIGINAL embedding under R  (`ClusterSpread`, the per-cell mapping distance)
 
 extension ReferenceModel {
     /// Cells per block when accumulating R^T Z^corr in Double (bounds the Double scratch to a few MB).
@@ -12,9 +13,11 @@ extension ReferenceModel {
     ///   - embedding: the original N x d embedding the fit ran on (kept for refits unless compact).
     ///   - labels: a label column name and one label per cell, for label transfer; nil for none.
     ///   - compact: leave out the reference cells (no kNN, no refit; cluster-based labels only).
+    ///   - geneSpace: the gene space the embedding came from (a reference built from expression), or nil.
     public static func build(fit: HarmonyFitResult, embedding: Matrix<Float>, covariates: [Covariate],
                              parameters: HarmonyParameters, cellIds: [String],
-                             labels: (name: String, values: [String])?, compact: Bool) throws -> ReferenceModel {
+                             labels: (name: String, values: [String])?, compact: Bool,
+                             geneSpace: GeneSpace? = nil) throws -> ReferenceModel {
         let n = embedding.rows, d = embedding.cols, k = fit.assignments.cols
         func bad(_ m: String) -> HarmonyError { .invalidInput("cannot build the reference: \(m)") }
         guard fit.corrected.rows == n, fit.corrected.cols == d else {
@@ -48,7 +51,9 @@ extension ReferenceModel {
                                                    covariateCodes: covariates.map(\.codes), labelCodes: labelCodes)
         return try ReferenceModel(parameters: params, clusterMass: mass, clusterSums: sums, levelTerms: fit.levelTerms,
                                   covariates: covariates.map { ReferenceCovariate(name: $0.name, levels: $0.levels) },
-                                  labels: labelInfo, cells: cells)
+                                  labels: labelInfo, cells: cells, geneSpace: geneSpace,
+                                  clusterSpread: try ClusterSpread.compute(embedding: embedding, assignments: fit.assignments,
+                                                                           threads: parameters.threads))
     }
 
     /// N_k = column sums of R and C = R^T Z (K x d), accumulated in Double block by block.

@@ -12,7 +12,7 @@
 /// and this choice reproduces Symphony's `mapQuery` and the fixtures exactly.
 public struct ReferenceModel: Sendable, Equatable {
     /// The model file format version this library writes.
-    public static let currentFormatVersion: UInt32 = 1
+    public static let currentFormatVersion: UInt32 = 2
 
     /// Model version: 1 for a fresh build; the daemon increments it at each refit.
     public var modelVersion: UInt64
@@ -32,6 +32,12 @@ public struct ReferenceModel: Sendable, Equatable {
     public let labels: ReferenceLabels?
     /// Reference cells, unless the model is compact.
     public let cells: ReferenceCells?
+    /// The gene space (genes, statistics, loadings) of a reference built from expression; nil for a reference
+    /// built from an embedding, which maps embeddings only.
+    public let geneSpace: GeneSpace?
+    /// Per cluster, the centre and covariance of the reference cells' uncorrected embedding (the per-cell
+    /// mapping distance); nil in models written before format 2.
+    public let clusterSpread: ClusterSpread?
 
     /// Number of clusters K.
     public var clusterCount: Int { centroids.rows }
@@ -47,7 +53,8 @@ public struct ReferenceModel: Sendable, Equatable {
     /// A model from its parts, checking every shape. Centroids are derived from `clusterSums`.
     public init(modelVersion: UInt64 = 1, parameters: ReferenceParameters, clusterMass: [Double],
                 clusterSums: Matrix<Double>, levelTerms: [Matrix<Double>], covariates: [ReferenceCovariate],
-                labels: ReferenceLabels?, cells: ReferenceCells?) throws {
+                labels: ReferenceLabels?, cells: ReferenceCells?, geneSpace: GeneSpace? = nil,
+                clusterSpread: ClusterSpread? = nil) throws {
         let k = clusterSums.rows, d = clusterSums.cols
         func bad(_ m: String) -> HarmonyError { .invalidInput("reference model: \(m)") }
         guard k >= 1, d >= 1 else { throw bad("it needs at least one cluster and one dimension") }
@@ -87,6 +94,12 @@ public struct ReferenceModel: Sendable, Equatable {
             guard cells.labelCodes.isEmpty ? labels == nil : cells.labelCodes.count == n,
                   cells.labelCodes.allSatisfy({ $0 >= 0 && $0 < nl }) else { throw bad("label codes do not fit the cells") }
         }
+        if let geneSpace, geneSpace.dimension != d {
+            throw bad("the gene space has \(geneSpace.dimension) loading columns for \(d) dimensions")
+        }
+        if let clusterSpread, clusterSpread.clusterCount != k || clusterSpread.dimension != d {
+            throw bad("the cluster spread is \(clusterSpread.clusterCount) x \(clusterSpread.dimension), expected \(k) x \(d)")
+        }
         self.modelVersion = modelVersion
         self.parameters = parameters
         self.clusterMass = clusterMass
@@ -96,6 +109,8 @@ public struct ReferenceModel: Sendable, Equatable {
         self.covariates = covariates
         self.labels = labels
         self.cells = cells
+        self.geneSpace = geneSpace
+        self.clusterSpread = clusterSpread
     }
 
     /// The global level index of `label` in covariate `name`, or nil if the reference does not know it.

@@ -80,7 +80,8 @@ struct RefitJob: Sendable {
         let fit = try Harmony.fit(embedding, covariates: covariates, parameters: parameters,
                                   initialCentroids: old.centroids)
         var model = try ReferenceModel.build(fit: fit, embedding: embedding, covariates: covariates,
-                                             parameters: parameters, cellIds: ids, labels: labels, compact: false)
+                                             parameters: parameters, cellIds: ids, labels: labels, compact: false,
+                                             geneSpace: old.geneSpace)
         model.modelVersion = old.modelVersion + 1
         let path = try store.persist(model, foldedSequence: foldedSequence, previousVersion: old.modelVersion)
         return (try ServedModel(model: model, queryLambda: queryLambda, foldedSequence: foldedSequence), path)
