@@ -274,6 +274,7 @@ class MappedQuery:
     label: Optional[np.ndarray] = None       # label text per cell (object array), when the model has labels
     label_confidence: Optional[np.ndarray] = None
     label_method: Optional[str] = None
+    mapping_distance: Optional[np.ndarray] = None   # float64, when the model holds cluster spreads
 
 
 class Reference:
@@ -291,6 +292,7 @@ class Reference:
         self.n_clusters, self.n_dims, self.n_cells = int(info.clusters), int(info.dimensions), int(info.cells)
         self.compact, self.has_genes = bool(info.compact), bool(info.has_genes)
         self.model_version = int(info.model_version)
+        self.has_cluster_spread = bool(info.has_cluster_spread)
         raw = _native.lib.harmony_model_describe(self._handle)
         try:
             import json
@@ -347,7 +349,9 @@ class Reference:
         `batch_key` use the reference's terms, other batches are estimated from their own cells (all new
         batches together with one shared intercept when `joint`, Symphony's mapQuery). Labels are predicted
         by a kNN vote of `k` reference cells (full models) or per-cluster frequencies (compact models, or
-        `cluster_labels`).
+        `cluster_labels`). With a model that holds cluster spreads, `mapping_distance` says how unlike the
+        reference each cell is: the soft-assignment-weighted Mahalanobis distance of its uncorrected
+        coordinates from the reference cells of its clusters (about sqrt(d) for a typical reference cell).
         """
         array, dtype = embedding_array(query, "query")
         n, d = array.shape
@@ -364,12 +368,15 @@ class Reference:
                           top_probability=np.empty(n, dtype=np.float32))
         codes_out = np.empty(n, dtype=np.int32) if with_labels else None
         confidence = np.empty(n, dtype=np.float32) if with_labels else None
+        if self.has_cluster_spread:
+            out.mapping_distance = np.empty(n, dtype=np.float64)
         outputs = _native.MapOutputs(
             corrected=_native.pointer(out.corrected, ctypes.c_float),
             top_cluster=_native.pointer(out.top_cluster, ctypes.c_int32),
             top_probability=_native.pointer(out.top_probability, ctypes.c_float),
             label_codes=_native.pointer(codes_out, ctypes.c_int32),
-            label_confidence=_native.pointer(confidence, ctypes.c_float))
+            label_confidence=_native.pointer(confidence, ctypes.c_float),
+            mapping_distance=_native.pointer(out.mapping_distance, ctypes.c_double))
         _native.call(_native.lib.harmony_map, self._handle, array.ctypes.data_as(ctypes.c_void_p), dtype, n, d,
                      structs, ctypes.byref(params), ctypes.byref(outputs))
         if with_labels:

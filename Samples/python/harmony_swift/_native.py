@@ -58,7 +58,8 @@ class FitOutputs(ctypes.Structure):
 class ModelInfo(ctypes.Structure):
     _fields_ = [("clusters", ctypes.c_int64), ("dimensions", ctypes.c_int64), ("cells", ctypes.c_int64),
                 ("covariates", ctypes.c_int64), ("label_count", ctypes.c_int64), ("compact", ctypes.c_int32),
-                ("has_genes", ctypes.c_int32), ("model_version", ctypes.c_uint64)]
+                ("has_genes", ctypes.c_int32), ("model_version", ctypes.c_uint64),
+                ("has_cluster_spread", ctypes.c_int32)]
 
 
 class MapParams(ctypes.Structure):
@@ -69,7 +70,8 @@ class MapParams(ctypes.Structure):
 class MapOutputs(ctypes.Structure):
     _fields_ = [("corrected", ctypes.POINTER(ctypes.c_float)),
                 ("top_cluster", ctypes.POINTER(ctypes.c_int32)), ("top_probability", ctypes.POINTER(ctypes.c_float)),
-                ("label_codes", ctypes.POINTER(ctypes.c_int32)), ("label_confidence", ctypes.POINTER(ctypes.c_float))]
+                ("label_codes", ctypes.POINTER(ctypes.c_int32)), ("label_confidence", ctypes.POINTER(ctypes.c_float)),
+                ("mapping_distance", ctypes.POINTER(ctypes.c_double))]
 
 
 PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_double)

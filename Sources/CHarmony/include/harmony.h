@@ -110,8 +110,9 @@ typedef struct {
     int64_t covariates;
     int64_t label_count;          /* 0 without labels */
     int32_t compact;
-    int32_t has_genes;            /* gene-space projection stored (not yet supported: 0) */
+    int32_t has_genes;            /* the model holds a gene space (genes, statistics, loadings) */
     uint64_t model_version;
+    int32_t has_cluster_spread;   /* the model can compute mapping distances (model format 2) */
 } harmony_model_info;
 
 int32_t harmony_model_load(const char *path, harmony_model **model, char *err, size_t err_len);
@@ -141,6 +142,7 @@ typedef struct {
     float *top_probability;       /* n */
     int32_t *label_codes;         /* n codes into the model's label values */
     float *label_confidence;      /* n */
+    double *mapping_distance;     /* n; needs a model with cluster spreads (has_cluster_spread) */
 } harmony_map_outputs;
 
 void harmony_map_params_default(harmony_map_params *params);
