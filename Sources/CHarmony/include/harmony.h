@@ -1,9 +1,10 @@
 /*
  * harmony.h: the C interface of libHarmonyC (Harmony for Swift), used by the Python package
- * harmony_swift through ctypes. Every function returns a status (HARMONY_OK or an error code) and, on
- * failure, writes a one-sentence message into the caller's buffer `err` of `err_len` bytes (always
- * NUL-terminated; may be NULL). Nothing is kept per thread or per process between calls, so calls may run
- * concurrently; a model handle is immutable and may be shared between threads.
+ * harmony_swift through ctypes. Every function that can fail returns a status (HARMONY_OK or an error code)
+ * and, on failure, writes a one-sentence message into the caller's buffer `err` of `err_len` bytes (always
+ * NUL-terminated, cut at a UTF-8 character boundary; may be NULL). On failure no output buffer is written.
+ * Nothing is kept per thread or per process between calls, so calls may run concurrently; a model handle is
+ * immutable and may be shared between threads.
  *
  * Arrays are row-major and C-contiguous; cells are rows. Inputs are read in place (never retained after the
  * call returns); outputs are written into buffers the caller allocated with the documented sizes.
