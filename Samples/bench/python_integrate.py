@@ -38,14 +38,12 @@ def main():
     harmony = os.path.join(args.bin, "harmony")
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([harmony, "simulate", "--cells", str(args.cells), "--dims", str(args.dims),
-                        "--batches", str(args.batches), "--seed", "1", "--out-dir", tmp], check=True,
-                       stdout=subprocess.DEVNULL)
-        pcs = pd.read_csv(os.path.join(tmp, "pcs.tsv.gz"), sep="\t", index_col=0)
-        meta = pd.read_csv(os.path.join(tmp, "meta.tsv.gz"), sep="\t", index_col=0).loc[pcs.index]
-        data = np.ascontiguousarray(pcs.to_numpy(dtype=np.float32))
-        np.save(os.path.join(tmp, "pcs.npy"), data)
-        with open(os.path.join(tmp, "pcs.ids.txt"), "w") as fh:
-            fh.write("".join(f"{i}\n" for i in pcs.index))
+                        "--batches", str(args.batches), "--types", "10", "--seed", "1", "--format", "npy",
+                        "--out-dir", tmp], check=True, stderr=subprocess.DEVNULL)
+        data = np.load(os.path.join(tmp, "pcs.npy"))
+        with open(os.path.join(tmp, "pcs.ids.txt")) as fh:
+            ids = fh.read().split()
+        meta = pd.read_csv(os.path.join(tmp, "meta.tsv.gz"), sep="\t", index_col=0).loc[ids]
         batches = meta["batch"].astype(str).to_numpy()
         times = {"harmony_fit": [], "harmony_swift_call": [], "harmony_swift_fit": [], "harmonypy": []}
         for _ in range(args.repeat):

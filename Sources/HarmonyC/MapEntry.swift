@@ -53,8 +53,10 @@ public func harmonyMap(_ handle: OpaquePointer?, _ query: UnsafeRawPointer?, _ d
             }
             transfer = t
         }
+        // A model without cluster spreads (format 1) makes QueryMapper throw, naming the cause.
         let options = QueryMappingOptions(sigma: p.sigma == 0 ? nil : [p.sigma], lambda: p.query_lambda,
-                                          includeAssignments: transfer?.method == .clusters)
+                                          includeAssignments: transfer?.method == .clusters,
+                                          includeMappingDistance: out.mapping_distance != nil)
         let threads = Int(max(0, p.threads))
         let mapped = p.joint != 0
             ? try QueryState.mapJointly(model: model, cells: cells, batches: batches, batchKey: covariate.name,
@@ -66,6 +68,7 @@ public func harmonyMap(_ handle: OpaquePointer?, _ query: UnsafeRawPointer?, _ d
         mapped.corrected.values.withUnsafeBufferPointer { corrected.update(from: $0.baseAddress!, count: $0.count) }
         out.top_cluster?.update(from: mapped.topCluster, count: mapped.topCluster.count)
         out.top_probability?.update(from: mapped.topProbability, count: mapped.topProbability.count)
+        if let distances = mapped.mappingDistance { out.mapping_distance?.update(from: distances, count: distances.count) }
         if let labels {
             out.label_codes?.update(from: labels.codes, count: labels.codes.count)
             out.label_confidence?.update(from: labels.confidence, count: labels.confidence.count)

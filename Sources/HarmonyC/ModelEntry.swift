@@ -62,8 +62,9 @@ public func harmonyModelInfoGet(_ handle: OpaquePointer?, _ info: UnsafeMutableP
     out.covariates = Int64(model.covariates.count)
     out.label_count = Int64(model.labels?.values.count ?? 0)
     out.compact = model.isCompact ? 1 : 0
-    out.has_genes = 0
+    out.has_genes = model.geneSpace == nil ? 0 : 1
     out.model_version = model.modelVersion
+    out.has_cluster_spread = model.clusterSpread == nil ? 0 : 1
     info.pointee = out
 }
 
@@ -90,6 +91,8 @@ enum ModelDescription {
         fields.append(("dimensions", "\(model.dimension)"))
         fields.append(("cells", "\(model.cellCount)"))
         fields.append(("compact", model.isCompact ? "true" : "false"))
+        fields.append(("genes", model.geneSpace == nil ? "false" : "true"))
+        fields.append(("cluster_spread", model.clusterSpread == nil ? "false" : "true"))
         fields.append(("sigma", JSONText.numbers(model.parameters.sigma)))
         fields.append(("theta", JSONText.numbers(model.parameters.theta)))
         switch model.parameters.lambda {

@@ -25,19 +25,46 @@ def factorize(values, name: str, ids: Optional[Sequence] = None) -> Tuple[List[s
     A missing value (None, NaN, pandas NA, empty text) is an error naming the cell: Harmony has no level for
     "unknown", and turning it into one would silently treat unannotated cells as a batch of their own.
     """
-    array = np.asarray(values, dtype=object)
-    if array.ndim != 1:
-        raise HarmonyError(f"batch variable '{name}' must be one value per cell", 2)
-    text = np.empty(len(array), dtype=object)
-    for i, value in enumerate(array):
-        if value is None or (isinstance(value, float) and np.isnan(value)) or _is_pandas_na(value) or value == "":
-            where = f"cell '{ids[i]}'" if ids is not None else f"row {i}"
-            raise HarmonyError(f"batch variable '{name}' has a missing value at {where}; drop or label those "
-                               "cells first", 2)
-        text[i] = str(value)
+    raw, distinct = _distinct(values)
+    distinct = [str(v) for v in distinct]
+    bad = raw < 0
+    for code, text in enumerate(distinct):
+        if text == "":
+            bad |= raw == code
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        where = f"cell '{ids[i]}'" if ids is not None else f"row {i}"
+        raise HarmonyError(f"batch variable '{name}' has a missing value at {where}; drop or label those "
+                           "cells first", 2)
     # Python orders str by code point, which is the byte order of UTF-8 (how the command line sorts levels).
-    levels, codes = np.unique(text.astype(str), return_inverse=True)
-    return [str(v) for v in levels], codes.astype(np.int32).reshape(-1)
+    # Distinct values with the same text (1 and "1") become one level, as they would in a text file.
+    observed = np.bincount(raw, minlength=len(distinct)) > 0   # categories without cells are no levels
+    levels = sorted({text for text, seen in zip(distinct, observed) if seen})
+    position = {level: code for code, level in enumerate(levels)}
+    renumber = np.array([position.get(text, -1) for text in distinct], dtype=np.int32)
+    return levels, renumber[raw]
+
+
+def _distinct(values):
+    """(codes with -1 for a missing value, the distinct values) in one hashing pass: a pandas categorical's own
+    codes, pandas.factorize when pandas is installed, else a dict."""
+    if hasattr(values, "cat"):
+        return values.cat.codes.to_numpy().astype(np.int64), list(values.cat.categories)
+    array = values.to_numpy(dtype=object) if hasattr(values, "to_numpy") else np.asarray(values, dtype=object)
+    array = array.reshape(-1)
+    try:
+        import pandas as pd
+    except ImportError:
+        first = {}
+        raw = np.fromiter((first.setdefault(v, len(first)) if _present(v) else -1 for v in array), dtype=np.int64,
+                          count=len(array))
+        return raw, list(first)
+    raw, distinct = pd.factorize(array, use_na_sentinel=True)
+    return raw.astype(np.int64), list(distinct)
+
+
+def _present(value) -> bool:
+    return not (value is None or (isinstance(value, float) and value != value) or _is_pandas_na(value))
 
 
 def _is_pandas_na(value) -> bool:
@@ -247,6 +274,7 @@ class MappedQuery:
     label: Optional[np.ndarray] = None       # label text per cell (object array), when the model has labels
     label_confidence: Optional[np.ndarray] = None
     label_method: Optional[str] = None
+    mapping_distance: Optional[np.ndarray] = None   # float64, when the model holds cluster spreads
 
 
 class Reference:
@@ -264,6 +292,7 @@ class Reference:
         self.n_clusters, self.n_dims, self.n_cells = int(info.clusters), int(info.dimensions), int(info.cells)
         self.compact, self.has_genes = bool(info.compact), bool(info.has_genes)
         self.model_version = int(info.model_version)
+        self.has_cluster_spread = bool(info.has_cluster_spread)
         raw = _native.lib.harmony_model_describe(self._handle)
         try:
             import json
@@ -320,7 +349,9 @@ class Reference:
         `batch_key` use the reference's terms, other batches are estimated from their own cells (all new
         batches together with one shared intercept when `joint`, Symphony's mapQuery). Labels are predicted
         by a kNN vote of `k` reference cells (full models) or per-cluster frequencies (compact models, or
-        `cluster_labels`).
+        `cluster_labels`). With a model that holds cluster spreads, `mapping_distance` says how unlike the
+        reference each cell is: the soft-assignment-weighted Mahalanobis distance of its uncorrected
+        coordinates from the reference cells of its clusters (about sqrt(d) for a typical reference cell).
         """
         array, dtype = embedding_array(query, "query")
         n, d = array.shape
@@ -337,12 +368,15 @@ class Reference:
                           top_probability=np.empty(n, dtype=np.float32))
         codes_out = np.empty(n, dtype=np.int32) if with_labels else None
         confidence = np.empty(n, dtype=np.float32) if with_labels else None
+        if self.has_cluster_spread:
+            out.mapping_distance = np.empty(n, dtype=np.float64)
         outputs = _native.MapOutputs(
             corrected=_native.pointer(out.corrected, ctypes.c_float),
             top_cluster=_native.pointer(out.top_cluster, ctypes.c_int32),
             top_probability=_native.pointer(out.top_probability, ctypes.c_float),
             label_codes=_native.pointer(codes_out, ctypes.c_int32),
-            label_confidence=_native.pointer(confidence, ctypes.c_float))
+            label_confidence=_native.pointer(confidence, ctypes.c_float),
+            mapping_distance=_native.pointer(out.mapping_distance, ctypes.c_double))
         _native.call(_native.lib.harmony_map, self._handle, array.ctypes.data_as(ctypes.c_void_p), dtype, n, d,
                      structs, ctypes.byref(params), ctypes.byref(outputs))
         if with_labels:

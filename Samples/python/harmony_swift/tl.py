@@ -47,7 +47,8 @@ def map_query(adata_query, reference: Union[Reference, str], key: str, basis: st
 
     Writes `obsm[adjusted_basis]` (the mapped embedding), and in `obs`: `{prefix}cluster` (the most likely
     reference cluster, categorical), `{prefix}cluster_probability`, and with a labelled reference
-    `{prefix}label` (categorical over the reference's labels) and `{prefix}label_confidence`; provenance goes
+    `{prefix}label` (categorical over the reference's labels) and `{prefix}label_confidence`, and with a model
+    that holds cluster spreads `{prefix}mapping_distance` (see `Reference.map`); provenance goes
     to `uns["harmony"]`. `key` is the obs column of query batches: values that are levels of the reference's
     covariate of that name use the reference's terms, other batches are estimated (see `Reference.map`).
     """
@@ -61,6 +62,8 @@ def map_query(adata_query, reference: Union[Reference, str], key: str, basis: st
     adata_query.obsm[adjusted_basis] = mapped.corrected
     adata_query.obs[prefix + "cluster"] = _anndata.categorical(mapped.top_cluster, range(reference.n_clusters))
     adata_query.obs[prefix + "cluster_probability"] = mapped.top_probability
+    if mapped.mapping_distance is not None:
+        adata_query.obs[prefix + "mapping_distance"] = mapped.mapping_distance
     if mapped.label is not None:
         adata_query.obs[prefix + "label"] = _anndata.categorical(mapped.label, reference.labels)
         adata_query.obs[prefix + "label_confidence"] = mapped.label_confidence

@@ -62,6 +62,7 @@ def test_map_query_equals_harmony_map(split):
     np.testing.assert_allclose(query.obs["harmony_label_confidence"], expected["confidence"], rtol=1e-6)
     assert list(query.obs["harmony_cluster"].astype(int)) == list(expected["cluster"])
     np.testing.assert_allclose(query.obs["harmony_cluster_probability"], expected["cluster_prob"], rtol=1e-6)
+    np.testing.assert_allclose(query.obs["harmony_mapping_distance"], expected["mapping_distance"], rtol=1e-9)
     assert isinstance(query.obs["harmony_label"].dtype, pd.CategoricalDtype)
     assert query.uns["harmony"]["reference"]["cells"] == 6114
     # The mixture's cell types are recovered from the pure libraries.

@@ -1,9 +1,10 @@
 /*
  * harmony.h: the C interface of libHarmonyC (Harmony for Swift), used by the Python package
- * harmony_swift through ctypes. Every function returns a status (HARMONY_OK or an error code) and, on
- * failure, writes a one-sentence message into the caller's buffer `err` of `err_len` bytes (always
- * NUL-terminated; may be NULL). Nothing is kept per thread or per process between calls, so calls may run
- * concurrently; a model handle is immutable and may be shared between threads.
+ * harmony_swift through ctypes. Every function that can fail returns a status (HARMONY_OK or an error code)
+ * and, on failure, writes a one-sentence message into the caller's buffer `err` of `err_len` bytes (always
+ * NUL-terminated, cut at a UTF-8 character boundary; may be NULL). On failure no output buffer is written.
+ * Nothing is kept per thread or per process between calls, so calls may run concurrently; a model handle is
+ * immutable and may be shared between threads.
  *
  * Arrays are row-major and C-contiguous; cells are rows. Inputs are read in place (never retained after the
  * call returns); outputs are written into buffers the caller allocated with the documented sizes.
@@ -110,8 +111,9 @@ typedef struct {
     int64_t covariates;
     int64_t label_count;          /* 0 without labels */
     int32_t compact;
-    int32_t has_genes;            /* gene-space projection stored (not yet supported: 0) */
+    int32_t has_genes;            /* the model holds a gene space (genes, statistics, loadings) */
     uint64_t model_version;
+    int32_t has_cluster_spread;   /* the model can compute mapping distances (model format 2) */
 } harmony_model_info;
 
 int32_t harmony_model_load(const char *path, harmony_model **model, char *err, size_t err_len);
@@ -141,6 +143,7 @@ typedef struct {
     float *top_probability;       /* n */
     int32_t *label_codes;         /* n codes into the model's label values */
     float *label_confidence;      /* n */
+    double *mapping_distance;     /* n; needs a model with cluster spreads (has_cluster_spread) */
 } harmony_map_outputs;
 
 void harmony_map_params_default(harmony_map_params *params);
