@@ -41,6 +41,8 @@ final class ExpressionFilesTests: XCTestCase {
             XCTAssertEqual(source.genes.map(\.id), Self.genes.map(\.id), name)
             XCTAssertEqual(try dense(source, block: 4), Self.matrix, name)
             XCTAssertEqual(try dense(source, block: 1), Self.matrix, name)
+            XCTAssertEqual(try source.rows(2..<2).rowCount, 0, name)
+            XCTAssertThrowsError(try source.rows(5..<7), name)
         }
     }
 

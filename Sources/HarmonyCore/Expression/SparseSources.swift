@@ -82,6 +82,14 @@ func checkOffsets(_ offsets: [Int64], entries: Int, origin: String, what: String
     }
 }
 
+/// Throws unless `range` lies within `0..<cellCount` (a caller's mistake, reported rather than trapped).
+func checkRowRange(_ range: Range<Int>, cellCount: Int, origin: String) throws {
+    guard range.lowerBound >= 0, range.upperBound <= cellCount else {
+        throw HarmonyError.invalidParameter(
+            "\(origin): cells \(range.lowerBound)..<\(range.upperBound) asked of a matrix of \(cellCount) cells")
+    }
+}
+
 /// Cells stored as CSR in three HDF5 datasets (values, column indices, row offsets), read in row blocks.
 ///
 /// Memory: the offsets of all cells stay in memory (8 bytes per cell); a block of cells with E stored values
@@ -123,6 +131,7 @@ final class HDF5SparseRowsSource: ExpressionSource, @unchecked Sendable {
     }
 
     func rows(_ range: Range<Int>) throws -> SparseRows {
+        try checkRowRange(range, cellCount: cellIDs.count, origin: origin)
         let lo = Int(offsets[range.lowerBound]), hi = Int(offsets[range.upperBound])
         let stored = try indices.readInt32s(lo..<hi)
         let storedValues = try values.readFloats(lo..<hi)
@@ -156,6 +165,7 @@ final class HDF5DenseSource: ExpressionSource, @unchecked Sendable {
     }
 
     func rows(_ range: Range<Int>) throws -> SparseRows {
+        try checkRowRange(range, cellCount: cellIDs.count, origin: origin)
         let width = columns.map.count
         let dense = try matrix.readFloats(range)
         var starts = [Int](repeating: 0, count: range.count + 1)
@@ -180,6 +190,7 @@ struct InMemoryExpression: ExpressionSource, Sendable {
     let matrix: SparseRows
 
     func rows(_ range: Range<Int>) throws -> SparseRows {
+        try checkRowRange(range, cellCount: cellIDs.count, origin: origin)
         let lo = matrix.rowStarts[range.lowerBound], hi = matrix.rowStarts[range.upperBound]
         return SparseRows(unchecked: matrix.columnCount,
                           rowStarts: matrix.rowStarts[range.lowerBound...range.upperBound].map { $0 - lo },
