@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build and test Harmony for Swift:
-# the C libraries (OpenBLAS, libuv, zlib) and numpy for the Python client. Idempotent.
+# the C libraries (OpenBLAS, libuv, zlib), numpy for the Python client and the Python packages its tests compare
+# with (pytest, anndata, scanpy, scikit-misc, harmonypy). Idempotent.
 set -euo pipefail
 need=()
 for pkg in libopenblas-dev libuv1-dev zlib1g-dev pkg-config; do
@@ -19,4 +20,12 @@ for module in numpy pytest; do
         || python3 -m pip install -q --break-system-packages "$module" 2>/dev/null \
         || { SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"; \
              DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "python3-$module" >/dev/null; }
+done
+# The reference-building parity tests compare with scanpy (its seurat_v3 gene selection needs scikit-misc's loess)
+# and harmonypy: pip only (module:package).
+for pair in anndata:anndata scanpy:scanpy skmisc:scikit-misc harmonypy:harmonypy; do
+    module=${pair%%:*}; package=${pair#*:}
+    python3 -c "import $module" 2>/dev/null && continue
+    python3 -m pip install -q "$package" 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages "$package"
 done

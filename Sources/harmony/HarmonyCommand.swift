@@ -19,13 +19,14 @@ struct HarmonyCommand: ParsableCommand {
             running harmonyd.
 
               harmony fit pcs.tsv.gz --meta meta.tsv.gz --vars batch --out corrected.tsv.gz --reference-out ref.hmod
+              harmony reference counts_10x_dir --meta meta.tsv.gz --vars batch --labels cell_type --out ref.hmod
               harmony map query.tsv.gz --reference ref.hmod --meta qmeta.tsv.gz --batch-key batch --out mapped.tsv.gz
               harmony lisi corrected.tsv.gz --meta meta.tsv.gz --vars batch,cell_type
               harmony simulate --cells 3000 --dims 20 --batches 3 --types 5 --seed 1 --out-dir data
 
             Exit status: 0 on success, 1 on a runtime failure, 2 on bad usage or bad input.
             """,
-        subcommands: [FitCommand.self, MapCommand.self, LisiCommand.self, SimulateCommand.self, BenchCommand.self,
+        subcommands: [FitCommand.self, ReferenceCommand.self, MapCommand.self, LisiCommand.self, SimulateCommand.self, BenchCommand.self,
                       InspectCommand.self, ClientCommand.self])
 
     /// Parses, runs, and maps every failure to the exit status contract.

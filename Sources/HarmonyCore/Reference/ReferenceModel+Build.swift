@@ -12,9 +12,11 @@ extension ReferenceModel {
     ///   - embedding: the original N x d embedding the fit ran on (kept for refits unless compact).
     ///   - labels: a label column name and one label per cell, for label transfer; nil for none.
     ///   - compact: leave out the reference cells (no kNN, no refit; cluster-based labels only).
+    ///   - geneSpace: the gene space the embedding was made in, for a reference built from expression.
     public static func build(fit: HarmonyFitResult, embedding: Matrix<Float>, covariates: [Covariate],
                              parameters: HarmonyParameters, cellIds: [String],
-                             labels: (name: String, values: [String])?, compact: Bool) throws -> ReferenceModel {
+                             labels: (name: String, values: [String])?, compact: Bool,
+                             geneSpace: GeneSpace? = nil) throws -> ReferenceModel {
         let n = embedding.rows, d = embedding.cols, k = fit.assignments.cols
         func bad(_ m: String) -> HarmonyError { .invalidInput("cannot build the reference: \(m)") }
         guard fit.corrected.rows == n, fit.corrected.cols == d else {
@@ -48,7 +50,7 @@ extension ReferenceModel {
                                                    covariateCodes: covariates.map(\.codes), labelCodes: labelCodes)
         return try ReferenceModel(parameters: params, clusterMass: mass, clusterSums: sums, levelTerms: fit.levelTerms,
                                   covariates: covariates.map { ReferenceCovariate(name: $0.name, levels: $0.levels) },
-                                  labels: labelInfo, cells: cells)
+                                  labels: labelInfo, cells: cells, geneSpace: geneSpace)
     }
 
     /// N_k = column sums of R and C = R^T Z (K x d), accumulated in Double block by block.

@@ -32,6 +32,9 @@ public struct ReferenceModel: Sendable, Equatable {
     public let labels: ReferenceLabels?
     /// Reference cells, unless the model is compact.
     public let cells: ReferenceCells?
+    /// The gene space (genes, statistics, loadings) of a reference built from expression; nil for a reference
+    /// built from an embedding.
+    public let geneSpace: GeneSpace?
 
     /// Number of clusters K.
     public var clusterCount: Int { centroids.rows }
@@ -47,7 +50,7 @@ public struct ReferenceModel: Sendable, Equatable {
     /// A model from its parts, checking every shape. Centroids are derived from `clusterSums`.
     public init(modelVersion: UInt64 = 1, parameters: ReferenceParameters, clusterMass: [Double],
                 clusterSums: Matrix<Double>, levelTerms: [Matrix<Double>], covariates: [ReferenceCovariate],
-                labels: ReferenceLabels?, cells: ReferenceCells?) throws {
+                labels: ReferenceLabels?, cells: ReferenceCells?, geneSpace: GeneSpace? = nil) throws {
         let k = clusterSums.rows, d = clusterSums.cols
         func bad(_ m: String) -> HarmonyError { .invalidInput("reference model: \(m)") }
         guard k >= 1, d >= 1 else { throw bad("it needs at least one cluster and one dimension") }
@@ -87,6 +90,9 @@ public struct ReferenceModel: Sendable, Equatable {
             guard cells.labelCodes.isEmpty ? labels == nil : cells.labelCodes.count == n,
                   cells.labelCodes.allSatisfy({ $0 >= 0 && $0 < nl }) else { throw bad("label codes do not fit the cells") }
         }
+        if let geneSpace, geneSpace.dimension != d {
+            throw bad("the gene space projects to \(geneSpace.dimension) dimensions, the reference has \(d)")
+        }
         self.modelVersion = modelVersion
         self.parameters = parameters
         self.clusterMass = clusterMass
@@ -96,6 +102,7 @@ public struct ReferenceModel: Sendable, Equatable {
         self.covariates = covariates
         self.labels = labels
         self.cells = cells
+        self.geneSpace = geneSpace
     }
 
     /// The global level index of `label` in covariate `name`, or nil if the reference does not know it.
