@@ -20,6 +20,7 @@ struct HarmonyCommand: ParsableCommand {
             simulate test data, benchmark the fit, or talk to a running harmonyd.
 
               harmony fit pcs.tsv.gz --meta meta.tsv.gz --vars batch --out corrected.tsv.gz --reference-out ref.hmod
+              harmony reference counts_10x_dir --meta meta.tsv.gz --vars batch --labels cell_type --out ref.hmod
               harmony map query.tsv.gz --reference ref.hmod --meta qmeta.tsv.gz --batch-key batch --out mapped.tsv.gz
               harmony lisi corrected.tsv.gz --meta meta.tsv.gz --vars batch,cell_type
               harmony plot embedding --before pcs.tsv.gz --after corrected.tsv.gz --meta meta.tsv.gz --color-by batch --out umap.png
@@ -28,8 +29,8 @@ struct HarmonyCommand: ParsableCommand {
             Exit status: 0 on success, 1 on a runtime failure, 2 on bad usage or bad input.
             """,
         version: "harmony \(HarmonyRelease.version)",
-        subcommands: [FitCommand.self, MapCommand.self, LisiCommand.self, UmapCommand.self, PlotCommand.self,
-                      SimulateCommand.self, BenchCommand.self, InspectCommand.self, ClientCommand.self])
+        subcommands: [FitCommand.self, ReferenceCommand.self, MapCommand.self, LisiCommand.self, UmapCommand.self,
+                      PlotCommand.self, SimulateCommand.self, BenchCommand.self, InspectCommand.self, ClientCommand.self])
 
     /// Parses, runs, and maps every failure to the exit status contract.
     static func main() {

@@ -4,27 +4,46 @@ import HarmonyCore
 import Glibc
 #endif
 
-/// `harmony simulate`: writes a seeded synthetic data set (embedding + metadata) with batch effects.
+/// `harmony simulate`: writes a seeded synthetic data set (embedding or counts, plus metadata) with batch effects.
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Write a synthetic embedding with cell types and batch effects.",
+        abstract: "Write a synthetic embedding, or UMI counts, with cell types and batch effects.",
         discussion: """
             Cell types are Gaussian clusters of unequal sizes and spreads; each batch shifts its cells by a \
             global offset plus a type-specific part, and batches differ in composition. The same options \
             give the same files. Writes DIR/pcs.tsv.gz (or DIR/pcs.npy with DIR/pcs.ids.txt) and \
             DIR/meta.tsv.gz with the columns cell_id, batch and cell_type.
 
-            Example:
+            --counts writes UMI counts instead, as a 10x Genomics directory (DIR/matrix.mtx.gz, \
+            DIR/features.tsv.gz, DIR/barcodes.tsv.gz) next to DIR/meta.tsv.gz. Counts are negative binomial: \
+            genes have log-normal base expression and their own dispersion, each cell type up-regulates its own \
+            5% of marker genes, and each batch scales every gene a little, switches on 10 batch-specific genes, \
+            and has its own library sizes and type composition. Cells are generated and written in blocks, so \
+            any size fits in memory.
+
+            Examples:
               harmony simulate --cells 3000 --dims 20 --batches 3 --types 5 --seed 1 --out-dir data
               harmony fit data/pcs.tsv.gz --meta data/meta.tsv.gz --vars batch --out corrected.tsv.gz
+              harmony simulate --counts --cells 100000 --genes 20000 --batches 4 --types 10 --out-dir counts
+              harmony reference counts --meta counts/meta.tsv.gz --vars batch --labels cell_type --out ref.hmod
             """)
 
     @Option(help: ArgumentHelp("Number of cells.", valueName: "N"))
     var cells: Int
 
-    @Option(help: ArgumentHelp("Embedding dimensions (like the number of PCs).", valueName: "D"))
-    var dims: Int
+    @Option(help: ArgumentHelp("Embedding dimensions (like the number of PCs); not used with --counts.", valueName: "D"))
+    var dims: Int?
+
+    @Flag(help: "Write UMI counts (a 10x directory) instead of an embedding.")
+    var counts = false
+
+    @Option(help: ArgumentHelp("With --counts: number of genes (default 2000).", valueName: "G"))
+    var genes: Int?
+
+    @Option(help: ArgumentHelp("With --counts: mean UMIs per cell before each batch's library-size factor (default 5000).",
+                               valueName: "U"))
+    var umis: Double?
 
     @Option(help: ArgumentHelp("Number of batches (levels of the 'batch' column).", valueName: "B"))
     var batches: Int
@@ -49,19 +68,45 @@ struct SimulateCommand: ParsableCommand {
     var format: String = "tsv"
 
     func validate() throws {
-        guard cells >= 1, dims >= 1, batches >= 1, types >= 1 else {
+        guard cells >= 1, dims.map({ $0 >= 1 }) ?? true, batches >= 1, types >= 1 else {
             throw ValidationError("--cells, --dims, --batches and --types must be at least 1.")
+        }
+        if counts {
+            guard dims == nil else { throw ValidationError("--dims describes an embedding; --counts writes genes (--genes).") }
+            if let genes, genes <= 10 * batches { throw ValidationError("--genes must exceed 10 per batch (\(10 * batches)).") }
+            if let umis, !(umis > 0 && umis.isFinite) { throw ValidationError("--umis must be positive.") }
+        } else {
+            guard dims != nil else { throw ValidationError("give --dims for an embedding, or --counts for UMI counts.") }
+            guard genes == nil, umis == nil else { throw ValidationError("--genes and --umis apply to --counts.") }
         }
         guard format == "tsv" || format == "npy" else { throw ValidationError("--format must be tsv or npy.") }
         guard batchEffect >= 0, batchEffect.isFinite else { throw ValidationError("--batch-effect must be a number >= 0.") }
     }
 
     func run() throws {
-        var spec = SimulationSpec(cells: cells, dims: dims, batches: batches, types: types, seed: seed)
+        if counts { return try runCounts() }
+        var spec = SimulationSpec(cells: cells, dims: dims ?? 1, batches: batches, types: types, seed: seed)
         spec.batchEffect = batchEffect
         let data = Simulator.generate(spec)
         try Self.write(data, to: outDir, npy: format == "npy")
-        fputs("harmony simulate: wrote \(cells) cells x \(dims) dimensions to \(outDir)\n", stderr)
+        fputs("harmony simulate: wrote \(cells) cells x \(spec.dims) dimensions to \(outDir)\n", stderr)
+    }
+
+    /// Writes simulated counts as a 10x directory plus DIR/meta.tsv.gz.
+    private func runCounts() throws {
+        let clock = Stopwatch()
+        let simulation = try CountSimulator(CountSimulationSpec(cells: cells, genes: genes ?? 2000, batches: batches,
+                                                                types: types, seed: seed, meanUMIs: umis ?? 5000))
+        try CommandFailure.writingOutput {
+            try TenXDirectoryWriter.write(simulation, to: outDir)
+            let batch = simulation.batchCodes.map { simulation.batchNames[Int($0)] }
+            let type = simulation.typeCodes.map { simulation.typeNames[Int($0)] }
+            var group = AtomicFileGroup()
+            try LabelTable(ids: simulation.cellIDs, columns: [("batch", batch), ("cell_type", type)])
+                .add(to: "\(outDir)/meta.tsv.gz", in: &group)
+            try group.commit()
+        }
+        fputs("harmony simulate: wrote \(cells) cells x \(simulation.geneCount) genes of counts to \(outDir) in \(FitCommand.seconds(clock.elapsed))\n", stderr)
     }
 
     /// Writes `data` as DIR/pcs.tsv.gz (or pcs.npy + pcs.ids.txt) and DIR/meta.tsv.gz, creating DIR.

@@ -20,7 +20,7 @@ public enum Harmony {
                            progress: ((FitProgress) -> Void)? = nil) throws -> HarmonyFitResult {
         let clock = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9 }
-        try validateInput(embedding, covariates: covariates)
+        try validateInput(embedding, covariates: covariates, correcting: parameters.maxIterations > 0)
         var params = parameters
         if let start = initialCentroids, params.nClusters == nil { params.nClusters = start.rows }
         try params.validate(covariateCount: covariates.count, cellCount: embedding.rows)
@@ -138,8 +138,9 @@ public enum Harmony {
             timings: timings)
     }
 
-    /// Checks the embedding and covariates; throws `HarmonyError.invalidInput` naming the problem.
-    static func validateInput(_ embedding: Matrix<Float>, covariates: [Covariate]) throws {
+    /// Checks the embedding and covariates; throws `HarmonyError.invalidInput` naming the problem. Without
+    /// correction (`correcting` false: no iteration, the soft clustering alone) a covariate may have a single level.
+    static func validateInput(_ embedding: Matrix<Float>, covariates: [Covariate], correcting: Bool = true) throws {
         let n = embedding.rows
         guard n >= 6 else { throw HarmonyError.invalidInput("refusing to run with fewer than 6 cells (got \(n))") }
         guard embedding.cols >= 1 else { throw HarmonyError.invalidInput("the embedding has no dimensions") }
@@ -156,7 +157,7 @@ public enum Harmony {
                 throw HarmonyError.invalidInput("covariate '\(cov.name)' has \(cov.codes.count) values but the embedding has \(n) cells")
             }
             let used = cov.levelCounts.filter { $0 > 0 }.count
-            guard used >= 2 else {
+            guard used >= 2 || !correcting else {
                 throw HarmonyError.invalidInput("covariate '\(cov.name)' has a single level; it cannot be corrected for")
             }
         }

@@ -31,7 +31,7 @@ public enum Gzip {
     }
 
     /// One gzip member holding `input`.
-    private static func member(_ input: UnsafeBufferPointer<UInt8>, level: Int32) throws -> [UInt8] {
+    static func member(_ input: UnsafeBufferPointer<UInt8>, level: Int32) throws -> [UInt8] {
         var stream = z_stream()
         // windowBits 15 + 16 asks zlib for a gzip header (mtime 0: reproducible bytes) and trailer.
         var rc = deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,

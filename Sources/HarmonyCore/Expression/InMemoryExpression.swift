@@ -1,0 +1,29 @@
+/// An expression matrix held in memory as one CSR block (tests, simulated data, small inputs).
+public struct InMemoryExpression: ExpressionSource, Sendable {
+    public let origin: String
+    public let cellIDs: [String]
+    public let genes: [Gene]
+    /// All cells, one row each.
+    public let matrix: SparseRows
+
+    /// A source over `matrix`, whose rows are `cellIDs` and whose columns are `genes`.
+    public init(origin: String = "in-memory matrix", cellIDs: [String], genes: [Gene], matrix: SparseRows) throws {
+        guard matrix.rowCount == cellIDs.count, matrix.columnCount == genes.count else {
+            throw HarmonyError.invalidInput(
+                "\(origin): \(matrix.rowCount) x \(matrix.columnCount) values for \(cellIDs.count) cells and \(genes.count) genes")
+        }
+        self.origin = origin
+        self.cellIDs = cellIDs
+        self.genes = genes
+        self.matrix = matrix
+    }
+
+    public func rows(_ range: Range<Int>) throws -> SparseRows {
+        guard range.lowerBound >= 0, range.upperBound <= cellIDs.count else {
+            throw HarmonyError.invalidInput("\(origin): rows \(range) out of 0..<\(cellIDs.count)")
+        }
+        let lo = matrix.rowStarts[range.lowerBound], hi = matrix.rowStarts[range.upperBound]
+        return SparseRows(unchecked: matrix.columnCount, rowStarts: matrix.rowStarts[range.lowerBound...range.upperBound].map { $0 - lo },
+                          columns: Array(matrix.columns[lo..<hi]), values: Array(matrix.values[lo..<hi]))
+    }
+}
