@@ -202,7 +202,7 @@ public struct AnnData: @unchecked Sendable {
                                             columns: columns)
         case "csc_matrix":
             let matrix = try Self.transposeCSC(group, cellCount: cells.count, columns: columns, origin: origin)
-            return InMemoryExpression(origin: origin, cellIDs: cells, genes: genes, matrix: matrix)
+            return try InMemoryExpression(origin: origin, cellIDs: cells, genes: genes, matrix: matrix)
         default:
             throw HarmonyError.fileFormat("\(origin): a group of encoding '\(encoding ?? "none")', not a sparse "
                                           + "matrix (csr_matrix or csc_matrix) nor a dense array")

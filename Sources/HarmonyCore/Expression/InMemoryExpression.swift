@@ -1,4 +1,5 @@
-/// An expression matrix held in memory as one CSR block (tests, simulated data, small inputs).
+/// An expression matrix held in memory as one CSR block (tests, simulated data, MatrixMarket files, AnnData CSC
+/// after transposition).
 public struct InMemoryExpression: ExpressionSource, Sendable {
     public let origin: String
     public let cellIDs: [String]
@@ -19,9 +20,7 @@ public struct InMemoryExpression: ExpressionSource, Sendable {
     }
 
     public func rows(_ range: Range<Int>) throws -> SparseRows {
-        guard range.lowerBound >= 0, range.upperBound <= cellIDs.count else {
-            throw HarmonyError.invalidInput("\(origin): rows \(range) out of 0..<\(cellIDs.count)")
-        }
+        try checkRowRange(range, cellCount: cellIDs.count, origin: origin)
         let lo = matrix.rowStarts[range.lowerBound], hi = matrix.rowStarts[range.upperBound]
         return SparseRows(unchecked: matrix.columnCount, rowStarts: matrix.rowStarts[range.lowerBound...range.upperBound].map { $0 - lo },
                           columns: Array(matrix.columns[lo..<hi]), values: Array(matrix.values[lo..<hi]))

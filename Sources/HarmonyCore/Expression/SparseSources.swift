@@ -180,20 +180,3 @@ final class HDF5DenseSource: ExpressionSource, @unchecked Sendable {
         return SparseRows(unchecked: columns.keptCount, rowStarts: starts, columns: indices, values: values)
     }
 }
-
-/// A matrix held whole in memory as one CSR block (MatrixMarket files, AnnData CSC after transposition).
-struct InMemoryExpression: ExpressionSource, Sendable {
-    let origin: String
-    let cellIDs: [String]
-    let genes: [Gene]
-    /// All cells.
-    let matrix: SparseRows
-
-    func rows(_ range: Range<Int>) throws -> SparseRows {
-        try checkRowRange(range, cellCount: cellIDs.count, origin: origin)
-        let lo = matrix.rowStarts[range.lowerBound], hi = matrix.rowStarts[range.upperBound]
-        return SparseRows(unchecked: matrix.columnCount,
-                          rowStarts: matrix.rowStarts[range.lowerBound...range.upperBound].map { $0 - lo },
-                          columns: Array(matrix.columns[lo..<hi]), values: Array(matrix.values[lo..<hi]))
-    }
-}

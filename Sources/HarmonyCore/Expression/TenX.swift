@@ -56,7 +56,7 @@ enum TenX {
         let matrix = columns.isIdentity ? full
             : try SparseRows(storedRowStarts: full.rowStarts, columns: full.columns, values: full.values,
                              columns: columns, origin: path, firstRow: 0)
-        return InMemoryExpression(origin: origin, cellIDs: cells, genes: kept, matrix: matrix)
+        return try InMemoryExpression(origin: origin, cellIDs: cells, genes: kept, matrix: matrix)
     }
 
     /// A 10x Genomics `.h5` file, v3 (`matrix` group) or v2 (one group per genome).
