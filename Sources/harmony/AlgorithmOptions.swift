@@ -2,7 +2,8 @@ import ArgumentParser
 import HarmonyCore
 
 /// The Harmony parameters as command-line options. Options not given keep the preset's defaults
-/// (ALGORITHM.md §2.12); options given override them.
+/// (Protocols/algorithm.md §2.1 and §2.7); options given override them. harmonypy's names are accepted as
+/// aliases (--lamb, --max-iter-harmony, --max-iter-kmeans, --random-state, --ncores); the README has the table.
 struct AlgorithmOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "Algorithm generation and its defaults: harmony2 (R harmony 2.x, harmonypy 2.1) or harmony1 (R harmony 1.x: centroids move every round, lambda 1, 20 rounds).",
@@ -19,7 +20,7 @@ struct AlgorithmOptions: ParsableArguments {
         valueName: "sigma[,..]"))
     var sigma: NumberList?
 
-    @Option(help: ArgumentHelp(
+    @Option(name: [.customLong("lambda"), .customLong("lamb")], help: ArgumentHelp(
         "Ridge penalty on the batch terms: 'auto' (alpha x expected cells, the harmony2 default) or fixed values (one, or one per --vars column; harmony1 uses 1). Larger values correct less.",
         valueName: "auto|lambda[,..]"))
     var lambda: LambdaChoice?
@@ -41,11 +42,11 @@ struct AlgorithmOptions: ParsableArguments {
         valueName: "fraction"))
     var blockSize: Double?
 
-    @Option(name: .customLong("max-iter"), help: ArgumentHelp(
+    @Option(name: [.customLong("max-iter"), .customLong("max-iter-harmony")], help: ArgumentHelp(
         "Most Harmony iterations (clustering + correction) to run (default 10).", valueName: "n"))
     var maxIter: Int?
 
-    @Option(name: .customLong("max-iter-cluster"), help: ArgumentHelp(
+    @Option(name: [.customLong("max-iter-cluster"), .customLong("max-iter-kmeans")], help: ArgumentHelp(
         "Most clustering rounds per iteration (harmony2: 4, harmony1: 20).", valueName: "n"))
     var maxIterCluster: Int?
 
@@ -67,11 +68,11 @@ struct AlgorithmOptions: ParsableArguments {
         valueName: "fraction"))
     var batchPropCutoff: Double?
 
-    @Option(help: ArgumentHelp("Seed of the random start (k-means) and block order; the same seed gives the same result.",
+    @Option(name: [.customLong("seed"), .customLong("random-state")], help: ArgumentHelp("Seed of the random start (k-means) and block order; the same seed gives the same result.",
                                valueName: "n"))
     var seed: UInt64 = 0
 
-    @Option(help: ArgumentHelp("Worker threads; 0 uses every core. Results do not depend on it.", valueName: "n"))
+    @Option(name: [.customLong("threads"), .customLong("ncores")], help: ArgumentHelp("Worker threads; 0 uses every core. Results do not depend on it.", valueName: "n"))
     var threads: Int = 0
 
     mutating func validate() throws {
