@@ -39,6 +39,10 @@ public struct CellMetadata: Sendable {
         return rows
     }
 
+    /// Values R, pandas and anndata write for a missing entry. A batch or label column holding one would otherwise
+    /// become a level of its own (often of one cell), silently; they are refused like an empty value.
+    public static let missingMarkers: Set<String> = ["NA", "<NA>", "NaN", "nan", "None", "null"]
+
     /// The labels of column `name` for the cells at `rows`, in that order.
     /// - Throws: for an unknown or empty column name, or an empty value (naming file, line and column).
     public func labels(column name: String, rows: [Int]) throws -> [String] {
@@ -53,9 +57,12 @@ public struct CellMetadata: Sendable {
         var out = [String](repeating: "", count: rows.count)
         for (i, row) in rows.enumerated() {
             let value = table.fields[row][c]
-            if value.isEmpty {
+            if value.isEmpty || Self.missingMarkers.contains(value) {
+                let what = value.isEmpty ? "empty value" : "missing value '\(value)'"
                 throw HarmonyError.invalidInput(
-                    "\(table.path), line \(table.lineNumbers[row]), column \(c + 2) (\(name)): empty value for cell '\(table.ids[row])'")
+                    "\(table.path), line \(table.lineNumbers[row]), column \(c + 2) (\(name)): \(what) for cell "
+                    + "'\(table.ids[row])'; every cell needs a batch or label (drop such cells, or give them a level of "
+                    + "their own such as 'unknown')")
             }
             out[i] = value
         }
