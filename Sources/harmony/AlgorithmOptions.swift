@@ -1,5 +1,8 @@
 import ArgumentParser
 import HarmonyCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The Harmony parameters as command-line options. Options not given keep the preset's defaults
 /// (Protocols/algorithm.md §2.1 and §2.7); options given override them. harmonypy's names are accepted as
@@ -151,6 +154,21 @@ struct AlgorithmOptions: ParsableArguments {
     private func checkPerVariable(_ option: String, _ count: Int, _ variables: Int) throws {
         guard count == 1 || count == variables else {
             throw ValidationError("\(option) takes one value or one per --vars column (\(variables)); got \(count).")
+        }
+    }
+}
+
+extension AlgorithmOptions {
+    /// Warns (on stderr, even with --quiet: it is about the data) about batch levels of a single cell. Such a level
+    /// cannot be estimated apart from the cell itself: its correction moves the cell onto its cluster centre.
+    static func warnAboutSingleCellLevels(_ covariates: [Covariate], command: String) {
+        for covariate in covariates {
+            let single = zip(covariate.levels, covariate.levelCounts).filter { $0.1 == 1 }.map(\.0)
+            guard !single.isEmpty else { continue }
+            let names = single.prefix(5).map { "'\($0)'" }.joined(separator: ", ") + (single.count > 5 ? ", ..." : "")
+            fputs("harmony \(command): warning: \(single.count) level(s) of '\(covariate.name)' hold a single cell "
+                  + "(\(names)); a one-cell batch is corrected onto its cluster centres. Check for typos or missing "
+                  + "values, or merge such cells into a larger batch.\n", stderr)
         }
     }
 }
