@@ -14,7 +14,7 @@ struct AlgorithmOptions: ParsableArguments {
     var preset: String = HarmonyPreset.harmony2.rawValue
 
     @Option(help: ArgumentHelp(
-        "Diversity penalty: how strongly clusters are pushed to mix batches (0 turns it off). One value, or one per --vars column.",
+        "Diversity penalty: how strongly clusters are pushed to mix batches (0 turns it off). One value, one per --vars column, or one per level (as harmonypy allows: the levels of each column in sorted order, column after column).",
         valueName: "theta[,..]"))
     var theta: NumberList?
 
@@ -121,13 +121,11 @@ struct AlgorithmOptions: ParsableArguments {
     }
 
     /// The parameters: the preset's defaults with every given option applied. `covariateCount` checks that
-    /// per-variable lists (--theta, --lambda) have one value or one per variable.
+    /// --lambda has one value or one per variable.
     func parameters(covariateCount: Int) throws -> HarmonyParameters {
         var p = HarmonyParameters(preset: HarmonyPreset(rawValue: preset) ?? .harmony2)
-        if let theta {
-            try checkPerVariable("--theta", theta.values.count, covariateCount)
-            p.theta = theta.values
-        }
+        // --theta may also hold one value per level, which only the data can check (HarmonyParameters does).
+        if let theta { p.theta = theta.values }
         if let sigma { p.sigma = sigma.values }
         switch lambda {
         case .auto?: p.lambda = .dynamic(alpha: alpha ?? 0.2)
