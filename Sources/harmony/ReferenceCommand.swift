@@ -150,6 +150,7 @@ struct ReferenceCommand: ParsableCommand {
         phase("read \(source.cellCount) cells x \(source.geneCount) genes from \(source.origin)")
         let readSeconds = clock.elapsed
 
+        AlgorithmOptions.warnAboutSingleCellLevels(covariates, command: "reference")
         var parameters = try algorithm.parameters(covariateCount: covariates.count)
         let singleLevel = covariates.allSatisfy { $0.levels.count == 1 }
         if singleLevel { parameters.maxIterations = 0 }
