@@ -97,6 +97,10 @@ struct ReferenceCommand: ParsableCommand {
     @Flag(help: "Leave the reference cells out of the model: a much smaller file, but no refits and only cluster-based label transfer.")
     var compact = false
 
+    @Option(help: ArgumentHelp("Also write a JSON report of the Harmony fit (the same fields as `harmony fit --report`: objective per iteration and clustering round, timings, parameters); `harmony plot convergence` draws it.",
+                               valueName: "file"))
+    var report: String?
+
     @OptionGroup(title: "Algorithm")
     var algorithm: AlgorithmOptions
 
@@ -108,6 +112,7 @@ struct ReferenceCommand: ParsableCommand {
         if let correctedOut { try OutputPath.check(correctedOut, option: "--corrected-out") }
         if let pcsOut { try OutputPath.check(pcsOut, option: "--pcs-out") }
         if let genesOut { try OutputPath.check(genesOut, option: "--genes-out") }
+        if let report { try OutputPath.check(report, option: "--report", formatByExtension: false) }
         guard targetSum > 0, targetSum.isFinite else { throw ValidationError("--target-sum must be positive.") }
         guard minCells >= 0 else { throw ValidationError("--min-cells must be 0 or more.") }
         guard pcs >= 1 else { throw ValidationError("--pcs must be at least 1.") }
@@ -143,6 +148,7 @@ struct ReferenceCommand: ParsableCommand {
             return (source, covariates, labelValues, listed)
         }
         phase("read \(source.cellCount) cells x \(source.geneCount) genes from \(source.origin)")
+        let readSeconds = clock.elapsed
 
         let parameters = try algorithm.parameters(covariateCount: covariates.count)
         let settings = GeneSpaceSettings(
@@ -184,9 +190,16 @@ struct ReferenceCommand: ParsableCommand {
                     ("sd", space.standardDeviations.map { "\($0)" }),
                 ]).add(to: genesOut, in: &outputs)
             }
+            if let report {
+                let doc = FitReport(result: fit, parameters: reference.parameters, embeddingPath: counts,
+                                    metadataPath: meta ?? counts, outputPath: out, covariates: covariates,
+                                    cells: source.cellCount, dims: pcs, readSeconds: readSeconds,
+                                    fitSeconds: fit.timings.total, writeSeconds: 0)
+                outputs.add(try FitReport.encode(doc.object), to: report)
+            }
             try outputs.commit()
         }
-        phase("wrote \(([out] + [correctedOut, pcsOut, genesOut].compactMap { $0 }).joined(separator: ", "))")
+        phase("wrote \(([out] + [correctedOut, pcsOut, genesOut, report].compactMap { $0 }).joined(separator: ", "))")
     }
 
     /// Metadata when --meta is not given: the obs columns of an .h5ad input.

@@ -5,6 +5,10 @@
 // cells see the same O and E, so the order within a block does not matter: each block's cells are listed in
 // increasing index order (a counting sort of the block ids, O(N)), which makes the row accesses of the
 // assignment pass far more cache friendly than the permutation order.
+//
+// The clustering keeps sums of R rows per (block, level) pair of a schedule. Only the pairs that occur are
+// numbered (block by block, in order of first appearance), so that state grows with min(blocks x levels,
+// cells x covariates), never with blocks x levels when there are thousands of levels.
 
 /// The blocks of one round: which cells, in which block, in increasing order inside a block.
 struct BlockSchedule {
@@ -16,6 +20,15 @@ struct BlockSchedule {
     private(set) var blockOf: [Int32]
     /// Scratch for the permutation.
     private var permutation: [Int32]
+    /// Pair of each (cell, covariate), N x C (see `indexPairs`).
+    private(set) var cellPairs: [Int32] = []
+    /// Global level of each pair.
+    private(set) var pairLevel: [Int32] = []
+    /// Pairs of block j are pairStart[j] ..< pairStart[j + 1].
+    private(set) var pairStart: [Int] = [0]
+
+    /// Number of (block, level) pairs.
+    var pairCount: Int { pairLevel.count }
 
     /// Number of blocks.
     var blockCount: Int { bounds.count - 1 }
@@ -52,6 +65,30 @@ struct BlockSchedule {
             let j = Int(blockOf[i])
             order[cursor[j]] = Int32(i)
             cursor[j] += 1
+        }
+    }
+
+    /// Numbers the (block, level) pairs of the drawn blocks: block by block, in order of first appearance over
+    /// the block's cells, for the levels `levels` (N x C global levels, `levelCount` in all).
+    mutating func indexPairs(levels: [Int32], covariates nc: Int, levelCount: Int) {
+        var slot = [Int32](repeating: -1, count: levelCount)
+        if cellPairs.count != levels.count { cellPairs = [Int32](repeating: 0, count: levels.count) }
+        pairLevel.removeAll(keepingCapacity: true)
+        pairStart = [0]
+        for j in 0..<blockCount {
+            for p in bounds[j]..<bounds[j + 1] {
+                let i = Int(order[p])
+                for c in 0..<nc {
+                    let b = Int(levels[i * nc + c])
+                    if slot[b] < 0 {
+                        slot[b] = Int32(pairLevel.count)
+                        pairLevel.append(Int32(b))
+                    }
+                    cellPairs[i * nc + c] = slot[b]
+                }
+            }
+            for pair in pairStart[j]..<pairLevel.count { slot[Int(pairLevel[pair])] = -1 }
+            pairStart.append(pairLevel.count)
         }
     }
 }

@@ -102,6 +102,8 @@ public enum Harmony {
 
             // MARK: - Correction
             let correctionStart = elapsed()
+            // The previous terms are replaced below; release them first (K x levels x d doubles).
+            levelTerms = []
             let output = try embedding.values.withUnsafeBufferPointer { z in
                 try clustering.assignments.withUnsafeBufferPointer { r in
                     try corrected.values.withUnsafeMutableBufferPointer { out in

@@ -1,43 +1,37 @@
 // Adding the per-task partial sums of an assignment pass into the pass totals, in parallel.
 //
-// Each task of a pass leaves Float sums per (next-round block j, level b) in its own slot (blocks x B x Kp).
-// The totals are accumulated in Double per (j, b, k) over tasks in task order (one worker per block j, so the
-// order never depends on the thread count), then added to the pending sums of the next round, and summed over
-// j (in j order, one worker per level b) into the per-level totals of the pass. With many levels (64 levels x
-// 20 blocks x K = 128k sums per task) a serial reduction on one thread was a large part of a round.
+// Each task of a pass leaves Float sums of its new R rows per (next-round block, level) pair that its cells
+// touch, as a compact list of slots of its own (at most cells x covariates rows, Kp-padded, with the pair of
+// each slot). They are added in Double, in task order and in each task's slot order, to the pending sums of
+// the next round (one row per pair) and to the per-level totals of the pass. Workers split the clusters
+// (16 at a time), so the order of the additions to any one sum never depends on the thread count, and nothing
+// here grows with blocks x levels.
 
-/// The reduction of one pass's partial sums.
+/// The reduction of one wave of a pass's partial sums.
 enum PassReduction {
-    /// contribution[j, b, k] += sum over tasks w of partial[w, j, b, k] (Kp-padded rows, the padding ignored).
-    static func addTasks(_ partial: UnsafePointer<Float>, tasks: Int, taskSlot: Int, blocks: Int, levels nb: Int,
-                         clusters kc: Int, padded kp: Int, into contribution: UnsafeMutablePointer<Double>,
-                         runner: TaskRunner) {
-        runner.run(blocks) { j in
-            for w in 0..<tasks {
-                for b in 0..<nb {
-                    let src = partial + w * taskSlot + (j * nb + b) * kp
-                    let dst = contribution + (j * nb + b) * kc
-                    for k in 0..<kc { dst[k] += Double(src[k]) }
-                }
-            }
-        }
-    }
+    /// Clusters per reduction worker.
+    static let clusterChunk = 16
 
-    /// pending[j] += contribution[j] for every block j, and levels[b, k] = sum over j of contribution[j, b, k].
-    static func finish(_ contribution: UnsafePointer<Double>, blocks: Int, levels nb: Int, clusters kc: Int,
-                       pending: UnsafeMutablePointer<Double>, levelTotals: UnsafeMutablePointer<Double>,
-                       runner: TaskRunner) {
-        let slice = nb * kc
-        runner.run(blocks) { j in
-            let src = contribution + j * slice, dst = pending + j * slice
-            for x in 0..<slice { dst[x] += src[x] }
-        }
-        runner.run(nb) { b in
-            let dst = levelTotals + b * kc
-            for k in 0..<kc { dst[k] = 0 }
-            for j in 0..<blocks {
-                let src = contribution + j * slice + b * kc
-                for k in 0..<kc { dst[k] += src[k] }
+    /// For every task w < tasks and slot s < counts[w], with p = pairs[w * taskRows + s] and row
+    /// x = partial[(w * taskRows + s) * Kp ...]: pending[p, k] += x[k] and levelTotals[pairLevel[p], k] += x[k].
+    static func addTasks(_ partial: UnsafePointer<Float>, pairs: UnsafePointer<Int32>, counts: UnsafePointer<Int>,
+                         tasks: Int, taskRows: Int, pairLevel: UnsafePointer<Int32>, clusters kc: Int,
+                         padded kp: Int, pending: UnsafeMutablePointer<Double>,
+                         levelTotals: UnsafeMutablePointer<Double>, runner: TaskRunner) {
+        let chunks = (kc + clusterChunk - 1) / clusterChunk
+        runner.run(chunks) { chunk in
+            let k0 = chunk * clusterChunk, k1 = min(kc, k0 + clusterChunk)
+            for w in 0..<tasks {
+                for s in 0..<counts[w] {
+                    let slot = w * taskRows + s
+                    let p = Int(pairs[slot]), b = Int(pairLevel[p])
+                    let src = partial + slot * kp, toPair = pending + p * kc, toLevel = levelTotals + b * kc
+                    for k in k0..<k1 {
+                        let x = Double(src[k])
+                        toPair[k] += x
+                        toLevel[k] += x
+                    }
+                }
             }
         }
     }

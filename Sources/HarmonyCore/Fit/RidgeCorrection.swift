@@ -70,15 +70,18 @@ enum RidgeCorrection {
             for x in 0..<(kc * d) { groupS[g * kc * d + x] += Double(partialS[t * kc * d + x]) }
         }
         partialS = []
+        // One covariate: the groups are the levels in level order (FitDesign), so the per-level sums are the
+        // per-group sums and are not copied (with 10,000 levels each such array is K x 10,000 x d doubles).
+        let oneCovariate = nc == 1
         var levelN = [Double](repeating: 0, count: nb * kc)
-        var levelS = [Double](repeating: 0, count: nb * kc * d)
+        var levelS = [Double](repeating: 0, count: oneCovariate ? 0 : nb * kc * d)
         var clusterTotal = [Double](repeating: 0, count: kc)
         for g in 0..<ng {
             for k in 0..<kc { clusterTotal[k] += groupN[g * kc + k] }
             for c in 0..<nc {
                 let b = design.groupLevels[g * nc + c]
                 for k in 0..<kc { levelN[b * kc + k] += groupN[g * kc + k] }
-                for x in 0..<(kc * d) { levelS[b * kc * d + x] += groupS[g * kc * d + x] }
+                if !oneCovariate { for x in 0..<(kc * d) { levelS[b * kc * d + x] += groupS[g * kc * d + x] } }
             }
         }
 
@@ -96,7 +99,7 @@ enum RidgeCorrection {
                             do {
                                 guard let system = buildSystem(cluster: k, clusters: kc, dims: d, design: design,
                                                                settings: settings, groupN: groupN, groupS: groupS,
-                                                               levelN: levelN, levelS: levelS,
+                                                               levelN: levelN, levelS: oneCovariate ? groupS : levelS,
                                                                clusterTotal: clusterTotal[k]) else { return }
                                 let beta = try system.system.solve()
                                 activeBuf[k] = true
@@ -122,34 +125,47 @@ enum RidgeCorrection {
         if let error = failure.compactMap({ $0 }).first { throw error }
 
         // MARK: - Phase 3: apply per group
-        var groupTerms = [Float](repeating: 0, count: ng * kc * d)
-        for g in 0..<ng {
+        // M_g in Float; with one covariate M_g is level g's terms, converted per task instead of stored.
+        groupS = []
+        levelS = []
+        var groupTerms = [Float](repeating: 0, count: oneCovariate ? 0 : ng * kc * d)
+        for g in 0..<ng where !oneCovariate {
             for c in 0..<nc {
                 let b = design.groupLevels[g * nc + c]
                 for x in 0..<(kc * d) { groupTerms[g * kc * d + x] += Float(terms[b * kc * d + x]) }
             }
         }
         groupTerms.withUnsafeBufferPointer { mBuf in
+          terms.withUnsafeBufferPointer { termsBuf in
             design.groupOrder.withUnsafeBufferPointer { order in
-                let mp = mBuf.baseAddress!
+                let tp = termsBuf.baseAddress!
                 runner.run(tasks.count) { t in
                     let task = tasks[t], len = task.end - task.start
                     let rBuf = UnsafeMutablePointer<Float>.allocate(capacity: len * kc)
                     let out = UnsafeMutablePointer<Float>.allocate(capacity: len * d)
-                    defer { rBuf.deallocate(); out.deallocate() }
+                    let converted = UnsafeMutablePointer<Float>.allocate(capacity: oneCovariate ? kc * d : 0)
+                    defer { rBuf.deallocate(); out.deallocate(); converted.deallocate() }
+                    let m: UnsafePointer<Float>
+                    if oneCovariate {
+                        let src = tp + task.group * kc * d
+                        for x in 0..<(kc * d) { converted[x] = Float(src[x]) }
+                        m = UnsafePointer(converted)
+                    } else {
+                        m = mBuf.baseAddress! + task.group * kc * d
+                    }
                     for row in 0..<len {
                         let i = Int(order[task.start + row])
                         let src = r + i * kc, dst = rBuf + row * kc
                         for k in 0..<kc { dst[k] = src[k] }
                     }
-                    BLAS.sgemm(m: len, n: d, k: kc, a: rBuf, lda: kc, b: mp + task.group * kc * d, ldb: d,
-                               c: out, ldc: d)
+                    BLAS.sgemm(m: len, n: d, k: kc, a: rBuf, lda: kc, b: m, ldb: d, c: out, ldc: d)
                     for row in 0..<len {
                         let i = Int(order[task.start + row])
                         for t in 0..<d { corrected[i * d + t] = z[i * d + t] - out[row * d + t] }
                     }
                 }
             }
+          }
         }
         return CorrectionOutput(centroids: newCentroids, levelTerms: terms,
                                 activeClusters: active.filter { $0 }.count)

@@ -20,11 +20,12 @@ import Glibc
 // accumulated per cell in Float over K and per task in Double; the diversity term comes from the O, E table.
 //
 // Removal without a second pass: the permutation of the NEXT round is drawn before R is written, and every
-// pass that writes R rows also adds them into `pendingSums` by (next-round block, level). A cell's row only
+// pass that writes R rows also adds them into `pendingSums` by (next-round block, level) pair. A cell's row only
 // changes when its own block is processed, so when a block is removed in the next round, its sums are exactly
-// the pending sums. This saves one random read of every R row per round. The partial sums are Float per task
-// (at most 2048 cells, 8192 with many levels; the kernel adds each new row with SIMD) and Double across tasks
-// (PassReduction, in parallel over blocks).
+// the pending sums. This saves one random read of every R row per round. Only pairs that occur have a row
+// (BlockSchedule.indexPairs), and each task keeps a compact list of the pairs its cells touch, so no state
+// grows with blocks x levels (with 10,000 levels that product was over 600 MB). The partial sums are Float per
+// task (at most 2048 cells; the kernel adds each new row with SIMD) and Double across tasks (PassReduction).
 // Rows are written only when someone will read them (`storeRows`): Harmony2 reads R only after the last round
 // of a clustering step, so the cold start and the earlier rounds keep just the sums.
 //
@@ -69,20 +70,23 @@ final class SoftClustering {
     /// Blocks of the round being run (the buffers are swapped with `next`, never copied).
     private var current: BlockSchedule
     private var nextDrawn = false
-    /// Sum of R rows per (block of the coming round, level), blocks x B x K.
-    private var pendingSums: [Double]
-    /// The same for the round being run.
-    private var removalSums: [Double]
-    /// Per-task partial sums of one wave, per (next block, level): blocks x B x Kp Floats per task (rows padded
-    /// for the SIMD kernel; each covers at most 8192 cells, see cellsPerTask; they are added in Double across tasks).
+    /// Sum of R rows per (block, level) pair of the coming round (`next.pairCount` x K).
+    private var pendingSums: [Double] = []
+    /// The same for the round being run (pairs of `current`).
+    private var removalSums: [Double] = []
+    /// Per-task partial sums of one wave: `taskRows` rows of Kp Floats per task, one per (next block, level)
+    /// pair its cells touch (rows padded for the SIMD kernel; added in Double across tasks).
     private var partialPending: [Float]
+    /// The pair of each of those rows, and the rows used per task.
+    private var partialPairs: [Int32]
+    private var partialCounts: [Int]
     private var partialObjective: [Double]
+    /// Rows per task: at most `TaskRunner.cellsPerTask` cells x covariates.
+    private let taskRows: Int
     /// Tasks per wave.
     private let waveTasks: Int
     /// Reduced level sums of the last pass (B x K) and its objective parts.
     private var passLevels: [Double]
-    /// This pass's sums per (next block, level), blocks x B x K (see PassReduction).
-    private var passContribution: [Double]
     private var kmeansSum = 0.0
     private var entropySum = 0.0
 
@@ -110,17 +114,15 @@ final class SoftClustering {
         expected = [Double](repeating: 0, count: nb * clusters)
         next = BlockSchedule(cells: cells)
         current = BlockSchedule(cells: cells)
-        let blocks = BlockSchedule.shape(cells: cells, blockSize: blockSize).blocks
-        let slot = blocks * nb * kp
-        pendingSums = [Double](repeating: 0, count: blocks * nb * clusters)
-        removalSums = pendingSums
+        taskRows = TaskRunner.cellsPerTask * design.covariateCount
         // About 4M floats (16 MB) of partial sums at a time, but at least one task per thread. Tasks are added
         // to the totals one after the other in task order, so the wave size never changes a result.
-        waveTasks = min(TaskRunner.taskCount(cells), max(runner.threads, 4_000_000 / slot))
-        partialPending = [Float](repeating: 0, count: waveTasks * blocks * nb * kp)
+        waveTasks = min(TaskRunner.taskCount(cells), max(runner.threads, 4_000_000 / (taskRows * kp)))
+        partialPending = [Float](repeating: 0, count: waveTasks * taskRows * kp)
+        partialPairs = [Int32](repeating: 0, count: waveTasks * taskRows)
+        partialCounts = [Int](repeating: 0, count: waveTasks)
         partialObjective = [Double](repeating: 0, count: waveTasks * 2)
         passLevels = [Double](repeating: 0, count: nb * clusters)
-        passContribution = pendingSums
     }
 
     // MARK: - Distances
@@ -161,11 +163,11 @@ final class SoftClustering {
     @discardableResult
     func assignWithoutPenalty(storeRows: Bool = true) -> Double {
         drawNextIfNeeded()
-        pendingSums.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        pendingSums = [Double](repeating: 0, count: next.pairCount * clusters)
         pass(order: nil, start: 0, end: cells, penalty: nil, storeRows: storeRows)
         let nb = design.levelCount, kc = clusters
         observed = passLevels
-        let totals = clusterTotals(passLevels, offset: 0)
+        let totals = clusterTotals(passLevels)
         for b in 0..<nb {
             for k in 0..<kc { expected[b * kc + k] = design.levelFractions[b] * totals[k] }
         }
@@ -182,17 +184,18 @@ final class SoftClustering {
         swap(&removalSums, &pendingSums)
         nextDrawn = false
         drawNextIfNeeded()
-        pendingSums.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-        let slice = design.levelCount * clusters
+        pendingSums = [Double](repeating: 0, count: next.pairCount * clusters)
         var kmeansTotal = 0.0, entropyTotal = 0.0
         for j in 0..<current.blockCount {
-            update(removalSums, offset: j * slice, sign: -1)
+            let pairs = current.pairStart[j]..<current.pairStart[j + 1]
+            update(Array(removalSums[(pairs.lowerBound * clusters)..<(pairs.upperBound * clusters)]),
+                   levels: current.pairLevel[pairs].map { Int($0) }, sign: -1)
             let table = penaltyTable()
             let start = current.bounds[j], end = current.bounds[j + 1]
             current.order.withUnsafeBufferPointer { order in
                 pass(order: order.baseAddress!, start: start, end: end, penalty: table, storeRows: storeRows)
             }
-            update(passLevels, offset: 0, sign: 1)
+            update(passLevels, levels: Array(0..<design.levelCount), sign: 1)
             kmeansTotal += kmeansSum
             entropyTotal += entropySum
         }
@@ -205,32 +208,38 @@ final class SoftClustering {
     private func drawNextIfNeeded() {
         if nextDrawn { return }
         next.draw(rng: &rng, blockSize: blockSize)
+        next.indexPairs(levels: design.cellLevels, covariates: design.covariateCount, levelCount: design.levelCount)
         nextDrawn = true
     }
 
-    /// O += sign * sums[offset ..< offset + B K]; E += sign * p_b * (their cluster totals).
-    private func update(_ sums: [Double], offset: Int, sign: Double) {
+    /// For K-rows `sums` (row r belongs to global level levels[r]): O[levels[r]] += sign * row r;
+    /// E += sign * p_b * (their cluster totals) for every level b.
+    private func update(_ sums: [Double], levels: [Int], sign: Double) {
         let nb = design.levelCount, kc = clusters
-        let totals = clusterTotals(sums, offset: offset)
+        var totals = [Double](repeating: 0, count: kc)
+        let firstCovariate = design.levelOffsets[0]..<design.levelOffsets[1]
+        for (r, b) in levels.enumerated() where firstCovariate.contains(b) {
+            for k in 0..<kc { totals[k] += sums[r * kc + k] }
+        }
         observed.withUnsafeMutableBufferPointer { o in
             expected.withUnsafeMutableBufferPointer { e in
+                for (r, b) in levels.enumerated() {
+                    for k in 0..<kc { o[b * kc + k] += sign * sums[r * kc + k] }
+                }
                 for b in 0..<nb {
-                    let p = design.levelFractions[b]
-                    for k in 0..<kc {
-                        o[b * kc + k] += sign * sums[offset + b * kc + k]
-                        e[b * kc + k] += sign * p * totals[k]
-                    }
+                    let p = sign * design.levelFractions[b]
+                    for k in 0..<kc { e[b * kc + k] += p * totals[k] }
                 }
             }
         }
     }
 
-    /// Sum over covariate 0's levels of level sums (B x K at `offset`) = the per-cluster totals.
-    private func clusterTotals(_ levels: [Double], offset: Int) -> [Double] {
+    /// Sum over covariate 0's levels of level sums (B x K) = the per-cluster totals.
+    private func clusterTotals(_ levels: [Double]) -> [Double] {
         let kc = clusters
         var totals = [Double](repeating: 0, count: kc)
         for b in design.levelOffsets[0]..<design.levelOffsets[1] {
-            for k in 0..<kc { totals[k] += levels[offset + b * kc + k] }
+            for k in 0..<kc { totals[k] += levels[b * kc + k] }
         }
         return totals
     }
@@ -280,57 +289,56 @@ final class SoftClustering {
         return 2000 / Double(cells) * (-kmeansSum + entropySum + diversity)
     }
 
-    /// Cells per task of a pass over `count` cells with `slots` (next block, level) partial-sum rows per task:
-    /// at most 2048 cells (up to 8192 when there are many slots: each task zeroes and reduces all of its slots,
-    /// and with 64 levels x 20 blocks a slot still gets only a few rows), cut into an even number of equal tasks
-    /// (10k cells: 6 of 1667, not 5 that keep one of 2 threads idle for a fifth of the block).
+    /// Cells per task of a pass over `count` cells: at most `TaskRunner.cellsPerTask`, cut into an even number
+    /// of equal tasks (10k cells: 6 of 1667, not 5 that keep one of 2 threads idle for a fifth of the block).
     /// Never depends on the thread count.
-    static func cellsPerTask(_ count: Int, slots: Int) -> Int {
-        let most = min(8192, max(TaskRunner.cellsPerTask, 24 * slots))
-        var tasks = TaskRunner.taskCount(count, perTask: most)
+    static func cellsPerTask(_ count: Int) -> Int {
+        var tasks = TaskRunner.taskCount(count)
         if tasks > 1 && tasks % 2 == 1 { tasks += 1 }
         return max(1, (count + tasks - 1) / tasks)
     }
 
     /// Recomputes R for the cells at positions start..<end of `order` (or cells start..<end when nil) with
-    /// `penalty` (nil = none), storing the rows unless `storeRows` is false. Sums the new rows per
-    /// (next block, level) into `pendingSums` and per level into `passLevels` (the same partial sums added over
-    /// the next blocks), and the objective parts into `kmeansSum`, `entropySum`.
+    /// `penalty` (nil = none), storing the rows unless `storeRows` is false. Adds the new rows per
+    /// (next block, level) pair into `pendingSums`, sets `passLevels` to their sums per level, and the objective
+    /// parts `kmeansSum`, `entropySum`.
     private func pass(order: UnsafePointer<Int32>?, start: Int, end: Int, penalty: [Float]?, storeRows: Bool = true) {
-        let nb = design.levelCount, kc = clusters, nc = design.covariateCount
+        let kc = clusters, nc = design.covariateCount
         let kp = SoftmaxKernel.padded(kc)
-        let slice = nb * kc, nextBlocks = pendingSums.count / slice
-        let paddedSlice = nb * kp, pendingSlot = nextBlocks * paddedSlice
         let count = end - start
-        let perTask = SoftClustering.cellsPerTask(count, slots: nextBlocks * nb)
+        let perTask = SoftClustering.cellsPerTask(count)
         let tasks = TaskRunner.taskCount(count, perTask: perTask)
         let table = penalty ?? []
-        passContribution.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        let rows = taskRows, pairCount = next.pairCount
+        passLevels.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         kmeansSum = 0
         entropySum = 0
         var waveStart = 0
         while waveStart < tasks {
             let waveCount = min(waveTasks, tasks - waveStart)
             partialPending.withUnsafeMutableBufferPointer { ppBuf in
+              partialPairs.withUnsafeMutableBufferPointer { pairBuf in
+                partialCounts.withUnsafeMutableBufferPointer { countBuf in
                 partialObjective.withUnsafeMutableBufferPointer { poBuf in
                     zcos.withUnsafeBufferPointer { zBuf in
                         assignments.withUnsafeMutableBufferPointer { rBuf in
-                            next.blockOf.withUnsafeBufferPointer { nextBuf in
+                            next.cellPairs.withUnsafeBufferPointer { nextBuf in
                                 design.cellLevels.withUnsafeBufferPointer { levelBuf in
                                     table.withUnsafeBufferPointer { tableBuf in
                                         sigma.withUnsafeBufferPointer { sigmaBuf in
                                           centroids.withUnsafeBufferPointer { yBuf in
                                             let po = poBuf.baseAddress!, pp = ppBuf.baseAddress!
+                                            let slotPairs = pairBuf.baseAddress!, slotCounts = countBuf.baseAddress!
                                             let zc = zBuf.baseAddress!, r = rBuf.baseAddress!
                                             let y = yBuf.baseAddress!, d = dims, scale = logitScale
-                                            let nextBlock = nextBuf.baseAddress!, lv = levelBuf.baseAddress!
+                                            let cellPairs = nextBuf.baseAddress!, lv = levelBuf.baseAddress!
                                             let pt = penalty == nil ? nil : tableBuf.baseAddress
                                             let sg = sigmaBuf.baseAddress!
                                             runner.run(waveCount) { w in
                                                 let from = start + (waveStart + w) * perTask
                                                 let to = min(end, from + perTask)
-                                                let pending = pp + w * pendingSlot
-                                                pending.update(repeating: 0, count: pendingSlot)
+                                                let sums = pp + w * rows * kp, pairsOfSlot = slotPairs + w * rows
+                                                var used = 0
                                                 let scratch = SoftmaxKernel.makeScratch(clusters: kc)
                                                 let len = to - from
                                                 let logits = UnsafeMutablePointer<Float>.allocate(capacity: len * kp)
@@ -338,7 +346,14 @@ final class SoftClustering {
                                                     for k in kc..<kp { logits[x * kp + k] = SoftmaxKernel.padding }
                                                 }
                                                 let gathered = UnsafeMutablePointer<Float>.allocate(capacity: len * d)
-                                                defer { scratch.deallocate(); logits.deallocate(); gathered.deallocate() }
+                                                // Local slot of each pair this task touches (-1: none yet).
+                                                let slotOf = UnsafeMutablePointer<Int32>.allocate(capacity: pairCount)
+                                                slotOf.initialize(repeating: -1, count: pairCount)
+                                                let cellSlots = UnsafeMutablePointer<Int32>.allocate(capacity: nc)
+                                                defer {
+                                                    scratch.deallocate(); logits.deallocate(); gathered.deallocate()
+                                                    slotOf.deallocate(); cellSlots.deallocate()
+                                                }
                                                 // Logits of the task's cells: (zcos rows) Y^T by sgemm into rows
                                                 // of Kp (padding untouched), then (2 / sigma_k) (dot - 1).
                                                 var source = zc + from * d
@@ -358,15 +373,25 @@ final class SoftClustering {
                                                 var kmeans = 0.0, entropy = 0.0
                                                 for pos in from..<to {
                                                     let i = order.map { Int($0[pos]) } ?? pos
+                                                    for c in 0..<nc {
+                                                        let pair = Int(cellPairs[i * nc + c])
+                                                        if slotOf[pair] < 0 {
+                                                            slotOf[pair] = Int32(used)
+                                                            pairsOfSlot[used] = Int32(pair)
+                                                            (sums + used * kp).update(repeating: 0, count: kp)
+                                                            used += 1
+                                                        }
+                                                        cellSlots[c] = slotOf[pair]
+                                                    }
                                                     let parts = SoftmaxKernel.assign(
                                                         logits: logits + (pos - from) * kp, levels: lv + i * nc,
-                                                        covariates: nc, penalty: pt, sigma: sg, clusters: kc,
-                                                        row: storeRows ? r + i * kc : nil,
-                                                        sums: pending + Int(nextBlock[i]) * paddedSlice,
+                                                        slots: cellSlots, covariates: nc, penalty: pt, sigma: sg,
+                                                        clusters: kc, row: storeRows ? r + i * kc : nil, sums: sums,
                                                         scratch: scratch)
                                                     kmeans += parts.kmeans
                                                     entropy += parts.entropy
                                                 }
+                                                slotCounts[w] = used
                                                 po[2 * w] = kmeans
                                                 po[2 * w + 1] = entropy
                                             }
@@ -378,28 +403,30 @@ final class SoftClustering {
                         }
                     }
                 }
+                }
+              }
             }
             partialPending.withUnsafeBufferPointer { src in
-                passContribution.withUnsafeMutableBufferPointer { dst in
-                    PassReduction.addTasks(src.baseAddress!, tasks: waveCount, taskSlot: pendingSlot,
-                                           blocks: nextBlocks, levels: nb, clusters: kc, padded: kp,
-                                           into: dst.baseAddress!, runner: runner)
+              partialPairs.withUnsafeBufferPointer { pairs in
+                partialCounts.withUnsafeBufferPointer { counts in
+                  next.pairLevel.withUnsafeBufferPointer { pairLevel in
+                    pendingSums.withUnsafeMutableBufferPointer { pending in
+                      passLevels.withUnsafeMutableBufferPointer { levels in
+                        PassReduction.addTasks(src.baseAddress!, pairs: pairs.baseAddress!, counts: counts.baseAddress!,
+                                               tasks: waveCount, taskRows: rows, pairLevel: pairLevel.baseAddress!,
+                                               clusters: kc, padded: kp, pending: pending.baseAddress!,
+                                               levelTotals: levels.baseAddress!, runner: runner)
+                      }
+                    }
+                  }
                 }
+              }
             }
             for w in 0..<waveCount {
                 kmeansSum += partialObjective[2 * w]
                 entropySum += partialObjective[2 * w + 1]
             }
             waveStart += waveCount
-        }
-        passContribution.withUnsafeBufferPointer { src in
-            pendingSums.withUnsafeMutableBufferPointer { pending in
-                passLevels.withUnsafeMutableBufferPointer { levels in
-                    PassReduction.finish(src.baseAddress!, blocks: nextBlocks, levels: nb, clusters: kc,
-                                         pending: pending.baseAddress!, levelTotals: levels.baseAddress!,
-                                         runner: runner)
-                }
-            }
         }
     }
 }

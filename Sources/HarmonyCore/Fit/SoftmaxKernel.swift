@@ -36,11 +36,12 @@ enum SoftmaxKernel {
     }
 
     /// Computes R_i = softmax(logits + sum_c penalty[level_c]), writes it to `row` (K values) unless nil, adds
-    /// it to the Kp rows `sums + level_c * Kp` (one per covariate), and returns
+    /// it to the Kp rows `sums + slot_c * Kp` (one per covariate), and returns
     /// (sum_k sigma_k R_ik logits_ik, sum_k sigma_k R_ik ln R_ik).
     /// `logits` is a Kp row whose padding holds `padding`; `penalty` rows and `sigma` are Kp long, zero-padded.
     @inline(__always)
-    static func assign(logits g: UnsafePointer<Float>, levels: UnsafePointer<Int32>, covariates: Int,
+    static func assign(logits g: UnsafePointer<Float>, levels: UnsafePointer<Int32>, slots: UnsafePointer<Int32>,
+                       covariates: Int,
                        penalty: UnsafePointer<Float>?, sigma: UnsafePointer<Float>, clusters kc: Int,
                        row: UnsafeMutablePointer<Float>?, sums: UnsafeMutablePointer<Float>,
                        scratch: UnsafeMutablePointer<Float>) -> (kmeans: Double, entropy: Double) {
@@ -88,7 +89,7 @@ enum SoftmaxKernel {
             weighted8.addProduct(sr, load(l, k))
             mass8 += sr
             for c in 0..<covariates {
-                let target = sums + Int(levels[c]) * kp
+                let target = sums + Int(slots[c]) * kp
                 store(load(target, k) + r, target, k)
             }
             if let row {

@@ -15,6 +15,8 @@ public struct ExpressionReference: Sendable {
     public let model: ReferenceModel
     /// Every covariate has a single level: the fit corrected nothing.
     public let singleLevel: Bool
+    /// The parameters the fit ran with (no iterations when `singleLevel`).
+    public let parameters: HarmonyParameters
 
     /// Builds the reference of `source` (cells in the order of `cellIDs`, covariate codes and label values per
     /// cell in that order). `phase` reports each gene-space phase as it ends, `progress` each fit iteration.
@@ -35,6 +37,7 @@ public struct ExpressionReference: Sendable {
         let model = try ReferenceModel.build(fit: fit, embedding: build.pcs, covariates: covariates,
                                              parameters: parameters, cellIds: source.cellIDs, labels: labels,
                                              compact: compact, geneSpace: build.geneSpace)
-        return ExpressionReference(build: build, fit: fit, model: model, singleLevel: singleLevel)
+        return ExpressionReference(build: build, fit: fit, model: model, singleLevel: singleLevel,
+                                   parameters: parameters)
     }
 }
