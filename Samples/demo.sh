@@ -133,7 +133,7 @@ def accuracy(path):
 offline, rows = accuracy(f"{out}/query_predictions.tsv")
 streamed, _ = accuracy(f"{out}/query_streamed_predictions.tsv")
 distances = sorted(float(r["mapping_distance"]) for r in rows)
-batches = {b["batch"]: b["cells"] for b in stats.get("batches", [])}
+batches = stats.get("batches", {})
 print()
 print("What happened")
 print(f"  simulated 6,000 cells x 2,000 genes of UMI counts in 4 samples; reference = 3 samples, query = 1")
@@ -146,9 +146,8 @@ print(f"  offline mapping of the new sample's counts: label accuracy {offline:.3
 print(f"  harmonyd: model version {info['model_version']} at start, {stats['model_version']} at the end "
       f"({stats['refits_done']} refit(s) done, {stats['refits_failed']} failed); label accuracy of the streamed "
       f"cells {streamed:.3f}")
-print(f"  the same file streamed twice: batch04 holds {batches.get('batch04')} cells "
-      f"({stats.get('cells_deduplicated', 0)} resent cells recognised); latency p50 {stats['latency_us']['p50']} us, "
-      f"p99 {stats['latency_us']['p99']} us")
+print(f"  the same {len(truth)} cells streamed twice: batch04 holds {batches.get('batch04')} cells (exactly once); "
+      f"latency p50 {stats['latency_us']['p50']} us, p99 {stats['latency_us']['p99']} us")
 print(f"  harmonyd stopped on SIGTERM with exit status {status}; its log: {out}/harmonyd.log")
 print()
 print("Pictures")

@@ -4,6 +4,11 @@
 # builds libHarmonyC with SwiftPM) and runs its tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ! command -v swift >/dev/null 2>&1; then
+    echo "test: the Swift 6 toolchain is needed and 'swift' is not on the PATH." >&2
+    echo "      Install it (https://www.swift.org/install/linux/) and add its usr/bin to PATH, then run again." >&2
+    exit 1
+fi
 Samples/setup.sh
 swift build -c release
 swift test -c release -Xswiftc -enable-testing

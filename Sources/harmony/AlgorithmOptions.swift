@@ -1,8 +1,12 @@
 import ArgumentParser
 import HarmonyCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The Harmony parameters as command-line options. Options not given keep the preset's defaults
-/// (ALGORITHM.md §2.12); options given override them.
+/// (Protocols/algorithm.md §2.1 and §2.7); options given override them. harmonypy's names are accepted as
+/// aliases (--lamb, --max-iter-harmony, --max-iter-kmeans, --random-state, --ncores); the README has the table.
 struct AlgorithmOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "Algorithm generation and its defaults: harmony2 (R harmony 2.x, harmonypy 2.1) or harmony1 (R harmony 1.x: centroids move every round, lambda 1, 20 rounds).",
@@ -10,7 +14,7 @@ struct AlgorithmOptions: ParsableArguments {
     var preset: String = HarmonyPreset.harmony2.rawValue
 
     @Option(help: ArgumentHelp(
-        "Diversity penalty: how strongly clusters are pushed to mix batches (0 turns it off). One value, or one per --vars column.",
+        "Diversity penalty: how strongly clusters are pushed to mix batches (0 turns it off). One value, one per --vars column, or one per level (as harmonypy allows: the levels of each column in sorted order, column after column).",
         valueName: "theta[,..]"))
     var theta: NumberList?
 
@@ -19,7 +23,7 @@ struct AlgorithmOptions: ParsableArguments {
         valueName: "sigma[,..]"))
     var sigma: NumberList?
 
-    @Option(help: ArgumentHelp(
+    @Option(name: [.customLong("lambda"), .customLong("lamb")], help: ArgumentHelp(
         "Ridge penalty on the batch terms: 'auto' (alpha x expected cells, the harmony2 default) or fixed values (one, or one per --vars column; harmony1 uses 1). Larger values correct less.",
         valueName: "auto|lambda[,..]"))
     var lambda: LambdaChoice?
@@ -41,11 +45,11 @@ struct AlgorithmOptions: ParsableArguments {
         valueName: "fraction"))
     var blockSize: Double?
 
-    @Option(name: .customLong("max-iter"), help: ArgumentHelp(
+    @Option(name: [.customLong("max-iter"), .customLong("max-iter-harmony")], help: ArgumentHelp(
         "Most Harmony iterations (clustering + correction) to run (default 10).", valueName: "n"))
     var maxIter: Int?
 
-    @Option(name: .customLong("max-iter-cluster"), help: ArgumentHelp(
+    @Option(name: [.customLong("max-iter-cluster"), .customLong("max-iter-kmeans")], help: ArgumentHelp(
         "Most clustering rounds per iteration (harmony2: 4, harmony1: 20).", valueName: "n"))
     var maxIterCluster: Int?
 
@@ -67,11 +71,11 @@ struct AlgorithmOptions: ParsableArguments {
         valueName: "fraction"))
     var batchPropCutoff: Double?
 
-    @Option(help: ArgumentHelp("Seed of the random start (k-means) and block order; the same seed gives the same result.",
+    @Option(name: [.customLong("seed"), .customLong("random-state")], help: ArgumentHelp("Seed of the random start (k-means) and block order; the same seed gives the same result.",
                                valueName: "n"))
     var seed: UInt64 = 0
 
-    @Option(help: ArgumentHelp("Worker threads; 0 uses every core. Results do not depend on it.", valueName: "n"))
+    @Option(name: [.customLong("threads"), .customLong("ncores")], help: ArgumentHelp("Worker threads; 0 uses every core. Results do not depend on it.", valueName: "n"))
     var threads: Int = 0
 
     mutating func validate() throws {
@@ -117,13 +121,11 @@ struct AlgorithmOptions: ParsableArguments {
     }
 
     /// The parameters: the preset's defaults with every given option applied. `covariateCount` checks that
-    /// per-variable lists (--theta, --lambda) have one value or one per variable.
+    /// --lambda has one value or one per variable.
     func parameters(covariateCount: Int) throws -> HarmonyParameters {
         var p = HarmonyParameters(preset: HarmonyPreset(rawValue: preset) ?? .harmony2)
-        if let theta {
-            try checkPerVariable("--theta", theta.values.count, covariateCount)
-            p.theta = theta.values
-        }
+        // --theta may also hold one value per level, which only the data can check (HarmonyParameters does).
+        if let theta { p.theta = theta.values }
         if let sigma { p.sigma = sigma.values }
         switch lambda {
         case .auto?: p.lambda = .dynamic(alpha: alpha ?? 0.2)
@@ -150,6 +152,21 @@ struct AlgorithmOptions: ParsableArguments {
     private func checkPerVariable(_ option: String, _ count: Int, _ variables: Int) throws {
         guard count == 1 || count == variables else {
             throw ValidationError("\(option) takes one value or one per --vars column (\(variables)); got \(count).")
+        }
+    }
+}
+
+extension AlgorithmOptions {
+    /// Warns (on stderr, even with --quiet: it is about the data) about batch levels of a single cell. Such a level
+    /// cannot be estimated apart from the cell itself: its correction moves the cell onto its cluster centre.
+    static func warnAboutSingleCellLevels(_ covariates: [Covariate], command: String) {
+        for covariate in covariates {
+            let single = zip(covariate.levels, covariate.levelCounts).filter { $0.1 == 1 }.map(\.0)
+            guard !single.isEmpty else { continue }
+            let names = single.prefix(5).map { "'\($0)'" }.joined(separator: ", ") + (single.count > 5 ? ", ..." : "")
+            fputs("harmony \(command): warning: \(single.count) level(s) of '\(covariate.name)' hold a single cell "
+                  + "(\(names)); a one-cell batch is corrected onto its cluster centres. Check for typos or missing "
+                  + "values, or merge such cells into a larger batch.\n", stderr)
         }
     }
 }

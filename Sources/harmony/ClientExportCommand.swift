@@ -5,7 +5,13 @@ import HarmonyCore
 struct ClientExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write the daemon's current corrections of every cell of one query batch.")
+        abstract: "Write the daemon's current corrections of every cell of one query batch.",
+        discussion: """
+            The corrections use every cell of the batch at once, so once the whole batch has been sent they equal \
+            what offline `harmony map` writes for it with the daemon's model. The extension of --out picks the format.
+
+              harmony client export --batch sample1 --out sample1.tsv.gz --socket h.sock
+            """)
 
     @OptionGroup var connection: ClientConnectionOptions
 

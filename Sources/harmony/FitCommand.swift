@@ -67,6 +67,7 @@ struct FitCommand: ParsableCommand {
             return (input, labels)
         }
         let readSeconds = readClock.elapsed
+        AlgorithmOptions.warnAboutSingleCellLevels(input.covariates, command: "fit")
         let parameters = try algorithm.parameters(covariateCount: input.covariates.count)
         let n = input.embedding.cellCount, d = input.embedding.values.cols
         progress("read \(n) cells x \(d) dimensions, \(input.covariates.map { "\($0.name): \($0.levels.count) levels" }.joined(separator: ", ")) in \(Self.seconds(readSeconds))")

@@ -150,6 +150,7 @@ struct ReferenceCommand: ParsableCommand {
         phase("read \(source.cellCount) cells x \(source.geneCount) genes from \(source.origin)")
         let readSeconds = clock.elapsed
 
+        AlgorithmOptions.warnAboutSingleCellLevels(covariates, command: "reference")
         let parameters = try algorithm.parameters(covariateCount: covariates.count)
         let settings = GeneSpaceSettings(
             normalization: normalized ? .asGiven : .logCounts(targetSum: targetSum),

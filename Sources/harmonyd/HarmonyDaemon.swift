@@ -16,6 +16,12 @@ struct HarmonyDaemon: ParsableCommand {
             Query cells sent with MAP are corrected against the reference, logged durably in the state \
             directory before they are acknowledged, and folded into the reference by background refits. \
             A model in the state directory (written by a refit) takes precedence over --reference.
+
+            Examples:
+              harmonyd --reference ref.hmod --socket /run/harmony/h.sock --state-dir /var/lib/harmonyd
+              harmonyd --reference ref.hmod --socket h.sock --state-dir state --refit-after 10000 --allow-uid 1000
+              harmonyd --reference ref.hmod --socket h.sock --state-dir state --self-bench
+            Then: harmony client info --socket h.sock (see `harmony client --help`).
             """,
         version: "harmonyd \(HarmonyServerInfo.version) (libuv \(HarmonyServerInfo.libuvVersion))")
 

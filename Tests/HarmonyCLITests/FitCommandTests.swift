@@ -84,6 +84,17 @@ final class FitCommandTests: XCTestCase {
         try assertRejected(meta: meta, message: ["meta.tsv, line 8, column 2 (batch)", "empty value for cell 'c6'"])
     }
 
+    // NA, NaN and friends are what R, pandas and anndata write for a missing batch; they must not become a
+    // one-cell level of their own.
+    func testMissingValueMarkersInAUsedColumn() throws {
+        for marker in ["NA", "NaN", "<NA>"] {
+            var meta = "cell_id\tbatch\tdonor\n"
+            for i in 0..<8 { meta += "c\(i)\t\(i == 3 ? marker : "a\(i % 2)")\td\n" }
+            try assertRejected(meta: meta, message: ["meta.tsv, line 5, column 2 (batch)",
+                                                     "missing value '\(marker)' for cell 'c3'"])
+        }
+    }
+
     func testFewerThanSixCells() throws {
         try assertRejected(pcs: "cell_id\tPC1\nc0\t1\nc1\t2\nc2\t3\nc3\t4\nc4\t5\n",
                            message: ["pcs.tsv", "5 cell(s)", "at least 6"])

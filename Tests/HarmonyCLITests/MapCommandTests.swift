@@ -157,6 +157,43 @@ final class MapCommandTests: XCTestCase {
         XCTAssertEqual(listed?.last, ["id": "ENSG11", "name": "GENE11"])
     }
 
+    /// An .h5ad query (obsm X_pca, obs metadata, no --meta) maps like the table, into an .h5ad output with obs
+    /// predictions and obsm["X_pca_harmony"]; expression onto this embedding-built reference is refused.
+    func testH5ADQueryAndOutput() throws {
+        let table = try DelimitedTable.read(cli.directory.appendingPathComponent("query.tsv").path)
+        let pcs = try table.numericMatrix().converted(to: Float.self)
+        let meta = try DelimitedTable.read(cli.directory.appendingPathComponent("query_meta.tsv").path)
+        let donor = meta.columnIndex(named: "donor")!
+        try AnnDataWriter.write(AnnDataOutput(obsNames: table.ids, obsColumns: [("donor", .categorical(meta.fields.map { $0[donor] }))],
+                                              obsm: [("X_pca", pcs)]),
+                                to: cli.directory.appendingPathComponent("query.h5ad").path)
+        let viaTable = try cli.run(["map", "query.tsv", "--reference", "ref.hmod", "--meta", "query_meta.tsv", "--batch-key", "donor",
+                                    "--out", "t.tsv", "--predictions", "t_pred.tsv", "--quiet"])
+        XCTAssertEqual(viaTable.status, 0, viaTable.stderr)
+        let viaH5AD = try cli.run(["map", "query.h5ad", "--basis", "X_pca", "--reference", "ref.hmod", "--batch-key", "donor",
+                                   "--out", "h.h5ad", "--predictions", "h_pred.tsv", "--quiet"])
+        XCTAssertEqual(viaH5AD.status, 0, viaH5AD.stderr)
+        let expected = try DelimitedTable.read(cli.directory.appendingPathComponent("t.tsv").path).numericMatrix()
+        let out = try AnnData.open(cli.directory.appendingPathComponent("h.h5ad").path)
+        XCTAssertEqual(out.obsNames, queryIds)
+        let corrected = try out.obsm("X_pca_harmony")
+        XCTAssertEqual(corrected.rows, expected.rows)
+        for (a, b) in zip(corrected.values, expected.values) { XCTAssertEqual(Double(a), b, accuracy: 1e-5 * max(1, abs(b))) }
+        let labels = try out.obsMetadata()
+        XCTAssertEqual(try labels.labels(column: "label", rows: Array(0..<queryIds.count)),
+                       try DelimitedTable.read(cli.directory.appendingPathComponent("t_pred.tsv").path).fields.map { $0[0] })
+        XCTAssertNotNil(labels.table.columnIndex(named: "mapping_distance"))
+        XCTAssertEqual(try out.obsmNames().sorted(), ["X_pca_harmony", "X_pca_reference"])
+        // Expression (a 10x directory) onto a reference built from an embedding: refused, nothing written.
+        let tenx = CLIRunner.repoRoot.appendingPathComponent("Tests/Fixtures/expression/tenx_v3_dir").path
+        let before = cli.listing()
+        let refused = try cli.run(["map", tenx, "--reference", "ref.hmod", "--meta", "query_meta.tsv", "--batch-key", "donor",
+                                   "--out", "x.tsv"])
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stderr.contains("built from an embedding"), refused.stderr)
+        XCTAssertEqual(cli.listing(), before)
+    }
+
     /// --min-confidence relabels low-confidence cells Unknown; --max-mapping-distance flags the far cells; the
     /// two runs agree on everything else.
     func testMinConfidenceAndMappingFlag() throws {

@@ -20,6 +20,11 @@ final class SimulateCommandTests: XCTestCase {
         let lisi = try cli.run(["lisi", "n/pcs.npy", "--meta", "n/meta.tsv.gz", "--vars", "batch,cell_type"])
         XCTAssertEqual(lisi.status, 0, lisi.stderr)
         XCTAssertTrue(lisi.stdout.contains("\"cells\" : 500"), lisi.stdout)
+        // Without the sidecar the cells are named 0, 1, ...; the error says why they do not match.
+        try FileManager.default.removeItem(at: cli.directory.appendingPathComponent("n/pcs.ids.txt"))
+        let orphan = try cli.run(["lisi", "n/pcs.npy", "--meta", "n/meta.tsv.gz", "--vars", "batch"])
+        XCTAssertEqual(orphan.status, 2, orphan.stderr)
+        XCTAssertTrue(orphan.stderr.contains("has no ids file n/pcs.ids.txt"), orphan.stderr)
     }
 
     func testBadOptions() throws {

@@ -193,6 +193,17 @@ final class ModelFileTests: XCTestCase {
         XCTAssertThrowsError(try ModelFile.read("/nonexistent/dir/m.hmod")) { error in
             guard case HarmonyError.io = error else { return XCTFail("\(error)") }
         }
+        // A small pickle named .hmod (protocol 4: 0x80 0x04 ...) is named as such, not called truncated; a real
+        // model cut short is.
+        let pickle: [UInt8] = [0x80, 0x04, 0x95, 0x0B, 0, 0, 0, 0, 0, 0, 0, 0x7D, 0x94, 0x2E]
+        XCTAssertThrowsError(try ModelFile.decode(pickle, source: "p.hmod")) { error in
+            XCTAssertTrue("\(error)".contains("Python pickle"), "\(error)")
+            XCTAssertFalse("\(error)".contains("truncated"), "\(error)")
+        }
+        let cut = Array(ModelFile.encode(try Self.smallModel()).prefix(20))
+        XCTAssertThrowsError(try ModelFile.decode(cut, source: "c.hmod")) { error in
+            XCTAssertTrue("\(error)".contains("truncated: only 20 bytes"), "\(error)")
+        }
     }
 
     /// The worked example of Protocols/model-format.md, byte for byte where the document spells bytes out.

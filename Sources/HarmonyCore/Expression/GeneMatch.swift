@@ -94,8 +94,8 @@ public struct GeneMatch: Sendable, Equatable {
                 guard x.isFinite, !counts || (x >= 0 && x == x.rounded()) else {
                     throw HarmonyError.invalidInput(
                         "\(source): \(cell()) has the value \(x) for gene \(block.columns[e] + 1); "
-                        + (counts ? "counts must be non-negative integers (log-normalized input needs a reference "
-                                    + "built from log-normalized values)" : "values must be finite"))
+                        + (counts && x.isFinite ? "counts must be non-negative integers (log-normalized input needs a "
+                                                  + "reference built from log-normalized values)" : "values must be finite"))
                 }
                 total += Double(x)
                 let r = queryToReference[Int(block.columns[e])]

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A metadata table (header row, first column the cell id) indexed by cell id, joined to embeddings by id.
 public struct CellMetadata: Sendable {
     /// The table as read.
@@ -32,11 +36,25 @@ public struct CellMetadata: Sendable {
         for (i, id) in embedding.ids.enumerated() {
             guard let row = rowOfId[id] else {
                 throw HarmonyError.invalidInput(
-                    "\(embedding.path), \(embedding.location(ofRow: i)): cell '\(id)' is not in the metadata file \(table.path)")
+                    "\(embedding.path), \(embedding.location(ofRow: i)): cell '\(id)' is not in the metadata file \(table.path)"
+                    + Self.sidecarHint(embedding.path))
             }
             rows[i] = row
         }
         return rows
+    }
+
+    /// Values R, pandas and anndata write for a missing entry. A batch or label column holding one would otherwise
+    /// become a level of its own (often of one cell), silently; they are refused like an empty value.
+    public static let missingMarkers: Set<String> = ["NA", "<NA>", "NaN", "nan", "None", "null"]
+
+    // A .npy file without its ids sidecar names its cells 0, 1, ...: say so when those names do not match.
+    private static func sidecarHint(_ path: String) -> String {
+        guard path.lowercased().hasSuffix(".npy") else { return "" }
+        let sidecar = NumpyFile.sidecarPath(for: path)
+        guard access(sidecar, F_OK) != 0 else { return "" }
+        return " (\(path) has no ids file \(sidecar), so its cells are named by their row numbers 0, 1, ...; "
+            + "write one cell id per line there, in row order)"
     }
 
     /// The labels of column `name` for the cells at `rows`, in that order.
@@ -53,9 +71,12 @@ public struct CellMetadata: Sendable {
         var out = [String](repeating: "", count: rows.count)
         for (i, row) in rows.enumerated() {
             let value = table.fields[row][c]
-            if value.isEmpty {
+            if value.isEmpty || Self.missingMarkers.contains(value) {
+                let what = value.isEmpty ? "empty value" : "missing value '\(value)'"
                 throw HarmonyError.invalidInput(
-                    "\(table.path), line \(table.lineNumbers[row]), column \(c + 2) (\(name)): empty value for cell '\(table.ids[row])'")
+                    "\(table.path), line \(table.lineNumbers[row]), column \(c + 2) (\(name)): \(what) for cell "
+                    + "'\(table.ids[row])'; every cell needs a batch or label (drop such cells, or give them a level of "
+                    + "their own such as 'unknown')")
             }
             out[i] = value
         }

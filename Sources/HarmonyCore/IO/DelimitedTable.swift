@@ -108,21 +108,45 @@ public struct DelimitedTable: Sendable {
         return lines
     }
 
+    // Fields as RFC 4180 quotes them: a field that starts with a double quote runs to the closing quote, holds
+    // separators as text ("CD4+ T, naive") and writes a quote as two (""); other fields are taken as they are.
+    // A quoted field cannot span lines here (a line break inside quotes ends the record early).
     static func splitFields(_ line: ArraySlice<UInt8>, separator: UInt8) -> [String] {
+        let quote = UInt8(ascii: "\"")
         var out: [String] = []
-        var start = line.startIndex
-        for i in line.indices where line[i] == separator {
-            out.append(unquote(line[start..<i]))
-            start = i + 1
+        var i = line.startIndex
+        while true {
+            if i < line.endIndex && line[i] == quote {
+                var field: [UInt8] = []
+                var j = line.index(after: i)
+                while j < line.endIndex {
+                    if line[j] == quote {
+                        let next = line.index(after: j)
+                        if next < line.endIndex && line[next] == quote {
+                            field.append(quote)
+                            j = line.index(after: next)
+                            continue
+                        }
+                        j = next
+                        break
+                    }
+                    field.append(line[j])
+                    j = line.index(after: j)
+                }
+                // Text between the closing quote and the separator is kept, as spreadsheet programs do.
+                var k = j
+                while k < line.endIndex && line[k] != separator { k = line.index(after: k) }
+                field.append(contentsOf: line[j..<k])
+                out.append(String(decoding: field, as: UTF8.self))
+                guard k < line.endIndex else { return out }
+                i = line.index(after: k)
+            } else {
+                var k = i
+                while k < line.endIndex && line[k] != separator { k = line.index(after: k) }
+                out.append(String(decoding: line[i..<k], as: UTF8.self))
+                guard k < line.endIndex else { return out }
+                i = line.index(after: k)
+            }
         }
-        out.append(unquote(line[start..<line.endIndex]))
-        return out
-    }
-
-    private static func unquote(_ field: ArraySlice<UInt8>) -> String {
-        if field.count >= 2, field.first == UInt8(ascii: "\""), field.last == UInt8(ascii: "\"") {
-            return String(decoding: field.dropFirst().dropLast(), as: UTF8.self)
-        }
-        return String(decoding: field, as: UTF8.self)
     }
 }

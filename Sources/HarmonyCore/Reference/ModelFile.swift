@@ -159,10 +159,17 @@ public enum ModelFile {
 
     static func sectionTable(_ raw: UnsafeRawBufferPointer, source: String) throws -> [(ModelSection, Int, Int)] {
         func bad(_ m: String) -> HarmonyError { .fileFormat("\(source): \(m)") }
-        guard raw.count >= fixedHeaderSize + 4 else {
-            throw bad("not a Harmony model file (only \(raw.count) bytes; truncated?)")
+        // The magic first: a short file of some other kind (a pickle named .hmod) is not "truncated".
+        let lead = Array(raw.prefix(magic.count))
+        guard lead == Array(magic.prefix(lead.count)) else {
+            let pickle = lead.count >= 2 && lead[0] == 0x80 && (2...5).contains(lead[1])
+            throw bad("not a Harmony model file (" + (pickle
+                ? "it starts like a Python pickle; write models with harmony_swift's Reference.save or `harmony fit --reference-out`)"
+                : "wrong magic bytes)"))
         }
-        guard Array(raw[0..<8]) == magic else { throw bad("not a Harmony model file (wrong magic bytes)") }
+        guard raw.count >= fixedHeaderSize + 4 else {
+            throw bad("truncated: only \(raw.count) bytes, less than a model file's header")
+        }
         var header = ByteReader(raw, start: 8, end: fixedHeaderSize, context: source)
         let format = try header.u32()
         guard format >= 1 else { throw bad("invalid format version 0") }
