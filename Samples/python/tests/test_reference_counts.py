@@ -115,28 +115,28 @@ def test_projecting_the_reference_counts_gives_its_pcs(cli):
     assert relative_error(mapped.projection, np.load(out / "pcs.npy")) <= 1e-5
 
 
-def test_map_query_from_counts_equals_harmony_map_of_its_projection(cli, tmp_path):
-    """Donor 107's counts mapped in memory equal `harmony map` run on the projection map_query wrote
-    (X_pca_reference): embedding, labels, confidences, clusters and mapping distances. (`harmony map` reads
-    embeddings; `harmony map` on expression would make this a direct comparison.)"""
+def test_map_query_from_counts_equals_harmony_map(cli, tmp_path):
+    """Donor 107's counts mapped in memory equal `harmony map` of the same .h5ad: the projection, the mapped
+    embedding, labels, confidences, clusters and mapping distances."""
     import pandas as pd
-    from shared_data import write_meta, write_npy
     _, out = cli
     adata = kang()
     # Every tenth gene left out of the query: those reference genes stand at the reference mean.
     query = adata[~adata.obs["sample_id"].isin(REFERENCE_SAMPLES), np.arange(adata.n_vars) % 10 != 0].copy()
+    query.write_h5ad(tmp_path / "query.h5ad")
+    result = subprocess.run(
+        [binary("harmony"), "map", str(tmp_path / "query.h5ad"), "--reference", str(out / "cli.hmod"),
+         "--batch-key", "sample_id", "--out", str(tmp_path / "z.npy"), "--projection-out", str(tmp_path / "proj.npy"),
+         "--predictions", str(tmp_path / "pred.tsv"), "--quiet"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
     hs.tl.map_query(query, hs.Reference.load(out / "cli.hmod"), "sample_id")
-    assert query.obsm["X_pca_reference"].shape == (query.n_obs, 20)
-    write_npy(tmp_path / "query.npy", query.obsm["X_pca_reference"], query.obs_names)
-    write_meta(tmp_path / "meta.tsv", query.obs[["sample_id"]])
-    subprocess.run([binary("harmony"), "map", str(tmp_path / "query.npy"), "--reference", str(out / "cli.hmod"),
-                    "--meta", str(tmp_path / "meta.tsv"), "--batch-key", "sample_id", "--out",
-                    str(tmp_path / "z.npy"), "--predictions", str(tmp_path / "pred.tsv"), "--quiet"], check=True)
+    assert relative_error(query.obsm["X_pca_reference"], np.load(tmp_path / "proj.npy")) <= 1e-6
     assert relative_error(query.obsm["X_pca_harmony"], np.load(tmp_path / "z.npy")) <= 1e-6
     expected = pd.read_csv(tmp_path / "pred.tsv", sep="\t", index_col=0, keep_default_na=False).loc[query.obs_names]
     assert list(query.obs["harmony_label"].astype(str)) == list(expected["label"])
     np.testing.assert_allclose(query.obs["harmony_label_confidence"], expected["confidence"], rtol=1e-6)
     assert list(query.obs["harmony_cluster"].astype(int)) == list(expected["cluster"])
+    np.testing.assert_allclose(query.obs["harmony_cluster_probability"], expected["cluster_prob"], rtol=1e-6)
     np.testing.assert_allclose(query.obs["harmony_mapping_distance"], expected["mapping_distance"], rtol=1e-6)
     assert query.uns["harmony"]["min_overlap"] == 0.5
     # Donor 107's cell types are recovered from donor 101's reference.
