@@ -42,7 +42,7 @@ public func harmonyFit(_ embedding: UnsafeRawPointer?, _ dtype: Int32, _ n: Int6
                        _ outputs: UnsafeMutablePointer<harmony_fit_outputs>?,
                        _ err: UnsafeMutablePointer<CChar>?, _ errLength: Int) -> Int32 {
     CallStatus.run(err: err, length: errLength) {
-        guard let params, let outputs, let corrected = outputs.pointee.corrected else {
+        guard let params, let outputs, outputs.pointee.corrected != nil else {
             throw HarmonyError.invalidInput("harmony_fit needs parameters and an output buffer for the corrected embedding")
         }
         let matrix = try CInput.matrix(embedding, dtype: dtype, rows: n, cols: d, what: "embedding")
@@ -56,7 +56,7 @@ public func harmonyFit(_ embedding: UnsafeRawPointer?, _ dtype: Int32, _ n: Int6
         let result = try Harmony.fit(matrix, covariates: covs, parameters: parameters) { p in
             progress?(progressContext, Int64(p.iteration), p.objective)
         }
-        var out = outputs.pointee
+        let out = outputs.pointee
         var model: ReferenceModel? = nil
         if out.model != nil {
             // Built before anything is written, so a failure leaves the outputs untouched.
@@ -65,8 +65,19 @@ public func harmonyFit(_ embedding: UnsafeRawPointer?, _ dtype: Int32, _ n: Int6
                 cellIds: try cellIds(out, cells: Int(n)), labels: try labels(out, cells: Int(n)),
                 compact: out.compact != 0)
         }
-        result.corrected.values.withUnsafeBufferPointer {
-            corrected.update(from: $0.baseAddress!, count: $0.count)
+        FitOutput.write(result, model: model, to: outputs)
+    }
+}
+
+/// Writing a fit's results into the caller's `harmony_fit_outputs`.
+enum FitOutput {
+    /// Copies the corrected embedding, the objective trace and the counts, and hands over a model handle.
+    /// Call only once nothing can fail any more: the caller's buffers are written here and nowhere else.
+    static func write(_ result: HarmonyFitResult, model: ReferenceModel?,
+                      to outputs: UnsafeMutablePointer<harmony_fit_outputs>) {
+        var out = outputs.pointee
+        if let corrected = out.corrected {
+            result.corrected.values.withUnsafeBufferPointer { corrected.update(from: $0.baseAddress!, count: $0.count) }
         }
         if let objective = out.objective {
             let count = min(result.objective.count, Int(max(0, out.objective_capacity)))
@@ -82,14 +93,16 @@ public func harmonyFit(_ embedding: UnsafeRawPointer?, _ dtype: Int32, _ n: Int6
     }
 }
 
-private func cellIds(_ out: harmony_fit_outputs, cells n: Int) throws -> [String] {
+/// The cell ids of a fit's outputs ("0", "1", ... when NULL); they must be unique.
+func cellIds(_ out: harmony_fit_outputs, cells n: Int) throws -> [String] {
     guard out.cell_ids != nil else { return (0..<n).map(String.init) }
     let ids = try CInput.strings(out.cell_ids, count: n, what: "cell id")
     guard Set(ids).count == n else { throw HarmonyError.invalidInput("the cell ids are not unique") }
     return ids
 }
 
-private func labels(_ out: harmony_fit_outputs, cells n: Int) throws -> (name: String, values: [String])? {
+/// The labels of a fit's outputs as (column name, value per cell), or nil without a label name.
+func labels(_ out: harmony_fit_outputs, cells n: Int) throws -> (name: String, values: [String])? {
     guard let name = out.label_name else { return nil }
     let labelName = String(cString: name)
     let values = try CInput.strings(out.label_values, count: Int(max(0, out.label_count)), what: "label value")

@@ -26,11 +26,43 @@ public func harmonyMap(_ handle: OpaquePointer?, _ query: UnsafeRawPointer?, _ d
                        _ err: UnsafeMutablePointer<CChar>?, _ errLength: Int) -> Int32 {
     CallStatus.run(err: err, length: errLength) {
         let model = try ModelHandle.model(handle)
+        let cells = try CInput.matrix(query, dtype: dtype, rows: n, cols: d, what: "query")
+        try MapCall.run(model: model, cells: cells, batch: batch, params: params, outputs: outputs)
+    }
+}
+
+/// Maps query expression: projected on the model's gene space (ExpressionQuery), then mapped; see harmony.h.
+@_cdecl("harmony_map_expression")
+public func harmonyMapExpression(_ handle: OpaquePointer?, _ expression: UnsafePointer<harmony_expression>?,
+                                 _ cellIds: UnsafePointer<UnsafePointer<CChar>?>?, _ minimumOverlap: Double,
+                                 _ batch: UnsafePointer<harmony_covariate>?, _ params: UnsafePointer<harmony_map_params>?,
+                                 _ projection: UnsafeMutablePointer<Float>?,
+                                 _ outputs: UnsafeMutablePointer<harmony_map_outputs>?,
+                                 _ err: UnsafeMutablePointer<CChar>?, _ errLength: Int) -> Int32 {
+    CallStatus.run(err: err, length: errLength) {
+        let model = try ModelHandle.model(handle)
+        guard let expression else { throw HarmonyError.invalidInput("harmony_map_expression needs the expression") }
+        let n = Int(max(0, expression.pointee.cells))
+        let ids = cellIds == nil ? (0..<n).map(String.init) : try CInput.strings(cellIds, count: n, what: "cell id")
+        let source = try CSRExpression(expression.pointee, cellIDs: ids)
+        let query = try ExpressionQuery(model: model, source: source, minimumOverlap: minimumOverlap)
+        try MapCall.run(model: model, cells: query.projection, batch: batch, params: params, outputs: outputs)
+        if let projection {
+            query.projection.values.withUnsafeBufferPointer { projection.update(from: $0.baseAddress!, count: $0.count) }
+        }
+    }
+}
+
+/// The mapping both entry points share, over query cells in the reference's PC space.
+enum MapCall {
+    /// Maps `cells` and writes the outputs; nothing is written unless the whole mapping succeeds.
+    static func run(model: ReferenceModel, cells: Matrix<Float>, batch: UnsafePointer<harmony_covariate>?,
+                    params: UnsafePointer<harmony_map_params>?,
+                    outputs: UnsafeMutablePointer<harmony_map_outputs>?) throws {
         guard let batch, let params, let outputs, let corrected = outputs.pointee.corrected else {
-            throw HarmonyError.invalidInput("harmony_map needs a batch variable, parameters and an output buffer for the corrected embedding")
+            throw HarmonyError.invalidInput("mapping needs a batch variable, parameters and an output buffer for the corrected embedding")
         }
         let p = params.pointee, out = outputs.pointee
-        let cells = try CInput.matrix(query, dtype: dtype, rows: n, cols: d, what: "query")
         guard cells.cols == model.dimension else {
             throw HarmonyError.invalidInput("the query has \(cells.cols) dimensions; the reference has \(model.dimension)")
         }

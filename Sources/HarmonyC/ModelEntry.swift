@@ -92,6 +92,7 @@ enum ModelDescription {
         fields.append(("cells", "\(model.cellCount)"))
         fields.append(("compact", model.isCompact ? "true" : "false"))
         fields.append(("genes", model.geneSpace == nil ? "false" : "true"))
+        fields.append(("gene_count", "\(model.geneSpace?.genes.count ?? 0)"))
         fields.append(("cluster_spread", model.clusterSpread == nil ? "false" : "true"))
         fields.append(("sigma", JSONText.numbers(model.parameters.sigma)))
         fields.append(("theta", JSONText.numbers(model.parameters.theta)))

@@ -151,35 +151,29 @@ struct ReferenceCommand: ParsableCommand {
         let readSeconds = clock.elapsed
 
         AlgorithmOptions.warnAboutSingleCellLevels(covariates, command: "reference")
-        var parameters = try algorithm.parameters(covariateCount: covariates.count)
-        let singleLevel = covariates.allSatisfy { $0.levels.count == 1 }
-        if singleLevel { parameters.maxIterations = 0 }
+        let parameters = try algorithm.parameters(covariateCount: covariates.count)
         let settings = GeneSpaceSettings(
             normalization: normalized ? .asGiven : .logCounts(targetSum: targetSum),
             selection: listed.map { .listed($0) } ?? .variable(count: genes ?? 2000),
             minCells: minCells, components: pcs, seed: algorithm.seed, threads: algorithm.threads)
-        let build = try CommandFailure.readingInput {
-            try GeneSpaceBuilder.build(source: source, batches: covariates[0].codes, batchCount: covariates[0].levels.count,
-                                       settings: settings) { _, summary in phase(summary) }
+        let reference = try CommandFailure.readingInput {
+            try ExpressionReference.build(
+                source: source, covariates: covariates, labels: labels.flatMap { name in labelValues.map { (name, $0) } },
+                compact: compact, settings: settings, parameters: parameters,
+                phase: { _, summary in phase(summary) },
+                progress: { p in
+                    progress("iteration \(p.iteration): objective \(String(format: "%.6g", p.objective)), \(p.clusterRounds) clustering rounds")
+                })
         }
+        let build = reference.build, fit = reference.fit, model = reference.model
         if !build.droppedGenes.isEmpty {
             let names = build.droppedGenes.prefix(10).map(\.name).joined(separator: ", ")
             fputs("harmony reference: dropped \(build.droppedGenes.count) listed gene(s) that do not vary over the reference cells: \(names)\(build.droppedGenes.count > 10 ? ", ..." : "")\n", stderr)
         }
+        if reference.singleLevel { progress("every batch variable has a single level: soft clustering only, no correction") }
+        phase(reference.singleLevel ? "soft clustering" : (fit.converged ? "Harmony converged after \(fit.iterations) iterations"
+                                                           : "Harmony stopped after \(fit.iterations) iterations (not converged)"))
 
-        if singleLevel { progress("every batch variable has a single level: soft clustering only, no correction") }
-        let fitClock = Stopwatch()
-        let fit = try Harmony.fit(build.pcs, covariates: covariates, parameters: parameters) { p in
-            progress("iteration \(p.iteration): objective \(String(format: "%.6g", p.objective)), \(p.clusterRounds) clustering rounds")
-        }
-        let fitSeconds = fitClock.elapsed
-        phase(singleLevel ? "soft clustering" : (fit.converged ? "Harmony converged after \(fit.iterations) iterations"
-                                                 : "Harmony stopped after \(fit.iterations) iterations (not converged)"))
-
-        let model = try ReferenceModel.build(
-            fit: fit, embedding: build.pcs, covariates: covariates, parameters: parameters, cellIds: source.cellIDs,
-            labels: labels.flatMap { name in labelValues.map { (name, $0) } }, compact: compact,
-            geneSpace: build.geneSpace)
         let columnNames = (0..<pcs).map { "PC\($0 + 1)" }
         try CommandFailure.writingOutput {
             var outputs = AtomicFileGroup()
@@ -198,10 +192,10 @@ struct ReferenceCommand: ParsableCommand {
                 ]).add(to: genesOut, in: &outputs)
             }
             if let report {
-                let doc = FitReport(result: fit, parameters: parameters, embeddingPath: counts,
+                let doc = FitReport(result: fit, parameters: reference.parameters, embeddingPath: counts,
                                     metadataPath: meta ?? counts, outputPath: out, covariates: covariates,
                                     cells: source.cellCount, dims: pcs, readSeconds: readSeconds,
-                                    fitSeconds: fitSeconds, writeSeconds: 0)
+                                    fitSeconds: fit.timings.total, writeSeconds: 0)
                 outputs.add(try FitReport.encode(doc.object), to: report)
             }
             try outputs.commit()

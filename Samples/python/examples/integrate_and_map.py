@@ -37,7 +37,7 @@ adata.write_h5ad(os.path.join(out_dir, "integrated.h5ad"))
 batches = sorted(adata.obs["batch"].unique())
 reference = adata[adata.obs["batch"] != batches[-1]].copy()
 query = adata[adata.obs["batch"] == batches[-1]].copy()
-model = hs.tl.build_reference(reference, "batch", label_key="cell_type")
+model = hs.tl.build_reference(reference, "batch", "X_pca", label_key="cell_type")
 model.save(os.path.join(out_dir, "reference.hmod"))
 print(model)
 

@@ -29,6 +29,17 @@ def basis(adata, name: str) -> np.ndarray:
     return np.asarray(adata.obsm[name])
 
 
+def expression(adata, layer=None):
+    """adata.X, or adata.layers[layer]: the cells x genes matrix as stored (sparse stays sparse)."""
+    if layer is None:
+        if adata.X is None:
+            raise HarmonyError("adata.X is empty: pass layer=... (or basis=... to build from an embedding)", 2)
+        return adata.X
+    if layer not in adata.layers:
+        raise HarmonyError(f"adata.layers has no '{layer}' (layers: {', '.join(map(str, adata.layers))})", 2)
+    return adata.layers[layer]
+
+
 def categorical(values, categories: Sequence[str]):
     """A pandas Categorical over `categories` (missing values stay missing, never None objects)."""
     import pandas as pd

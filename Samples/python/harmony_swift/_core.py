@@ -145,27 +145,37 @@ class HarmonyResult:
     reference: Optional["Reference"] = None
 
 
-def fit(data, covariates: Sequence[Tuple[str, List[str], np.ndarray]], *, theta=None, lamb=None, sigma=0.1,
-        nclust=None, tau=0, block_size=0.05, max_iter_harmony=10, max_iter_kmeans=None, epsilon_cluster=None,
-        epsilon_harmony=None, alpha=0.2, batch_prop_cutoff=None, random_state=0, ncores=0, early_stop=True,
-        preset="harmony2", progress: ProgressArg = False, reference: Optional[dict] = None) -> HarmonyResult:
+def fit(data, covariates: Sequence[Tuple[str, List[str], np.ndarray]], *, progress: ProgressArg = False,
+        reference: Optional[dict] = None, **options) -> HarmonyResult:
     """The Harmony fit of `data` (cells x dimensions) over factorized covariates (name, levels, codes).
 
-    Parameters left at None take the preset's defaults (harmony2: 4 k-means rounds, epsilons 1e-3 / 1e-2,
-    cutoff 1e-5). `reference`, when given, asks for a reference model: {"ids": [...], "labels": (name, levels,
-    codes) or None, "compact": bool}.
+    `options` are `_fit_parameters`'. `reference`, when given, asks for a reference model: {"ids": [...],
+    "labels": (name, levels, codes) or None, "compact": bool}.
     """
     array, dtype = embedding_array(data)
     n, d = array.shape
+
+    def invoke(structs, params, callback, outputs):
+        _native.call(_native.lib.harmony_fit, array.ctypes.data_as(ctypes.c_void_p), dtype, n, d, structs,
+                     len(covariates), params, callback, None, outputs)
+    return _run_fit(invoke, n, d, covariates, options, progress, reference)
+
+
+def _fit_parameters(*, theta=None, lamb=None, sigma=0.1, nclust=None, tau=0, block_size=0.05, max_iter_harmony=10,
+                    max_iter_kmeans=None, epsilon_cluster=None, epsilon_harmony=None, alpha=0.2,
+                    batch_prop_cutoff=None, random_state=0, ncores=0, early_stop=True, preset="harmony2"):
+    """(C parameters, objects they point into, the parameters as recorded in uns) for harmonypy's names.
+
+    Parameters left at None take the preset's defaults (harmony2: 4 k-means rounds, epsilons 1e-3 / 1e-2,
+    cutoff 1e-5)."""
     if preset not in ("harmony2", "harmony1"):
         raise HarmonyError(f"preset must be 'harmony2' or 'harmony1', got {preset!r}", 1)
     params = _native.FitParams()
     _native.lib.harmony_fit_params_default(ctypes.byref(params), 1 if preset == "harmony1" else 0)
-    keep = []
     theta_array, params.theta_count = _doubles(theta)
     sigma_array, params.sigma_count = _doubles(sigma)
     lambda_array, lambda_count = _doubles(None if _is_dynamic(lamb) else lamb)
-    keep += [theta_array, sigma_array, lambda_array]
+    keep = [theta_array, sigma_array, lambda_array]
     params.theta, params.sigma = theta_array, sigma_array
     if lambda_array is not None:
         params.lambda_dynamic, params.lambda_, params.lambda_count = 0, lambda_array, lambda_count
@@ -187,7 +197,20 @@ def fit(data, covariates: Sequence[Tuple[str, List[str], np.ndarray]], *, theta=
         raise HarmonyError(f"random_state must be >= 0, got {random_state}", 1)
     params.seed = int(random_state)
     params.threads = int(ncores or 0)
+    used = {"theta": theta if theta is not None else 2.0, "lamb": "auto" if lambda_array is None else lamb,
+            "alpha": alpha, "sigma": sigma, "tau": tau, "block_size": block_size,
+            "max_iter_harmony": params.max_iter, "max_iter_kmeans": params.max_iter_cluster,
+            "epsilon_cluster": params.epsilon_cluster, "epsilon_harmony": params.epsilon_harmony,
+            "batch_prop_cutoff": params.batch_prop_cutoff, "random_state": int(random_state), "preset": preset,
+            "early_stop": bool(early_stop)}
+    return params, keep, used
 
+
+def _run_fit(invoke, n: int, d: int, covariates, options: dict, progress: ProgressArg,
+             reference: Optional[dict]) -> HarmonyResult:
+    """Fills the parameters and outputs of a fit, calls `invoke(covariates, params, callback, outputs)` (the
+    entry point with its own inputs) and collects the result."""
+    params, keep, used = _fit_parameters(**options)
     structs, covariate_keep = _covariate_structs(covariates)
     corrected = np.empty((n, d), dtype=np.float32)
     objective = np.empty(max(1, params.max_iter + 1), dtype=np.float64)
@@ -213,20 +236,90 @@ def fit(data, covariates: Sequence[Tuple[str, List[str], np.ndarray]], *, theta=
         outputs.compact = 1 if reference.get("compact") else 0
     callback, close = _progress_callback(progress, params.max_iter)
     try:
-        _native.call(_native.lib.harmony_fit, array.ctypes.data_as(ctypes.c_void_p), dtype, n, d, structs,
-                     len(covariates), ctypes.byref(params), callback, None, ctypes.byref(outputs))
+        invoke(structs, ctypes.byref(params), callback, ctypes.byref(outputs))
     finally:
         close()
-    used = {"theta": theta if theta is not None else 2.0, "lamb": "auto" if lambda_array is None else lamb,
-            "alpha": alpha, "sigma": sigma, "nclust": int(outputs.clusters), "tau": tau, "block_size": block_size,
-            "max_iter_harmony": params.max_iter, "max_iter_kmeans": params.max_iter_cluster,
-            "epsilon_cluster": params.epsilon_cluster, "epsilon_harmony": params.epsilon_harmony,
-            "batch_prop_cutoff": params.batch_prop_cutoff, "random_state": int(random_state), "preset": preset,
-            "early_stop": bool(early_stop)}
+    used["nclust"] = int(outputs.clusters)
     return HarmonyResult(Z_corr=corrected, objective_harmony=objective[:outputs.objective_count].copy(),
                          iterations=int(outputs.iterations), converged=bool(outputs.converged),
                          K=int(outputs.clusters), fit_seconds=float(outputs.fit_seconds), parameters=used,
                          reference=Reference(handle.value) if handle.value else None)
+
+
+def build_from_expression(matrix, genes: Tuple[Optional[Sequence[str]], Sequence[str]],
+                          covariates: Sequence[Tuple[str, List[str], np.ndarray]], *, ids: Sequence[str],
+                          labels=None, compact: bool = False, normalized: bool = False, target_sum: float = 1e4,
+                          min_cells: int = 3, n_genes: int = 2000, gene_list: Optional[Sequence[str]] = None,
+                          n_pcs: int = 20, progress: ProgressArg = False, **options) -> Tuple[HarmonyResult, np.ndarray]:
+    """A gene-space reference from a cells x genes matrix (scipy sparse or dense; counts unless `normalized`):
+    the recipe of `harmony reference` (see `tl.build_reference`). `genes` is (ids or None, names).
+    Returns the fit result (with `.reference`) and the uncorrected reference PCs (float32)."""
+    expression, keep = _expression_struct(matrix, genes)   # `keep` holds what it points into until we return
+    n = expression.cells
+    space = _native.GeneSpaceParams()
+    _native.lib.harmony_gene_space_params_default(ctypes.byref(space))
+    space.normalized = 1 if normalized else 0
+    space.target_sum = float(target_sum)
+    space.min_cells, space.variable_genes, space.components = int(min_cells), int(n_genes), int(n_pcs)
+    listed = None
+    if gene_list is not None:
+        listed = _native.strings(gene_list)
+        space.genes, space.gene_count = ctypes.cast(listed, ctypes.POINTER(ctypes.c_char_p)), len(gene_list)
+    if int(n_pcs) < 1:
+        raise HarmonyError(f"n_pcs must be at least 1, got {n_pcs}", 1)
+    pcs = np.empty((n, int(n_pcs)), dtype=np.float32)
+
+    def invoke(structs, params, callback, outputs):
+        _native.call(_native.lib.harmony_reference_build, ctypes.byref(expression), structs, len(covariates),
+                     ctypes.byref(space), params, callback, None, outputs, _native.pointer(pcs, ctypes.c_float))
+    result = _run_fit(invoke, n, int(n_pcs), covariates, options, progress,
+                      {"ids": ids, "labels": labels, "compact": compact})
+    return result, pcs
+
+
+def _expression_struct(matrix, genes):
+    """(the C expression struct, the arrays and strings it points into, to keep alive during the call)."""
+    (n, g), (indptr, indices, data, index_dtype, data_dtype) = _csr_arrays(matrix)
+    gene_ids, gene_names = genes
+    if len(gene_names) != g or (gene_ids is not None and len(gene_ids) != g):
+        raise HarmonyError(f"the matrix has {g} genes but {len(gene_names)} gene names were given", 2)
+    names = _native.strings(gene_names)
+    id_strings = _native.strings(gene_ids) if gene_ids is not None else None
+    expression = _native.Expression(
+        cells=n, genes=g, indptr=indptr.ctypes.data_as(ctypes.c_void_p),
+        indices=indices.ctypes.data_as(ctypes.c_void_p), index_dtype=index_dtype,
+        data=data.ctypes.data_as(ctypes.c_void_p), data_dtype=data_dtype,
+        gene_ids=None if id_strings is None else ctypes.cast(id_strings, ctypes.POINTER(ctypes.c_char_p)),
+        gene_names=ctypes.cast(names, ctypes.POINTER(ctypes.c_char_p)))
+    return expression, [indptr, indices, data, names, id_strings]
+
+
+def _csr_arrays(matrix):
+    """((cells, genes), (indptr, indices, data, index dtype code, data dtype code)) for the C interface.
+
+    CSR with sorted, unique indices, int32/int64 indices and float32/float64 values is passed as it is (no
+    copy); CSC, COO, dense arrays, unsorted or duplicate indices and other dtypes are converted once."""
+    import scipy.sparse as sp
+    if not sp.issparse(matrix):
+        dense = np.asarray(matrix)
+        if dense.ndim != 2:
+            raise HarmonyError(f"the expression matrix must be 2-D (cells x genes), got {dense.ndim} dimensions", 2)
+        matrix = sp.csr_matrix(dense)
+    elif matrix.format != "csr":
+        matrix = matrix.tocsr()
+    if not matrix.has_canonical_format:
+        matrix = matrix.copy()
+        matrix.sum_duplicates()   # sorts the indices too
+    indptr, indices = matrix.indptr, matrix.indices
+    if indptr.dtype != indices.dtype or indptr.dtype not in (np.int32, np.int64):
+        indptr, indices = indptr.astype(np.int64), indices.astype(np.int64)
+    data = matrix.data
+    if data.dtype not in (np.float32, np.float64):
+        data = data.astype(np.float32)
+    index_code = _native.INT32 if indptr.dtype == np.int32 else _native.INT64
+    data_code = FLOAT32 if data.dtype == np.float32 else FLOAT64
+    arrays = [np.ascontiguousarray(a) for a in (indptr, indices, data)]
+    return matrix.shape, (*arrays, index_code, data_code)
 
 
 def _is_dynamic(lamb) -> bool:
@@ -275,6 +368,7 @@ class MappedQuery:
     label_confidence: Optional[np.ndarray] = None
     label_method: Optional[str] = None
     mapping_distance: Optional[np.ndarray] = None   # float64, when the model holds cluster spreads
+    projection: Optional[np.ndarray] = None   # the uncorrected projection of mapped expression (map_expression)
 
 
 class Reference:
@@ -299,6 +393,7 @@ class Reference:
             self.description = json.loads(ctypes.string_at(raw).decode("utf-8"))
         finally:
             _native.lib.harmony_string_free(raw)
+        self.n_genes = int(self.description["gene_count"])   # 0 for a model without a gene space
 
     @classmethod
     def load(cls, path: Union[str, os.PathLike]) -> "Reference":
@@ -355,6 +450,41 @@ class Reference:
         """
         array, dtype = embedding_array(query, "query")
         n, d = array.shape
+
+        def invoke(structs, params, outputs):
+            _native.call(_native.lib.harmony_map, self._handle, array.ctypes.data_as(ctypes.c_void_p), dtype, n, d,
+                         structs, params, outputs)
+        return self._map(invoke, n, batches, batch_key, query_lambda=query_lambda, sigma=sigma, joint=joint, k=k,
+                         cluster_labels=cluster_labels, labels=labels, ncores=ncores)
+
+    def map_expression(self, matrix, genes, batches, batch_key: str, *, ids: Optional[Sequence[str]] = None,
+                       min_overlap: float = 0.5, **options) -> MappedQuery:
+        """Maps query expression (cells x genes, scipy sparse or dense; counts when the reference was built from
+        counts) onto a reference built from expression, as `Reference.map` maps PCs (same `options`).
+
+        `genes` is (ids or None, names). The query's genes are matched to the reference's by id, then by name;
+        reference genes the query lacks stand at the reference's mean, and fewer than `min_overlap` of them
+        present is an error. Each cell is normalized with its whole-library total, scaled with the reference's
+        gene statistics and projected on its loadings; `MappedQuery.projection` holds that uncorrected
+        projection (float32)."""
+        expression, keep = _expression_struct(matrix, genes)   # `keep` holds what it points into until we return
+        n = expression.cells
+        cell_ids = _native.strings(ids) if ids is not None else None
+        projection = np.empty((n, self.n_dims), dtype=np.float32)
+
+        def invoke(structs, params, outputs):
+            _native.call(_native.lib.harmony_map_expression, self._handle, ctypes.byref(expression),
+                         None if cell_ids is None else ctypes.cast(cell_ids, ctypes.POINTER(ctypes.c_char_p)),
+                         float(min_overlap), structs, params, _native.pointer(projection, ctypes.c_float), outputs)
+        out = self._map(invoke, n, batches, batch_key, **options)
+        out.projection = projection
+        return out
+
+    def _map(self, invoke, n: int, batches, batch_key: str, *, query_lambda: float = 1.0,
+             sigma: Optional[float] = None, joint: bool = False, k: int = 5, cluster_labels: bool = False,
+             labels: bool = True, ncores: int = 0) -> MappedQuery:
+        """Fills the parameters and outputs of a mapping and calls `invoke(batch, params, outputs)`."""
+        d = self.n_dims
         levels, codes = factorize(batches, batch_key)
         structs, keep = _covariate_structs([(batch_key, levels, codes)])
         params = _native.MapParams()
@@ -377,8 +507,7 @@ class Reference:
             label_codes=_native.pointer(codes_out, ctypes.c_int32),
             label_confidence=_native.pointer(confidence, ctypes.c_float),
             mapping_distance=_native.pointer(out.mapping_distance, ctypes.c_double))
-        _native.call(_native.lib.harmony_map, self._handle, array.ctypes.data_as(ctypes.c_void_p), dtype, n, d,
-                     structs, ctypes.byref(params), ctypes.byref(outputs))
+        invoke(structs, ctypes.byref(params), ctypes.byref(outputs))
         if with_labels:
             out.label = np.asarray(self.labels, dtype=object)[codes_out]
             out.label_confidence = confidence

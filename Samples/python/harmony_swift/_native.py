@@ -9,10 +9,11 @@ from __future__ import annotations
 import ctypes
 import os
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 ERROR_BUFFER = 4096
 
 FLOAT32, FLOAT64 = 0, 1
+INT32, INT64 = 0, 1
 
 
 class HarmonyError(ValueError):
@@ -53,6 +54,19 @@ class FitOutputs(ctypes.Structure):
                 ("label_name", ctypes.c_char_p), ("label_codes", ctypes.POINTER(ctypes.c_int32)),
                 ("label_count", ctypes.c_int64), ("label_values", ctypes.POINTER(ctypes.c_char_p)),
                 ("compact", ctypes.c_int32)]
+
+
+class Expression(ctypes.Structure):
+    _fields_ = [("cells", ctypes.c_int64), ("genes", ctypes.c_int64), ("indptr", ctypes.c_void_p),
+                ("indices", ctypes.c_void_p), ("index_dtype", ctypes.c_int32), ("data", ctypes.c_void_p),
+                ("data_dtype", ctypes.c_int32), ("gene_ids", ctypes.POINTER(ctypes.c_char_p)),
+                ("gene_names", ctypes.POINTER(ctypes.c_char_p))]
+
+
+class GeneSpaceParams(ctypes.Structure):
+    _fields_ = [("normalized", ctypes.c_int32), ("target_sum", ctypes.c_double), ("min_cells", ctypes.c_int64),
+                ("variable_genes", ctypes.c_int64), ("genes", ctypes.POINTER(ctypes.c_char_p)),
+                ("gene_count", ctypes.c_int64), ("components", ctypes.c_int64)]
 
 
 class ModelInfo(ctypes.Structure):
@@ -118,6 +132,17 @@ def _load() -> ctypes.CDLL:
         "harmony_fit": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_int64,
                                          ctypes.POINTER(Covariate), ctypes.c_int64, ctypes.POINTER(FitParams),
                                          PROGRESS, ctypes.c_void_p, ctypes.POINTER(FitOutputs), *_ERR]),
+        "harmony_gene_space_params_default": (None, [ctypes.POINTER(GeneSpaceParams)]),
+        "harmony_reference_build": (ctypes.c_int32, [ctypes.POINTER(Expression), ctypes.POINTER(Covariate),
+                                                     ctypes.c_int64, ctypes.POINTER(GeneSpaceParams),
+                                                     ctypes.POINTER(FitParams), PROGRESS, ctypes.c_void_p,
+                                                     ctypes.POINTER(FitOutputs), ctypes.POINTER(ctypes.c_float),
+                                                     *_ERR]),
+        "harmony_map_expression": (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(Expression),
+                                                    ctypes.POINTER(ctypes.c_char_p), ctypes.c_double,
+                                                    ctypes.POINTER(Covariate), ctypes.POINTER(MapParams),
+                                                    ctypes.POINTER(ctypes.c_float), ctypes.POINTER(MapOutputs),
+                                                    *_ERR]),
         "harmony_model_load": (ctypes.c_int32, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p), *_ERR]),
         "harmony_model_save": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, *_ERR]),
         "harmony_model_free": (None, [ctypes.c_void_p]),

@@ -10,16 +10,31 @@ from . import __version__, _anndata, _core
 from ._core import Reference
 
 
-def build_reference(adata, key: Union[str, Sequence[str]], basis: str = "X_pca",
+def build_reference(adata, key: Union[str, Sequence[str]], basis: Optional[str] = None,
                     adjusted_basis: str = "X_pca_harmony", *, label_key: Optional[str] = None,
-                    compact: bool = False, progress=True, **harmony_params) -> Reference:
-    """Fits Harmony on `adata.obsm[basis]` over `key` and returns the reference model of that fit.
+                    compact: bool = False, layer: Optional[str] = None, normalized: bool = False,
+                    target_sum: float = 1e4, min_cells: int = 3, n_genes: int = 2000,
+                    genes: Optional[Sequence[str]] = None, n_pcs: int = 20, progress=True,
+                    **harmony_params) -> Reference:
+    """Builds a reference model from `adata` and returns it; save it with `Reference.save("ref.hmod")`.
 
-    The corrected reference goes to `adata.obsm[adjusted_basis]` and the provenance to `adata.uns["harmony"]`,
-    as `pp.harmony_integrate` writes them. `label_key` stores an obs column of labels for label transfer;
-    `compact` leaves the reference cells out of the model (smaller; labels then come from per-cluster
-    frequencies). `harmony_params` are `pp.harmony_integrate`'s (theta, lamb, sigma, nclust, ...,
-    random_state, ncores). Save the model with `Reference.save("ref.hmod")`.
+    Without `basis`, from expression, as `harmony reference` does on the same data: `adata.X` (or
+    `adata.layers[layer]`; scipy sparse or dense, cells x genes) holds counts, each cell scaled to `target_sum`
+    then ln(1 + x) (`normalized=True`: the values are log-normalized already and used as given); scanpy's
+    seurat_v3 variable genes (`n_genes` of those detected in at least `min_cells` cells, over the batches of
+    the first key), or exactly the ids or names in `genes`; genes scaled by their mean and SD and clipped at
+    10; a seeded PCA of `n_pcs` components; then the Harmony fit of the PCs. The model keeps the genes,
+    statistics and loadings, so `map_query` can map a query's counts. The uncorrected PCs go to
+    `obsm["X_pca_reference"]`. Gene names are `adata.var_names`, ids `var["gene_ids"]` when present.
+
+    With `basis` (e.g. "X_pca"), Harmony is fitted on `adata.obsm[basis]` instead and the model maps query
+    cells given in the same PC space (`harmony fit --reference-out`).
+
+    Either way the corrected reference goes to `adata.obsm[adjusted_basis]` and the provenance to
+    `adata.uns["harmony"]`. `label_key` stores an obs column of labels for label transfer; `compact` leaves
+    the reference cells out of the model (smaller; labels then come from per-cluster frequencies).
+    `harmony_params` are `pp.harmony_integrate`'s (theta, lamb, sigma, nclust, ..., random_state (also the
+    PCA's seed), ncores).
     """
     columns = _anndata.keys(key)
     ids = list(map(str, adata.obs_names))
@@ -27,23 +42,44 @@ def build_reference(adata, key: Union[str, Sequence[str]], basis: str = "X_pca",
     labels = None
     if label_key is not None:
         labels = (label_key, *_core.factorize(_anndata.obs_column(adata, label_key), label_key, ids))
-    result = _core.fit(_anndata.basis(adata, basis), covariates, progress=progress,
-                       reference={"ids": ids, "labels": labels, "compact": compact}, **harmony_params)
+    reference = {"ids": ids, "labels": labels, "compact": compact}
+    provenance = {"method": "build_reference", "package": f"harmony-swift {__version__}", "key": columns,
+                  "adjusted_basis": adjusted_basis, "label_key": label_key, "compact": compact}
+    if basis is not None:
+        result = _core.fit(_anndata.basis(adata, basis), covariates, progress=progress, reference=reference,
+                           **harmony_params)
+        provenance["basis"] = basis
+    else:
+        gene_ids = list(map(str, adata.var["gene_ids"])) if "gene_ids" in adata.var.columns else None
+        result, pcs = _core.build_from_expression(
+            _anndata.expression(adata, layer), (gene_ids, list(map(str, adata.var_names))), covariates,
+            ids=ids, labels=labels, compact=compact, normalized=normalized, target_sum=target_sum,
+            min_cells=min_cells, n_genes=n_genes, gene_list=genes, n_pcs=n_pcs, progress=progress,
+            **harmony_params)
+        adata.obsm["X_pca_reference"] = pcs
+        provenance.update({"layer": layer, "normalized": normalized,
+                           "target_sum": None if normalized else target_sum, "min_cells": min_cells,
+                           "n_genes": None if genes is not None else n_genes, "n_pcs": n_pcs,
+                           "genes": result.reference.n_genes})
     adata.obsm[adjusted_basis] = result.Z_corr
     adata.uns["harmony"] = _anndata.plain({
-        "method": "build_reference", "package": f"harmony-swift {__version__}", "key": columns,
-        "basis": basis, "adjusted_basis": adjusted_basis, "label_key": label_key, "compact": compact,
-        "params": result.parameters, "objective": result.objective_harmony, "iterations": result.iterations,
-        "converged": result.converged, "fit_seconds": result.fit_seconds})
+        **provenance, "params": result.parameters, "objective": result.objective_harmony,
+        "iterations": result.iterations, "converged": result.converged, "fit_seconds": result.fit_seconds})
     return result.reference
 
 
-def map_query(adata_query, reference: Union[Reference, str], key: str, basis: str = "X_pca",
-              adjusted_basis: str = "X_pca_harmony", *, query_lambda: float = 1.0, sigma: Optional[float] = None,
-              joint: bool = False, k: int = 5, cluster_labels: bool = False, ncores: int = 0,
-              prefix: str = "harmony_") -> None:
-    """Maps `adata_query.obsm[basis]` (in the reference's PC space) onto `reference` (a `Reference` or a
-    `.hmod` path), as `harmony map` does.
+def map_query(adata_query, reference: Union[Reference, str], key: str, basis: Optional[str] = None,
+              adjusted_basis: str = "X_pca_harmony", *, layer: Optional[str] = None, min_overlap: float = 0.5,
+              query_lambda: float = 1.0, sigma: Optional[float] = None, joint: bool = False, k: int = 5,
+              cluster_labels: bool = False, ncores: int = 0, prefix: str = "harmony_") -> None:
+    """Maps the query onto `reference` (a `Reference` or a `.hmod` path), as `harmony map` does.
+
+    With a reference built from expression and no `basis`, the query is its expression, `adata_query.X` (or
+    `layers[layer]`), counts when the reference was built from counts: its genes (`var_names`, ids from
+    `var["gene_ids"]`) are matched to the reference's (by id, then name; missing reference genes stand at the
+    reference mean; fewer than `min_overlap` of them present is an error), each cell is normalized, scaled and
+    projected on the reference's loadings, written to `obsm["X_pca_reference"]`, and mapped. Otherwise
+    `adata_query.obsm[basis]` (default "X_pca") holds the query in the reference's PC space.
 
     Writes `obsm[adjusted_basis]` (the mapped embedding), and in `obs`: `{prefix}cluster` (the most likely
     reference cluster, categorical), `{prefix}cluster_probability`, and with a labelled reference
@@ -57,8 +93,19 @@ def map_query(adata_query, reference: Union[Reference, str], key: str, basis: st
     ids = list(map(str, adata_query.obs_names))
     batches = _anndata.obs_column(adata_query, key)
     _core.factorize(batches, key, ids)  # names the first cell with a missing batch before any work
-    mapped = reference.map(_anndata.basis(adata_query, basis), batches, key, query_lambda=query_lambda,
-                           sigma=sigma, joint=joint, k=k, cluster_labels=cluster_labels, ncores=ncores)
+    options = dict(query_lambda=query_lambda, sigma=sigma, joint=joint, k=k, cluster_labels=cluster_labels,
+                   ncores=ncores)
+    if basis is None and reference.has_genes:
+        gene_ids = list(map(str, adata_query.var["gene_ids"])) if "gene_ids" in adata_query.var.columns else None
+        mapped = reference.map_expression(_anndata.expression(adata_query, layer),
+                                          (gene_ids, list(map(str, adata_query.var_names))), batches, key, ids=ids,
+                                          min_overlap=min_overlap, **options)
+        adata_query.obsm["X_pca_reference"] = mapped.projection
+        source = {"layer": layer, "min_overlap": min_overlap}
+    else:
+        basis = basis or "X_pca"
+        mapped = reference.map(_anndata.basis(adata_query, basis), batches, key, **options)
+        source = {"basis": basis}
     adata_query.obsm[adjusted_basis] = mapped.corrected
     adata_query.obs[prefix + "cluster"] = _anndata.categorical(mapped.top_cluster, range(reference.n_clusters))
     adata_query.obs[prefix + "cluster_probability"] = mapped.top_probability
@@ -68,7 +115,7 @@ def map_query(adata_query, reference: Union[Reference, str], key: str, basis: st
         adata_query.obs[prefix + "label"] = _anndata.categorical(mapped.label, reference.labels)
         adata_query.obs[prefix + "label_confidence"] = mapped.label_confidence
     adata_query.uns["harmony"] = _anndata.plain({
-        "method": "map_query", "package": f"harmony-swift {__version__}", "key": key, "basis": basis,
+        "method": "map_query", "package": f"harmony-swift {__version__}", "key": key, **source,
         "adjusted_basis": adjusted_basis,
         "reference": {"path": reference.path, "cells": reference.n_cells, "clusters": reference.n_clusters,
                       "dimensions": reference.n_dims, "model_version": reference.model_version,

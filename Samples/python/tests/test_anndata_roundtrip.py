@@ -18,7 +18,7 @@ def test_h5ad_round_trip_and_scanpy_neighbors(tmp_path):
     adata = cell_lines()
     ref = adata[adata.obs["dataset"] != "half"].copy()
     query = adata[adata.obs["dataset"] == "half"].copy()
-    model = hs.tl.build_reference(ref, "dataset", label_key="cell_type", progress=False)
+    model = hs.tl.build_reference(ref, "dataset", "X_pca", label_key="cell_type", progress=False)
     hs.tl.map_query(query, model, "dataset")
     hs.pp.harmony_integrate(adata, "dataset", progress=False)
     for name, data in [("full", adata), ("ref", ref), ("query", query)]:

@@ -42,7 +42,7 @@ def close(got, expected):
 def test_build_reference_equals_harmony_fit_reference_out(split, tmp_path):
     out, ref, _, _ = split
     ref = ref.copy()
-    model = hs.tl.build_reference(ref, "dataset", label_key="cell_type", progress=False)
+    model = hs.tl.build_reference(ref, "dataset", "X_pca", label_key="cell_type", progress=False)
     assert close(ref.obsm["X_pca_harmony"], np.load(out / "ref_z.npy"))
     assert (model.n_cells, model.n_dims, model.compact) == (ref.n_obs, 20, False)
     assert model.covariates == {"dataset": ["jurkat", "t293"]}

@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below or a signature changes; bindings check it before any other call. */
-#define HARMONY_ABI_VERSION 1
+#define HARMONY_ABI_VERSION 2
 
 enum harmony_status {
     HARMONY_OK = 0,
@@ -34,6 +34,7 @@ enum harmony_status {
 };
 
 enum harmony_dtype { HARMONY_FLOAT32 = 0, HARMONY_FLOAT64 = 1 };
+enum harmony_index_dtype { HARMONY_INT32 = 0, HARMONY_INT64 = 1 };
 
 /* The ABI version the library was built with (HARMONY_ABI_VERSION). */
 int32_t harmony_abi_version(void);
@@ -125,6 +126,46 @@ void harmony_model_info_get(const harmony_model *model, harmony_model_info *info
 char *harmony_model_describe(const harmony_model *model);
 void harmony_string_free(char *string);
 
+/* ---- references from expression ---- */
+
+/* A cells x genes expression matrix in compressed sparse row form (scipy.sparse.csr_matrix), read in place:
+   row i holds indices[indptr[i] ..< indptr[i + 1]] (genes, strictly increasing within a row) with the values
+   data[...] at the same positions. indptr has cells + 1 entries starting at 0. */
+typedef struct {
+    int64_t cells;
+    int64_t genes;
+    const void *indptr;             /* cells + 1 offsets, index_dtype */
+    const void *indices;            /* gene of each stored value, index_dtype */
+    int32_t index_dtype;            /* HARMONY_INT32 or HARMONY_INT64 (both arrays) */
+    const void *data;               /* stored values, data_dtype */
+    int32_t data_dtype;             /* HARMONY_FLOAT32 or HARMONY_FLOAT64 (rounded to float32 as read) */
+    const char *const *gene_ids;    /* genes stable ids (e.g. Ensembl), or NULL: the names serve as ids */
+    const char *const *gene_names;  /* genes symbols */
+} harmony_expression;
+
+/* How the gene space (genes, statistics, loadings) is built; the same choices as `harmony reference`. */
+typedef struct {
+    int32_t normalized;             /* 1: the values are log-normalized already and used as given */
+    double target_sum;              /* counts per cell before ln(1 + x) (default 1e4) */
+    int64_t min_cells;              /* variable-gene candidates are detected in at least this many cells (3) */
+    int64_t variable_genes;         /* number of seurat_v3 variable genes (2000) */
+    const char *const *genes;       /* or exactly these genes (ids or names), gene_count of them; NULL: variable */
+    int64_t gene_count;
+    int64_t components;             /* principal components d (20) */
+} harmony_gene_space_params;
+
+void harmony_gene_space_params_default(harmony_gene_space_params *params);
+
+/* Builds a reference from expression as `harmony reference` does: variable genes over the levels of the first
+   covariate, scaling, a seeded PCA (params->seed, params->threads), then the Harmony fit of the PCs over every
+   covariate. outputs->model is required, outputs->corrected receives the corrected PCs (cells x components),
+   outputs->cell_ids names the cells; `pcs` (cells x components, may be NULL) receives the uncorrected PCs. */
+int32_t harmony_reference_build(const harmony_expression *expression, const harmony_covariate *covariates,
+                                int64_t covariate_count, const harmony_gene_space_params *space,
+                                const harmony_fit_params *params, harmony_progress_fn progress,
+                                void *progress_context, harmony_fit_outputs *outputs, float *pcs,
+                                char *err, size_t err_len);
+
 /* ---- mapping query cells ---- */
 typedef struct {
     double query_lambda;          /* ridge pseudo-count of new batches (default 1) */
@@ -153,6 +194,17 @@ void harmony_map_params_default(harmony_map_params *params);
 int32_t harmony_map(const harmony_model *model, const void *query, int32_t dtype, int64_t n, int64_t d,
                     const harmony_covariate *batch, const harmony_map_params *params,
                     harmony_map_outputs *outputs, char *err, size_t err_len);
+
+/* Maps query expression (counts, or log-normalized values for a model built from such) onto a model with genes:
+   the query's genes are matched to the reference's (by id, then by name; reference genes the query lacks stand at
+   the reference mean, and fewer than `minimum_overlap` (0..1, e.g. 0.5) of them present is an error), each cell
+   is normalized with its whole-library total, scaled and projected on the loadings, then mapped as harmony_map
+   maps. `cell_ids` (n, or NULL) name cells in messages; `projection` (n x d, may be NULL) receives the
+   uncorrected projection. */
+int32_t harmony_map_expression(const harmony_model *model, const harmony_expression *expression,
+                               const char *const *cell_ids, double minimum_overlap, const harmony_covariate *batch,
+                               const harmony_map_params *params, float *projection, harmony_map_outputs *outputs,
+                               char *err, size_t err_len);
 
 #ifdef __cplusplus
 }

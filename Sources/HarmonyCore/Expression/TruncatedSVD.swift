@@ -69,6 +69,7 @@ enum TruncatedSVD {
 
     /// Orthonormal columns spanning those of the row-major rows x cols matrix `m` (rows >= cols).
     static func orthonormalizeColumns(_ m: [Double], rows: Int, cols: Int) throws -> [Double] {
+        BLAS.prepareLAPACK()   // else the first PCA of a process rounds differently from later ones
         var a = m
         var mm = Int32(cols), nn = Int32(rows), kk = Int32(cols), lda = Int32(cols), info: Int32 = 0
         var tau = [Double](repeating: 0, count: cols)

@@ -2,7 +2,7 @@ import COpenBLAS
 
 // Thin wrappers over OpenBLAS for the row-major products of the fit.
 //
-// Determinism contract: OpenBLAS is switched to one thread the first time a wrapper runs. All parallelism is
+// Determinism contract: OpenBLAS is switched to one thread the first time a wrapper (or prepareLAPACK) runs. All parallelism is
 // ours (fixed tasks, see TaskRunner), so a product over a given task never depends on how many threads run.
 
 /// Row-major single- and double-precision GEMM over raw buffers.
@@ -12,6 +12,12 @@ enum BLAS {
         openblas_set_num_threads(1)
         return true
     }()
+
+    /// Switches OpenBLAS to one thread (once per process) before a direct LAPACK call: LAPACK's blocked routines
+    /// run their products through OpenBLAS, and their rounding depends on its thread count.
+    static func prepareLAPACK() {
+        _ = singleThreaded
+    }
 
     /// C (m x n) = alpha * op(A) * op(B) + beta * C, row-major; op(A) is m x k, op(B) is k x n.
     /// `lda`, `ldb`, `ldc` are the row strides of A, B, C as stored.
