@@ -60,7 +60,10 @@ extension HarmonyServer {
             refitRunning = false
             return (false, "the refit could not be started: \(error)")
         }
-        BackgroundThread.start({ try job.run(queryLambda: lambda, clusterLabels: clusterLabels) }, finished: { outcome in
+        let cancel = CancellationFlag()
+        refitCancellation = cancel
+        BackgroundThread.start({ try job.run(queryLambda: lambda, clusterLabels: clusterLabels, cancel: cancel) },
+                               finished: { outcome in
             result.put(outcome)
             waker.wake()
         })
@@ -75,6 +78,7 @@ extension HarmonyServer {
                                    folded: Int, started: UInt64) {
         refitWaker?.close()
         refitWaker = nil
+        refitCancellation = nil
         refitRunning = false
         let seconds = Double(EventLoop.now() - started) / 1e9
         do {
@@ -86,6 +90,9 @@ extension HarmonyServer {
             nextAutomaticRefitAt = 0
             log.event("refit-end", "version=\(model.modelVersion) cells=\(model.cellCount) "
                       + "ms=\(Int(seconds * 1000)) file=\(path)")
+            checkpointLog()
+        } catch let cancelled as FitCancelled {
+            log.event("refit-cancelled", "version=\(current.version) keeps serving: \(cancelled)")
         } catch {
             refitsFailed += 1
             nextAutomaticRefitAt = table.cellsPendingRefit + configuration.refitAfter
@@ -93,5 +100,21 @@ extension HarmonyServer {
         }
         finishShutdownIfQuiet()
         scheduleRefitIfDue()
+    }
+
+    // After a refit: the batches' cells go to the checkpoint and the log is cut (see `Checkpoint`), so a restart
+    // replays only what came after. The checkpoint is taken between two group commits, from the batch table as
+    // the durable records left it.
+    fileprivate func checkpointLog() {
+        let dims = served.model.dimension
+        wal.checkpoint(to: store.checkpointPath, prepare: { [self] in
+            Checkpoint(batches: table.batches.values, through: table.lastSequence, dims: dims)
+        }, done: { [self] error in
+            if let error {
+                log.event("checkpoint-failed", "the log keeps every record: \(error)", level: .warning)
+            } else {
+                log.event("checkpoint", "through=\(table.lastSequence) log_cut=true")
+            }
+        })
     }
 }

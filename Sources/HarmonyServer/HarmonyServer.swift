@@ -56,6 +56,8 @@ public final class HarmonyServer {
     var refitRunning = false
     /// Wakes the loop when the running refit's thread has finished.
     var refitWaker: LoopWaker?
+    /// Set by shutdown: the running refit stops before its next iteration.
+    var refitCancellation: CancellationFlag?
     /// After a failed or refused automatic refit, the pending count at which the next one is tried.
     var nextAutomaticRefitAt = 0
     var latency = LatencyRecorder()
@@ -103,16 +105,23 @@ public final class HarmonyServer {
             log.event("model-loaded", "version=\(served.version) K=\(served.model.clusterCount) "
                       + "d=\(served.model.dimension) reference_cells=\(served.model.cellCount) from=\(loaded.source)")
 
-            // MARK: Recovery: replay the write-ahead log into batches, exactly as the live server applied it.
+            // MARK: Recovery: replay the checkpoint, then the write-ahead log records after it, into batches,
+            // exactly as the live server applied them.
+            let checkpoint = try Checkpoint.read(path: store.checkpointPath)
+            let through = checkpoint?.throughSequence ?? 0
+            for record in checkpoint?.records ?? [] { table.apply(record, foldedSequence: served.foldedSequence) }
             let recovery = try WALRecovery.read(path: store.walPath)
             if let reason = recovery.discardReason {
                 log.event("recovery-discarded", "bytes=\(recovery.discardedBytes) reason=\"\(reason)\"", level: .warning)
             }
-            for record in recovery.records { table.apply(record, foldedSequence: served.foldedSequence) }
+            let replayed = recovery.records.filter { $0.sequence > through }
+            for record in replayed { table.apply(record, foldedSequence: served.foldedSequence) }
             table.recoveredAll()
-            nextSequence = max(table.lastSequence, served.foldedSequence) + 1
-            if !recovery.records.isEmpty {
-                log.event("recovery", "records=\(recovery.records.count) cells=\(table.cellsHeld) "
+            // Sequences never go back, even when the checkpoint's last records were FORGETs (not kept in it).
+            nextSequence = max(table.lastSequence, served.foldedSequence, through) + 1
+            if checkpoint != nil || !recovery.records.isEmpty {
+                log.event("recovery", "checkpoint_through=\(through) checkpoint_chunks=\(checkpoint?.records.count ?? 0) "
+                          + "records=\(replayed.count) cells=\(table.cellsHeld) "
                           + "batches=\(table.nonEmpty.count) pending_refit=\(table.cellsPendingRefit)")
             }
             if !StateFiles.exists(store.walPath) { created.files.append(store.walPath) }
@@ -226,6 +235,9 @@ public final class HarmonyServer {
         log.event("shutdown", "reason=\(reason) connections=\(connections.count)")
         listener?.close()
         for watcher in signalWatchers { watcher.close() }
+        // A refit would only delay the stop: it ends before its next iteration, persists nothing, and its cells
+        // stay pending for the next refit.
+        refitCancellation?.set()
         for connection in connections.values { connection.drain() }
         // A peer that never reads its replies must not hold the shutdown forever.
         graceTimer = try? LoopTimer(loop: loop, intervalMilliseconds: UInt64(configuration.shutdownGraceSeconds) * 1000) {
