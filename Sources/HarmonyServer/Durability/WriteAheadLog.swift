@@ -156,12 +156,7 @@ final class WriteAheadLog {
                 allocatedBytes = outcome.allocated
             }
             request.done(outcome.failure.map { ServerError.io($0) })
-            if !pending.isEmpty {
-                startWrite()
-            } else {
-                extendIfLow()
-                notifyIfIdle()
-            }
+            continueAfterJob()
         })
     }
 
@@ -210,13 +205,19 @@ final class WriteAheadLog {
                 recordsWritten += callbacks.count
                 for callback in callbacks { callback(nil) }
             }
-            if !pending.isEmpty {
-                startWrite()
-            } else {
-                extendIfLow()
-                notifyIfIdle()
-            }
+            continueAfterJob()
         })
+    }
+
+    // After a group commit or a checkpoint: the next group commit, or, when nothing waits, the top-up of the
+    // preallocated region and the idle waiters.
+    private func continueAfterJob() {
+        if !pending.isEmpty {
+            startWrite()
+        } else {
+            extendIfLow()
+            notifyIfIdle()
+        }
     }
 
     private func notifyIfIdle() {
