@@ -1,4 +1,3 @@
-import HarmonyCore
 import HarmonyProtocol
 
 // A blocking harmonyd client: one request at a time (`info()`, `map(...)`, ...) or a window of pipelined MAP
@@ -58,9 +57,10 @@ public final class HarmonyClient {
     /// The current corrections of every query cell of `batch`.
     public func export(batch: String) throws -> ExportReply { try roundTrip(ExportRequest(batch: batch)) }
 
-    /// Maps the cells (rows of `cells`) of one batch; `ids`, if given, has one id per cell.
-    public func map(batch: String, ids: [String]? = nil, cells: Matrix<Float>) throws -> MapReply {
-        try map(try HarmonyClient.mapRequest(batch: batch, ids: ids, cells: cells))
+    /// Maps the cells of one batch (`values` row-major, `dimensions` per cell); `ids`, if given, has one id per
+    /// cell.
+    public func map(batch: String, ids: [String]? = nil, values: [Float], dimensions: Int) throws -> MapReply {
+        try map(try HarmonyClient.mapRequest(batch: batch, ids: ids, values: values, dimensions: dimensions))
     }
 
     /// Sends one MAP request and waits for its reply.
@@ -68,9 +68,9 @@ public final class HarmonyClient {
 
     /// Maps cells without the daemon remembering or logging them (MAP_TRANSIENT, protocol version 2): the answer
     /// a MAP would get now, with the batch left as it was.
-    public func mapTransient(batch: String, ids: [String]? = nil, cells: Matrix<Float>) throws -> MapReply {
+    public func mapTransient(batch: String, ids: [String]? = nil, values: [Float], dimensions: Int) throws -> MapReply {
         let reply: TransientMapReply = try roundTrip(TransientMapRequest(
-            try HarmonyClient.mapRequest(batch: batch, ids: ids, cells: cells)))
+            try HarmonyClient.mapRequest(batch: batch, ids: ids, values: values, dimensions: dimensions)))
         return reply.reply
     }
 
@@ -116,32 +116,41 @@ public final class HarmonyClient {
         if let firstError { throw firstError }
     }
 
-    /// A MAP request for the rows of `cells`, checking that `ids` (if any) has one id per cell.
-    public static func mapRequest(batch: String, ids: [String]?, cells: Matrix<Float>) throws -> MapRequest {
-        if let ids, ids.count != cells.rows {
-            throw ClientError.invalidArgument("\(ids.count) cell ids for \(cells.rows) cells")
+    /// A MAP request for cells given row-major (`dimensions` values each), checking that `ids` (if any) has one
+    /// id per cell.
+    public static func mapRequest(batch: String, ids: [String]?, values: [Float], dimensions: Int) throws -> MapRequest {
+        guard dimensions > 0, values.count % dimensions == 0 else {
+            throw ClientError.invalidArgument("\(values.count) values do not make cells of \(dimensions) dimensions")
+        }
+        let rows = values.count / dimensions
+        if let ids, ids.count != rows {
+            throw ClientError.invalidArgument("\(ids.count) cell ids for \(rows) cells")
         }
         guard !batch.isEmpty, batch.utf8.count <= ProtocolLimits.maxShortStringBytes else {
             throw ClientError.invalidArgument("a batch label must have 1 to 65535 bytes")
         }
-        return MapRequest(batch: batch, cellCount: cells.rows, dimensions: cells.cols, values: cells.values,
-                          cellIDs: ids)
+        return MapRequest(batch: batch, cellCount: rows, dimensions: dimensions, values: values, cellIDs: ids)
     }
 
     // MARK: - Frames
 
-    private func roundTrip<Request: WireMessage, Reply: WireMessage>(_ request: Request) throws -> Reply {
+    /// Sends any request and waits for its reply (an ERROR reply is thrown as `ClientError.server`).
+    public func roundTrip<Request: WireMessage, Reply: WireMessage>(_ request: Request,
+                                                                    as type: Reply.Type = Reply.self) throws -> Reply {
         try receive(requestID: try send(request))
     }
 
-    private func send<Request: WireMessage>(_ request: Request) throws -> UInt32 {
+    /// Sends a request without waiting (pipelining); returns its request id, for `receive` in sending order.
+    @discardableResult
+    public func send<Request: WireMessage>(_ request: Request) throws -> UInt32 {
         let id = nextRequestID
         nextRequestID = nextRequestID == UInt32.max ? 1 : nextRequestID + 1
         try socket.writeAll(request.encodedFrame(requestID: id, version: version))
         return id
     }
 
-    private func receive<Reply: WireMessage>(requestID: UInt32) throws -> Reply {
+    /// The reply to the oldest request in flight, which must be `requestID` (replies come in request order).
+    public func receive<Reply: WireMessage>(requestID: UInt32, as type: Reply.Type = Reply.self) throws -> Reply {
         let frame = try nextFrame()
         // An ERROR with request id 0 answers no request in particular (e.g. BUSY for a connection over the limit).
         let isError = frame.header.typeByte == MessageType.error.rawValue

@@ -38,7 +38,7 @@ final class DurableOutcome {
 extension HarmonyServer {
     // Step 1 for MAP and MAP_TRANSIENT: nil when the request may go on, else the reply has been sent.
     private func refuseCells(_ request: MapRequest, _ reply: PendingReply) -> Bool {
-        let d = served.model.dimension
+        let d = models.current.model.dimension
         if request.dimensions != d {
             fail(reply, .badDimension, "the cells have \(request.dimensions) dimensions; the model has \(d)")
             return true
@@ -89,7 +89,7 @@ extension HarmonyServer {
                     return outcome.resolve(.failure(error))
                 }
                 // Step 3.
-                let acceptance = table.apply(record, foldedSequence: served.foldedSequence)
+                let acceptance = table.apply(record, foldedSequence: models.current.foldedSequence)
                 outcome.resolve(.success(acceptance ?? QueryBatch.Acceptance(newRows: [], duplicates: [])))
                 scheduleRefitIfDue()
             }
@@ -116,7 +116,7 @@ extension HarmonyServer {
     // Step 4 (and MAP_TRANSIENT's mapping on an existing batch): takes the batch's state, maps, hands it back.
     private func mapOnState(_ input: BatchMapping.MapInput, of batch: QueryBatch, _ reply: PendingReply,
                             done: @escaping () -> Void) {
-        let model = served
+        let model = models.current
         let state = batch.state, version = batch.stateVersion, prior = batch.statedCells
         let rebuild = state == nil || version != model.version
         let history = rebuild ? batch.chunks : []
@@ -164,7 +164,7 @@ extension HarmonyServer {
             return
         }
         // An unknown batch stays unknown: a fresh state, not registered.
-        let model = served
+        let model = models.current
         let work = { BatchMapping.map(input, batch: request.batch, requestID: reply.requestID, state: nil,
                                       builtFor: 0, history: [], historyCells: 0, model: model) }
         if input.count <= configuration.inlineCellLimit {
@@ -185,7 +185,7 @@ extension HarmonyServer {
         guard !batch.forgetting else {
             return fail(reply, .busy, "batch \"\(request.batch)\" is already being forgotten")
         }
-        guard !refitRunning else {
+        guard !refits.running else {
             return fail(reply, .refitInProgress, "a refit is folding the current cells in; FORGET after it ends")
         }
         batch.forgetting = true
@@ -199,7 +199,7 @@ extension HarmonyServer {
             }
             // Every MAP of the batch read before the FORGET was logged before it, so it is counted here.
             let cells = batch.cellCount
-            table.apply(record, foldedSequence: served.foldedSequence)
+            table.apply(record, foldedSequence: models.current.foldedSequence)
             stateCache.remove(batch)
             log.event("forget", "batch=\"\(request.batch)\" cells=\(cells)")
             send(reply, ForgetReply(cellsForgotten: UInt64(cells)).encodedFrame(requestID: reply.requestID))

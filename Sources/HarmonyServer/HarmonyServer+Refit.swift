@@ -7,21 +7,21 @@ import HarmonyCore
 extension HarmonyServer {
     /// Starts a refit when automatic refits are on and enough cells have accumulated.
     func scheduleRefitIfDue() {
-        guard configuration.refitAfter > 0, !refitRunning, !draining,
-              table.cellsPendingRefit >= max(configuration.refitAfter, nextAutomaticRefitAt) else { return }
+        guard configuration.refitAfter > 0, !refits.running, !draining,
+              table.cellsPendingRefit >= max(configuration.refitAfter, refits.nextAutomaticAt) else { return }
         let outcome = startRefit(trigger: "refit-after")
         if !outcome.accepted {
             // Try again only after another --refit-after cells, not on every request.
-            nextAutomaticRefitAt = table.cellsPendingRefit + configuration.refitAfter
+            refits.nextAutomaticAt = table.cellsPendingRefit + configuration.refitAfter
             log.event("refit-skipped", outcome.message)
         }
     }
 
     /// Starts a background refit of the reference plus every cell accepted since the last one.
     func startRefit(trigger: String) -> (accepted: Bool, message: String) {
-        guard !refitRunning else { return (false, "a refit is already running") }
+        guard !refits.running else { return (false, "a refit is already running") }
         guard !draining else { return (false, "harmonyd is shutting down") }
-        let current = served
+        let current = models.current
         guard !current.model.isCompact else {
             return (false, "the model is compact (it keeps no reference cells), so it cannot be refitted")
         }
@@ -41,9 +41,9 @@ extension HarmonyServer {
         cells.sort { $0.sequence < $1.sequence }
         let folded = cells.reduce(0) { $0 + $1.count }
         guard folded > 0 else { return (false, "no cells arrived since the last refit") }
-        let job = RefitJob(current: current, cells: cells, foldedSequence: through, store: store,
+        let job = RefitJob(current: current, cells: cells, foldedSequence: through, store: models.files,
                            threads: BackgroundThread.refitThreads(configured: configuration.threads))
-        refitRunning = true
+        refits.running = true
         let started = EventLoop.now()
         log.event("refit-start", "trigger=\(trigger) from_version=\(current.version) "
                   + "reference_cells=\(current.model.cellCount) new_cells=\(folded)")
@@ -57,14 +57,17 @@ extension HarmonyServer {
                 refitFinished(outcome, current: current, folded: folded, started: started)
             }
         } catch {
-            refitRunning = false
+            refits.running = false
             return (false, "the refit could not be started: \(error)")
         }
-        BackgroundThread.start({ try job.run(queryLambda: lambda, clusterLabels: clusterLabels) }, finished: { outcome in
+        let cancel = CancellationFlag()
+        refits.cancellation = cancel
+        BackgroundThread.start({ try job.run(queryLambda: lambda, clusterLabels: clusterLabels, cancel: cancel) },
+                               finished: { outcome in
             result.put(outcome)
             waker.wake()
         })
-        refitWaker = waker
+        refits.waker = waker
         return (true, "refit to model version \(current.version + 1) started with \(folded) new cells")
     }
 }
@@ -73,25 +76,45 @@ extension HarmonyServer {
     // On the loop thread, once the refit's thread has handed over its result.
     fileprivate func refitFinished(_ result: Result<(served: ServedModel, path: String), Error>, current: ServedModel,
                                    folded: Int, started: UInt64) {
-        refitWaker?.close()
-        refitWaker = nil
-        refitRunning = false
+        refits.waker?.close()
+        refits.waker = nil
+        refits.cancellation = nil
+        refits.running = false
         let seconds = Double(EventLoop.now() - started) / 1e9
         do {
             let (next, path) = try result.get()
-            served = next
+            models.current = next
             let model = next.model
             table.folded(folded)
-            refitsDone += 1
-            nextAutomaticRefitAt = 0
+            statistics.refitsDone += 1
+            refits.nextAutomaticAt = 0
             log.event("refit-end", "version=\(model.modelVersion) cells=\(model.cellCount) "
                       + "ms=\(Int(seconds * 1000)) file=\(path)")
+            checkpointLog()
+        } catch let cancelled as FitCancelled {
+            log.event("refit-cancelled", "version=\(current.version) keeps serving: \(cancelled)")
         } catch {
-            refitsFailed += 1
-            nextAutomaticRefitAt = table.cellsPendingRefit + configuration.refitAfter
+            statistics.refitsFailed += 1
+            refits.nextAutomaticAt = table.cellsPendingRefit + configuration.refitAfter
             log.event("refit-failed", "version=\(current.version) keeps serving: \(error)", level: .error)
         }
         finishShutdownIfQuiet()
         scheduleRefitIfDue()
+    }
+
+    // After a refit: the batches' cells go to the checkpoint and the log is cut (see `Checkpoint`), so a restart
+    // replays only what came after. The checkpoint is taken between two group commits, from the batch table as
+    // the durable records left it.
+    fileprivate func checkpointLog() {
+        let dims = models.current.model.dimension
+        wal.checkpoint(to: models.files.checkpointPath, prepare: { [self] in
+            Checkpoint(batches: table.batches.values, through: table.lastSequence, dims: dims)
+        }, done: { [self] error in
+            if let error {
+                log.event("checkpoint-failed", "the log keeps every record: \(error)", level: .warning)
+            } else {
+                log.event("checkpoint", "through=\(table.lastSequence) log_cut=true")
+            }
+        })
     }
 }

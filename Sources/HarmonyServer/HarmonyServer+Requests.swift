@@ -51,8 +51,8 @@ extension HarmonyServer {
 
     /// Delivers a complete reply frame in request order and records its latency.
     func send(_ reply: PendingReply, _ frame: [UInt8]) {
-        latency.record(microseconds: (EventLoop.now() - reply.started) / 1000)
-        requestsServed += 1
+        statistics.latency.record(microseconds: (EventLoop.now() - reply.started) / 1000)
+        statistics.requestsServed += 1
         // Replies are encoded in the current version; a version-1 client gets its own version back (the
         // layouts of version-1 messages are the same in both).
         var frame = frame
@@ -85,23 +85,27 @@ extension HarmonyServer {
     }
 
     private func info(_ reply: PendingReply) {
-        let model = served.model
-        send(reply, InfoReply(modelVersion: served.version, dimensions: model.dimension, clusters: model.clusterCount,
+        let model = models.current.model
+        send(reply, InfoReply(modelVersion: models.current.version, dimensions: model.dimension,
+                              clusters: model.clusterCount,
                               referenceCells: UInt64(model.cellCount), maxFrameBytes: configuration.maxFrameBytes,
                               maxCellsPerMap: configuration.maxCellsPerMap,
                               maxConnections: configuration.maxConnections,
-                              batches: model.covariates.first?.levels ?? [], labels: served.labelNames)
+                              batches: model.covariates.first?.levels ?? [], labels: models.current.labelNames)
             .encodedFrame(requestID: reply.requestID))
     }
 
     private func stats(_ reply: PendingReply) {
+        let latency = statistics.latency
         let percentiles = LatencyPercentiles(p50: latency.percentile(0.5), p90: latency.percentile(0.9),
                                              p99: latency.percentile(0.99), p999: latency.percentile(0.999))
         let counts = table.nonEmpty.map { BatchCount(batch: $0.name, cells: UInt64($0.cellCount)) }
-        send(reply, StatsReply(modelVersion: served.version, uptimeMilliseconds: (EventLoop.now() - startedAt) / 1_000_000,
+        let uptime = (EventLoop.now() - statistics.startedAt) / 1_000_000
+        send(reply, StatsReply(modelVersion: models.current.version, uptimeMilliseconds: uptime,
                                cellsMapped: table.cellsHeld, cellsPendingRefit: UInt64(table.cellsPendingRefit),
-                               requestsServed: requestsServed, refitsDone: refitsDone, refitsFailed: refitsFailed,
-                               connections: UInt32(connections.count), refitRunning: refitRunning,
+                               requestsServed: statistics.requestsServed, refitsDone: statistics.refitsDone,
+                               refitsFailed: statistics.refitsFailed,
+                               connections: UInt32(connections.count), refitRunning: refits.running,
                                latency: percentiles, batches: counts)
             .encodedFrame(requestID: reply.requestID))
     }
@@ -131,13 +135,13 @@ extension HarmonyServer {
                 return done()
             }
             // A frame's length field is 32 bits: a batch beyond that cannot be exported in one reply.
-            let replyBytes = cells * (4 * served.model.dimension + 2) + batch.idBytes
+            let replyBytes = cells * (4 * models.current.model.dimension + 2) + batch.idBytes
             guard replyBytes < Int(UInt32.max) - 64 else {
                 fail(reply, .tooManyCells, "batch \"\(request.batch)\" has \(cells) cells, more than one EXPORT "
                      + "reply (4 GiB) can carry")
                 return done()
             }
-            let model = served
+            let model = models.current
             let state = batch.state, version = batch.stateVersion
             let history = batch.chunks
             batch.state = nil
@@ -161,11 +165,11 @@ extension HarmonyServer {
     // MARK: - REFIT
 
     private func refit(_ reply: PendingReply) {
-        if refitRunning {
-            return fail(reply, .refitInProgress, "a refit to model version \(served.version + 1) is running")
+        if refits.running {
+            return fail(reply, .refitInProgress, "a refit to model version \(models.current.version + 1) is running")
         }
         let outcome = startRefit(trigger: "request")
-        send(reply, RefitReply(accepted: outcome.accepted, modelVersion: served.version, message: outcome.message)
+        send(reply, RefitReply(accepted: outcome.accepted, modelVersion: models.current.version, message: outcome.message)
             .encodedFrame(requestID: reply.requestID))
     }
 }

@@ -24,20 +24,25 @@ public final class HarmonyServer {
     public let configuration: ServerConfiguration
     let log: ServerLog
     let loop: EventLoop
-    let store: ModelStore
-    let wal: WriteAheadLog
     // Held until `run()` returns: no other daemon may use the same state directory meanwhile.
     private var stateLock: DirectoryLock?
-    /// The model new requests are mapped with.
-    var served: ServedModel
+    /// The served-model store: the model requests are mapped with, and the state directory's model files.
+    var models: ServedModelStore
+    // MARK: The stream: batches, their states and the log that makes them durable.
+    /// The write-ahead log.
+    let wal: WriteAheadLog
     /// Query batches and their counts, changed only by durable log records.
     var table = BatchTable()
     /// The batches that keep their streaming state (the others rebuild it when used).
     var stateCache: BatchStateCache
     /// The sequence the next log record gets.
     var nextSequence: UInt64
-    var connections: [UInt64: Connection] = [:]
-    private var nextConnectionID: UInt64 = 1
+    /// The refit scheduler: the running refit and when the next automatic one is due.
+    var refits = RefitScheduler()
+    /// The connection registry.
+    var connections = ConnectionRegistry()
+    /// Server statistics (STATS).
+    var statistics = ServerStatistics()
     private var listener: PipeListener?
     private var waker: LoopWaker?
     // Lets `stop()` reach the waker only while it is open: `stop()` may come from any thread, even after `run()`
@@ -48,17 +53,6 @@ public final class HarmonyServer {
     private var signalWatchers: [SignalWatcher] = []
     /// True once shutdown began: no new connections or requests.
     private(set) var draining = false
-    let startedAt = EventLoop.now()
-    // Counters reported by STATS (cell counts are in `table`).
-    var requestsServed: UInt64 = 0
-    var refitsDone: UInt32 = 0
-    var refitsFailed: UInt32 = 0
-    var refitRunning = false
-    /// Wakes the loop when the running refit's thread has finished.
-    var refitWaker: LoopWaker?
-    /// After a failed or refused automatic refit, the pending count at which the next one is tried.
-    var nextAutomaticRefitAt = 0
-    var latency = LatencyRecorder()
     /// Refused requests are logged, a few a second at most.
     var refusalLogLimit = LogRateLimit(perSecond: 5)
 
@@ -80,7 +74,7 @@ public final class HarmonyServer {
             let lockExisted = StateFiles.exists(lockPath)
             stateLock = try DirectoryLock(directory: configuration.stateDirectory)
             if !lockExisted { created.files.append(lockPath) }
-            store = ModelStore(directory: configuration.stateDirectory)
+            let store = ModelStore(directory: configuration.stateDirectory)
 
             // MARK: Model: the state directory's own (after a refit) wins over --reference.
             let loaded: (model: ReferenceModel, foldedSequence: UInt64, source: String)
@@ -98,21 +92,29 @@ public final class HarmonyServer {
                 throw ServerError.configuration("no model: pass --reference model.hmod (the state directory "
                                                 + "\(configuration.stateDirectory) has none yet)")
             }
-            served = try ServedModel(model: loaded.model, queryLambda: configuration.queryLambda,
-                                     foldedSequence: loaded.foldedSequence, clusterLabels: configuration.clusterLabels)
-            log.event("model-loaded", "version=\(served.version) K=\(served.model.clusterCount) "
-                      + "d=\(served.model.dimension) reference_cells=\(served.model.cellCount) from=\(loaded.source)")
+            let served = try ServedModel(model: loaded.model, queryLambda: configuration.queryLambda,
+                                         foldedSequence: loaded.foldedSequence, clusterLabels: configuration.clusterLabels)
+            models = ServedModelStore(current: served, files: store)
+            log.event("model-loaded", "version=\(models.current.version) K=\(models.current.model.clusterCount) "
+                      + "d=\(models.current.model.dimension) reference_cells=\(models.current.model.cellCount) from=\(loaded.source)")
 
-            // MARK: Recovery: replay the write-ahead log into batches, exactly as the live server applied it.
+            // MARK: Recovery: replay the checkpoint, then the write-ahead log records after it, into batches,
+            // exactly as the live server applied them.
+            let checkpoint = try Checkpoint.read(path: store.checkpointPath)
+            let through = checkpoint?.throughSequence ?? 0
+            for record in checkpoint?.records ?? [] { table.apply(record, foldedSequence: models.current.foldedSequence) }
             let recovery = try WALRecovery.read(path: store.walPath)
             if let reason = recovery.discardReason {
                 log.event("recovery-discarded", "bytes=\(recovery.discardedBytes) reason=\"\(reason)\"", level: .warning)
             }
-            for record in recovery.records { table.apply(record, foldedSequence: served.foldedSequence) }
+            let replayed = recovery.records.filter { $0.sequence > through }
+            for record in replayed { table.apply(record, foldedSequence: models.current.foldedSequence) }
             table.recoveredAll()
-            nextSequence = max(table.lastSequence, served.foldedSequence) + 1
-            if !recovery.records.isEmpty {
-                log.event("recovery", "records=\(recovery.records.count) cells=\(table.cellsHeld) "
+            // Sequences never go back, even when the checkpoint's last records were FORGETs (not kept in it).
+            nextSequence = max(table.lastSequence, models.current.foldedSequence, through) + 1
+            if checkpoint != nil || !recovery.records.isEmpty {
+                log.event("recovery", "records=\(replayed.count) checkpoint_through=\(through) "
+                          + "checkpoint_chunks=\(checkpoint?.records.count ?? 0) cells=\(table.cellsHeld) "
                           + "batches=\(table.nonEmpty.count) pending_refit=\(table.cellsPendingRefit)")
             }
             if !StateFiles.exists(store.walPath) { created.files.append(store.walPath) }
@@ -156,7 +158,7 @@ public final class HarmonyServer {
     public func run() {
         loop.run()
         loop.close()
-        log.event("stopped", "requests=\(requestsServed) cells_mapped=\(table.cellsHeld)")
+        log.event("stopped", "requests=\(statistics.requestsServed) cells_mapped=\(table.cellsHeld)")
         // Everything is flushed and no handle is left: another server may take the directory now.
         stateLock = nil
     }
@@ -167,11 +169,10 @@ public final class HarmonyServer {
     // MARK: - Connections
 
     private func accept(from listener: PipeListener) {
-        guard let connection = try? Connection(loop: loop, id: nextConnectionID,
+        guard let connection = try? Connection(loop: loop, id: connections.takeID(),
                                                maxPayloadBytes: configuration.maxFrameBytes, handler: self) else {
             return
         }
-        nextConnectionID += 1
         do {
             try listener.accept(into: connection.stream)
         } catch {
@@ -226,6 +227,9 @@ public final class HarmonyServer {
         log.event("shutdown", "reason=\(reason) connections=\(connections.count)")
         listener?.close()
         for watcher in signalWatchers { watcher.close() }
+        // A refit would only delay the stop: it ends before its next iteration, persists nothing, and its cells
+        // stay pending for the next refit.
+        refits.cancellation?.set()
         for connection in connections.values { connection.drain() }
         // A peer that never reads its replies must not hold the shutdown forever.
         graceTimer = try? LoopTimer(loop: loop, intervalMilliseconds: UInt64(configuration.shutdownGraceSeconds) * 1000) {
@@ -239,9 +243,9 @@ public final class HarmonyServer {
 
     /// Closes the remaining handles once no connection, WAL write or refit is left.
     func finishShutdownIfQuiet() {
-        guard draining, connections.isEmpty, !refitRunning else { return }
+        guard draining, connections.isEmpty, !refits.running else { return }
         wal.whenIdle { [self] in
-            guard connections.isEmpty, !refitRunning else { return }
+            guard connections.isEmpty, !refits.running else { return }
             closeHandles()
         }
     }

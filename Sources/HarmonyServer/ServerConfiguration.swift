@@ -1,4 +1,5 @@
 // The daemon's settings, as parsed from harmonyd's flags. A plain value; `validate()` checks it.
+import HarmonyProtocol
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,7 +21,7 @@ public struct ServerConfiguration: Sendable {
     /// Largest number of simultaneous connections.
     public var maxConnections: Int = 256
     /// Largest frame payload accepted, in bytes.
-    public var maxFrameBytes: Int = 64 << 20
+    public var maxFrameBytes: Int = ProtocolLimits.defaultMaxPayloadBytes
     /// Largest number of cells in one MAP request.
     public var maxCellsPerMap: Int = 1 << 20
     /// Seconds a connection may stay idle (nothing owed, nothing read) before it is closed; 0 disables.

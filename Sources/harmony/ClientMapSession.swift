@@ -72,7 +72,8 @@ final class ClientMapSession {
     func mapAll(client: HarmonyClient, window: Int, transient: Bool = false,
                 onChunk: (Chunk, MapReply) -> Void) throws {
         let requests = try chunks.map { chunk in
-            try HarmonyClient.mapRequest(batch: chunk.batch, ids: chunk.ids, cells: cells.selectingRows(chunk.rows))
+            try HarmonyClient.mapRequest(batch: chunk.batch, ids: chunk.ids,
+                                         values: cells.selectingRows(chunk.rows).values, dimensions: cells.cols)
         }
         try client.mapMany(requests, window: window, transient: transient) { index, reply in
             let chunk = chunks[index]

@@ -2,6 +2,7 @@
 // clean shutdown; 2 for bad usage or input (flags, the model, the state directory's contents, a socket path in
 // use), with one line `error: ...`; 1 when the system fails it (I/O errors, libuv calls), also `error: ...`.
 import ArgumentParser
+import HarmonyBenchmark
 import HarmonyServer
 #if canImport(Glibc)
 import Glibc

@@ -110,4 +110,55 @@ final class NearestNeighborIndexTests: XCTestCase {
         let (ids, _) = NearestNeighborIndex(points: points).search(queries, k: 20)
         XCTAssertEqual(ids, Self.bruteForce(points, queries, k: 20))
     }
+
+    /// The dot-product kernel against Double sums, for row counts around its block of four and list sizes
+    /// around its width of eight (dimension-major points, as the index stores them).
+    func testDotProductKernelMatchesDoubleSums() {
+        var rng = QueryStateTests.SplitMix(state: 11)
+        for (rows, size, d) in [(1, 1, 3), (3, 7, 30), (4, 8, 30), (5, 17, 8), (9, 40, 1)] {
+            let block = QueryStateTests.randomCells(rows, d: d, rng: &rng).values
+            let points = QueryStateTests.randomCells(d, d: size, rng: &rng).values
+            var out = [Float](repeating: .nan, count: rows * size)
+            block.withUnsafeBufferPointer { b in
+                points.withUnsafeBufferPointer { p in
+                    out.withUnsafeMutableBufferPointer { o in
+                        ListSearcher.dotProducts(b.baseAddress!, rows: rows, dims: d, points: p.baseAddress!, size: size,
+                                                 into: o.baseAddress!)
+                    }
+                }
+            }
+            for r in 0..<rows {
+                for q in 0..<size {
+                    var sum = 0.0, scale = 0.0
+                    for j in 0..<d {
+                        let term = Double(block[r * d + j]) * Double(points[j * size + q])
+                        sum += term
+                        scale += abs(term)
+                    }
+                    // d float roundings at most, each 2^-24 of the running sum of |terms|.
+                    XCTAssertEqual(Double(out[r * size + q]), sum, accuracy: 1e-5 * scale + 1e-6,
+                                   "rows \(rows) size \(size) d \(d)")
+                }
+            }
+        }
+    }
+
+    /// A daemon searches a few queries at a time: one-query and three-query searches equal brute force too,
+    /// on clustered data in 30 dimensions (the server benchmark's shape).
+    func testSmallQueryGroupsEqualBruteForce() {
+        var rng = QueryStateTests.SplitMix(state: 9)
+        let n = 4000, d = 30
+        var points = QueryStateTests.randomCells(n, d: d, rng: &rng)
+        for i in 0..<n { for j in 0..<d { points[i, j] = points[i, j] * 0.3 + Float((i % 5) * ((j + i) % 4)) } }
+        let index = NearestNeighborIndex(points: points, seed: 2)
+        let queries = QueryStateTests.randomCells(60, d: d, rng: &rng)
+        let expected = Self.bruteForce(points, queries, k: 5)
+        for group in [1, 3] {
+            var got: [Int32] = []
+            for start in stride(from: 0, to: queries.rows, by: group) {
+                got += index.search(queries.selectingRows(start..<min(queries.rows, start + group)), k: 5).indices
+            }
+            XCTAssertEqual(got, expected, "groups of \(group)")
+        }
+    }
 }

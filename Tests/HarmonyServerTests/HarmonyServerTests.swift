@@ -1,3 +1,4 @@
+import HarmonyBenchmark
 import HarmonyClient
 import HarmonyCore
 import HarmonyProtocol

@@ -1,4 +1,5 @@
 import Foundation
+import HarmonyBenchmark
 import HarmonyClient
 import HarmonyCore
 import XCTest

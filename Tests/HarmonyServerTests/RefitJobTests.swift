@@ -93,6 +93,46 @@ final class RefitJobTests: XCTestCase {
         XCTAssertTrue(reply.message.contains("compact"), reply.message)
         XCTAssertTrue(server.stop())
     }
+    func testTheFitStopsBeforeTheIterationItsHookRefuses() throws {
+        let data = try TestModels.make()
+        let cells = try XCTUnwrap(data.model.cells)
+        let covariate = Covariate(name: "batch", labels: cells.covariateCodes[0].map { data.model.covariates[0].levels[Int($0)] })
+        var parameters = HarmonyParameters()
+        parameters.nClusters = data.model.clusterCount
+        parameters.threads = 1
+        parameters.earlyStop = false
+        let asked = Counter()
+        var iterations = 0
+        XCTAssertThrowsError(try Harmony.fit(cells.original, covariates: [covariate], parameters: parameters,
+                                             progress: { _ in iterations += 1 },
+                                             shouldStop: { asked.increment() > 2 })) { error in
+            XCTAssertEqual((error as? FitCancelled)?.iterations, 2)
+        }
+        XCTAssertEqual(iterations, 2)
+        XCTAssertEqual(asked.value, 3)
+    }
+
+    func testACancelledRefitPersistsNothing() throws {
+        let data = try TestModels.make()
+        let directory = try TemporaryDirectory()
+        let store = ModelStore(directory: directory.path)
+        let served = try ServedModel(model: data.model, queryLambda: nil, foldedSequence: 0)
+        let job = RefitJob(current: served, cells: [RefitJob.Cells(batch: "q", sequence: 1, ids: nil,
+                                                                     values: data.query.selectingRows(0..<50).values,
+                                                                     count: 50)],
+                           foldedSequence: 1, store: store, threads: 1)
+        let cancel = CancellationFlag()
+        cancel.set()
+        XCTAssertThrowsError(try job.run(queryLambda: nil, clusterLabels: false, cancel: cancel)) { error in
+            XCTAssertTrue(error is FitCancelled, "\(error)")
+        }
+        XCTAssertFalse(StateFiles.exists(store.pointerPath))
+        XCTAssertFalse(StateFiles.exists(directory.path + "/" + ModelStore.fileName(version: 2)))
+        // Not cancelled, the same job persists its model.
+        XCTAssertEqual(try job.run(queryLambda: nil, clusterLabels: false).served.version, 2)
+        XCTAssertTrue(StateFiles.exists(store.pointerPath))
+    }
+
     func testAFailedRefitIsCountedAndTheOldModelKeepsServing() throws {
         let data = try TestModels.make(cells: 600, seed: 3)
         let model = data.model, full = data.model.cells!
@@ -137,4 +177,14 @@ final class LoadResults: @unchecked Sendable {
     func finish() { lock.withLock { finished = true } }
     func record(client: Int, version: UInt64) { lock.withLock { versionLists[client].append(version) } }
     func fail(client: Int, _ message: String) { lock.withLock { failureList[client] = message } }
+}
+
+/// A counter shared with a `@Sendable` closure.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    var value: Int { lock.withLock { count } }
+    /// Adds one and returns the new count.
+    func increment() -> Int { lock.withLock { count += 1; return count } }
 }

@@ -1,3 +1,4 @@
+import HarmonyBenchmark
 import HarmonyClient
 import HarmonyCore
 import HarmonyProtocol
@@ -26,5 +27,16 @@ enum TestModels {
             stats = try client.stats()
         }
         return stats
+    }
+}
+
+/// The tests' cells are matrices; the client takes row-major values (it depends on HarmonyProtocol only).
+extension HarmonyClient {
+    func map(batch: String, ids: [String]? = nil, cells: Matrix<Float>) throws -> MapReply {
+        try map(batch: batch, ids: ids, values: cells.values, dimensions: cells.cols)
+    }
+
+    func mapTransient(batch: String, ids: [String]? = nil, cells: Matrix<Float>) throws -> MapReply {
+        try mapTransient(batch: batch, ids: ids, values: cells.values, dimensions: cells.cols)
     }
 }

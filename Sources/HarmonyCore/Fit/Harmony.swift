@@ -9,15 +9,27 @@ import Dispatch
 // parallel work is cut into fixed tasks reduced in task order, so results are bit-identical for a seed and
 // do not depend on `threads`.
 
+/// Thrown by `Harmony.fit` when its `shouldStop` asked it to stop.
+public struct FitCancelled: Error, CustomStringConvertible {
+    /// Iterations completed before the fit stopped.
+    public let iterations: Int
+    /// A cancellation after `iterations` iterations (also thrown by callers that stop after the fit).
+    public init(iterations: Int) { self.iterations = iterations }
+    public var description: String { "the fit was cancelled after \(iterations) iterations" }
+}
+
 /// Entry point of the Harmony fit (ALGORITHM.md §2).
 public enum Harmony {
     /// Fits Harmony to `embedding` (N x d, cells in rows) over one or more covariates.
     /// - Parameters:
     ///   - initialCentroids: K x d centroids to start from instead of the k-means start (warm start of a refit).
     ///   - progress: called after each iteration.
+    ///   - shouldStop: asked before each iteration; when it returns true the fit throws `FitCancelled` (a daemon's
+    ///     shutdown cancels its refit this way).
     public static func fit(_ embedding: Matrix<Float>, covariates: [Covariate], parameters: HarmonyParameters,
                            initialCentroids: Matrix<Float>? = nil,
-                           progress: ((FitProgress) -> Void)? = nil) throws -> HarmonyFitResult {
+                           progress: ((FitProgress) -> Void)? = nil,
+                           shouldStop: (@Sendable () -> Bool)? = nil) throws -> HarmonyFitResult {
         let clock = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9 }
         try validateInput(embedding, covariates: covariates, correcting: parameters.maxIterations > 0)
@@ -70,6 +82,7 @@ public enum Harmony {
                                           cutoff: params.batchPropCutoff, updateCentroids: !harmony1)
         var iteration = 0
         while iteration < params.maxIterations {
+            if let shouldStop, shouldStop() { throw FitCancelled(iterations: iteration) }
             iteration += 1
             // MARK: - Clustering
             let clusterStart = elapsed()

@@ -108,8 +108,12 @@ struct ListSearcher {
             }
             if dots.count < s * size { dots = [Float](repeating: 0, count: s * size) }
             index.points.withUnsafeBufferPointer { pb in
-                BLAS.sgemm(transB: true, m: s, n: size, k: d, alpha: 1,
-                            a: block, lda: d, b: pb.baseAddress! + lo * d, ldb: d, beta: 0, c: &dots, ldc: size)
+                block.withUnsafeBufferPointer { bb in
+                    dots.withUnsafeMutableBufferPointer { out in
+                        ListSearcher.dotProducts(bb.baseAddress!, rows: s, dims: d, points: pb.baseAddress! + lo * d,
+                                                 size: size, into: out.baseAddress!)
+                    }
+                }
             }
             dots.withUnsafeBufferPointer { db in
               index.norms.withUnsafeBufferPointer { nbAll in
@@ -165,6 +169,47 @@ struct ListSearcher {
             }
         }
         return rerank(queries: queries, rows: rows, bestI: bestI, bestD: bestD, errorScale: errorScale)
+    }
+
+    /// out[row * size + p] = block[row] . point p, for `rows` query rows (row-major, `dims`) and the `size` points of
+    /// one list stored dimension-major (`NearestNeighborIndex.points`). Float sums of `dims` products, whose
+    /// rounding the exactness bound covers in any order. Four rows share each load of eight points; the last
+    /// group of rows repeats its last row rather than branch in the inner loop.
+    static func dotProducts(_ block: UnsafePointer<Float>, rows: Int, dims d: Int, points: UnsafePointer<Float>,
+                            size: Int, into out: UnsafeMutablePointer<Float>) {
+        let wide = size - size % 8
+        var row = 0
+        while row < rows {
+            let b0 = block + row * d, b1 = block + min(row + 1, rows - 1) * d
+            let b2 = block + min(row + 2, rows - 1) * d, b3 = block + min(row + 3, rows - 1) * d
+            var p = 0
+            while p < wide {
+                var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+                var column = points + p
+                for j in 0..<d {
+                    let v = UnsafeRawPointer(column).loadUnaligned(as: SIMD8<Float>.self)
+                    a0 += v * b0[j]
+                    a1 += v * b1[j]
+                    a2 += v * b2[j]
+                    a3 += v * b3[j]
+                    column += size
+                }
+                UnsafeMutableRawPointer(out + row * size + p).storeBytes(of: a0, as: SIMD8<Float>.self)
+                if row + 1 < rows { UnsafeMutableRawPointer(out + (row + 1) * size + p).storeBytes(of: a1, as: SIMD8<Float>.self) }
+                if row + 2 < rows { UnsafeMutableRawPointer(out + (row + 2) * size + p).storeBytes(of: a2, as: SIMD8<Float>.self) }
+                if row + 3 < rows { UnsafeMutableRawPointer(out + (row + 3) * size + p).storeBytes(of: a3, as: SIMD8<Float>.self) }
+                p += 8
+            }
+            for r in row..<min(row + 4, rows) {
+                let b = block + r * d
+                for q in wide..<size {
+                    var sum: Float = 0
+                    for j in 0..<d { sum += b[j] * points[j * size + q] }
+                    out[r * size + q] = sum
+                }
+            }
+            row += 4
+        }
     }
 
     /// Exact Double distances for the kept candidates; the k best by (distance, index). A query whose answer the

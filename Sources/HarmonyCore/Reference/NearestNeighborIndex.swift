@@ -8,8 +8,11 @@
 //   (|q - c_l| - r_l)^2 and the bisector bound ((|q - c_l|^2 - |q - c_g|^2) / (2 |c_l - c_g|))^2
 // (points are assigned to their nearest centre, so they lie on c_l's side; slacks cover float rounding)
 // is <= the current candidate threshold (with slack), so no true neighbour is ever skipped.
-// Distances of a block of queries to a list come from one SGEMM in coordinates centred on the list's centroid,
-// |q - c|^2 + |p - c|^2 - 2 (q - c).(p - c): centring keeps the terms as small as the list, so a tight cluster
+// Distances of a block of queries to a list come from its dot products with the list's points in coordinates
+// centred on the list's centroid, |q - c|^2 + |p - c|^2 - 2 (q - c).(p - c), computed by a kernel of our own over
+// points stored dimension-major within each list (eight points of one coordinate are contiguous). A daemon searches
+// a few queries per list at a time (a 1000-cell request spreads over every list), and SGEMM then spent more time
+// packing the list's points than multiplying: the kernel reads them in place. Centring keeps the terms as small as the list, so a tight cluster
 // far from the origin loses no precision to cancellation (with raw coordinates, |q|^2 = 16,000 drowned
 // distances of 0.05). The best k + `extraCandidates` by that formula are re-ranked with exact Double distances
 // on the original points. Exactness is then verified: the float formula errs by at most
@@ -25,8 +28,9 @@ public struct NearestNeighborIndex: Sendable {
     public let dimension: Int
     /// Number of inverted lists.
     public let listCount: Int
-    // Points reordered list by list (N x d), each minus its list's centroid, their squared norms, and their
-    // original indices.
+    // Points reordered list by list, each minus its list's centroid, their squared norms, and their original
+    // indices. Within list l (slots lo ..< hi, size n_l = hi - lo) the points are stored dimension-major:
+    // coordinate j of the list's p-th point is at lo * d + j * n_l + p.
     let points: [Float]
     let norms: [Float]
     // The points as given (N x d, the caller's storage, not a copy), for the exact Double re-ranking.
@@ -77,8 +81,10 @@ public struct NearestNeighborIndex: Sendable {
         // rounding of the assignment, covered by a slack) on its own side of each bisector between two centres;
         // the search prunes with that hyperplane bound as well as with the radius.
         for l in 0..<lists {
+            let size = start[l + 1] - start[l]
             for slot in start[l]..<start[l + 1] {
                 let i = Int(order[slot])
+                let base = start[l] * d + (slot - start[l])
                 var ss = 0.0, dd = 0.0
                 var cs = 0.0
                 for j in 0..<d {
@@ -86,7 +92,7 @@ public struct NearestNeighborIndex: Sendable {
                     ss += Double(v) * Double(v)
                     let diff = Double(v) - Double(centers[l * d + j])
                     let centred = Float(diff)
-                    reordered[slot * d + j] = centred
+                    reordered[base + j * size] = centred
                     cs += Double(centred) * Double(centred)
                     dd += diff * diff
                 }

@@ -34,9 +34,10 @@ struct WALRecovery {
         return try parse(bytes, path: path)
     }
 
-    /// Parses log bytes (see `WALRecord` for the layout).
-    static func parse(_ bytes: [UInt8], path: String) throws -> WALRecovery {
-        let magic = WriteAheadLog.fileMagic
+    /// Parses log bytes (see `WALRecord` for the layout). A checkpoint file (`Checkpoint`) has the same records
+    /// after its own `magic` and header: they start at `recordsFrom` (default: right after the magic).
+    static func parse(_ bytes: [UInt8], path: String, magic: [UInt8] = WriteAheadLog.fileMagic,
+                      recordsFrom: Int? = nil) throws -> WALRecovery {
         if bytes.count < magic.count {
             // A log cut before its header was complete holds no records.
             return WALRecovery(records: [], validBytes: 0, discardedBytes: bytes.count,
@@ -46,7 +47,7 @@ struct WALRecovery {
             throw ServerError.io("\(path) is not a harmonyd write-ahead log (wrong magic)")
         }
         var records: [WALRecord] = []
-        var offset = magic.count
+        var offset = max(magic.count, min(recordsFrom ?? 0, bytes.count))
         var reason: String?
         // The log's content ends at its last non-zero byte; zeros after it are preallocated space.
         let contentEnd = (bytes.lastIndex(where: { $0 != 0 }) ?? -1) + 1

@@ -44,6 +44,8 @@ final class WriteAheadLog {
     private var pendingCallbacks: [(Error?) -> Void] = []
     private var writing = false
     private var idleWaiters: [() -> Void] = []
+    // A checkpoint waiting for the running group commit to finish (see `checkpoint`).
+    private var checkpointRequest: (prepare: () -> Checkpoint, path: String, done: (Error?) -> Void)?
     /// Zero-filled bytes kept ahead of the last record (topped up when half is used).
     static let preallocationBytes = 1 << 20
 
@@ -97,8 +99,9 @@ final class WriteAheadLog {
 
     deinit { close(fd) }
 
-    /// Whether records are waiting or being written, or the preallocated region is being extended.
-    var isBusy: Bool { writing || extending || !pending.isEmpty }
+    /// Whether records are waiting or being written, a checkpoint waits, or the preallocated region is being
+    /// extended.
+    var isBusy: Bool { writing || extending || !pending.isEmpty || checkpointRequest != nil }
 
     /// Queues `record`; `durable` runs on the loop thread once it is on disk (nil) or the write failed.
     func append(_ record: WALRecord, durable: @escaping (Error?) -> Void) {
@@ -112,11 +115,62 @@ final class WriteAheadLog {
         if !isBusy { done() } else { idleWaiters.append(done) }
     }
 
+    /// Checkpoints the log: between two group commits (nothing in flight, so every record appended before is
+    /// durable and applied, and none after it is), `prepare` runs on the loop thread and captures the
+    /// checkpoint; a pool job writes it atomically to `path`, then cuts the log back to its header (re-zeroing
+    /// the preallocated region). Records appended meanwhile wait and go to the emptied log. `done` runs on the
+    /// loop thread: nil, or the error (the log is then left whole when the checkpoint could not be written).
+    func checkpoint(to path: String, prepare: @escaping () -> Checkpoint, done: @escaping (Error?) -> Void) {
+        if let earlier = checkpointRequest {
+            // A newer request supersedes one still waiting: it covers at least as much.
+            earlier.done(nil)
+        }
+        checkpointRequest = (prepare, path, done)
+        startWrite()
+    }
+
+    // Runs the waiting checkpoint (only while no group commit or extension runs).
+    private func startCheckpoint() {
+        guard let request = checkpointRequest else { return }
+        checkpointRequest = nil
+        writing = true
+        let checkpoint = request.prepare()
+        let fd = self.fd, path = self.path, sync = self.sync
+        let header = WriteAheadLog.fileMagic.count, zeros = sync ? WriteAheadLog.preallocationBytes : 0
+        loop.submit({ () -> (cut: Bool, allocated: Int, failure: String?) in
+            do {
+                try checkpoint.write(to: request.path)
+            } catch {
+                return (false, 0, "\(error)")
+            }
+            guard ftruncate(fd, off_t(header)) == 0 else {
+                // The checkpoint is durable; recovery skips the log's records it covers.
+                return (false, 0, "cannot cut the write-ahead log \(path) after the checkpoint: \(errnoText())")
+            }
+            let zeroed = WriteAheadLog.zeroFill(fd: fd, at: header, count: zeros) && fdatasync(fd) == 0
+            return (true, header + (zeroed ? zeros : 0), nil)
+        }, completion: { [self] outcome in
+            writing = false
+            if outcome.cut {
+                fileBytes = header
+                allocatedBytes = outcome.allocated
+            }
+            request.done(outcome.failure.map { ServerError.io($0) })
+            continueAfterJob()
+        })
+    }
+
     // MARK: - Group commit
 
-    // Starts the next group commit unless one runs (a callback of the previous may have started it already).
+    // Starts the next group commit unless one runs (a callback of the previous may have started it already);
+    // a waiting checkpoint goes first.
     private func startWrite() {
-        guard !writing, !pending.isEmpty else { return }
+        guard !writing else { return }
+        if checkpointRequest != nil {
+            if !extending { startCheckpoint() }
+            return
+        }
+        guard !pending.isEmpty else { return }
         let size = pending.reduce(0) { $0 + $1.encodedBytes }
         // Never write into the range a running extension is zero-filling; its completion restarts us.
         guard !extending || fileBytes + size <= allocatedBytes else { return }
@@ -151,13 +205,19 @@ final class WriteAheadLog {
                 recordsWritten += callbacks.count
                 for callback in callbacks { callback(nil) }
             }
-            if !pending.isEmpty {
-                startWrite()
-            } else {
-                extendIfLow()
-                notifyIfIdle()
-            }
+            continueAfterJob()
         })
+    }
+
+    // After a group commit or a checkpoint: the next group commit, or, when nothing waits, the top-up of the
+    // preallocated region and the idle waiters.
+    private func continueAfterJob() {
+        if !pending.isEmpty {
+            startWrite()
+        } else {
+            extendIfLow()
+            notifyIfIdle()
+        }
     }
 
     private func notifyIfIdle() {
@@ -172,7 +232,7 @@ final class WriteAheadLog {
     private func extendIfLow() {
         // Only while no group commit runs (a callback may already have started the next one): a running write
         // may reach past `allocatedBytes`, into the range the extension would zero.
-        guard sync, !extending, !writing, pending.isEmpty,
+        guard sync, !extending, !writing, pending.isEmpty, checkpointRequest == nil,
               allocatedBytes - fileBytes < WriteAheadLog.preallocationBytes / 2 else { return }
         extending = true
         let fd = self.fd, from = allocatedBytes, count = WriteAheadLog.preallocationBytes

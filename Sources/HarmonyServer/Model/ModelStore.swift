@@ -1,7 +1,8 @@
 // The state directory's model files.
 //
 // Layout: `model-v<N>.hmod` (a refitted model, written atomically by ModelFile), `CURRENT` (one line:
-// `model-v<N>.hmod <folded-sequence>`, replaced atomically after the model file is durable) and `wal.log`.
+// `model-v<N>.hmod <folded-sequence>`, replaced atomically after the model file is durable), `wal.log` and
+// `checkpoint.log` (the batches' cells as of the last refit; the log holds only what came after).
 // The pointer is written last, so after a crash it names either the old complete model or the new complete
 // one, never a partial file. Thread contract: `loadCurrent` runs at start-up; `persist` on a pool thread (it
 // fsyncs); neither touches loop state.
@@ -17,6 +18,8 @@ struct ModelStore: Sendable {
 
     /// The write-ahead log's path.
     var walPath: String { directory + "/wal.log" }
+    /// The log checkpoint's path (see `Checkpoint`).
+    var checkpointPath: String { directory + "/" + Checkpoint.fileName }
     /// The pointer file's path.
     var pointerPath: String { directory + "/CURRENT" }
 

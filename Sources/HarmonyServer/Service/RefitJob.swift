@@ -4,6 +4,7 @@
 //
 // Thread contract: `run` executes on a background thread of its own (`BackgroundThread`)
 // and touches only its input (immutable values); the server swaps the returned model in on the loop thread.
+import Foundation
 import HarmonyCore
 
 /// The inputs and the work of one background refit.
@@ -28,8 +29,10 @@ struct RefitJob: Sendable {
     /// Threads the fit may use.
     let threads: Int
 
-    /// Fits, builds and persists the next model; returns it ready to serve, with its file path.
-    func run(queryLambda: Double?, clusterLabels: Bool) throws -> (served: ServedModel, path: String) {
+    /// Fits, builds and persists the next model; returns it ready to serve, with its file path. Once `cancel` is
+    /// set the fit stops before its next iteration and nothing is persisted (`FitCancelled` is thrown).
+    func run(queryLambda: Double?, clusterLabels: Bool,
+             cancel: CancellationFlag = CancellationFlag()) throws -> (served: ServedModel, path: String) {
         let old = current.model
         guard let reference = old.cells else {
             throw ServerError.state("the model is compact (it keeps no reference cells), so it cannot be refitted")
@@ -78,13 +81,34 @@ struct RefitJob: Sendable {
         parameters.nClusters = old.clusterCount
         parameters.threads = threads
         let fit = try Harmony.fit(embedding, covariates: covariates, parameters: parameters,
-                                  initialCentroids: old.centroids)
+                                  initialCentroids: old.centroids, shouldStop: { cancel.isSet })
         var model = try ReferenceModel.build(fit: fit, embedding: embedding, covariates: covariates,
                                              parameters: parameters, cellIds: ids, labels: labels, compact: false,
                                              geneSpace: old.geneSpace)
         model.modelVersion = old.modelVersion + 1
+        if cancel.isSet { throw FitCancelled(iterations: fit.iterations) }
         let path = try store.persist(model, foldedSequence: foldedSequence, previousVersion: old.modelVersion)
         return (try ServedModel(model: model, queryLambda: queryLambda, foldedSequence: foldedSequence,
                                 clusterLabels: clusterLabels), path)
+    }
+}
+
+/// A flag one thread sets and another polls (a refit's cancellation).
+final class CancellationFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    /// Whether `set()` was called.
+    var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+
+    /// Sets the flag (from any thread).
+    func set() {
+        lock.lock()
+        value = true
+        lock.unlock()
     }
 }

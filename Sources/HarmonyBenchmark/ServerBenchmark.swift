@@ -5,10 +5,16 @@
 //   4. single-cell MAP_TRANSIENT round trips (nothing logged);
 //   5. the floors a durable round trip cannot beat, in the same run: the disk's pwrite + fdatasync of a small
 //      record in the state directory, and a bare Unix-socket round trip between two threads.
-// Durability is whatever the daemon does (the WAL is always on). Client threads run in this process.
+// Durability is whatever the daemon does (the WAL is always on). Client threads run in this process, through
+// HarmonyClient's blocking connection (pipelined with `send`/`receive` in the throughput phase).
 import Foundation
+import HarmonyClient
 import HarmonyCore
 import HarmonyProtocol
+import HarmonyServer
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Measures a harmonyd over its socket; `selfBench` starts one in-process on a simulated reference.
 public enum ServerBenchmark {
@@ -63,7 +69,7 @@ public enum ServerBenchmark {
     /// Runs the three phases against the daemon at `socketPath`, drawing query cells from `cells`.
     public static func measure(socketPath: String, cells: Matrix<Float>, options: Options = Options()) throws -> Report {
         let d = cells.cols
-        let probe = try BenchmarkConnection(path: socketPath)
+        let probe = try HarmonyClient.connect(socketPath)
         func single(_ i: Int) -> MapRequest {
             MapRequest(batch: "bench-latency", cellCount: 1, dimensions: d, values: cells.row(i % cells.rows))
         }
@@ -74,7 +80,7 @@ public enum ServerBenchmark {
             _ = try probe.roundTrip(single(i), as: MapReply.self)
             idle.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1000)
         }
-        let control = try BenchmarkConnection(path: socketPath)
+        let control = try HarmonyClient.connect(socketPath)
         let server = try control.roundTrip(StatsRequest(), as: StatsReply.self).latency
         // Phase 2: latency while a refit runs.
         var during: [Double] = []
@@ -183,17 +189,15 @@ public enum ServerBenchmark {
         let start = DispatchTime.now().uptimeNanoseconds
         let end = start + UInt64(options.seconds * 1e9)
         DispatchQueue.concurrentPerform(iterations: options.clients) { c in
-            guard let connection = try? BenchmarkConnection(path: socketPath) else { return }
+            guard let connection = try? HarmonyClient.connect(socketPath) else { return }
             let request = MapRequest(batch: "bench-\(c)", cellCount: n, dimensions: d, values: values)
-            var inFlight = 0, done = 0
+            var inFlight: [UInt32] = [], done = 0
             do {
-                while DispatchTime.now().uptimeNanoseconds < end || inFlight > 0 {
-                    while inFlight < options.window && DispatchTime.now().uptimeNanoseconds < end {
-                        try connection.send(request)
-                        inFlight += 1
+                while DispatchTime.now().uptimeNanoseconds < end || !inFlight.isEmpty {
+                    while inFlight.count < options.window && DispatchTime.now().uptimeNanoseconds < end {
+                        inFlight.append(try connection.send(request))
                     }
-                    _ = try connection.receive()
-                    inFlight -= 1
+                    _ = try connection.receive(requestID: inFlight.removeFirst(), as: MapReply.self)
                     done += n
                 }
                 counts[c] = done
@@ -205,6 +209,8 @@ public enum ServerBenchmark {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return Double(counts.reduce(0, +)) / seconds
     }
+
+    private static func errnoText() -> String { String(cString: strerror(errno)) }
 
     private static func percentile(_ samples: [Double], _ fraction: Double) -> Double {
         guard !samples.isEmpty else { return 0 }
@@ -224,7 +230,7 @@ public enum ServerBenchmark {
         configuration.quiet = true
         configuration.syncWAL = syncWAL
         configuration.clusterLabels = clusterLabels
-        try StateFiles.ensureDirectory(directory)
+        guard mkdir(directory, 0o700) == 0 else { throw ServerError.io("cannot create \(directory): \(errnoText())") }
         defer {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
                 unlink(directory + "/" + name)
@@ -239,7 +245,7 @@ public enum ServerBenchmark {
             finished.wait()
         }
         // A few thousand accumulated cells give the refit phase something to fold in.
-        let seed = try BenchmarkConnection(path: configuration.socketPath)
+        let seed = try HarmonyClient.connect(configuration.socketPath)
         let query = data.query
         _ = try seed.roundTrip(MapRequest(batch: "bench-seed", cellCount: 2000, dimensions: 30,
                                           values: query.selectingRows(0..<2000).values), as: MapReply.self)
