@@ -109,7 +109,9 @@ final class FitCommandTests: XCTestCase {
     func testBadOptionValues() throws {
         try assertRejected(extra: ["--theta", "-1"], message: ["--theta"])
         // One value, one per column or one per level: three values fit none of them here (1 column, 2 levels).
-        try assertRejected(extra: ["--theta", "1,2,3"], message: ["theta has 3 values", "one per covariate (1) or one per level (2)"])
+        // Checked against the data's levels, so after the "read" progress line (silenced here).
+        try assertRejected(extra: ["--theta", "1,2,3", "--quiet"],
+                           message: ["theta has 3 values", "one per covariate (1) or one per level (2)"])
         try assertRejected(extra: ["--block-size", "2"], message: ["--block-size"])
         try assertRejected(extra: ["--preset", "harmony3"], message: ["--preset"])
         try assertRejected(extra: ["--lambda", "lots"], message: ["--lambda"])
