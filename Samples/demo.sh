@@ -26,7 +26,7 @@ echo "   harmony and harmonyd are in $bin"
 echo "== harmony simulate --counts: 6,000 cells x 2,000 genes, 4 samples, 6 cell types (a 10x directory)"
 "$bin/harmony" simulate --counts --cells 6000 --genes 2000 --umis 3000 --batches 4 --types 6 --seed 11 \
     --out-dir "$out/counts"
-echo "== splitting: reference = samples batch01-batch03, query = batch04 (two 10x directories)"
+echo "== splitting: reference = samples batch1-batch3, query = batch4 (two 10x directories)"
 python3 - "$out" <<'PY'
 import gzip, os, sys
 import scipy.io
@@ -38,7 +38,7 @@ meta = gzip.open(f"{src}/meta.tsv.gz", "rt").read().splitlines()
 col = meta[0].split("\t").index("batch")
 batch = {l.split("\t")[0]: l.split("\t")[col] for l in meta[1:]}
 features = gzip.open(f"{src}/features.tsv.gz", "rb").read()
-for role, keep in (("reference", {"batch01", "batch02", "batch03"}), ("query", {"batch04"})):
+for role, keep in (("reference", {"batch1", "batch2", "batch3"}), ("query", {"batch4"})):
     cells = [i for i, b in enumerate(barcodes) if batch[b] in keep]
     d = f"{out}/{role}_counts"
     os.makedirs(d, exist_ok=True)
@@ -146,7 +146,7 @@ print(f"  offline mapping of the new sample's counts: label accuracy {offline:.3
 print(f"  harmonyd: model version {info['model_version']} at start, {stats['model_version']} at the end "
       f"({stats['refits_done']} refit(s) done, {stats['refits_failed']} failed); label accuracy of the streamed "
       f"cells {streamed:.3f}")
-print(f"  the same {len(truth)} cells streamed twice: batch04 holds {batches.get('batch04')} cells (exactly once); "
+print(f"  the same {len(truth)} cells streamed twice: batch4 holds {batches.get('batch4')} cells (exactly once); "
       f"latency p50 {stats['latency_us']['p50']} us, p99 {stats['latency_us']['p99']} us")
 print(f"  harmonyd stopped on SIGTERM with exit status {status}; its log: {out}/harmonyd.log")
 print()
