@@ -174,7 +174,7 @@ def test_swift_client_map_equals_python_export(data, daemon, tmp_path):
 
 
 def test_swift_client_output_equals_offline_harmony_map_per_batch(data, tmp_path):
-    """DESIGN.md: once a batch is complete, the daemon's corrections equal offline `harmony map` of the whole
+    """The daemon contract: once a batch is complete, the daemon's corrections equal offline `harmony map` of the whole
     batch. harmonyd estimates each query batch on its own, so offline `harmony map` runs once per batch (given
     several batches at once it estimates them jointly, which differs). Both use query lambda 1."""
     root = data["root"]

@@ -1,4 +1,4 @@
-// The blocks of one clustering round (ALGORITHM.md §2.6 (b) 1-2).
+// The blocks of one clustering round (Protocols/algorithm.md §2.3, step 2).
 //
 // A fresh uniform permutation pi of the cells is cut into ceil(1 / blockSize) blocks of floor(N blockSize)
 // positions (at least 1); the last block runs to N, and no block starts at or beyond N. Inside a block all

@@ -1,4 +1,4 @@
-// The design matrix Phi of a fit, stored as indices (never densely; ALGORITHM.md §1).
+// The design matrix Phi of a fit, stored as indices (never densely; Protocols/algorithm.md §1).
 //
 // Global levels concatenate every covariate's levels in order (covariate 0's levels first). Each cell has one
 // global level per covariate: `cellLevels[i * C + c]`. Cells are also grouped by their *combination* of levels

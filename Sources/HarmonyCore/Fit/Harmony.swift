@@ -1,6 +1,6 @@
 import Dispatch
 
-// The Harmony fit (ALGORITHM.md §2): k-means start, initial assignment, then iterations of clustering rounds
+// The Harmony fit (Protocols/algorithm.md §2): k-means start, initial assignment, then iterations of clustering rounds
 // and ridge corrections until the objective stops decreasing.
 //
 // Precision: the N-sized arrays (Z, Zcos, Zcorr, R) are Float; O, E, the objective, the per-level
@@ -18,7 +18,7 @@ public struct FitCancelled: Error, CustomStringConvertible {
     public var description: String { "the fit was cancelled after \(iterations) iterations" }
 }
 
-/// Entry point of the Harmony fit (ALGORITHM.md §2).
+/// Entry point of the Harmony fit (Protocols/algorithm.md §2).
 public enum Harmony {
     /// Fits Harmony to `embedding` (N x d, cells in rows) over one or more covariates.
     /// - Parameters:

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-// Checks of parameters and input, and their resolution against the data (ALGORITHM.md §2.1).
+// Checks of parameters and input, and their resolution against the data (Protocols/algorithm.md §2.1).
 
 extension HarmonyParameters {
     /// Checks every parameter that does not depend on the data values; throws `HarmonyError.invalidParameter`

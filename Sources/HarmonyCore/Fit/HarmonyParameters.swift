@@ -1,4 +1,4 @@
-/// Which generation of the Harmony algorithm to run (ALGORITHM.md §2.12).
+/// Which generation of the Harmony algorithm to run (Protocols/algorithm.md §2.7).
 public enum HarmonyPreset: String, Sendable, CaseIterable {
     /// R harmony 2.x / harmonypy 2.1 semantics and defaults (the default).
     case harmony2

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-// The Harmony2 k-means start (ALGORITHM.md §2.3) on unit rows zcos.
+// The Harmony2 k-means start (Protocols/algorithm.md §2.2) on unit rows zcos.
 //
 // 1. K uniforms u_j give anchors s_j = floor(u_j (N - 1)).
 // 2. For each j, every cell i gets delta_i = |2 (1 - zcos_i . zcos_{s_j})| + 1e-10 and a fresh uniform v_i

@@ -1,4 +1,4 @@
-// The ridge mixture-of-experts correction (ALGORITHM.md §2.9), from the ORIGINAL embedding Z.
+// The ridge mixture-of-experts correction (Protocols/algorithm.md §2.5), from the ORIGINAL embedding Z.
 //
 // Phase 1 (statistics): cells are visited group by group (groups = level combinations, see FitDesign) in
 //   fixed tasks of 2048 cells. Each task gathers its rows of R (len x K) and Z (len x d) and computes

@@ -1,4 +1,4 @@
-// One cluster's ridge regression (ALGORITHM.md §2.9 steps 4-6), in double precision.
+// One cluster's ridge regression (Protocols/algorithm.md §2.5 step 3), in double precision.
 //
 // Unknowns: row 0 = intercept beta_0, rows 1...m = the kept levels (each row a d-vector). Normal equations
 //   A[0,0] = n_0, A[0,j] = A[j,0] = n_j, A[j,j] = n_j + lambda_j,

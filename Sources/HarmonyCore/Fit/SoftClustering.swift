@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-// Soft k-means with the diversity penalty (ALGORITHM.md §2.4, §2.6, §2.7).
+// Soft k-means with the diversity penalty (Protocols/algorithm.md §2.2-§2.4).
 //
 // Memory layout (row-major): `zcos` (N x d Float, unit rows), `centroids` Y (K x d), `assignments` R (N x K).
 // The distance part of the logits, -D / sigma_k = (2 zcos_i . y_k - 2) / sigma_k, is never stored: each task

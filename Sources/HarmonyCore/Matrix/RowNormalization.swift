@@ -1,4 +1,4 @@
-// Row-wise L2 normalisation (ALGORITHM.md §2.2): squared norms accumulated in double, zero rows stay zero.
+// Row-wise L2 normalisation (Protocols/algorithm.md §2.2): squared norms accumulated in double, zero rows stay zero.
 
 /// Scales rows of a row-major Float matrix to unit length.
 enum RowNormalization {

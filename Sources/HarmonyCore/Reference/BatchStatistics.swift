@@ -1,4 +1,4 @@
-// Sufficient statistics of one new query batch: n_k = sum_i R_ik and s_k = sum_i R_ik z_i (ALGORITHM.md §5),
+// Sufficient statistics of one new query batch: n_k = sum_i R_ik and s_k = sum_i R_ik z_i (Protocols/algorithm.md §5.3),
 // kept so that they do not depend on how the batch was cut into chunks.
 //
 // n_k is a Double sum cell after cell, in arrival order (K additions per cell). s_k (K x d per cell) is where the

@@ -1,4 +1,4 @@
-// Label transfer from a reference to mapped query cells (ALGORITHM.md §4.3).
+// Label transfer from a reference to mapped query cells (Protocols/algorithm.md §6).
 //
 // kNN (full models): the k nearest reference cells in the corrected space (Euclidean, exact), majority vote;
 // confidence = the winner's share of the k votes; a tie in the vote goes to the label whose nearest voter is

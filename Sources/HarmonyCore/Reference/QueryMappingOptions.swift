@@ -1,4 +1,4 @@
-/// Options of query mapping (ALGORITHM.md §4.2, §5.3).
+/// Options of query mapping (Protocols/algorithm.md §5.2, §5.3).
 public struct QueryMappingOptions: Sendable, Equatable {
     /// The default query ridge penalty: a pseudo-count of one cell, Symphony's value. `harmony map` and
     /// harmonyd default to it too, so that a streamed batch's final corrections equal the offline mapping.
@@ -10,7 +10,7 @@ public struct QueryMappingOptions: Sendable, Equatable {
     /// Ridge penalty lambda on each new query batch's terms (the intercept is never penalised).
     ///
     /// A batch's offset in cluster k is shrunk by n_kb / (n_kb + lambda), where n_kb is the batch's soft count
-    /// in k (ALGORITHM.md §5.2), so lambda reads as "cells of evidence needed before the offset is trusted
+    /// in k (Protocols/algorithm.md §5.2), so lambda reads as "cells of evidence needed before the offset is trusted
     /// halfway". The default 1 shrinks only a stream's very first cells. A larger pseudo-count (10-50, §5.3)
     /// damps the first answers of a stream, but it also under-corrects every small cluster for good: with 20,
     /// the reference/query mixing of the end-to-end tests (iLISI over role) drops from about 1.8 to 1.55, past

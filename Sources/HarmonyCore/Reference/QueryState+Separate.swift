@@ -3,7 +3,7 @@ extension QueryState {
     /// terms are estimated from its own cells and the reference statistics only, so a batch's correction does
     /// not depend on which other batches share the file. Cells of known levels use the reference's terms.
     /// Rows of the result are in the order of `cells`. `mapJointly` instead shares one intercept across all new
-    /// batches (Symphony's `mapQuery`); the two differ by at most ~lambda / N_k per cluster (ALGORITHM.md §5.2 [4]).
+    /// batches (Symphony's `mapQuery`); the two differ by at most ~lambda / N_k per cluster (Protocols/algorithm.md §5.2).
     public static func mapEachBatch(model: ReferenceModel, cells: Matrix<Float>, batches: [String], batchKey: String,
                                     options: QueryMappingOptions, threads: Int = 0) throws -> MappedCells {
         let grouping = group(batches)

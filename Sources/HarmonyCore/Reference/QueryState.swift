@@ -1,4 +1,4 @@
-// Streaming query mapping from per-(batch, cluster) sufficient statistics (ALGORITHM.md §5).
+// Streaming query mapping from per-(batch, cluster) sufficient statistics (Protocols/algorithm.md §5.3).
 //
 // For every new batch b (a batch label the reference does not know): n_kb = sum_{i in b} R_ik and
 // s_kb = sum_{i in b} R_ik z_i (Double sums that do not depend on the chunking, see `BatchStatistics`). With the reference's

@@ -1,4 +1,4 @@
-/// The reference's labels: names, and per-cluster label frequencies pi_kl (ALGORITHM.md §4.3).
+/// The reference's labels: names, and per-cluster label frequencies pi_kl (Protocols/algorithm.md §6).
 public struct ReferenceLabels: Sendable, Equatable {
     /// The metadata column the labels came from, e.g. `cell_type`.
     public let name: String

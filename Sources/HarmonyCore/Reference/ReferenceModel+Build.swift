@@ -1,4 +1,4 @@
-// Building a reference from a Harmony fit (ALGORITHM.md §4.1 step 7):
+// Building a reference from a Harmony fit (Protocols/algorithm.md §5.1):
 //   N_k = sum_i R_ik, C_k = sum_i R_ik z_i^corr   (Double; DGEMM over blocks of cells converted to Double)
 //   pi_kl = sum_{j: label_j = l} R_jk / N_k        (§4.3 cluster-based label statistics)
 //   mu_k, Sigma_k of the ORIGINAL embedding under R  (`ClusterSpread`, the per-cell mapping distance)

@@ -1,4 +1,4 @@
-// A frozen Harmony reference for Symphony-style query mapping (ALGORITHM.md §4.1, §5).
+// A frozen Harmony reference for Symphony-style query mapping (Protocols/algorithm.md §5.1-§5.3).
 //
 // Mapping needs only the small per-cluster part: centroids Y, sigma, N_k = sum_i R_ik and
 // C_k = sum_i R_ik z_i^corr of the corrected reference, and the reference's own batch terms. The optional

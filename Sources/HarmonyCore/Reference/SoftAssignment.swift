@@ -1,4 +1,4 @@
-// Query soft assignment without diversity penalty (ALGORITHM.md §4.2 step 4):
+// Query soft assignment without diversity penalty (Protocols/algorithm.md §5.2):
 //   R_ik = softmax_k( -2 (1 - zhat_i . y_k) / sigma_k ),  zhat_i = z_i / |z_i|,
 // max-shifted so the largest exponent is 0. The dot products are one SGEMM (n x d)(d x K); the exponentials
 // use `FastMath.exp` (branch-free polynomial, vectorised by the compiler). Memory layout: every buffer row-major,
