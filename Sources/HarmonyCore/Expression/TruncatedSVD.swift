@@ -97,7 +97,7 @@ enum TruncatedSVD {
             BLAS.dgemm(transA: true, m: cols, n: cols, k: rows, a: zb.baseAddress!, lda: cols, b: zb.baseAddress!,
                        ldb: cols, c: &gram, ldc: cols)
         }
-        let (values, w) = symmetricEigen(gram, n: cols)
+        let (values, w) = SymmetricEigen.decompose(gram, size: cols)
         let s = values.map { $0.squareRoot() }
         var v = [Double](repeating: 0, count: rows * cols)
         z.withUnsafeBufferPointer { zb in
@@ -106,46 +106,5 @@ enum TruncatedSVD {
         let scale = s.map { $0 > 1e-12 * (s.first ?? 0) && $0 > 0 ? 1 / $0 : 0 }
         for i in 0..<rows { for j in 0..<cols { v[i * cols + j] *= scale[j] } }
         return (v, s)
-    }
-
-    /// Eigenvalues (decreasing, negative rounding clamped to 0) and eigenvectors (columns of a row-major n x n) of a
-    /// symmetric n x n matrix by the cyclic Jacobi method, sweeping until the off-diagonal mass is below 1e-30 of
-    /// the total (at most 100 sweeps).
-    static func symmetricEigen(_ matrix: [Double], n: Int) -> ([Double], [Double]) {
-        var a = matrix, v = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { v[i * n + i] = 1 }
-        var total = 0.0
-        for x in a { total += x * x }
-        for _ in 0..<100 {
-            var off = 0.0
-            for p in 0..<n { for r in (p + 1)..<n { off += a[p * n + r] * a[p * n + r] } }
-            if off <= 1e-30 * total { break }
-            for p in 0..<n {
-                for r in (p + 1)..<n where a[p * n + r] != 0 {
-                    let theta = (a[r * n + r] - a[p * n + p]) / (2 * a[p * n + r])
-                    let t = (theta >= 0 ? 1.0 : -1.0) / (abs(theta) + (theta * theta + 1).squareRoot())
-                    let c = 1 / (t * t + 1).squareRoot(), sn = t * c
-                    for k in 0..<n {
-                        let akp = a[k * n + p], akr = a[k * n + r]
-                        a[k * n + p] = c * akp - sn * akr
-                        a[k * n + r] = sn * akp + c * akr
-                    }
-                    for k in 0..<n {
-                        let apk = a[p * n + k], ark = a[r * n + k]
-                        a[p * n + k] = c * apk - sn * ark
-                        a[r * n + k] = sn * apk + c * ark
-                    }
-                    for k in 0..<n {
-                        let vkp = v[k * n + p], vkr = v[k * n + r]
-                        v[k * n + p] = c * vkp - sn * vkr
-                        v[k * n + r] = sn * vkp + c * vkr
-                    }
-                }
-            }
-        }
-        let order = (0..<n).sorted { a[$0 * n + $0] > a[$1 * n + $1] || (a[$0 * n + $0] == a[$1 * n + $1] && $0 < $1) }
-        var vectors = [Double](repeating: 0, count: n * n)
-        for (k, j) in order.enumerated() { for i in 0..<n { vectors[i * n + k] = v[i * n + j] } }
-        return (order.map { max(0, a[$0 * n + $0]) }, vectors)
     }
 }
