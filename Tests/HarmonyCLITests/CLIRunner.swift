@@ -42,6 +42,14 @@ struct CLIRunner {
                        stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
     }
 
+    /// Simulates an embedding data set into `dir` (pcs.tsv.gz and meta.tsv.gz), failing the test if it cannot.
+    func simulate(cells: Int, dims: Int, batches: Int, types: Int, seed: Int, into dir: String = "data",
+                  file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try run(["simulate", "--cells", "\(cells)", "--dims", "\(dims)", "--batches", "\(batches)",
+                         "--types", "\(types)", "--seed", "\(seed)", "--out-dir", dir])
+        XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
+    }
+
     /// Writes `text` to `name` in the scratch directory.
     func write(_ name: String, _ text: String) throws {
         try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)

@@ -6,9 +6,7 @@ final class FitWarningTests: XCTestCase {
     func testASingleCellBatchIsWarnedAbout() throws {
         let cli = try CLIRunner()
         defer { cli.remove() }
-        let sim = try cli.run(["simulate", "--cells", "300", "--dims", "6", "--batches", "2", "--types", "2",
-                               "--seed", "5", "--out-dir", "data"])
-        XCTAssertEqual(sim.status, 0, sim.stderr)
+        try cli.simulate(cells: 300, dims: 6, batches: 2, types: 2, seed: 5)
         let plain = try cli.run(["fit", "data/pcs.tsv.gz", "--meta", "data/meta.tsv.gz", "--vars", "batch",
                                  "--max-iter", "2", "--out", "a.tsv", "--quiet"])
         XCTAssertEqual(plain.status, 0, plain.stderr)

@@ -6,9 +6,7 @@ final class ParameterAliasTests: XCTestCase {
     func testHarmonypyNamesGiveTheSameFitAsOurs() throws {
         let cli = try CLIRunner()
         defer { cli.remove() }
-        let sim = try cli.run(["simulate", "--cells", "400", "--dims", "8", "--batches", "2", "--types", "3",
-                               "--seed", "4", "--out-dir", "data"])
-        XCTAssertEqual(sim.status, 0, sim.stderr)
+        try cli.simulate(cells: 400, dims: 8, batches: 2, types: 3, seed: 4)
         let common = ["fit", "data/pcs.tsv.gz", "--meta", "data/meta.tsv.gz", "--vars", "batch", "--quiet"]
         let ours = try cli.run(common + ["--lambda", "0.5", "--max-iter", "3", "--max-iter-cluster", "6",
                                          "--seed", "9", "--threads", "2", "--out", "ours.tsv"])
@@ -30,9 +28,7 @@ final class ParameterAliasTests: XCTestCase {
     func testThetaPerLevelAsHarmonypyAllows() throws {
         let cli = try CLIRunner()
         defer { cli.remove() }
-        let sim = try cli.run(["simulate", "--cells", "400", "--dims", "8", "--batches", "3", "--types", "3",
-                               "--seed", "4", "--out-dir", "data"])
-        XCTAssertEqual(sim.status, 0, sim.stderr)
+        try cli.simulate(cells: 400, dims: 8, batches: 3, types: 3, seed: 4)
         let common = ["fit", "data/pcs.tsv.gz", "--meta", "data/meta.tsv.gz", "--vars", "batch", "--quiet",
                       "--max-iter", "3"]
         func output(_ theta: String, _ name: String) throws -> Data {

@@ -6,9 +6,7 @@ import XCTest
 final class PlotCommandTests: XCTestCase {
     /// A simulated data set (600 cells, 3 batches, 4 types) in `cli`'s directory under data/.
     private func simulate(_ cli: CLIRunner) throws {
-        let r = try cli.run(["simulate", "--cells", "600", "--dims", "10", "--batches", "3", "--types", "4", "--seed", "2",
-                             "--out-dir", "data"])
-        XCTAssertEqual(r.status, 0, r.stderr)
+        try cli.simulate(cells: 600, dims: 10, batches: 3, types: 4, seed: 2)
     }
 
     private func bytes(_ cli: CLIRunner, _ name: String) throws -> [UInt8] {
