@@ -1,3 +1,4 @@
+import HarmonyCore
 import HarmonyProtocol
 
 /// Renders INFO, STATS and REFIT replies as small JSON documents for `harmony client` (stable key order).
@@ -42,24 +43,5 @@ enum ClientJSON {
     static func array(_ items: [String]) -> String { "[" + items.joined(separator: ", ") + "]" }
 
     /// A JSON string literal with the required escapes.
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func string(_ s: String) -> String { JSONText.string(s) }
 }

@@ -60,17 +60,22 @@ public struct AtomicFileGroup {
             throw HarmonyError.io("\(path): cannot create the output file: \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw HarmonyError.io("\(path): cannot write: \(String(cString: strerror(errno)))")
-            }
-            offset += n
-        }
+        try writeAll(bytes, to: fd, reportedAs: path)
         guard fsync(fd) == 0 else {
             throw HarmonyError.io("\(path): cannot flush to disk: \(String(cString: strerror(errno)))")
         }
+    }
+}
+
+/// Writes all of `bytes` to `fd`, retrying short writes and EINTR; errors name `path`.
+func writeAll(_ bytes: [UInt8], to fd: Int32, reportedAs path: String) throws {
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw HarmonyError.io("\(path): cannot write: \(String(cString: strerror(errno)))")
+        }
+        offset += n
     }
 }

@@ -57,21 +57,9 @@ public final class GzipFileStream {
             let member = try pending.withUnsafeBufferPointer {
                 try Gzip.member(UnsafeBufferPointer(rebasing: $0[start..<end]), level: 1)
             }
-            try writeAll(member)
+            try writeAll(member, to: fd, reportedAs: path)
             start = end
         }
         pending.removeFirst(start)
-    }
-
-    private func writeAll(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw HarmonyError.io("\(path): cannot write: \(String(cString: strerror(errno)))")
-            }
-            offset += n
-        }
     }
 }

@@ -1,8 +1,9 @@
-// Minimal JSON writing for the descriptions the library returns (the library does not link Foundation).
+// Minimal JSON writing without Foundation: the C interface's model descriptions and `harmony client`'s replies.
 
-enum JSONText {
+/// JSON text pieces: string literals, numbers, arrays and objects (compact layout).
+public enum JSONText {
     /// A JSON string literal with the required escapes.
-    static func string(_ s: String) -> String {
+    public static func string(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
             switch u {
@@ -24,14 +25,16 @@ enum JSONText {
     }
 
     /// A number; non-finite values (which JSON cannot hold) become null.
-    static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
+    public static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
 
-    static func numbers(_ xs: [Double]) -> String { "[" + xs.map(number).joined(separator: ",") + "]" }
+    /// An array of numbers.
+    public static func numbers(_ xs: [Double]) -> String { "[" + xs.map(number).joined(separator: ",") + "]" }
 
-    static func strings(_ xs: [String]) -> String { "[" + xs.map(string).joined(separator: ",") + "]" }
+    /// An array of string literals.
+    public static func strings(_ xs: [String]) -> String { "[" + xs.map(string).joined(separator: ",") + "]" }
 
     /// An object from (key, JSON value) pairs in order.
-    static func object(_ fields: [(String, String)]) -> String {
+    public static func object(_ fields: [(String, String)]) -> String {
         "{" + fields.map { string($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
     }
 }
