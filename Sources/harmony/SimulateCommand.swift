@@ -16,7 +16,8 @@ struct SimulateCommand: ParsableCommand {
             DIR/meta.tsv.gz with the columns cell_id, batch and cell_type.
 
             --counts writes UMI counts instead, as a 10x Genomics directory (DIR/matrix.mtx.gz, \
-            DIR/features.tsv.gz, DIR/barcodes.tsv.gz) next to DIR/meta.tsv.gz. Counts are negative binomial: \
+            DIR/features.tsv.gz, DIR/barcodes.tsv.gz) next to DIR/meta.tsv.gz, or with --format h5ad as an \
+            AnnData file DIR/counts.h5ad (obs columns batch and cell_type). Counts are negative binomial: \
             genes have log-normal base expression and their own dispersion, each cell type up-regulates its own \
             5% of marker genes, and each batch scales every gene a little, switches on 10 batch-specific genes, \
             and has its own library sizes and type composition. Cells are generated and written in blocks, so \
@@ -27,6 +28,8 @@ struct SimulateCommand: ParsableCommand {
               harmony fit data/pcs.tsv.gz --meta data/meta.tsv.gz --vars batch --out corrected.tsv.gz
               harmony simulate --counts --cells 100000 --genes 20000 --batches 4 --types 10 --out-dir counts
               harmony reference counts --meta counts/meta.tsv.gz --vars batch --labels cell_type --out ref.hmod
+              harmony simulate --counts --format h5ad --cells 20000 --genes 5000 --out-dir sim
+              harmony reference sim/counts.h5ad --vars batch --labels cell_type --out ref.hmod
             """)
 
     @Option(help: ArgumentHelp("Number of cells.", valueName: "N"))
@@ -63,9 +66,11 @@ struct SimulateCommand: ParsableCommand {
                                                              valueName: "dir"))
     var outDir: String
 
-    @Option(help: ArgumentHelp("Embedding file format: tsv (pcs.tsv.gz) or npy (pcs.npy + pcs.ids.txt).",
-                               valueName: "tsv|npy"))
-    var format: String = "tsv"
+    @Option(help: ArgumentHelp(
+        "File format. Embedding: tsv (pcs.tsv.gz, the default) or npy (pcs.npy + pcs.ids.txt). Counts: 10x (a 10x "
+            + "directory, the default) or h5ad (DIR/counts.h5ad, X a CSR matrix, obs with batch and cell_type).",
+        valueName: "tsv|npy|10x|h5ad"))
+    var format: String?
 
     func validate() throws {
         guard cells >= 1, dims.map({ $0 >= 1 }) ?? true, batches >= 1, types >= 1 else {
@@ -79,7 +84,10 @@ struct SimulateCommand: ParsableCommand {
             guard dims != nil else { throw ValidationError("give --dims for an embedding, or --counts for UMI counts.") }
             guard genes == nil, umis == nil else { throw ValidationError("--genes and --umis apply to --counts.") }
         }
-        guard format == "tsv" || format == "npy" else { throw ValidationError("--format must be tsv or npy.") }
+        let formats = counts ? ["10x", "h5ad"] : ["tsv", "npy"]
+        if let format, !formats.contains(format) {
+            throw ValidationError("--format must be \(formats.joined(separator: " or ")) \(counts ? "with" : "without") --counts.")
+        }
         guard batchEffect >= 0, batchEffect.isFinite else { throw ValidationError("--batch-effect must be a number >= 0.") }
     }
 
@@ -92,15 +100,24 @@ struct SimulateCommand: ParsableCommand {
         fputs("harmony simulate: wrote \(cells) cells x \(spec.dims) dimensions to \(outDir)\n", stderr)
     }
 
-    /// Writes simulated counts as a 10x directory plus DIR/meta.tsv.gz.
+    /// Writes simulated counts as a 10x directory (or DIR/counts.h5ad) plus DIR/meta.tsv.gz.
     private func runCounts() throws {
         let clock = Stopwatch()
         let simulation = try CountSimulator(CountSimulationSpec(cells: cells, genes: genes ?? 2000, batches: batches,
                                                                 types: types, seed: seed, meanUMIs: umis ?? 5000))
         try CommandFailure.writingOutput {
-            try TenXDirectoryWriter.write(simulation, to: outDir)
             let batch = simulation.batchCodes.map { simulation.batchNames[Int($0)] }
             let type = simulation.typeCodes.map { simulation.typeNames[Int($0)] }
+            if format == "h5ad" {
+                if mkdir(outDir, 0o755) != 0 && errno != EEXIST {
+                    throw HarmonyError.io("\(outDir): cannot create the directory: \(String(cString: strerror(errno)))")
+                }
+                try AnnDataWriter.writeExpression(simulation, obsColumns: [("batch", .categorical(batch)),
+                                                                           ("cell_type", .categorical(type))],
+                                                  to: "\(outDir)/counts.h5ad")
+            } else {
+                try TenXDirectoryWriter.write(simulation, to: outDir)
+            }
             var group = AtomicFileGroup()
             try LabelTable(ids: simulation.cellIDs, columns: [("batch", batch), ("cell_type", type)])
                 .add(to: "\(outDir)/meta.tsv.gz", in: &group)

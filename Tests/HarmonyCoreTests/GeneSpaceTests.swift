@@ -162,6 +162,61 @@ final class TruncatedSVDTests: XCTestCase {
     }
 }
 
+final class GramPCATests: XCTestCase {
+    /// A sparse scaled matrix of `n` cells over `g` genes: low-rank structure on a random sparsity pattern.
+    static func scaled(n: Int, g: Int, threads: Int) -> ScaledExpression {
+        var rng = SeededGenerator(seed: 5)
+        var rowStarts = [0], columns: [Int32] = [], values: [Float] = []
+        let factors = (0..<(3 * g)).map { _ in rng.normal() }
+        for i in 0..<n {
+            let type = i % 3
+            for k in 0..<g where rng.uniform() < 0.3 {
+                columns.append(Int32(k))
+                values.append(Float(abs(2 * factors[type * g + k] + 0.5 * rng.normal())))
+            }
+            rowStarts.append(columns.count)
+        }
+        var means = [Double](repeating: 0, count: g), sds = means
+        for k in 0..<g { means[k] = 0.3 + 0.01 * Double(k); sds[k] = 0.5 + 0.02 * Double(k) }
+        return ScaledExpression(rowStarts: rowStarts, columns: columns, values: values, columnCount: g, means: means,
+                                standardDeviations: sds, clip: 10, runner: TaskRunner(requested: threads))
+    }
+
+    func testLeadingAxesMatchTheJacobiEigenOfTheDenseGramMatrix() throws {
+        // 5,000 cells: three Gram blocks of 2,048 rows, the last one partial.
+        let n = 5000, g = 25, d = 6
+        let a = Self.scaled(n: n, g: g, threads: 2)
+        let pca = try GramPCA.leading(a, rank: d)
+        // Independent oracle: the dense centred matrix, its Gram in Double, Jacobi's eigen-decomposition.
+        var dense = [Double](repeating: 0, count: n * g)
+        for i in 0..<n {
+            for k in 0..<g { dense[i * g + k] = a.offsets[k] }
+            for e in a.rowStarts[i]..<a.rowStarts[i + 1] { dense[i * g + Int(a.columns[e])] += Double(a.deltas[e]) }
+        }
+        var gram = [Double](repeating: 0, count: g * g)
+        for i in 0..<n { for r in 0..<g { for k in 0..<g { gram[r * g + k] += dense[i * g + r] * dense[i * g + k] } } }
+        let (eigenvalues, eigenvectors) = GeneSpaceTestData.symmetricEigen(gram, n: g)
+        for j in 0..<d {
+            // Float blocks: relative error ~1e-6 on eigenvalues, more on vectors of close eigenvalues.
+            XCTAssertEqual(pca.values[j] * pca.values[j], eigenvalues[j], accuracy: 1e-5 * eigenvalues[0], "value \(j)")
+            var dot = 0.0
+            for k in 0..<g { dot += pca.vectors[k * d + j] * eigenvectors[k * g + j] }
+            XCTAssertEqual(abs(dot), 1, accuracy: 1e-5, "component \(j)")
+        }
+    }
+
+    func testTheResultDoesNotDependOnTheThreadCount() throws {
+        let one = try GramPCA.leading(Self.scaled(n: 4500, g: 20, threads: 1), rank: 4)
+        let three = try GramPCA.leading(Self.scaled(n: 4500, g: 20, threads: 3), rank: 4)
+        XCTAssertEqual(one.vectors, three.vectors)
+        XCTAssertEqual(one.values, three.values)
+    }
+
+    func testTooManyComponentsIsAnError() {
+        XCTAssertThrowsError(try GramPCA.leading(Self.scaled(n: 10, g: 4, threads: 1), rank: 5))
+    }
+}
+
 final class GeneSpaceBuildTests: XCTestCase {
     func testListedGenesMatchADenseScanpyStylePCA() throws {
         let (source, batches) = try GeneSpaceTestData.counts(cells: 300, genes: 40)

@@ -107,3 +107,33 @@ def test_broken_files_exit_2(tmp_path, name, message):
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith("error: ") and message in r.stderr
     assert not out.exists()
+
+
+def test_simulated_counts_as_h5ad_equal_the_10x_directory(tmp_path):
+    """`harmony simulate --counts --format h5ad` streams X as CSR; anndata reads the same cells, genes and counts
+    that scanpy reads from the 10x directory of the same seed, and the obs columns match meta.tsv.gz."""
+    import scanpy as sc
+    spec = ["simulate", "--counts", "--cells", "2500", "--genes", "300", "--batches", "3", "--types", "4",
+            "--seed", "5"]
+    h5ad_dir, tenx_dir = tmp_path / "h5ad", tmp_path / "tenx"
+    for extra, directory in ((["--format", "h5ad"], h5ad_dir), ([], tenx_dir)):
+        result = run(*spec, *extra, "--out-dir", str(directory))
+        assert result.returncode == 0, result.stderr
+    adata = ad.read_h5ad(h5ad_dir / "counts.h5ad")
+    tenx = sc.read_10x_mtx(str(tenx_dir), var_names="gene_ids", cache=False)
+    assert adata.shape == (2500, 300)
+    assert list(adata.obs_names) == list(tenx.obs_names)
+    assert list(adata.var["gene_ids"]) == list(tenx.var_names)
+    assert adata.X.format == "csr" and adata.X.dtype == np.float32
+    assert abs(adata.X - tenx.X).max() == 0
+    meta = pd.read_csv(h5ad_dir / "meta.tsv.gz", sep="\t", index_col=0)
+    assert list(meta.index) == list(adata.obs_names)
+    for column in ("batch", "cell_type"):
+        assert isinstance(adata.obs[column].dtype, pd.CategoricalDtype)
+        assert list(adata.obs[column].astype(str)) == list(meta[column].astype(str))
+
+
+def test_simulate_rejects_a_counts_format_for_an_embedding(tmp_path):
+    result = run("simulate", "--cells", "10", "--dims", "3", "--batches", "2", "--types", "2", "--format", "h5ad",
+                 "--out-dir", str(tmp_path / "x"))
+    assert result.returncode != 0 and "--format must be tsv or npy" in result.stderr

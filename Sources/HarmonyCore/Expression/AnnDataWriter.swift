@@ -112,6 +112,46 @@ public enum AnnDataWriter {
         try AtomicFileGroup.write(try bytes(output, path: path), to: path)
     }
 
+    /// Writes the cells of `source` as an `.h5ad` whose X is a CSR matrix of float32 values, read from the source
+    /// and written in blocks of `blockCells` cells, so the matrix is never held whole (simulations of any size).
+    /// obs holds the cell ids and `obsColumns`; var's index is the gene names, with the ids in column `gene_ids`
+    /// (as scanpy's `read_10x_h5` lays them out). The file appears at `path` only once complete.
+    public static func writeExpression(_ source: any ExpressionSource,
+                                       obsColumns: [(name: String, column: AnnDataOutputColumn)] = [],
+                                       to path: String, blockCells: Int = 4096) throws {
+        let n = source.cellCount, g = source.geneCount
+        for (name, column) in obsColumns where column.count != n {
+            throw HarmonyError.invalidInput("\(path): obs column '\(name)' has \(column.count) values for \(n) cells")
+        }
+        let file = try HDF5Writer(streamingTo: path)
+        try setEncoding(file, "/", "anndata", "0.1.0")
+        try writeFrame(file, "/obs", index: source.cellIDs, columns: obsColumns)
+        try writeFrame(file, "/var", index: source.genes.map(\.name), columns: [("gene_ids", .strings(source.genes.map(\.id)))])
+        try file.createGroup("/X")
+        try setEncoding(file, "/X", "csr_matrix", "0.1.0")
+        try file.setAttribute("shape", on: "/X", integers: [Int64(n), Int64(g)])
+        try file.createGrowing("/X/data", of: Float.self)
+        try file.createGrowing("/X/indices", of: Int32.self)
+        var rowStarts: [Int64] = [0]
+        rowStarts.reserveCapacity(n + 1)
+        var start = 0
+        while start < n {
+            let end = min(n, start + blockCells)
+            let rows = try source.rows(start..<end)
+            try file.append(rows.values, to: "/X/data")
+            try file.append(rows.columns, to: "/X/indices")
+            let base = rowStarts[rowStarts.count - 1]
+            for r in 1...rows.rowCount { rowStarts.append(base + Int64(rows.rowStarts[r])) }
+            start = end
+        }
+        try file.write(rowStarts, to: "/X/indptr")
+        for group in ["/obsm", "/uns"] {
+            try file.createGroup(group)
+            try setEncoding(file, group, "dict", "0.1.0")
+        }
+        try file.publish()
+    }
+
     private static func setEncoding(_ file: HDF5Writer, _ object: String, _ type: String, _ version: String) throws {
         try file.setAttribute("encoding-type", on: object, type)
         try file.setAttribute("encoding-version", on: object, version)

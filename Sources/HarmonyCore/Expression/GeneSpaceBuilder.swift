@@ -9,7 +9,8 @@ import Foundation
 //          deviations, zeros counted in closed form);
 //   genes with SD 0 cannot be scaled: they are DROPPED from the selection and reported in `droppedGenes`
 //          (only a --genes-from list can hold one: a variable gene varies);
-//   scaling to deltas (see ScaledExpression), randomized SVD of the re-centred scaled matrix (TruncatedSVD), PCs = A V.
+//   scaling to deltas (see ScaledExpression), PCA of the re-centred scaled matrix A: exact from its Gram matrix
+//          (GramPCA) up to GramPCA.maxGenes genes, else a randomized SVD (TruncatedSVD); PCs = A V.
 // Sign rule: each component's largest-magnitude loading is positive (ties: the first such gene).
 // Centring: the PCA centres the scaled matrix by its column means mu (scanpy's pca does, clipping moves them off
 // zero); the gene space records mu^T V as its projection offset so projecting a reference cell gives its PC.
@@ -174,8 +175,7 @@ public enum GeneSpaceBuilder {
                                       columnCount: selected.count, means: stats.mean, standardDeviations: stats.sd,
                                       clip: clip, runner: runner)
         let d = settings.components
-        let svd = try TruncatedSVD.randomized(scaled, rank: d, oversampling: oversampling(components: d),
-                                              maxIterations: maxIterations, seed: settings.seed)
+        let svd = try principalAxes(scaled, rank: d, seed: settings.seed)
         var v = svd.vectors
         fixSigns(&v, rows: selected.count, cols: d)
         let pcsDouble = scaled.times(v, cols: d)
@@ -184,9 +184,22 @@ public enum GeneSpaceBuilder {
         let space = try GeneSpace(genes: selected.map { genes[$0] }, means: stats.mean, standardDeviations: stats.sd,
                                   loadings: Matrix(rows: selected.count, cols: d, values: v),
                                   normalization: settings.normalization, clip: clip, projectionOffset: offset)
-        progress(.pca, "\(d) PCs of \(n) cells x \(selected.count) genes (\(svd.iterations) subspace iterations)")
+        progress(.pca, "\(d) PCs of \(n) cells x \(selected.count) genes (\(svd.method))")
         return GeneSpaceBuild(geneSpace: space, pcs: Matrix(rows: n, cols: d, values: pcsDouble.map { Float($0) }),
                               droppedGenes: dropped, candidateCount: candidates.count, singularValues: svd.values)
+    }
+
+    /// The leading right singular vectors and values of the scaled matrix: exactly, from its Gram matrix, up to
+    /// `GramPCA.maxGenes` genes; beyond, by the seeded randomized subspace iteration. `method` says which ran.
+    static func principalAxes(_ scaled: ScaledExpression, rank d: Int, seed: UInt64)
+        throws -> (vectors: [Double], values: [Double], method: String) {
+        if scaled.columnCount <= GramPCA.maxGenes {
+            let (vectors, values) = try GramPCA.leading(scaled, rank: d)
+            return (vectors, values, "exact, from the gene x gene Gram matrix")
+        }
+        let svd = try TruncatedSVD.randomized(scaled, rank: d, oversampling: oversampling(components: d),
+                                              maxIterations: maxIterations, seed: seed)
+        return (svd.vectors, svd.values, "randomized, \(svd.iterations) subspace iterations")
     }
 
     /// Calls `body(firstCell, rows)` for consecutive blocks of cells.

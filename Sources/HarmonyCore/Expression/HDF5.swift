@@ -389,17 +389,22 @@ public struct HDF5Dataset: HDF5Object {
     }
 }
 
-/// An HDF5 file built in memory (HDF5's core driver, no backing file) and returned as bytes, so that it can be
-/// committed with the command's other outputs by `AtomicFileGroup`. Strings are variable-length UTF-8 (what
-/// h5py and anndata write and read back as `str`).
+/// An HDF5 file for writing. Built in memory (HDF5's core driver, no backing file) and returned as bytes, so that it
+/// can be committed with the command's other outputs by `AtomicFileGroup`; or, for outputs too large to hold,
+/// streamed to a hidden temporary file next to the destination and published (fsync, rename) when finished.
+/// Strings are variable-length UTF-8 (what h5py and anndata write and read back as `str`).
 final class HDF5Writer {
     /// The destination, for messages.
     let path: String
     private let id: hid_t
+    /// The temporary file of a streamed writer; nil for one in memory.
+    private let temporary: String?
+    private var isOpen = true
 
-    /// An empty file that will be written to `path`.
+    /// An empty file in memory that will be written to `path`.
     init(reportingAs path: String) throws {
         self.path = path
+        temporary = nil
         id = try HDF5Library.run {
             let access = H5Pcreate(chdf5_file_access())
             defer { H5Pclose(access) }
@@ -410,9 +415,34 @@ final class HDF5Writer {
         }
     }
 
-    deinit { _ = HDF5Library.run { H5Fclose(id) } }
+    /// An empty file on disk that `publish()` moves to `path`; until then nothing exists at `path`.
+    init(streamingTo path: String) throws {
+        self.path = path
+        let temp = AtomicFileGroup.temporaryPath(for: path)
+        temporary = temp
+        id = try HDF5Library.run {
+            let id = H5Fcreate(temp, chdf5_truncate(), h5Default, h5Default)
+            guard id >= 0 else { throw HarmonyError.io("\(path): cannot create the output file") }
+            return id
+        }
+    }
+
+    deinit {
+        if isOpen { _ = HDF5Library.run { H5Fclose(id) } }
+        if let temporary { unlink(temporary) }
+    }
 
     private func failure(_ object: String) -> HarmonyError { .io("\(path), \(object): cannot write") }
+
+    /// Closes a streamed file and moves it into place (fsync, rename).
+    func publish() throws {
+        guard let temporary, isOpen else { throw failure("/") }
+        isOpen = false
+        guard HDF5Library.run({ H5Fclose(id) }) >= 0 else { throw failure("/") }
+        let fd = open(temporary, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure("/") }
+        try AtomicFileGroup.publish(fd, temporary: temporary, as: path)
+    }
 
     /// Creates group `object` (its parent must exist).
     func createGroup(_ object: String) throws {
@@ -426,18 +456,61 @@ final class HDF5Writer {
     /// Writes a 1-D (or, with `columns`, 2-D row-major; with `scalar`, a scalar of the one value) dataset of
     /// Float, Double, Int64, Int32 or Int8.
     func write<T: Numeric>(_ values: [T], to object: String, columns: Int? = nil, scalar: Bool = false) throws {
-        let type: hid_t
-        switch T.self {
-        case is Float.Type: type = chdf5_native_float()
-        case is Double.Type: type = chdf5_native_double()
-        case is Int64.Type: type = chdf5_native_int64()
-        case is Int32.Type: type = chdf5_native_int32()
-        case is Int8.Type: type = chdf5_native_int8()
-        default: throw HarmonyError.io("\(path), \(object): unsupported element type \(T.self)")
-        }
+        let type = try nativeType(T.self, object)
         let dims = scalar ? [] : columns.map { [values.count / max($0, 1), $0] } ?? [values.count]
         try HDF5Library.run {
             try values.withUnsafeBytes { try writeDataset(object, type: type, dims: dims, bytes: $0.baseAddress) }
+        }
+    }
+
+    /// Creates an empty 1-D dataset of `T` that `append(_:to:)` grows, stored in chunks of `chunk` elements.
+    func createGrowing<T: Numeric>(_ object: String, of _: T.Type, chunk: Int = 1 << 18) throws {
+        let type = try nativeType(T.self, object)
+        try HDF5Library.run {
+            var extent: [hsize_t] = [0], limit: [hsize_t] = [hsize_t.max], chunkExtent = [hsize_t(chunk)]
+            let space = H5Screate_simple(1, &extent, &limit)
+            defer { H5Sclose(space) }
+            let layout = H5Pcreate(chdf5_dataset_create())
+            defer { H5Pclose(layout) }
+            H5Pset_chunk(layout, 1, &chunkExtent)
+            let dataset = H5Dcreate2(id, object, type, space, h5Default, layout, h5Default)
+            guard dataset >= 0 else { throw failure(object) }
+            H5Dclose(dataset)
+        }
+    }
+
+    /// Appends `values` to a dataset made by `createGrowing`.
+    func append<T: Numeric>(_ values: [T], to object: String) throws {
+        guard !values.isEmpty else { return }
+        let type = try nativeType(T.self, object)
+        try HDF5Library.run {
+            let dataset = H5Dopen2(id, object, h5Default)
+            guard dataset >= 0 else { throw failure(object) }
+            defer { H5Dclose(dataset) }
+            var start: [hsize_t] = [0], count = [hsize_t(values.count)]
+            let before = H5Dget_space(dataset)
+            H5Sget_simple_extent_dims(before, &start, nil)
+            H5Sclose(before)
+            var size = [start[0] + count[0]]
+            guard H5Dset_extent(dataset, &size) >= 0 else { throw failure(object) }
+            let target = H5Dget_space(dataset)
+            defer { H5Sclose(target) }
+            let source = H5Screate_simple(1, &count, nil)
+            defer { H5Sclose(source) }
+            guard H5Sselect_hyperslab(target, H5S_SELECT_SET, &start, nil, &count, nil) >= 0,
+                  values.withUnsafeBytes({ H5Dwrite(dataset, type, source, target, h5Default, $0.baseAddress) }) >= 0
+            else { throw failure(object) }
+        }
+    }
+
+    private func nativeType<T>(_: T.Type, _ object: String) throws -> hid_t {
+        switch T.self {
+        case is Float.Type: return chdf5_native_float()
+        case is Double.Type: return chdf5_native_double()
+        case is Int64.Type: return chdf5_native_int64()
+        case is Int32.Type: return chdf5_native_int32()
+        case is Int8.Type: return chdf5_native_int8()
+        default: throw HarmonyError.io("\(path), \(object): unsupported element type \(T.self)")
         }
     }
 

@@ -54,6 +54,23 @@ public struct AtomicFileGroup {
         return "\(dir).\(base).tmp-\(getpid())"
     }
 
+    /// Publishes a file written in full at `temp` (see `temporaryPath(for:)`), whose descriptor `fd` this closes:
+    /// fsync, then rename to `path`. On failure the temporary file is removed.
+    static func publish(_ fd: Int32, temporary temp: String, as path: String) throws {
+        guard fsync(fd) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            unlink(temp)
+            throw HarmonyError.io("\(path): cannot flush to disk: \(reason)")
+        }
+        close(fd)
+        guard rename(temp, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temp)
+            throw HarmonyError.io("\(path): cannot move the finished file into place: \(reason)")
+        }
+    }
+
     private static func writeSynced(_ bytes: [UInt8], to temp: String, reportedAs path: String) throws {
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {

@@ -39,14 +39,9 @@ public final class GzipFileStream {
     /// Writes the rest, syncs and renames the file into place.
     public func commit() throws {
         try flush(final: true)
-        guard fsync(fd) == 0 else { throw HarmonyError.io("\(path): cannot flush to disk: \(String(cString: strerror(errno)))") }
-        close(fd)
+        let descriptor = fd
         fd = -1
-        guard rename(temp, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temp)
-            throw HarmonyError.io("\(path): cannot move the finished file into place: \(reason)")
-        }
+        try AtomicFileGroup.publish(descriptor, temporary: temp, as: path)
     }
 
     // Compresses whole pieces (all of `pending` when final) and writes them.

@@ -42,6 +42,15 @@ enum BLAS {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// The single-precision counterpart of `dsyrkUpperTransposed`.
+    @inline(__always)
+    static func ssyrkUpperTransposed(n: Int, k: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                                     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        _ = singleThreaded
+        guard n > 0 else { return }
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(n), Int32(k), alpha, a, Int32(lda), beta, c, Int32(ldc))
+    }
+
     /// The upper triangle of C (n x n) = alpha * A^T A + beta * C, row-major, with A k x n (row stride `lda`);
     /// the strictly lower triangle of C is left untouched. Half the work of the same product by `dgemm`.
     @inline(__always)
