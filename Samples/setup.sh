@@ -3,7 +3,7 @@
 # - C libraries: OpenBLAS, libuv, zlib, HDF5 (AnnData .h5ad and 10x .h5), cairo and a font (`harmony plot`);
 #   patchelf (makes the Python wheel relocatable); python3-venv (the wheel test uses a fresh venv).
 # - Python modules of the package and its tests: numpy, pytest, h5py, anndata, scanpy, scikit-misc (scanpy's
-#   seurat_v3 variable genes), scikit-learn (the UMAP cross-check) and harmonypy (parity tests).
+#   seurat_v3 variable genes), scikit-learn (the UMAP cross-check), harmonypy and symphonypy (parity tests).
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 need=()
@@ -19,7 +19,7 @@ fi
 # pip, or Debian's package where pip may not install. Each entry: import name, pip name, Debian package.
 for module in numpy:numpy:python3-numpy pytest:pytest:python3-pytest h5py:h5py:python3-h5py \
               anndata:anndata:python3-anndata scanpy:scanpy:python3-scanpy skmisc:scikit-misc:- \
-              sklearn:scikit-learn:python3-sklearn harmonypy:harmonypy:-; do
+              sklearn:scikit-learn:python3-sklearn harmonypy:harmonypy:- symphonypy:symphonypy:-; do
     IFS=: read -r import pip_name deb_name <<< "$module"
     python3 -c "import $import" 2>/dev/null && continue
     echo "setup: installing the Python module $pip_name" >&2
