@@ -101,24 +101,12 @@ public enum GeneSpaceBuilder {
         var totals = [Double](repeating: 0, count: n)
         var detected = [Int](repeating: 0, count: gTotal)
         var raw = VariableGeneStatistics(batchCount: wantsVariable ? batchCount : 0, geneCount: gTotal)
+        // Each block's loop runs in a function with inout arguments: arrays captured and mutated in the closure
+        // itself would pay a dynamic exclusivity check on every access.
         try forEachBlock(source, block: block) { start, rows in
-            for r in 0..<rows.rowCount {
-                let cell = start + r, b = Int(batches[cell])
-                if wantsVariable { raw.cells[b] += 1 }
-                var total = 0.0
-                for e in rows.rowStarts[r]..<rows.rowStarts[r + 1] {
-                    let x = rows.values[e], g = Int(rows.columns[e])
-                    if let problem = settings.normalization.problem(with: x) {
-                        throw bad("cell \(source.cellIDs[cell]), gene \(genes[g].name): the value \(x) \(problem)")
-                    }
-                    total += Double(x)
-                    if x != 0 { detected[g] += 1 }
-                    if wantsVariable {
-                        raw.sums[b * gTotal + g] += Double(x)
-                        raw.squares[b * gTotal + g] += Double(x) * Double(x)
-                    }
-                }
-                totals[cell] = total
+            try scanBlock(rows, firstCell: start, batches: batches, normalization: settings.normalization,
+                          variable: wantsVariable, totals: &totals, detected: &detected, raw: &raw) { cell, g, x, problem in
+                bad("cell \(source.cellIDs[cell]), gene \(genes[g].name): the value \(x) \(problem)")
             }
         }
         let candidates = (0..<gTotal).filter { detected[$0] >= settings.minCells }
@@ -134,15 +122,7 @@ public enum GeneSpaceBuilder {
             var clipped = VariableGeneStatistics(batchCount: batchCount, geneCount: gTotal)
             clipped.cells = raw.cells
             try forEachBlock(source, block: block) { start, rows in
-                for row in 0..<rows.rowCount {
-                    let b = Int(batches[start + row])
-                    for e in rows.rowStarts[row]..<rows.rowStarts[row + 1] {
-                        let k = b * gTotal + Int(rows.columns[e])
-                        let x = min(Double(rows.values[e]), clip[k])
-                        clipped.sums[k] += x
-                        clipped.squares[k] += x * x
-                    }
-                }
+                clippedBlock(rows, firstCell: start, batches: batches, clip: clip, into: &clipped)
             }
             selected = raw.select(count: count, candidates: candidates, regularizedSD: r, clipped: clipped)
             progress(.variableGenes, "\(selected.count) variable genes (seurat_v3 over \(batchCount) batches)")
@@ -236,6 +216,45 @@ public enum GeneSpaceBuilder {
         return chosen.sorted()
     }
 
+    /// Pass 1 over one block: each cell's library size, each gene's number of expressing cells, and (when
+    /// `variable`) the per-batch sums and squares of the raw values; every value is checked.
+    static func scanBlock(_ rows: SparseRows, firstCell: Int, batches: [Int32], normalization: ExpressionNormalization,
+                          variable: Bool, totals: inout [Double], detected: inout [Int], raw: inout VariableGeneStatistics,
+                          invalid: (Int, Int, Float, String) -> HarmonyError) throws {
+        let gTotal = raw.geneCount
+        for r in 0..<rows.rowCount {
+            let cell = firstCell + r, offset = Int(batches[cell]) * gTotal
+            if variable { raw.cells[Int(batches[cell])] += 1 }
+            var total = 0.0
+            for e in rows.rowStarts[r]..<rows.rowStarts[r + 1] {
+                let x = rows.values[e], g = Int(rows.columns[e])
+                if let problem = normalization.problem(with: x) { throw invalid(cell, g, x, problem) }
+                total += Double(x)
+                if x != 0 { detected[g] += 1 }
+                if variable {
+                    raw.sums[offset + g] += Double(x)
+                    raw.squares[offset + g] += Double(x) * Double(x)
+                }
+            }
+            totals[cell] = total
+        }
+    }
+
+    /// Pass 2 over one block: per-batch sums and squares of the raw values clipped at `clip` (batches x genes).
+    static func clippedBlock(_ rows: SparseRows, firstCell: Int, batches: [Int32], clip: [Double],
+                             into clipped: inout VariableGeneStatistics) {
+        let gTotal = clipped.geneCount
+        for r in 0..<rows.rowCount {
+            let offset = Int(batches[firstCell + r]) * gTotal
+            for e in rows.rowStarts[r]..<rows.rowStarts[r + 1] {
+                let k = offset + Int(rows.columns[e])
+                let x = min(Double(rows.values[e]), clip[k])
+                clipped.sums[k] += x
+                clipped.squares[k] += x * x
+            }
+        }
+    }
+
     /// The normalized values of the selected genes as one CSR, and their means and SDs (N - 1).
     static func normalizedColumns(_ source: any ExpressionSource, selected: [Int], totals: [Double],
                                   settings: GeneSpaceSettings, block: Int) throws
@@ -246,18 +265,8 @@ public enum GeneSpaceBuilder {
         cache.rowStarts.reserveCapacity(source.cellCount + 1)
         var sums = [Double](repeating: 0, count: selected.count)
         try forEachBlock(source, block: block) { start, rows in
-            for r in 0..<rows.rowCount {
-                let total = totals[start + r]
-                for e in rows.rowStarts[r]..<rows.rowStarts[r + 1] {
-                    let k = position[Int(rows.columns[e])]
-                    guard k >= 0, rows.values[e] != 0 else { continue }
-                    let v = settings.normalization.value(rows.values[e], total: total)
-                    cache.columns.append(k)
-                    cache.values.append(Float(v))
-                    sums[Int(k)] += Double(Float(v))
-                }
-                cache.rowStarts.append(cache.columns.count)
-            }
+            cache.append(rows, firstCell: start, position: position, totals: totals,
+                         normalization: settings.normalization, sums: &sums)
         }
         let n = Double(source.cellCount)
         let mean = sums.map { $0 / n }
@@ -289,6 +298,24 @@ struct NormalizedColumns {
     var rowStarts: [Int]
     var columns: [Int32]
     var values: [Float]
+
+    /// Appends the normalized values of `rows`' entries on selected genes (`position[g]` >= 0), adding them
+    /// to `sums` per selected gene.
+    mutating func append(_ rows: SparseRows, firstCell: Int, position: [Int32], totals: [Double],
+                         normalization: ExpressionNormalization, sums: inout [Double]) {
+        for r in 0..<rows.rowCount {
+            let total = totals[firstCell + r]
+            for e in rows.rowStarts[r]..<rows.rowStarts[r + 1] {
+                let k = position[Int(rows.columns[e])]
+                guard k >= 0, rows.values[e] != 0 else { continue }
+                let v = Float(normalization.value(rows.values[e], total: total))
+                columns.append(k)
+                values.append(v)
+                sums[Int(k)] += Double(v)
+            }
+            rowStarts.append(columns.count)
+        }
+    }
 
     /// Keeps only the columns `keep` (sorted indices into the old columnCount), renumbered 0..<keep.count.
     mutating func restrict(to keep: [Int], columnCount: Int) {

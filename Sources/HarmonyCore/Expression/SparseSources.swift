@@ -31,18 +31,15 @@ extension SparseRows {
     /// - Throws: `.fileFormat` naming `origin` and the cell for an index out of range or repeated in a row.
     init(storedRowStarts: [Int], columns stored: [Int32], values storedValues: [Float], columns map: ColumnMap,
          origin: String, firstRow: Int) throws {
-        let sourceCount = Int32(map.map.count)
+        let sourceCount = Int32(map.map.count), rowCount = storedRowStarts.count - 1
         var starts = [Int](repeating: 0, count: storedRowStarts.count)
-        var columns = [Int32]()
-        var values = [Float]()
-        columns.reserveCapacity(stored.count)
-        values.reserveCapacity(stored.count)
-        for i in 0..<(storedRowStarts.count - 1) {
-            let lo = storedRowStarts[i], hi = storedRowStarts[i + 1]
-            let rowStart = columns.count
-            var sorted = true
-            var previous: Int32 = -1
-            for e in lo..<hi {
+        var columns = [Int32](repeating: 0, count: stored.count)
+        var values = [Float](repeating: 0, count: stored.count)
+        var written = 0
+        var unsorted: [Int] = []   // rows whose kept columns are not increasing
+        for i in 0..<rowCount {
+            var previous: Int32 = -1, sorted = true
+            for e in storedRowStarts[i]..<storedRowStarts[i + 1] {
                 let c = stored[e]
                 guard c >= 0, c < sourceCount else {
                     throw HarmonyError.fileFormat(
@@ -52,19 +49,24 @@ extension SparseRows {
                 if g < 0 { continue }
                 if g <= previous { sorted = false }
                 previous = g
-                columns.append(g)
-                values.append(storedValues[e])
+                columns[written] = g
+                values[written] = storedValues[e]
+                written += 1
             }
-            if !sorted {
-                let order = (rowStart..<columns.count).sorted { columns[$0] < columns[$1] }
-                let c = order.map { columns[$0] }, v = order.map { values[$0] }
-                for k in 1..<c.count where c[k] == c[k - 1] {
-                    throw HarmonyError.fileFormat("\(origin): cell \(firstRow + i) lists gene \(c[k]) twice")
-                }
-                columns.replaceSubrange(rowStart..., with: c)
-                values.replaceSubrange(rowStart..., with: v)
+            starts[i + 1] = written
+            if !sorted { unsorted.append(i) }
+        }
+        columns.removeLast(columns.count - written)
+        values.removeLast(values.count - written)
+        for i in unsorted {
+            let range = starts[i]..<starts[i + 1]
+            let order = range.sorted { columns[$0] < columns[$1] }
+            let c = order.map { columns[$0] }, v = order.map { values[$0] }
+            for k in 1..<c.count where c[k] == c[k - 1] {
+                throw HarmonyError.fileFormat("\(origin): cell \(firstRow + i) lists gene \(c[k]) twice")
             }
-            starts[i + 1] = columns.count
+            columns.replaceSubrange(range, with: c)
+            values.replaceSubrange(range, with: v)
         }
         self.init(unchecked: map.keptCount, rowStarts: starts, columns: columns, values: values)
     }
