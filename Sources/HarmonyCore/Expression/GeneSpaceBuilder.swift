@@ -89,6 +89,7 @@ public enum GeneSpaceBuilder {
         guard settings.components >= 1 else { throw HarmonyError.invalidParameter("the number of PCs must be at least 1") }
         guard settings.minCells >= 0 else { throw HarmonyError.invalidParameter("--min-cells must be non-negative") }
         let block = max(1, settings.blockCells)
+        let runner = TaskRunner(requested: settings.threads)
         let wantsVariable: Bool
         if case .variable(let count) = settings.selection {
             guard count >= 1 else { throw HarmonyError.invalidParameter("the number of variable genes must be at least 1") }
@@ -103,7 +104,7 @@ public enum GeneSpaceBuilder {
         var raw = VariableGeneStatistics(batchCount: wantsVariable ? batchCount : 0, geneCount: gTotal)
         // Each block's loop runs in a function with inout arguments: arrays captured and mutated in the closure
         // itself would pay a dynamic exclusivity check on every access.
-        try forEachBlock(source, block: block) { start, rows in
+        try forEachBlock(source, block: block, runner: runner) { start, rows in
             try scanBlock(rows, firstCell: start, batches: batches, normalization: settings.normalization,
                           variable: wantsVariable, totals: &totals, detected: &detected, raw: &raw) { cell, g, x, problem in
                 bad("cell \(source.cellIDs[cell]), gene \(genes[g].name): the value \(x) \(problem)")
@@ -121,7 +122,7 @@ public enum GeneSpaceBuilder {
             let clip = raw.clipValues(regularizedSD: r)
             var clipped = VariableGeneStatistics(batchCount: batchCount, geneCount: gTotal)
             clipped.cells = raw.cells
-            try forEachBlock(source, block: block) { start, rows in
+            try forEachBlock(source, block: block, runner: runner) { start, rows in
                 clippedBlock(rows, firstCell: start, batches: batches, clip: clip, into: &clipped)
             }
             selected = raw.select(count: count, candidates: candidates, regularizedSD: r, clipped: clipped)
@@ -132,7 +133,8 @@ public enum GeneSpaceBuilder {
         }
 
         // Pass 3 and the statistics; genes with SD 0 leave the selection.
-        var (cache, stats) = try normalizedColumns(source, selected: selected, totals: totals, settings: settings, block: block)
+        var (cache, stats) = try normalizedColumns(source, selected: selected, totals: totals, settings: settings, block: block,
+                                                     runner: runner)
         let keep = (0..<selected.count).filter { stats.sd[$0] > 0 && stats.sd[$0].isFinite }
         let kept = Set(keep)
         let dropped = (0..<selected.count).filter { !kept.contains($0) }.map { genes[selected[$0]] }
@@ -148,7 +150,6 @@ public enum GeneSpaceBuilder {
 
         // PCA.
         let clip = 10.0
-        let runner = TaskRunner(requested: settings.threads)
         var values: [Float] = []
         swap(&values, &cache.values)   // the scaled matrix takes the values over in place (no second copy)
         let scaled = ScaledExpression(rowStarts: cache.rowStarts, columns: cache.columns, values: consume values,
@@ -182,18 +183,41 @@ public enum GeneSpaceBuilder {
         return (svd.vectors, svd.values, "randomized, \(svd.iterations) subspace iterations")
     }
 
-    /// Calls `body(firstCell, rows)` for consecutive blocks of cells.
-    static func forEachBlock(_ source: any ExpressionSource, block: Int,
+    /// Calls `body(firstCell, rows)` for consecutive blocks of cells, in order. With a `runner` of two or more
+    /// threads the next block is read while `body` works on the current one; the reads and the calls keep their
+    /// order, so what `body` computes does not change.
+    static func forEachBlock(_ source: any ExpressionSource, block: Int, runner: TaskRunner? = nil,
                              _ body: (Int, SparseRows) throws -> Void) throws {
-        var start = 0
-        while start < source.cellCount {
+        func read(_ start: Int) throws -> SparseRows? {
+            guard start < source.cellCount else { return nil }
             let end = min(source.cellCount, start + block)
             let rows = try source.rows(start..<end)
             guard rows.rowCount == end - start, rows.columnCount == source.geneCount else {
                 throw HarmonyError.fileFormat("\(source.origin): cells \(start)..<\(end) came back as \(rows.rowCount) x \(rows.columnCount)")
             }
-            try body(start, rows)
-            start = end
+            return rows
+        }
+        var start = 0
+        var current = try read(0)
+        while let rows = current {
+            let next = start + rows.rowCount
+            if let runner, runner.threads > 1, next < source.cellCount {
+                var fetched: Result<SparseRows?, any Error> = .success(nil)
+                var worked: Result<Void, any Error> = .success(())
+                runner.run(2) { task in
+                    if task == 0 {
+                        fetched = Result { try read(next) }
+                    } else {
+                        worked = Result { try body(start, rows) }
+                    }
+                }
+                try worked.get()
+                current = try fetched.get()
+            } else {
+                try body(start, rows)
+                current = try read(next)
+            }
+            start = next
         }
     }
 
@@ -257,14 +281,14 @@ public enum GeneSpaceBuilder {
 
     /// The normalized values of the selected genes as one CSR, and their means and SDs (N - 1).
     static func normalizedColumns(_ source: any ExpressionSource, selected: [Int], totals: [Double],
-                                  settings: GeneSpaceSettings, block: Int) throws
+                                  settings: GeneSpaceSettings, block: Int, runner: TaskRunner) throws
         -> (NormalizedColumns, (mean: [Double], sd: [Double])) {
         var position = [Int32](repeating: -1, count: source.geneCount)
         for (k, g) in selected.enumerated() { position[g] = Int32(k) }
         var cache = NormalizedColumns(rowStarts: [0], columns: [], values: [])
         cache.rowStarts.reserveCapacity(source.cellCount + 1)
         var sums = [Double](repeating: 0, count: selected.count)
-        try forEachBlock(source, block: block) { start, rows in
+        try forEachBlock(source, block: block, runner: runner) { start, rows in
             cache.append(rows, firstCell: start, position: position, totals: totals,
                          normalization: settings.normalization, sums: &sums)
         }
