@@ -30,7 +30,7 @@ extension ExpressionNormalization {
         guard x.isFinite else { return "is not a finite number" }
         if expectsCounts {
             if x < 0 { return "is negative; counts must be non-negative integers" }
-            if x != x.rounded() { return "is not an integer; counts must be integers (give log-normalized values with --normalized)" }
+            if x != x.rounded(.towardZero) { return "is not an integer; counts must be integers (give log-normalized values with --normalized)" }
         }
         return nil
     }

@@ -32,6 +32,12 @@ extension SparseRows {
     init(storedRowStarts: [Int], columns stored: [Int32], values storedValues: [Float], columns map: ColumnMap,
          origin: String, firstRow: Int) throws {
         let sourceCount = Int32(map.map.count), rowCount = storedRowStarts.count - 1
+        // The common case, every column kept and every row sorted (what anndata and Cell Ranger write), takes the
+        // stored arrays as they are after one checking pass.
+        if map.isIdentity, Self.increasing(stored, rowStarts: storedRowStarts, below: sourceCount) {
+            self.init(unchecked: map.keptCount, rowStarts: storedRowStarts, columns: stored, values: storedValues)
+            return
+        }
         var starts = [Int](repeating: 0, count: storedRowStarts.count)
         var columns = [Int32](repeating: 0, count: stored.count)
         var values = [Float](repeating: 0, count: stored.count)
@@ -69,6 +75,23 @@ extension SparseRows {
             values.replaceSubrange(range, with: v)
         }
         self.init(unchecked: map.keptCount, rowStarts: starts, columns: columns, values: values)
+    }
+}
+
+extension SparseRows {
+    /// Whether every row's column indices are in 0..<`limit` and strictly increasing.
+    static func increasing(_ columns: [Int32], rowStarts: [Int], below limit: Int32) -> Bool {
+        columns.withUnsafeBufferPointer { c in
+            for i in 0..<(rowStarts.count - 1) {
+                var previous: Int32 = -1
+                for e in rowStarts[i]..<rowStarts[i + 1] {
+                    let column = c[e]
+                    if column <= previous || column >= limit { return false }
+                    previous = column
+                }
+            }
+            return true
+        }
     }
 }
 
