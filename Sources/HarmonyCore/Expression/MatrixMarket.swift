@@ -58,28 +58,46 @@ enum MatrixMarket {
         var cells = [Int32](repeating: 0, count: entryCount)
         var values = [Float](repeating: 1, count: entryCount)
         var perCell = [Int](repeating: 0, count: cellCount + 1)
-        for e in 0..<entryCount {
-            skipSpace(&p)
-            guard p.pointee != 0 else { throw fail(p, "the file ends after \(e) of its \(entryCount) entries (truncated)") }
-            guard let g = parseCount(&p), (1...geneCount).contains(g) else {
-                throw fail(p, "expected a gene index in 1...\(geneCount)")
+        let integers = field == "integer"
+        // The entries are written through buffer pointers: this loop runs once per stored value of the file.
+        try genes.withUnsafeMutableBufferPointer { genes in
+            try cells.withUnsafeMutableBufferPointer { cells in
+                try values.withUnsafeMutableBufferPointer { values in
+                    try perCell.withUnsafeMutableBufferPointer { perCell in
+                        for e in 0..<entryCount {
+                            skipSpace(&p)
+                            guard p.pointee != 0 else { throw fail(p, "the file ends after \(e) of its \(entryCount) entries (truncated)") }
+                            guard let g = parseCount(&p), g >= 1, g <= geneCount else {
+                                throw fail(p, "expected a gene index in 1...\(geneCount)")
+                            }
+                            skipBlanks(&p)
+                            guard let c = parseCount(&p), c >= 1, c <= cellCount else {
+                                throw fail(p, "expected a cell index in 1...\(cellCount)")
+                            }
+                            if !pattern {
+                                skipBlanks(&p)
+                                let start = p
+                                // Counts are plain digits: read them as integers (up to 2^24 exactly as Float);
+                                // anything else (a sign, a fraction, an exponent) goes through the decimal parser.
+                                if integers, let v = parseCount(&p), v < 1 << 24, p.pointee == 10 || p.pointee == 13 || p.pointee == 32 || p.pointee == 9 || p.pointee == 0 {
+                                    values[e] = Float(v)
+                                } else {
+                                    p = start
+                                    let (v, after) = DecimalParser.parse(p)
+                                    guard after != p, v.isFinite else { throw fail(p, "expected a finite value") }
+                                    values[e] = Float(v)
+                                    p = after
+                                }
+                            }
+                            skipBlanks(&p)
+                            guard p.pointee == 10 || p.pointee == 13 || p.pointee == 0 else { throw fail(p, "unexpected text after the entry") }
+                            genes[e] = Int32(g - 1)
+                            cells[e] = Int32(c - 1)
+                            perCell[c] += 1
+                        }
+                    }
+                }
             }
-            skipBlanks(&p)
-            guard let c = parseCount(&p), (1...cellCount).contains(c) else {
-                throw fail(p, "expected a cell index in 1...\(cellCount)")
-            }
-            if !pattern {
-                skipBlanks(&p)
-                let (v, after) = DecimalParser.parse(p)
-                guard after != p, v.isFinite else { throw fail(p, "expected a finite value") }
-                values[e] = Float(v)
-                p = after
-            }
-            skipBlanks(&p)
-            guard p.pointee == 10 || p.pointee == 13 || p.pointee == 0 else { throw fail(p, "unexpected text after the entry") }
-            genes[e] = Int32(g - 1)
-            cells[e] = Int32(c - 1)
-            perCell[c] += 1
         }
         skipSpace(&p)
         guard p.pointee == 0 else { throw fail(p, "more entries than the \(entryCount) the size line declares") }
@@ -88,12 +106,19 @@ enum MatrixMarket {
         var cursor = perCell
         var columns = [Int32](repeating: 0, count: entryCount)
         var sortedValues = [Float](repeating: 0, count: entryCount)
-        for e in 0..<entryCount {
-            let c = Int(cells[e])
-            columns[cursor[c]] = genes[e]
-            sortedValues[cursor[c]] = values[e]
-            cursor[c] += 1
+        columns.withUnsafeMutableBufferPointer { columns in
+            sortedValues.withUnsafeMutableBufferPointer { sortedValues in
+                for e in 0..<entryCount {
+                    let c = Int(cells[e])
+                    columns[cursor[c]] = genes[e]
+                    sortedValues[cursor[c]] = values[e]
+                    cursor[c] += 1
+                }
+            }
         }
+        genes = []
+        cells = []
+        values = []
         return try SparseRows(storedRowStarts: perCell, columns: columns, values: sortedValues,
                               columns: ColumnMap(all: geneCount), origin: path, firstRow: 0)
     }
