@@ -22,6 +22,7 @@ struct HarmonyDaemon: ParsableCommand {
               harmonyd --reference ref.hmod --socket /run/harmony/h.sock --state-dir /var/lib/harmonyd
               harmonyd --reference ref.hmod --socket h.sock --state-dir state --refit-after 10000 --allow-uid 1000
               harmonyd --reference ref.hmod --socket h.sock --state-dir state --self-bench
+              harmonyd --self-bench-expression
             Then: harmony client info --socket h.sock (see `harmony client --help`).
             """,
         version: "harmonyd \(HarmonyServerInfo.version) (libuv \(HarmonyServerInfo.libuvVersion))")
@@ -86,8 +87,12 @@ struct HarmonyDaemon: ParsableCommand {
           help: "Measure throughput and latency on a simulated reference in a temporary directory, print them, and exit.")
     var selfBench = false
 
+    @Flag(name: .customLong("self-bench-expression"),
+          help: "Measure MAP_EXPRESSION throughput (durable, 1000-cell requests, a 2,000-gene reference built from simulated counts) in a temporary directory, print it, and exit.")
+    var selfBenchExpression = false
+
     func validate() throws {
-        if !selfBench { _ = try makeConfiguration() }
+        if !selfBench && !selfBenchExpression { _ = try makeConfiguration() }
     }
 
     private func makeConfiguration() throws -> ServerConfiguration {
@@ -169,6 +174,10 @@ struct HarmonyDaemon: ParsableCommand {
         if threads > 0 { setenv("UV_THREADPOOL_SIZE", "\(threads)", 1) }
         if selfBench {
             print(try ServerBenchmark.selfBench(syncWAL: !unsafeNoFsync, clusterLabels: clusterLabels))
+            return
+        }
+        if selfBenchExpression {
+            print(try ExpressionBenchmark.selfBench(syncWAL: !unsafeNoFsync, clusterLabels: clusterLabels))
             return
         }
         let configuration = try makeConfiguration()

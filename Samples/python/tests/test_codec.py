@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 
 from harmony_swift import harmony_client as hc
-from samples import SAMPLES, golden, same
+from samples import SAMPLES, VERSIONS, golden, same
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_encoder_produces_the_golden_frame(name):
     request_id, message = SAMPLES[name]
-    assert hc.encode_frame(message, request_id) == golden(name)
+    assert hc.encode_frame(message, request_id, VERSIONS.get(name)) == golden(name)
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
@@ -51,7 +51,7 @@ def test_framing_errors():
     with pytest.raises(hc.ProtocolError) as err:
         decoder.next_frame()
     assert err.value.name == "BAD_MAGIC"
-    for version in (0, 3):
+    for version in (0, 4):
         decoder = hc.FrameDecoder()
         decoder.feed(hc.HEADER.pack(hc.MAGIC, version, hc.INFO, 0, 1, 0))
         with pytest.raises(hc.ProtocolError) as err:
