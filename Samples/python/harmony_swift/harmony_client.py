@@ -1,6 +1,6 @@
 """Python client for harmonyd, written from Protocols/harmonyd-protocol.md (protocol versions 1 to 3).
 
-Needs only numpy. Typical use::
+Needs only numpy (and scipy for `reference_rows`, which AnnData input needs anyway). Typical use::
 
     from harmony_client import HarmonyClient
     with HarmonyClient.connect("/tmp/harmonyd.sock") as client:
