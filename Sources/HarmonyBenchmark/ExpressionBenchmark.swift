@@ -37,7 +37,7 @@ public enum ExpressionBenchmark {
     /// from a temporary directory and measures `clients` connections x `window` requests of `cellsPerRequest`
     /// cells for `seconds`.
     public static func selfBench(cells: Int = 9000, simulatedGenes: Int = 4000, genes: Int = 2000,
-                                 meanUMIs: Double = 3000, syncWAL: Bool = true, clusterLabels: Bool = false,
+                                 meanUMIs: Double = 1500, syncWAL: Bool = true, clusterLabels: Bool = false,
                                  clients: Int = 4, window: Int = 8, cellsPerRequest: Int = 1000,
                                  seconds: Double = 5) throws -> Report {
         let data = try SimulatedExpressionReference(cells: cells, simulatedGenes: simulatedGenes, genes: genes,
