@@ -22,14 +22,15 @@ public enum ExpressionBenchmark {
         public var genes: Int, density: Double
         /// Reference cells, clusters K and PCs d.
         public var referenceCells: Int, clusters: Int, dimensions: Int
-        /// Whether the log was fdatasync'ed.
-        public var durable: Bool
+        /// Whether the log was fdatasync'ed, and whether the replies carried mapping distances.
+        public var durable: Bool, distances: Bool
 
         /// One line with every number.
         public var description: String {
             "expression MAP throughput \(Int(cellsPerSecond)) cells/s (G \(genes), \(String(format: "%.1f", 100 * density))% "
                 + "non-zeros, reference \(referenceCells) cells, K \(clusters), d \(dimensions), "
-                + (durable ? "fdatasync on" : "fdatasync OFF") + ", replies with labels and mapping distances)"
+                + (durable ? "fdatasync on" : "fdatasync OFF") + ", replies with labels"
+                + (distances ? " and mapping distances)" : ", without mapping distances)")
         }
     }
 
@@ -37,8 +38,8 @@ public enum ExpressionBenchmark {
     /// from a temporary directory and measures `clients` connections x `window` requests of `cellsPerRequest`
     /// cells for `seconds`.
     public static func selfBench(cells: Int = 9000, simulatedGenes: Int = 4000, genes: Int = 2000,
-                                 meanUMIs: Double = 1500, syncWAL: Bool = true, clusterLabels: Bool = false,
-                                 clients: Int = 4, window: Int = 8, cellsPerRequest: Int = 1000,
+                                 meanUMIs: Double = 1150, syncWAL: Bool = true, clusterLabels: Bool = false,
+                                 mappingDistances: Bool = true, clients: Int = 4, window: Int = 8, cellsPerRequest: Int = 1000,
                                  seconds: Double = 5) throws -> Report {
         let data = try SimulatedExpressionReference(cells: cells, simulatedGenes: simulatedGenes, genes: genes,
                                                     components: 20, clusters: 100, meanUMIs: meanUMIs, seed: 1)
@@ -49,6 +50,7 @@ public enum ExpressionBenchmark {
         configuration.quiet = true
         configuration.syncWAL = syncWAL
         configuration.clusterLabels = clusterLabels
+        configuration.mappingDistances = mappingDistances
         guard mkdir(directory, 0o700) == 0 else {
             throw ServerError.io("cannot create \(directory): \(String(cString: strerror(errno)))")
         }
@@ -96,7 +98,7 @@ public enum ExpressionBenchmark {
         return Report(cellsPerSecond: Double(counts.reduce(0, +)) / elapsed, genes: g,
                       density: Double(data.query.values.count) / Double(data.query.rowCount * g),
                       referenceCells: data.model.cellCount, clusters: data.model.clusterCount,
-                      dimensions: data.model.dimension, durable: syncWAL)
+                      dimensions: data.model.dimension, durable: syncWAL, distances: mappingDistances)
     }
 
     // A request of `cells` query cells (cycling through the simulated ones), without ids: every request adds cells.

@@ -80,6 +80,10 @@ struct HarmonyDaemon: ParsableCommand {
           help: "Predict labels from the clusters' label frequencies instead of a vote among the 5 nearest reference cells (as harmony map --cluster-labels; about 50x cheaper, for throughput-bound streams).")
     var clusterLabels = false
 
+    @Flag(name: .customLong("no-mapping-distance"),
+          help: "Leave mapping distances out of MAP replies (-1; INFO says so) although the model keeps cluster spreads: they cost about 2 K d^2 flops a cell, several times the mapping at K 100, d 30.")
+    var noMappingDistance = false
+
     @Flag(name: .long, help: "Do not log events on stderr.")
     var quiet = false
 
@@ -118,6 +122,7 @@ struct HarmonyDaemon: ParsableCommand {
         configuration.maxCellsHeld = maxCells
         configuration.batchStates = batchStates
         configuration.clusterLabels = clusterLabels
+        configuration.mappingDistances = !noMappingDistance
         configuration.threads = threads
         configuration.queryLambda = queryLambda
         configuration.quiet = quiet
@@ -173,11 +178,13 @@ struct HarmonyDaemon: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         if threads > 0 { setenv("UV_THREADPOOL_SIZE", "\(threads)", 1) }
         if selfBench {
-            print(try ServerBenchmark.selfBench(syncWAL: !unsafeNoFsync, clusterLabels: clusterLabels))
+            print(try ServerBenchmark.selfBench(syncWAL: !unsafeNoFsync, clusterLabels: clusterLabels,
+                                                mappingDistances: !noMappingDistance))
             return
         }
         if selfBenchExpression {
-            print(try ExpressionBenchmark.selfBench(syncWAL: !unsafeNoFsync, clusterLabels: clusterLabels))
+            print(try ExpressionBenchmark.selfBench(syncWAL: !unsafeNoFsync, clusterLabels: clusterLabels,
+                                                    mappingDistances: !noMappingDistance))
             return
         }
         let configuration = try makeConfiguration()

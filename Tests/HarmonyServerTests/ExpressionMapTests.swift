@@ -161,6 +161,15 @@ final class ExpressionMapTests: XCTestCase {
         XCTAssertTrue(server.stop())
     }
 
+    func testDistancesCanBeLeftOutByTheOperator() throws {
+        let data = try reference()
+        let server = try RunningServer(model: data.model) { $0.mappingDistances = false }
+        let client = try server.client()
+        XCTAssertFalse(try client.info().hasMappingDistance)
+        XCTAssertEqual(try client.mapExpression(request(data, 0..<3, batch: "e")).mappingDistance, [-1, -1, -1])
+        XCTAssertTrue(server.stop())
+    }
+
     func testOlderPeersGetTheirOwnLayouts() throws {
         let data = try reference()
         let server = try RunningServer(model: data.model)

@@ -36,15 +36,18 @@ struct ServedModel: Sendable {
 
     /// Prepares `model` for mapping with the query ridge `queryLambda` (nil: `defaultQueryLambda`);
     /// `clusterLabels` picks the cluster-based label estimate even when the model keeps its cells (as
-    /// `harmony map --cluster-labels` does).
-    init(model: ReferenceModel, queryLambda: Double?, foldedSequence: UInt64, clusterLabels: Bool = false) throws {
+    /// `harmony map --cluster-labels` does); `mappingDistances` false leaves them out of replies even when the
+    /// model keeps its cluster spreads (INFO then says there are none).
+    init(model: ReferenceModel, queryLambda: Double?, foldedSequence: UInt64, clusterLabels: Bool = false,
+         mappingDistances: Bool = true) throws {
         self.model = model
         var options = QueryMappingOptions()
         options.lambda = queryLambda ?? ServedModel.defaultQueryLambda
         labelTransfer = LabelTransfer(model: model, forceClusters: clusterLabels)
-        options.includeAssignments = labelTransfer?.method == .clusters || model.clusterSpread != nil
+        let spread = mappingDistances ? model.clusterSpread : nil
+        options.includeAssignments = labelTransfer?.method == .clusters || spread != nil
         self.mapper = try QueryMapper(model: model, options: options)
-        distance = model.clusterSpread.map { MappingDistance(spread: $0) }
+        distance = spread.map { MappingDistance(spread: $0) }
         if let space = model.geneSpace {
             countSpace = space.normalization == .asGiven ? nil : space
             normalizedSpace = try GeneSpace(genes: space.genes, means: space.means,
