@@ -221,7 +221,7 @@ public enum ServerBenchmark {
     /// Fits a simulated reference (`referenceCells` cells, 30 dims, K 100), serves it in-process from a temporary
     /// directory (fdatasync of the log per group commit unless `syncWAL` is false), and measures it.
     public static func selfBench(referenceCells: Int = 20_000, syncWAL: Bool = true, clusterLabels: Bool = false,
-                                 options: Options = Options()) throws -> Report {
+                                 mappingDistances: Bool = true, options: Options = Options()) throws -> Report {
         let data = try SimulatedReference(cells: referenceCells * 2, dims: 30, clusters: 100, types: 8, seed: 1)
         let directory = "/tmp/harmonyd-bench-\(getpid())"
         var configuration = ServerConfiguration(referencePath: nil, socketPath: directory + "/h.sock",
@@ -230,6 +230,7 @@ public enum ServerBenchmark {
         configuration.quiet = true
         configuration.syncWAL = syncWAL
         configuration.clusterLabels = clusterLabels
+        configuration.mappingDistances = mappingDistances
         guard mkdir(directory, 0o700) == 0 else { throw ServerError.io("cannot create \(directory): \(errnoText())") }
         defer {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {

@@ -88,22 +88,69 @@ public final class HarmonyClient {
     /// With `transient`, the requests go as MAP_TRANSIENT: answered, but neither remembered nor logged.
     public func mapMany(_ requests: [MapRequest], window: Int = 4, transient: Bool = false,
                         onReply: (Int, MapReply) throws -> Void) throws {
-        precondition(window >= 1, "mapMany needs a window of at least one request")
+        var next = 0
+        func take() -> MapRequest? {
+            defer { next += 1 }
+            return next < requests.count ? requests[next] : nil
+        }
+        if transient {
+            try pipeline(window: window, next: { take().map(TransientMapRequest.init) },
+                         unwrap: { (reply: TransientMapReply) in reply.reply }, onReply: onReply)
+        } else {
+            try pipeline(window: window, next: take, unwrap: { (reply: MapReply) in reply }, onReply: onReply)
+        }
+    }
+
+    /// Maps cells given as sparse expression over the reference's genes (MAP_EXPRESSION, protocol version 3; INFO's
+    /// `geneSpace` lists the genes): the answer of a MAP of their projection, with mapping distances.
+    public func mapExpression(_ request: ExpressionMapRequest, transient: Bool = false) throws -> MapReply {
+        if transient {
+            let reply: TransientExpressionMapReply = try roundTrip(TransientExpressionMapRequest(request))
+            return reply.reply
+        }
+        let reply: ExpressionMapReply = try roundTrip(request)
+        return reply.reply
+    }
+
+    /// Sends the MAP_EXPRESSION requests `next()` produces (until it returns nil), keeping up to `window` in
+    /// flight, with `mapMany`'s error handling; `onReply` gets each reply with its request's index, in order.
+    /// With `transient`, they go as MAP_EXPRESSION_TRANSIENT.
+    public func mapExpressionMany(window: Int = 4, transient: Bool = false, next: () throws -> ExpressionMapRequest?,
+                                  onReply: (Int, MapReply) throws -> Void) throws {
+        if transient {
+            try pipeline(window: window, next: { try next().map(TransientExpressionMapRequest.init) },
+                         unwrap: { (reply: TransientExpressionMapReply) in reply.reply }, onReply: onReply)
+        } else {
+            try pipeline(window: window, next: next, unwrap: { (reply: ExpressionMapReply) in reply.reply },
+                         onReply: onReply)
+        }
+    }
+
+    // The pipelining of `mapMany` and `mapExpressionMany`: requests from `next()` until it returns nil, up to
+    // `window` in flight, replies in request order.
+    private func pipeline<Request: WireMessage, Reply: WireMessage>(
+        window: Int, next: () throws -> Request?, unwrap: (Reply) -> MapReply,
+        onReply: (Int, MapReply) throws -> Void) throws {
+        precondition(window >= 1, "a pipeline needs a window of at least one request")
         var inFlight: [(index: Int, id: UInt32)] = []
-        var nextIndex = 0
+        var sent = 0
+        var exhausted = false
         var firstError: Error?
-        while nextIndex < requests.count || !inFlight.isEmpty {
-            while firstError == nil && nextIndex < requests.count && inFlight.count < window {
-                let request = requests[nextIndex]
-                inFlight.append((nextIndex, transient ? try send(TransientMapRequest(request)) : try send(request)))
-                nextIndex += 1
+        while true {
+            while firstError == nil && !exhausted && inFlight.count < window {
+                guard let request = try next() else {
+                    exhausted = true
+                    break
+                }
+                inFlight.append((sent, try send(request)))
+                sent += 1
             }
+            guard !inFlight.isEmpty else { break }
             let oldest = inFlight.removeFirst()
             do {
-                let reply: MapReply = transient ? (try receive(requestID: oldest.id) as TransientMapReply).reply
-                    : try receive(requestID: oldest.id)
+                let reply: Reply = try receive(requestID: oldest.id)
                 // An error thrown by the callback also stops sending, after the replies due are drained.
-                if firstError == nil { try onReply(oldest.index, reply) }
+                if firstError == nil { try onReply(oldest.index, unwrap(reply)) }
             } catch let error as ClientError where error.serverCode != nil {
                 if firstError == nil { firstError = error }
             } catch let error as ClientError {
@@ -111,7 +158,6 @@ public final class HarmonyClient {
             } catch {
                 if firstError == nil { firstError = error }
             }
-            if firstError != nil && inFlight.isEmpty { break }
         }
         if let firstError { throw firstError }
     }

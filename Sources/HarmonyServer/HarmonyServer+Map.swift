@@ -72,7 +72,8 @@ extension HarmonyServer {
 
     // MARK: - MAP
 
-    func map(_ request: MapRequest, _ reply: PendingReply) {
+    /// MAP, and a MAP_EXPRESSION once projected (`type` .mapExpression: the same, but for the reply's type).
+    func map(_ request: MapRequest, _ reply: PendingReply, type: MessageType = .map) {
         if refuseCells(request, reply) || refuseGrowth(request, reply) { return }
         let batch = table.batch(named: request.batch)
         let outcome = DurableOutcome()
@@ -106,7 +107,7 @@ extension HarmonyServer {
                         values: request.values, count: request.cellCount, newRows: acceptance.newRows,
                         duplicateRows: duplicates.map(\.row),
                         duplicateValues: batch.values(at: duplicates.map(\.position), dims: request.dimensions),
-                        transient: false)
+                        request: type, version: reply.version)
                     mapOnState(input, of: batch, reply, done: done)
                 }
             }
@@ -153,11 +154,11 @@ extension HarmonyServer {
 
     /// Maps cells as the batch's next MAP would be mapped, from the current model and the batch's statistics,
     /// and forgets them: nothing is logged or kept.
-    func mapTransient(_ request: MapRequest, _ reply: PendingReply) {
+    func mapTransient(_ request: MapRequest, _ reply: PendingReply, type: MessageType = .mapTransient) {
         if refuseCells(request, reply) { return }
         let input = BatchMapping.MapInput(values: request.values, count: request.cellCount,
                                           newRows: Array(0..<request.cellCount), duplicateRows: [], duplicateValues: [],
-                                          transient: true)
+                                          request: type, version: reply.version)
         if let batch = table.batches[request.batch] {
             // In the batch's queue, so that it sees every MAP read before it.
             batch.enqueue { [self] done in mapOnState(input, of: batch, reply, done: done) }

@@ -48,6 +48,7 @@ extension HarmonyServer {
         log.event("refit-start", "trigger=\(trigger) from_version=\(current.version) "
                   + "reference_cells=\(current.model.cellCount) new_cells=\(folded)")
         let lambda = configuration.queryLambda, clusterLabels = configuration.clusterLabels
+        let distances = configuration.mappingDistances
         // The refit's thread hands its result over and wakes the loop; the waker keeps the loop alive meanwhile.
         let result = HandOff<Result<(served: ServedModel, path: String), Error>>()
         let waker: LoopWaker
@@ -62,7 +63,8 @@ extension HarmonyServer {
         }
         let cancel = CancellationFlag()
         refits.cancellation = cancel
-        BackgroundThread.start({ try job.run(queryLambda: lambda, clusterLabels: clusterLabels, cancel: cancel) },
+        BackgroundThread.start({ try job.run(queryLambda: lambda, clusterLabels: clusterLabels, mappingDistances: distances,
+                                                   cancel: cancel) },
                                finished: { outcome in
             result.put(outcome)
             waker.wake()

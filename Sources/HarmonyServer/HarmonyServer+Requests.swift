@@ -33,6 +33,16 @@ extension HarmonyServer {
             return fail(reply, .internal, "\(error)")
         }
         switch message {
+        case .mapExpression(let request): return mapExpression(request, transient: false, reply)
+        case .mapExpressionTransient(let request): return mapExpression(request.map, transient: true, reply)
+        default:
+            // Behind a MAP_EXPRESSION still being projected, if any (requests are admitted in read order).
+            connection.admissions.admit { [self] in dispatch(message, reply) }
+        }
+    }
+
+    private func dispatch(_ message: Message, _ reply: PendingReply) {
+        switch message {
         case .hello(let request): hello(request, reply)
         case .info: info(reply)
         case .stats: stats(reply)
@@ -53,8 +63,8 @@ extension HarmonyServer {
     func send(_ reply: PendingReply, _ frame: [UInt8]) {
         statistics.latency.record(microseconds: (EventLoop.now() - reply.started) / 1000)
         statistics.requestsServed += 1
-        // Replies are encoded in the current version; a version-1 client gets its own version back (the
-        // layouts of version-1 messages are the same in both).
+        // Replies whose layout grew (INFO, MAP replies) are encoded in the request's version; the others in the
+        // current one, and a client of an older version gets its own version back (their layouts are the same).
         var frame = frame
         if frame.count >= FrameHeader.size && frame[4] != reply.version { frame[4] = reply.version }
         reply.connection.complete(reply.slot, with: frame)
@@ -91,8 +101,10 @@ extension HarmonyServer {
                               referenceCells: UInt64(model.cellCount), maxFrameBytes: configuration.maxFrameBytes,
                               maxCellsPerMap: configuration.maxCellsPerMap,
                               maxConnections: configuration.maxConnections,
-                              batches: model.covariates.first?.levels ?? [], labels: models.current.labelNames)
-            .encodedFrame(requestID: reply.requestID))
+                              batches: model.covariates.first?.levels ?? [], labels: models.current.labelNames,
+                              hasMappingDistance: models.current.distance != nil,
+                              geneSpace: models.current.infoGeneSpace)
+            .encodedFrame(requestID: reply.requestID, version: reply.version))
     }
 
     private func stats(_ reply: PendingReply) {

@@ -93,7 +93,8 @@ public final class HarmonyServer {
                                                 + "\(configuration.stateDirectory) has none yet)")
             }
             let served = try ServedModel(model: loaded.model, queryLambda: configuration.queryLambda,
-                                         foldedSequence: loaded.foldedSequence, clusterLabels: configuration.clusterLabels)
+                                         foldedSequence: loaded.foldedSequence, clusterLabels: configuration.clusterLabels,
+                                         mappingDistances: configuration.mappingDistances)
             models = ServedModelStore(current: served, files: store)
             log.event("model-loaded", "version=\(models.current.version) K=\(models.current.model.clusterCount) "
                       + "d=\(models.current.model.dimension) reference_cells=\(models.current.model.cellCount) from=\(loaded.source)")

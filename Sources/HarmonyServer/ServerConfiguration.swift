@@ -46,6 +46,9 @@ public struct ServerConfiguration: Sendable {
     /// Labels from the cluster-based estimate even when the model keeps its cells (the kNN vote otherwise),
     /// as `harmony map --cluster-labels`: about 50 times cheaper, for throughput-bound streams.
     public var clusterLabels: Bool = false
+    /// Whether version-3 MAP replies carry mapping distances when the model keeps cluster spreads. They cost
+    /// about 2 K d^2 flops a cell (at K 100, d 30 several times the mapping); false leaves them out (-1).
+    public var mappingDistances: Bool = true
     /// MAP requests with more cells than this are mapped on the thread pool instead of the loop.
     public var inlineCellLimit: Int = 256
     /// Whether SIGINT/SIGTERM stop the server (off when embedded in tests).

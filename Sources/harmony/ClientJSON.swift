@@ -11,6 +11,9 @@ enum ClientJSON {
             ("max_frame_bytes", "\(info.maxFrameBytes)"), ("max_cells_per_map", "\(info.maxCellsPerMap)"),
             ("max_connections", "\(info.maxConnections)"),
             ("batches", array(info.batches.map(string))), ("labels", array(info.labels.map(string))),
+            // Protocol version 3: the reference's gene count (0 without genes) and whether replies carry distances.
+            ("genes", "\(info.geneSpace?.genes.count ?? 0)"),
+            ("mapping_distance", info.hasMappingDistance ? "true" : "false"),
         ])
     }
 

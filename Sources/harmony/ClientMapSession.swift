@@ -26,12 +26,8 @@ final class ClientMapSession {
     let chunkSize: Int
     /// The requests to send, in order.
     let chunks: [Chunk]
-    /// Immediate corrections from the MAP replies, file order.
-    private(set) var immediate: Matrix<Float>
-    private var topCluster: [UInt32]
-    private var topProbability: [Float]
-    private var predictedLabel: [Int32]
-    private var labelConfidence: [Float]
+    /// The MAP replies' answers, file order.
+    private(set) var results: ClientMapResults
 
     /// Plans the chunks for `embedding`'s cells with their `batches` (one label per cell).
     init(embedding: Embedding, batches: [String], chunkSize: Int) {
@@ -54,12 +50,7 @@ final class ClientMapSession {
             }
         }
         self.chunks = chunks
-        let n = embedding.cellCount
-        immediate = Matrix(rows: n, cols: embedding.values.cols)
-        topCluster = [UInt32](repeating: 0, count: n)
-        topProbability = [Float](repeating: 0, count: n)
-        predictedLabel = [Int32](repeating: -1, count: n)
-        labelConfidence = [Float](repeating: 0, count: n)
+        results = ClientMapResults(ids: embedding.ids, dimensions: embedding.values.cols)
     }
 
     /// The batches in the order their cells were sent.
@@ -77,18 +68,7 @@ final class ClientMapSession {
         }
         try client.mapMany(requests, window: window, transient: transient) { index, reply in
             let chunk = chunks[index]
-            guard reply.cellCount == chunk.rows.count, reply.dimensions == cells.cols else {
-                throw ClientError.protocolViolation("the daemon answered \(reply.cellCount) x \(reply.dimensions) "
-                                                    + "for a chunk of \(chunk.rows.count) x \(cells.cols)")
-            }
-            let d = cells.cols
-            for (k, row) in chunk.rows.enumerated() {
-                for j in 0..<d { immediate.values[row * d + j] = reply.corrected[k * d + j] }
-                topCluster[row] = reply.topCluster[k]
-                topProbability[row] = reply.topProbability[k]
-                predictedLabel[row] = reply.predictedLabel[k]
-                labelConfidence[row] = reply.labelConfidence[k]
-            }
+            try results.record(reply, rows: chunk.rows)
             onChunk(chunk, reply)
         }
     }
@@ -124,13 +104,60 @@ final class ClientMapSession {
         return final
     }
 
-    /// The per-cell predictions (from the MAP replies) in the layout of `harmony map --predictions`, as the bytes
-    /// of the file `path`: cell_id, label, confidence (both only when the reference has labels), cluster,
-    /// cluster_prob; gzip-compressed for `.gz`.
+}
+
+/// The per-cell answers of MAP replies, scattered to the input's row order, and the --predictions table built
+/// from them.
+struct ClientMapResults {
+    /// Cell ids in input order.
+    let ids: [String]
+    /// Corrected coordinates from the replies, input order.
+    private(set) var corrected: Matrix<Float>
+    private var topCluster: [UInt32]
+    private var topProbability: [Float]
+    private var predictedLabel: [Int32]
+    private var labelConfidence: [Float]
+    // Nil until a reply carries distances (protocol version 3 and a model with cluster spreads).
+    private var mappingDistance: [Float]?
+
+    /// Empty answers for the cells `ids` of `dimensions` coordinates.
+    init(ids: [String], dimensions: Int) {
+        let n = ids.count
+        self.ids = ids
+        corrected = Matrix(rows: n, cols: dimensions)
+        topCluster = [UInt32](repeating: 0, count: n)
+        topProbability = [Float](repeating: 0, count: n)
+        predictedLabel = [Int32](repeating: -1, count: n)
+        labelConfidence = [Float](repeating: 0, count: n)
+    }
+
+    /// Records a reply to the cells at input rows `rows` (in request order).
+    mutating func record(_ reply: MapReply, rows: [Int]) throws {
+        let d = corrected.cols
+        guard reply.cellCount == rows.count, reply.dimensions == d else {
+            throw ClientError.protocolViolation("the daemon answered \(reply.cellCount) x \(reply.dimensions) "
+                                                + "for a chunk of \(rows.count) x \(d)")
+        }
+        let distances = reply.mappingDistance.flatMap { $0.contains(MapReply.noMappingDistance) ? nil : $0 }
+        if distances != nil && mappingDistance == nil { mappingDistance = [Float](repeating: 0, count: ids.count) }
+        for (k, row) in rows.enumerated() {
+            for j in 0..<d { corrected.values[row * d + j] = reply.corrected[k * d + j] }
+            topCluster[row] = reply.topCluster[k]
+            topProbability[row] = reply.topProbability[k]
+            predictedLabel[row] = reply.predictedLabel[k]
+            labelConfidence[row] = reply.labelConfidence[k]
+            if let distances { mappingDistance?[row] = distances[k] }
+        }
+    }
+
+    /// The per-cell predictions in the layout of `harmony map --predictions`, as the bytes of the file `path`:
+    /// cell_id, label, confidence (both only when the reference has labels), cluster, cluster_prob, and
+    /// mapping_distance when the daemon sent distances; gzip-compressed for `.gz`.
     func predictionTable(for path: String, labels: [String]) throws -> [UInt8] {
         let separator = DelimitedTable.separator(forPath: path) == UInt8(ascii: ",") ? "," : "\t"
         let withLabels = !labels.isEmpty
-        var text = (["cell_id"] + (withLabels ? ["label", "confidence"] : []) + ["cluster", "cluster_prob"])
+        var text = (["cell_id"] + (withLabels ? ["label", "confidence"] : []) + ["cluster", "cluster_prob"]
+                    + (mappingDistance == nil ? [] : ["mapping_distance"]))
             .joined(separator: separator) + "\n"
         for row in 0..<ids.count {
             var fields = [ids[row]]
@@ -139,6 +166,7 @@ final class ClientMapSession {
                 fields += [labels.indices.contains(index) ? labels[index] : "", "\(labelConfidence[row])"]
             }
             fields += ["\(topCluster[row])", "\(topProbability[row])"]
+            if let mappingDistance { fields.append("\(mappingDistance[row])") }
             text += fields.joined(separator: separator) + "\n"
         }
         let bytes = Array(text.utf8)

@@ -22,6 +22,7 @@ struct HarmonyDaemon: ParsableCommand {
               harmonyd --reference ref.hmod --socket /run/harmony/h.sock --state-dir /var/lib/harmonyd
               harmonyd --reference ref.hmod --socket h.sock --state-dir state --refit-after 10000 --allow-uid 1000
               harmonyd --reference ref.hmod --socket h.sock --state-dir state --self-bench
+              harmonyd --self-bench-expression
             Then: harmony client info --socket h.sock (see `harmony client --help`).
             """,
         version: "harmonyd \(HarmonyServerInfo.version) (libuv \(HarmonyServerInfo.libuvVersion))")
@@ -79,6 +80,10 @@ struct HarmonyDaemon: ParsableCommand {
           help: "Predict labels from the clusters' label frequencies instead of a vote among the 5 nearest reference cells (as harmony map --cluster-labels; about 50x cheaper, for throughput-bound streams).")
     var clusterLabels = false
 
+    @Flag(name: .customLong("no-mapping-distance"),
+          help: "Leave mapping distances out of MAP replies (-1; INFO says so) although the model keeps cluster spreads: they cost about 2 K d^2 flops a cell, several times the mapping at K 100, d 30.")
+    var noMappingDistance = false
+
     @Flag(name: .long, help: "Do not log events on stderr.")
     var quiet = false
 
@@ -86,8 +91,12 @@ struct HarmonyDaemon: ParsableCommand {
           help: "Measure throughput and latency on a simulated reference in a temporary directory, print them, and exit.")
     var selfBench = false
 
+    @Flag(name: .customLong("self-bench-expression"),
+          help: "Measure MAP_EXPRESSION throughput (durable, 1000-cell requests, a 2,000-gene reference built from simulated counts) in a temporary directory, print it, and exit.")
+    var selfBenchExpression = false
+
     func validate() throws {
-        if !selfBench { _ = try makeConfiguration() }
+        if !selfBench && !selfBenchExpression { _ = try makeConfiguration() }
     }
 
     private func makeConfiguration() throws -> ServerConfiguration {
@@ -113,6 +122,7 @@ struct HarmonyDaemon: ParsableCommand {
         configuration.maxCellsHeld = maxCells
         configuration.batchStates = batchStates
         configuration.clusterLabels = clusterLabels
+        configuration.mappingDistances = !noMappingDistance
         configuration.threads = threads
         configuration.queryLambda = queryLambda
         configuration.quiet = quiet
@@ -168,7 +178,13 @@ struct HarmonyDaemon: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         if threads > 0 { setenv("UV_THREADPOOL_SIZE", "\(threads)", 1) }
         if selfBench {
-            print(try ServerBenchmark.selfBench(syncWAL: !unsafeNoFsync, clusterLabels: clusterLabels))
+            print(try ServerBenchmark.selfBench(syncWAL: !unsafeNoFsync, clusterLabels: clusterLabels,
+                                                mappingDistances: !noMappingDistance))
+            return
+        }
+        if selfBenchExpression {
+            print(try ExpressionBenchmark.selfBench(syncWAL: !unsafeNoFsync, clusterLabels: clusterLabels,
+                                                    mappingDistances: !noMappingDistance))
             return
         }
         let configuration = try makeConfiguration()

@@ -3,7 +3,7 @@ import XCTest
 
 final class ErrorCodeTests: XCTestCase {
     func testNamesAreUppercaseUniqueAndInvertible() {
-        XCTAssertEqual(ErrorCode.allCases.count, 14)
+        XCTAssertEqual(ErrorCode.allCases.count, 15)
         XCTAssertEqual(Set(ErrorCode.allCases.map(\.name)).count, ErrorCode.allCases.count)
         for code in ErrorCode.allCases {
             XCTAssertEqual(code.name, code.name.uppercased())

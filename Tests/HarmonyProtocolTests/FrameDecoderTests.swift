@@ -3,7 +3,7 @@ import XCTest
 
 final class FrameDecoderTests: XCTestCase {
     private var stream: [UInt8] {
-        SampleMessages.all.flatMap { $0.message.encodedFrame(requestID: $0.requestID) }
+        SampleMessages.all.flatMap { $0.message.encodedFrame(requestID: $0.requestID, version: $0.version) }
     }
 
     func testOneByteAtATimeGivesTheSameFramesAsAllAtOnce() throws {
@@ -68,7 +68,7 @@ final class FrameDecoderTests: XCTestCase {
     }
 
     func testTooNewAndZeroVersionsAreUnsupported() {
-        for version: UInt8 in [0, 3, 255] {
+        for version: UInt8 in [0, 4, 255] {
             var decoder = FrameDecoder()
             decoder.append(contentsOf: FrameHeader(version: version, typeByte: 2, flags: 0, requestID: 9,
                                                    payloadLength: 0).bytes)

@@ -5,7 +5,7 @@ final class MessageTests: XCTestCase {
     func testEveryMessageRoundTrips() throws {
         XCTAssertEqual(Set(SampleMessages.all.map { $0.message.type }), Set(MessageType.allCases))
         for sample in SampleMessages.all {
-            let bytes = sample.message.encodedFrame(requestID: sample.requestID)
+            let bytes = sample.message.encodedFrame(requestID: sample.requestID, version: sample.version)
             var decoder = FrameDecoder()
             decoder.append(contentsOf: bytes)
             let frame = try XCTUnwrap(try decoder.nextFrame(), sample.name)

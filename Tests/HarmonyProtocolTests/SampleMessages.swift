@@ -32,9 +32,34 @@ enum SampleMessages {
     static let forgetReply = ForgetReply(cellsForgotten: 2)
     static let mapTransient = TransientMapRequest(map)
     static let mapTransientReply = TransientMapReply(mapReply)
+    // Version 3: the protocol document's MAP_EXPRESSION example (gene 2 absent), a transient one without ids.
+    static let mapExpression = ExpressionMapRequest(batch: "q1", geneCount: 3, valueKind: .counts,
+                                                    present: [true, true, false], totals: [120, 80],
+                                                    rowStarts: [0, 2, 3], columns: [0, 1, 1], values: [5, 1, 2],
+                                                    cellIDs: ["c1", "c2"])
+    static let mapExpressionTransient = TransientExpressionMapRequest(
+        ExpressionMapRequest(batch: "q2", geneCount: 3, valueKind: .logNormalized, totals: [0], rowStarts: [0, 1],
+                             columns: [2], values: [0.5]))
+    static let mapExpressionReply = ExpressionMapReply(withDistances([1.5, 2.5]))
+    static let mapExpressionTransientReply = TransientExpressionMapReply(withDistances([1.5, 2.5]))
+    static let mapReplyV3 = withDistances([-1, -1])
+    static let infoReplyV3 = InfoReply(modelVersion: 3, dimensions: 2, clusters: 4, referenceCells: 1000,
+                                       maxFrameBytes: 1 << 20, maxCellsPerMap: 500, maxConnections: 8,
+                                       batches: ["b1", "b2"], labels: ["T", "B cell"], hasMappingDistance: true,
+                                       geneSpace: InfoGeneSpace(genes: [InfoGene(id: "ENSG01", name: "CD3E"),
+                                                                        InfoGene(id: "ENSG02", name: "MS4A1")],
+                                                                normalization: .logCounts(targetSum: 10000)))
+
+    static func withDistances(_ distances: [Float]) -> MapReply {
+        var reply = mapReply
+        reply.mappingDistance = distances
+        return reply
+    }
 
     /// Every sample as (vector file name, request id, message, header version): the messages of version 1 in
-    /// version-1 frames, those added by version 2 in version-2 frames.
+    /// version-1 frames, those added by version 2 in version-2 frames, those of version 3 (and the layouts that
+    /// grew in it) in version-3 frames. The version-3 vectors were written from the protocol document with
+    /// Python's struct module, not by this codec.
     static let all: [(name: String, requestID: UInt32, message: Message, version: UInt8)] = [
         ("hello", 1, .hello(hello), 1), ("hello_reply", 1, .helloReply(helloReply), 1),
         ("info", 2, .info(info), 1), ("info_reply", 2, .infoReply(infoReply), 1),
@@ -46,5 +71,10 @@ enum SampleMessages {
         ("forget", 13, .forget(forget), 2), ("forget_reply", 13, .forgetReply(forgetReply), 2),
         ("map_transient", 14, .mapTransient(mapTransient), 2),
         ("map_transient_reply", 14, .mapTransientReply(mapTransientReply), 2),
+        ("map_expression", 21, .mapExpression(mapExpression), 3),
+        ("map_expression_transient", 22, .mapExpressionTransient(mapExpressionTransient), 3),
+        ("map_expression_reply", 21, .mapExpressionReply(mapExpressionReply), 3),
+        ("map_expression_transient_reply", 22, .mapExpressionTransientReply(mapExpressionTransientReply), 3),
+        ("map_reply_v3", 7, .mapReply(mapReplyV3), 3), ("info_reply_v3", 2, .infoReply(infoReplyV3), 3),
     ]
 }

@@ -22,7 +22,7 @@ final class HarmonyServerTests: XCTestCase {
         let server = try RunningServer(model: data.model)
         let client = try server.client()
         let hello = try client.hello()
-        XCTAssertEqual(hello.version, 2)
+        XCTAssertEqual(hello.version, 3)
         let info = try client.info()
         XCTAssertEqual(info.dimensions, data.model.dimension)
         XCTAssertEqual(info.clusters, data.model.clusterCount)

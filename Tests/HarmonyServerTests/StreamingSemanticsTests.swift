@@ -154,8 +154,8 @@ final class StreamingSemanticsTests: XCTestCase {
             XCTAssertEqual(answer.header.requestID, UInt32(10 + i))
         }
         let hello = try exchange(HelloRequest(minVersion: 1, maxVersion: 9, clientName: "t").encodedFrame(requestID: 30, version: 1))
-        XCTAssertEqual(try HelloReply(frame: hello).version, 2)
-        XCTAssertEqual(hello.header.version, 2)
+        XCTAssertEqual(try HelloReply(frame: hello).version, 3)
+        XCTAssertEqual(hello.header.version, 3)
         let inverted = try exchange(HelloRequest(minVersion: 2, maxVersion: 1, clientName: "t").encodedFrame(requestID: 31, version: 1))
         XCTAssertEqual(try ErrorReply(frame: inverted).code, .unsupportedVersion)
         XCTAssertTrue(server.stop())

@@ -38,7 +38,28 @@ SAMPLES = {
     "map_transient_reply": (14, hc.TransientMapResult(3, f32([0.25, -1, 1.5, 0.125], (2, 2)),
                                                       np.array([1, 3], dtype=np.uint32), f32([0.75, 0.5]),
                                                       np.array([0, -1], dtype=np.int32), f32([0.875, 0]))),
+    "map_expression": (21, hc.ExpressionMapRequest("q1", 3, hc.COUNTS, np.array([True, True, False]),
+                                                   np.array([120.0, 80.0]), np.array([0, 2, 3], dtype=np.uint32),
+                                                   np.array([0, 1, 1], dtype=np.uint32), f32([5, 1, 2]), ["c1", "c2"])),
+    "map_expression_transient": (22, hc.TransientExpressionMapRequest(
+        "q2", 3, hc.LOG_NORMALIZED, np.array([True, True, True]), np.array([0.0]), np.array([0, 1], dtype=np.uint32),
+        np.array([2], dtype=np.uint32), f32([0.5]))),
+    "map_expression_reply": (21, hc.ExpressionMapResult(3, f32([0.25, -1, 1.5, 0.125], (2, 2)),
+                                                        np.array([1, 3], dtype=np.uint32), f32([0.75, 0.5]),
+                                                        np.array([0, -1], dtype=np.int32), f32([0.875, 0]),
+                                                        f32([1.5, 2.5]))),
+    "map_expression_transient_reply": (22, hc.TransientExpressionMapResult(
+        3, f32([0.25, -1, 1.5, 0.125], (2, 2)), np.array([1, 3], dtype=np.uint32), f32([0.75, 0.5]),
+        np.array([0, -1], dtype=np.int32), f32([0.875, 0]), f32([1.5, 2.5]))),
+    "map_reply_v3": (7, hc.MapResult(3, f32([0.25, -1, 1.5, 0.125], (2, 2)), np.array([1, 3], dtype=np.uint32),
+                                     f32([0.75, 0.5]), np.array([0, -1], dtype=np.int32), f32([0.875, 0]),
+                                     f32([-1, -1]))),
+    "info_reply_v3": (2, hc.Info(3, 2, 4, 1000, 1 << 20, 500, 8, ["b1", "b2"], ["T", "B cell"], True,
+                                 [("ENSG01", "CD3E"), ("ENSG02", "MS4A1")], "counts", 10000.0)),
 }
+
+# Samples of a layout that grew in a later version travel in frames of that version (the golden header says so).
+VERSIONS = {"map_reply_v3": 3, "info_reply_v3": 3}
 
 
 def golden(name):

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 
 from harmony_swift import harmony_client as hc
-from samples import SAMPLES, golden, same
+from samples import SAMPLES, VERSIONS, golden, same
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_encoder_produces_the_golden_frame(name):
     request_id, message = SAMPLES[name]
-    assert hc.encode_frame(message, request_id) == golden(name)
+    assert hc.encode_frame(message, request_id, VERSIONS.get(name)) == golden(name)
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
@@ -51,7 +51,7 @@ def test_framing_errors():
     with pytest.raises(hc.ProtocolError) as err:
         decoder.next_frame()
     assert err.value.name == "BAD_MAGIC"
-    for version in (0, 3):
+    for version in (0, 4):
         decoder = hc.FrameDecoder()
         decoder.feed(hc.HEADER.pack(hc.MAGIC, version, hc.INFO, 0, 1, 0))
         with pytest.raises(hc.ProtocolError) as err:
@@ -138,3 +138,54 @@ def test_random_bytes_never_escape_as_other_exceptions():
             outcomes[error.name] = outcomes.get(error.name, 0) + 1
     assert outcomes.get("BAD_MAGIC", 0) > 1000
     assert outcomes.get("MALFORMED", 0) > 100
+
+
+def decode_v3(type_byte, payload):
+    return hc.decode_message(hc.Frame(type_byte, 1, bytes(payload), 3))
+
+
+def expression_request(**changes):
+    fields = dict(batch="q", n_genes=4, kind=hc.COUNTS, present=np.ones(4, dtype=bool),
+                  totals=np.array([10.0, 7.0]), indptr=np.array([0, 2, 3], dtype=np.uint32),
+                  indices=np.array([0, 2, 3], dtype=np.uint32), data=np.array([3, 1, 2], dtype=np.float32),
+                  cell_ids=["a", "b"])
+    fields.update(changes)
+    return hc.ExpressionMapRequest(**fields)
+
+
+@pytest.mark.parametrize("changes,name", [
+    ({"indices": np.array([2, 0, 3], dtype=np.uint32)}, "MALFORMED"),
+    ({"indices": np.array([0, 4, 3], dtype=np.uint32)}, "BAD_DIMENSION"),
+    ({"data": np.array([3, -1, 2], dtype=np.float32)}, "BAD_VALUE"),
+    ({"data": np.array([3, 1.5, 2], dtype=np.float32)}, "BAD_VALUE"),
+    ({"data": np.array([3, np.nan, 2], dtype=np.float32)}, "NON_FINITE"),
+    ({"totals": np.array([3.0, 7.0])}, "BAD_VALUE"),
+    ({"totals": np.array([10.0, 0.0]), "indptr": np.array([0, 3, 3], dtype=np.uint32)}, "BAD_VALUE"),
+    ({"present": np.array([True, True, False, True])}, "BAD_VALUE"),
+])
+def test_bad_expression_payloads_have_the_documented_codes(changes, name):
+    with pytest.raises(hc.ProtocolError) as err:
+        decode_v3(hc.MAP_EXPRESSION, expression_request(**changes).encode())
+    assert err.value.name == name
+
+
+def test_expression_lengths_are_checked_before_allocating():
+    payload = bytearray(expression_request().encode())
+    for offset in (3, 7):  # n, then G
+        bad = bytearray(payload)
+        bad[offset:offset + 4] = b"\xff\xff\xff\xff"
+        with pytest.raises(hc.ProtocolError) as err:
+            decode_v3(hc.MAP_EXPRESSION, bad)
+        assert err.value.name == "BAD_DIMENSION"
+    with pytest.raises(hc.ProtocolError) as err:  # MAP_EXPRESSION in a version-2 frame
+        hc.decode_message(hc.Frame(hc.MAP_EXPRESSION, 1, bytes(payload), 2))
+    assert err.value.name == "UNKNOWN_TYPE"
+
+
+def test_genes_match_by_id_then_by_name():
+    reference = [("E1", "A"), ("E2", "B"), ("E3", "C"), ("E4", "D")]
+    to_reference, present = hc.match_genes(reference, ["x", "E2", "y", "E1"], ["C", "B", "Z", "A"])
+    assert to_reference.tolist() == [2, 1, -1, 0]
+    assert present.tolist() == [True, True, True, False]
+    with pytest.raises(ValueError):
+        hc.match_genes(reference, ["E1", "E1"], ["A", "A"])

@@ -99,7 +99,7 @@ def test_python_client_maps_and_exports(data, daemon):
     sock, _ = daemon
     cells, ids, batches = data["cells"], data["ids"], np.array(data["batches"])
     with hc.HarmonyClient.connect(sock, timeout=60) as client:
-        assert client.hello().version == 2
+        assert client.hello().version == 3
         info = client.info()
         assert info.dimensions == D and info.clusters > 1 and info.reference_cells == 600
         assert sorted(info.labels) == sorted(set(info.labels)) and len(info.labels) == 4
@@ -210,7 +210,7 @@ def test_python_client_resends_transient_maps_and_forgets(data, daemon):
     with hc.HarmonyClient.connect(sock, timeout=60) as client:
         with pytest.raises(hc.ProtocolError):
             client.forget("p")  # version 1 until hello()
-        assert client.hello().version == 2
+        assert client.hello().version == 3
         client.map("p", cells[:20], ids[:20])
         again = client.map("p", cells[10:30], ids[10:30])  # 10 held already, 10 new
         assert again.corrected.shape == (20, D)

@@ -52,7 +52,7 @@ public struct ExpressionQuery: Sendable {
         }
         let match = try GeneMatch(reference: space.genes, query: source.genes, source: source.origin)
         guard match.overlap >= minimumOverlap else {
-            throw HarmonyError.invalidInput(Self.overlapProblem(match, space: space, source: source,
+            throw HarmonyError.invalidInput(Self.overlapProblem(match, referenceGenes: space.genes, source: source,
                                                                 minimumOverlap: minimumOverlap))
         }
         let n = source.cellCount, d = space.dimension
@@ -71,7 +71,11 @@ public struct ExpressionQuery: Sendable {
     }
 
     /// One line for the user: how many reference genes matched, how, and how many stand at the reference mean.
-    public var overlapSummary: String {
+    public var overlapSummary: String { Self.overlapSummary(match, queryGeneCount: queryGeneCount) }
+
+    /// The overlap line of `match` against a query of `queryGeneCount` genes (also used by `harmony client map`,
+    /// which matches genes the same way against the daemon's gene list).
+    public static func overlapSummary(_ match: GeneMatch, queryGeneCount: Int) -> String {
         let g = match.referenceGeneCount
         let percent = Self.percent(match.overlap)
         return "\(match.matchedCount) of the reference's \(g) genes found among the query's \(queryGeneCount) "
@@ -84,16 +88,16 @@ public struct ExpressionQuery: Sendable {
     }
 
     /// The error for too small an overlap: both gene counts, and what usually causes it.
-    static func overlapProblem(_ match: GeneMatch, space: GeneSpace, source: any ExpressionSource,
-                               minimumOverlap: Double) -> String {
+    public static func overlapProblem(_ match: GeneMatch, referenceGenes: [Gene], source: any ExpressionSource,
+                                      minimumOverlap: Double) -> String {
         let example = { (genes: [Gene]) -> String in
             guard let gene = genes.first else { return "none" }
             return gene.id == gene.name ? gene.id : "\(gene.id)/\(gene.name)"
         }
-        return "\(source.origin): only \(match.matchedCount) of the reference's \(space.geneCount) genes "
+        return "\(source.origin): only \(match.matchedCount) of the reference's \(referenceGenes.count) genes "
             + "(\(percent(match.overlap))%) are among the query's \(source.geneCount) genes, below the minimum "
             + "overlap of \(percent(minimumOverlap))%; is the query another species, or are its genes named "
-            + "another way (symbols vs Ensembl ids)? The reference has genes like \(example(space.genes)), "
+            + "another way (symbols vs Ensembl ids)? The reference has genes like \(example(referenceGenes)), "
             + "the query like \(example(source.genes))"
     }
 }

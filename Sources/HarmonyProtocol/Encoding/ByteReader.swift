@@ -94,6 +94,11 @@ public struct ByteReader {
         return values
     }
 
+    /// Reads `count` little-endian binary32 values in one bulk copy, unchecked (the caller checks their range).
+    public mutating func readFloat32Array(_ count: Int, _ what: @autoclosure () -> String) throws -> [Float] {
+        try readBulk(count, what())
+    }
+
     /// Reads an n x d cell matrix of finite binary32 values. n x d is checked for overflow and against the bytes
     /// left (BAD_DIMENSION), as is a dimension of 0 for a non-empty matrix.
     public mutating func readCellValues(cellCount n: Int, dimensions d: Int,
@@ -105,6 +110,24 @@ public struct ByteReader {
                                 + "\(remaining) bytes left")
         }
         return try readFiniteFloat32Array(count, "\(what()) cell")
+    }
+
+    /// Reads `count` little-endian binary64 values; the count is checked against the remaining bytes first.
+    public mutating func readFloat64Array(_ count: Int, _ what: @autoclosure () -> String) throws -> [Double] {
+        let (size, overflow) = count.multipliedReportingOverflow(by: 8)
+        guard count >= 0, !overflow, size <= remaining else {
+            throw ProtocolError(.malformed, "\(what()) needs \(count) x 8 bytes, but only \(remaining) remain")
+        }
+        var out = [Double](repeating: 0, count: count)
+        for i in 0..<count { out[i] = Double(bitPattern: try readUInt64(what())) }
+        return out
+    }
+
+    /// Reads `count` raw bytes.
+    public mutating func readBytes(_ count: Int, _ what: @autoclosure () -> String) throws -> [UInt8] {
+        try need(count, what())
+        defer { offset += count }
+        return Array(bytes[offset..<(offset + count)])
     }
 
     /// Reads `count` little-endian u32 values in one bulk copy.

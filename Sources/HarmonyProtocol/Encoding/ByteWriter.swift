@@ -33,6 +33,15 @@ public struct ByteWriter: Sendable {
     /// Appends an IEEE-754 binary32, little-endian.
     public mutating func writeFloat32(_ v: Float) { appendRaw(v.bitPattern.littleEndian) }
 
+    /// Appends an IEEE-754 binary64, little-endian.
+    public mutating func writeFloat64(_ v: Double) { appendRaw(v.bitPattern.littleEndian) }
+
+    /// Appends binary64 values, little-endian.
+    public mutating func writeFloat64Array(_ values: [Double]) {
+        bytes.reserveCapacity(bytes.count + 8 * values.count)
+        for v in values { appendRaw(v.bitPattern.littleEndian) }
+    }
+
     /// Appends a count or dimension as u32; a count above UInt32.max is a caller bug.
     public mutating func writeCount(_ v: Int) {
         precondition(v >= 0 && v <= Int(UInt32.max), "count \(v) does not fit in a u32")

@@ -1,6 +1,6 @@
 /// The error codes an ERROR frame carries (u16 on the wire, plus the uppercase name).
 ///
-/// Codes 1...5 concern framing and encoding, 6...9 the content of a request, 10...14 the server's state.
+/// Codes 1...5 concern framing and encoding, 6...9 and 15 the content of a request, 10...14 the server's state.
 /// The guidance sentences are repeated in Protocols/harmonyd-protocol.md.
 public enum ErrorCode: UInt16, Sendable, CaseIterable {
     /// The first four bytes of a frame are not `HMNY`; framing is lost and the connection is closed.
@@ -31,6 +31,9 @@ public enum ErrorCode: UInt16, Sendable, CaseIterable {
     case `internal` = 13
     /// The server is shutting down and takes no new requests.
     case shuttingDown = 14
+    /// A value is outside its domain (protocol version 3): a negative or non-integer count, a library total below
+    /// its cell's counts, an empty cell, an entry on a gene marked absent.
+    case badValue = 15
 
     /// The uppercase name carried on the wire, e.g. `BAD_DIMENSION`.
     public var name: String {
@@ -49,6 +52,7 @@ public enum ErrorCode: UInt16, Sendable, CaseIterable {
         case .notReady: return "NOT_READY"
         case .internal: return "INTERNAL"
         case .shuttingDown: return "SHUTTING_DOWN"
+        case .badValue: return "BAD_VALUE"
         }
     }
 
@@ -98,6 +102,8 @@ public enum ErrorCode: UInt16, Sendable, CaseIterable {
             return "Report the message to the server operator; retrying may not help."
         case .shuttingDown:
             return "Reconnect later, possibly to a restarted server."
+        case .badValue:
+            return "Send counts as non-negative integers with each cell's whole-library total, or log-normalized values."
         }
     }
 }

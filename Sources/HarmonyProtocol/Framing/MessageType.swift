@@ -1,6 +1,6 @@
 /// The message type byte at offset 5 of every frame header.
 ///
-/// Requests use 0x01...0x08; the reply to a request has the request's type with the high bit set
+/// Requests use 0x01...0x0A; the reply to a request has the request's type with the high bit set
 /// (`request | 0x80`); `error` (0xFF) may answer any request.
 public enum MessageType: UInt8, Sendable, CaseIterable {
     /// Version negotiation request: the client's [min, max] versions and name.
@@ -19,6 +19,10 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case forget = 0x07
     /// Map cells without remembering or logging them (protocol version 2).
     case mapTransient = 0x08
+    /// Map cells given as sparse expression over the reference's genes (protocol version 3).
+    case mapExpression = 0x09
+    /// MAP_EXPRESSION without remembering or logging the cells (protocol version 3).
+    case mapExpressionTransient = 0x0A
     /// Reply to `hello`.
     case helloReply = 0x81
     /// Reply to `info`.
@@ -35,6 +39,10 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case forgetReply = 0x87
     /// Reply to `mapTransient`.
     case mapTransientReply = 0x88
+    /// Reply to `mapExpression`.
+    case mapExpressionReply = 0x89
+    /// Reply to `mapExpressionTransient`.
+    case mapExpressionTransientReply = 0x8A
     /// An error reply to any request.
     case error = 0xFF
 
@@ -46,6 +54,7 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     public var introducedIn: UInt8 {
         switch self {
         case .forget, .mapTransient, .forgetReply, .mapTransientReply: return 2
+        case .mapExpression, .mapExpressionTransient, .mapExpressionReply, .mapExpressionTransientReply: return 3
         default: return 1
         }
     }
@@ -66,6 +75,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
         case .export: return "EXPORT"
         case .forget: return "FORGET"
         case .mapTransient: return "MAP_TRANSIENT"
+        case .mapExpression: return "MAP_EXPRESSION"
+        case .mapExpressionTransient: return "MAP_EXPRESSION_TRANSIENT"
         case .helloReply: return "HELLO_REPLY"
         case .infoReply: return "INFO_REPLY"
         case .mapReply: return "MAP_REPLY"
@@ -74,6 +85,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
         case .exportReply: return "EXPORT_REPLY"
         case .forgetReply: return "FORGET_REPLY"
         case .mapTransientReply: return "MAP_TRANSIENT_REPLY"
+        case .mapExpressionReply: return "MAP_EXPRESSION_REPLY"
+        case .mapExpressionTransientReply: return "MAP_EXPRESSION_TRANSIENT_REPLY"
         case .error: return "ERROR"
         }
     }

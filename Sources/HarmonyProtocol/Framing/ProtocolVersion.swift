@@ -4,14 +4,16 @@
 // that every server can read it.
 
 /// The harmonyd wire protocol versions this codec speaks (see Protocols/harmonyd-protocol.md). Version 2 adds
-/// FORGET and MAP_TRANSIENT; everything of version 1 is unchanged in it.
+/// FORGET and MAP_TRANSIENT; version 3 adds MAP_EXPRESSION and MAP_EXPRESSION_TRANSIENT, INFO's gene section and
+/// the MAP reply's mapping distances. Every layout of an older version is unchanged in a newer one's frames of
+/// that older version.
 public enum ProtocolVersion {
     /// Current version number carried in every frame header.
-    public static let current: UInt8 = 2
+    public static let current: UInt8 = 3
     /// The oldest version this codec can read and write.
     public static let minimum: UInt8 = 1
     /// The newest version this codec can read and write.
-    public static let maximum: UInt8 = 2
+    public static let maximum: UInt8 = 3
 
     /// True when this codec speaks `version`.
     public static func isSupported(_ version: UInt8) -> Bool {

@@ -20,6 +20,10 @@ public enum Message: Sendable, Equatable {
     case forget(ForgetRequest)
     /// MAP_TRANSIENT request (version 2).
     case mapTransient(TransientMapRequest)
+    /// MAP_EXPRESSION request (version 3).
+    case mapExpression(ExpressionMapRequest)
+    /// MAP_EXPRESSION_TRANSIENT request (version 3).
+    case mapExpressionTransient(TransientExpressionMapRequest)
     /// HELLO reply.
     case helloReply(HelloReply)
     /// INFO reply.
@@ -36,6 +40,10 @@ public enum Message: Sendable, Equatable {
     case forgetReply(ForgetReply)
     /// MAP_TRANSIENT reply (version 2).
     case mapTransientReply(TransientMapReply)
+    /// MAP_EXPRESSION reply (version 3).
+    case mapExpressionReply(ExpressionMapReply)
+    /// MAP_EXPRESSION_TRANSIENT reply (version 3).
+    case mapExpressionTransientReply(TransientExpressionMapReply)
     /// ERROR reply.
     case error(ErrorReply)
 
@@ -53,6 +61,8 @@ public enum Message: Sendable, Equatable {
         case .export: return .export(try ExportRequest(frame: frame))
         case .forget: return .forget(try ForgetRequest(frame: frame))
         case .mapTransient: return .mapTransient(try TransientMapRequest(frame: frame))
+        case .mapExpression: return .mapExpression(try ExpressionMapRequest(frame: frame))
+        case .mapExpressionTransient: return .mapExpressionTransient(try TransientExpressionMapRequest(frame: frame))
         case .helloReply: return .helloReply(try HelloReply(frame: frame))
         case .infoReply: return .infoReply(try InfoReply(frame: frame))
         case .mapReply: return .mapReply(try MapReply(frame: frame))
@@ -61,6 +71,9 @@ public enum Message: Sendable, Equatable {
         case .exportReply: return .exportReply(try ExportReply(frame: frame))
         case .forgetReply: return .forgetReply(try ForgetReply(frame: frame))
         case .mapTransientReply: return .mapTransientReply(try TransientMapReply(frame: frame))
+        case .mapExpressionReply: return .mapExpressionReply(try ExpressionMapReply(frame: frame))
+        case .mapExpressionTransientReply:
+            return .mapExpressionTransientReply(try TransientExpressionMapReply(frame: frame))
         case .error: return .error(try ErrorReply(frame: frame))
         }
     }
@@ -106,6 +119,8 @@ public enum Message: Sendable, Equatable {
         case .export(let m): return m
         case .forget(let m): return m
         case .mapTransient(let m): return m
+        case .mapExpression(let m): return m
+        case .mapExpressionTransient(let m): return m
         case .helloReply(let m): return m
         case .infoReply(let m): return m
         case .mapReply(let m): return m
@@ -114,6 +129,8 @@ public enum Message: Sendable, Equatable {
         case .exportReply(let m): return m
         case .forgetReply(let m): return m
         case .mapTransientReply(let m): return m
+        case .mapExpressionReply(let m): return m
+        case .mapExpressionTransientReply(let m): return m
         case .error(let m): return m
         }
     }

@@ -36,6 +36,16 @@ public struct TransientMapReply: WireMessage {
     /// Appends the payload bytes.
     public func encodePayload(into writer: inout ByteWriter) { reply.encodePayload(into: &writer) }
 
+    /// Appends the payload bytes of `version` (a MAP reply's).
+    public func encodePayload(into writer: inout ByteWriter, version: UInt8) {
+        reply.encodePayload(into: &writer, version: version)
+    }
+
     /// Reads the payload with MAP reply's checks.
     public init(reading reader: inout ByteReader) throws { reply = try MapReply(reading: &reader) }
+
+    /// Reads the payload of `version` with MAP reply's checks.
+    public init(reading reader: inout ByteReader, version: UInt8) throws {
+        reply = try MapReply(reading: &reader, version: version)
+    }
 }

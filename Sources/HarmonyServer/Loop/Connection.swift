@@ -33,6 +33,8 @@ final class Connection: UVHandle<uv_pipe_t> {
     let id: UInt64
     /// The peer's uid from SO_PEERCRED, when known.
     private(set) var peerUID: uid_t?
+    /// Requests read after a MAP_EXPRESSION still being projected wait here (see `AdmissionQueue`).
+    let admissions = AdmissionQueue()
     /// Loop time (ns) of the last byte read or written.
     private(set) var lastActivity = EventLoop.now()
     /// Loop time (ns) when the first byte of a frame still incomplete arrived; nil when no frame is partial.

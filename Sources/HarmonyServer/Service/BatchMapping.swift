@@ -42,8 +42,14 @@ enum BatchMapping {
         var duplicateRows: [Int]
         /// Stored values of the duplicate rows, row-major.
         var duplicateValues: [Float]
-        /// True for MAP_TRANSIENT: the cells are added to a copy of the state, which is then dropped.
-        var transient: Bool
+        /// The request: MAP_TRANSIENT and MAP_EXPRESSION_TRANSIENT add the cells to a copy of the state, which is
+        /// then dropped; the type also picks the reply's type.
+        var request: MessageType
+        /// The protocol version of the reply (mapping distances from version 3 on).
+        var version: UInt8
+
+        /// True for the transient requests.
+        var transient: Bool { request == .mapTransient || request == .mapExpressionTransient }
     }
 
     /// Maps a request's cells with the batch state and encodes the reply: new cells are added to the state
@@ -56,24 +62,34 @@ enum BatchMapping {
                              corrected: [Float](repeating: 0, count: n * d),
                              topCluster: [UInt32](repeating: 0, count: n), topProbability: [Float](repeating: 0, count: n),
                              predictedLabel: [Int32](repeating: -1, count: n),
-                             labelConfidence: [Float](repeating: 0, count: n))
+                             labelConfidence: [Float](repeating: 0, count: n),
+                             mappingDistance: input.version >= 3 ? [Float](repeating: MapReply.noMappingDistance,
+                                                                           count: n) : nil)
         do {
             let before = try currentState(state, builtFor: version, model: model, batch: batch,
                                           history: history, historyCells: historyCells)
             var after = before
             if !input.newRows.isEmpty {
                 let values = input.newRows.count == n ? input.values : gather(input.values, rows: input.newRows, dims: d)
-                let mapped = try after.add(cells: Matrix(rows: input.newRows.count, cols: d, values: values), batch: batch)
-                try scatter(mapped, into: &reply, rows: input.newRows, model: model)
+                let cells = Matrix(rows: input.newRows.count, cols: d, values: values)
+                let mapped = try after.add(cells: cells, batch: batch)
+                try scatter(mapped, uncorrected: cells, into: &reply, rows: input.newRows, model: model)
             }
             if !input.duplicateRows.isEmpty {
                 let count = input.duplicateRows.count
-                let mapped = try after.correct(cells: Matrix(rows: count, cols: d, values: input.duplicateValues),
-                                               batches: [String](repeating: batch, count: count))
-                try scatter(mapped, into: &reply, rows: input.duplicateRows, model: model)
+                let cells = Matrix(rows: count, cols: d, values: input.duplicateValues)
+                let mapped = try after.correct(cells: cells, batches: [String](repeating: batch, count: count))
+                try scatter(mapped, uncorrected: cells, into: &reply, rows: input.duplicateRows, model: model)
             }
-            let frame = input.transient ? TransientMapReply(reply).encodedFrame(requestID: requestID)
-                : reply.encodedFrame(requestID: requestID)
+            let frame: [UInt8]
+            switch input.request {
+            case .mapTransient: frame = TransientMapReply(reply).encodedFrame(requestID: requestID, version: input.version)
+            case .mapExpression:
+                frame = ExpressionMapReply(reply).encodedFrame(requestID: requestID, version: input.version)
+            case .mapExpressionTransient:
+                frame = TransientExpressionMapReply(reply).encodedFrame(requestID: requestID, version: input.version)
+            default: frame = reply.encodedFrame(requestID: requestID, version: input.version)
+            }
             return Outcome(state: input.transient ? before : after, frame: frame)
         } catch {
             // No state: the next operation rebuilds it from the accepted cells.
@@ -89,11 +105,16 @@ enum BatchMapping {
         return out
     }
 
-    // Writes mapped cells (and their labels) to the reply rows `rows`.
-    private static func scatter(_ mapped: MappedCells, into reply: inout MapReply, rows: [Int],
-                                model: ServedModel) throws {
+    // Writes mapped cells (their labels, and in a version-3 reply their mapping distances, from the uncorrected
+    // cells as offline `harmony map` computes them) to the reply rows `rows`.
+    private static func scatter(_ mapped: MappedCells, uncorrected: Matrix<Float>, into reply: inout MapReply,
+                                rows: [Int], model: ServedModel) throws {
         let d = reply.dimensions
         let labels = try model.predictLabels(mapped)
+        if reply.mappingDistance != nil, let distance = model.distance, let r = mapped.assignments {
+            let distances = distance.distances(cells: uncorrected, assignments: r)
+            for (k, row) in rows.enumerated() { reply.mappingDistance![row] = Float(distances[k]) }
+        }
         for (k, row) in rows.enumerated() {
             for j in 0..<d { reply.corrected[row * d + j] = mapped.corrected.values[k * d + j] }
             reply.topCluster[row] = UInt32(bitPattern: mapped.topCluster[k])

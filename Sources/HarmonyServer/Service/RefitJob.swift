@@ -31,7 +31,7 @@ struct RefitJob: Sendable {
 
     /// Fits, builds and persists the next model; returns it ready to serve, with its file path. Once `cancel` is
     /// set the fit stops before its next iteration and nothing is persisted (`FitCancelled` is thrown).
-    func run(queryLambda: Double?, clusterLabels: Bool,
+    func run(queryLambda: Double?, clusterLabels: Bool, mappingDistances: Bool = true,
              cancel: CancellationFlag = CancellationFlag()) throws -> (served: ServedModel, path: String) {
         let old = current.model
         guard let reference = old.cells else {
@@ -89,7 +89,7 @@ struct RefitJob: Sendable {
         if cancel.isSet { throw FitCancelled(iterations: fit.iterations) }
         let path = try store.persist(model, foldedSequence: foldedSequence, previousVersion: old.modelVersion)
         return (try ServedModel(model: model, queryLambda: queryLambda, foldedSequence: foldedSequence,
-                                clusterLabels: clusterLabels), path)
+                                clusterLabels: clusterLabels, mappingDistances: mappingDistances), path)
     }
 }
 

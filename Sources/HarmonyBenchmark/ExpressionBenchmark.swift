@@ -1,0 +1,120 @@
+// Throughput of MAP_EXPRESSION over harmonyd's socket, durability on: a gene-space reference built from simulated
+// counts (2,000 variable genes by default), several connections each keeping a window of 1000-cell requests in
+// flight, every request a CSR block of query counts over the reference genes with whole-library totals. The
+// server projects each request (normalize, scale, clip, loadings), maps it, logs the projected cells with
+// fdatasync, labels them and computes their mapping distances (the replies are protocol version 3).
+import Foundation
+import HarmonyClient
+import HarmonyCore
+import HarmonyProtocol
+import HarmonyServer
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Measures MAP_EXPRESSION throughput on an in-process harmonyd.
+public enum ExpressionBenchmark {
+    /// What was measured.
+    public struct Report: Sendable, CustomStringConvertible {
+        /// Cells acknowledged per second.
+        public var cellsPerSecond: Double
+        /// Reference genes G and the query's fraction of non-zero entries over them.
+        public var genes: Int, density: Double
+        /// Reference cells, clusters K and PCs d.
+        public var referenceCells: Int, clusters: Int, dimensions: Int
+        /// Whether the log was fdatasync'ed, and whether the replies carried mapping distances.
+        public var durable: Bool, distances: Bool
+
+        /// One line with every number.
+        public var description: String {
+            "expression MAP throughput \(Int(cellsPerSecond)) cells/s (G \(genes), \(String(format: "%.1f", 100 * density))% "
+                + "non-zeros, reference \(referenceCells) cells, K \(clusters), d \(dimensions), "
+                + (durable ? "fdatasync on" : "fdatasync OFF") + ", replies with labels"
+                + (distances ? " and mapping distances)" : ", without mapping distances)")
+        }
+    }
+
+    /// Builds the reference (`cells` simulated cells, two thirds of them the reference), serves it in-process
+    /// from a temporary directory and measures `clients` connections x `window` requests of `cellsPerRequest`
+    /// cells for `seconds`.
+    public static func selfBench(cells: Int = 9000, simulatedGenes: Int = 4000, genes: Int = 2000,
+                                 meanUMIs: Double = 1150, syncWAL: Bool = true, clusterLabels: Bool = false,
+                                 mappingDistances: Bool = true, clients: Int = 4, window: Int = 8, cellsPerRequest: Int = 1000,
+                                 seconds: Double = 5) throws -> Report {
+        let data = try SimulatedExpressionReference(cells: cells, simulatedGenes: simulatedGenes, genes: genes,
+                                                    components: 20, clusters: 100, meanUMIs: meanUMIs, seed: 1)
+        let directory = "/tmp/harmonyd-expression-bench-\(getpid())"
+        var configuration = ServerConfiguration(referencePath: nil, socketPath: directory + "/h.sock",
+                                                stateDirectory: directory)
+        configuration.handleSignals = false
+        configuration.quiet = true
+        configuration.syncWAL = syncWAL
+        configuration.clusterLabels = clusterLabels
+        configuration.mappingDistances = mappingDistances
+        guard mkdir(directory, 0o700) == 0 else {
+            throw ServerError.io("cannot create \(directory): \(String(cString: strerror(errno)))")
+        }
+        defer {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+                unlink(directory + "/" + name)
+            }
+            rmdir(directory)
+        }
+        let server = try HarmonyServer(configuration: configuration, model: data.model)
+        let finished = DispatchSemaphore(value: 0)
+        Thread { server.run(); finished.signal() }.start()
+        defer {
+            server.stop()
+            finished.wait()
+        }
+        let request = Self.request(data, cells: cellsPerRequest)
+        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: clients)
+        counts.initialize(repeating: -1)
+        defer { counts.deallocate() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let end = start + UInt64(seconds * 1e9)
+        DispatchQueue.concurrentPerform(iterations: clients) { c in
+            guard let connection = try? HarmonyClient.connect(configuration.socketPath),
+                  (try? connection.hello()) != nil else { return }
+            var mine = request
+            mine.batch = "bench-\(c)"
+            var inFlight: [UInt32] = [], done = 0
+            do {
+                while DispatchTime.now().uptimeNanoseconds < end || !inFlight.isEmpty {
+                    while inFlight.count < window && DispatchTime.now().uptimeNanoseconds < end {
+                        inFlight.append(try connection.send(mine))
+                    }
+                    _ = try connection.receive(requestID: inFlight.removeFirst(), as: ExpressionMapReply.self)
+                    done += cellsPerRequest
+                }
+                counts[c] = done
+            } catch {
+                counts[c] = -1
+            }
+        }
+        guard !counts.contains(-1) else { throw ServerError.state("an expression benchmark client failed") }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let g = data.query.columnCount
+        return Report(cellsPerSecond: Double(counts.reduce(0, +)) / elapsed, genes: g,
+                      density: Double(data.query.values.count) / Double(data.query.rowCount * g),
+                      referenceCells: data.model.cellCount, clusters: data.model.clusterCount,
+                      dimensions: data.model.dimension, durable: syncWAL, distances: mappingDistances)
+    }
+
+    // A request of `cells` query cells (cycling through the simulated ones), without ids: every request adds cells.
+    static func request(_ data: SimulatedExpressionReference, cells: Int) -> ExpressionMapRequest {
+        let q = data.query
+        var starts: [UInt32] = [0], columns: [UInt32] = [], values: [Float] = [], totals: [Double] = []
+        for k in 0..<cells {
+            let i = k % q.rowCount
+            for e in q.rowStarts[i]..<q.rowStarts[i + 1] {
+                columns.append(UInt32(q.columns[e]))
+                values.append(q.values[e])
+            }
+            starts.append(UInt32(columns.count))
+            totals.append(data.queryTotals[i])
+        }
+        return ExpressionMapRequest(batch: "bench", geneCount: q.columnCount, valueKind: .counts, totals: totals,
+                                    rowStarts: starts, columns: columns, values: values)
+    }
+}
