@@ -11,3 +11,7 @@ void dgelqf_(const int *m, const int *n, double *a, const int *lda, double *tau,
 /// Forms the first m rows of Q (k reflectors) from dgelqf's output, in place.
 void dorglq_(const int *m, const int *n, const int *k, double *a, const int *lda, const double *tau, double *work,
              const int *lwork, int *info);
+
+/// Hints that the cache line holding p will be read soon (prefetch into all cache levels); no effect on results.
+/// Used by the clustering rounds, which read rows scattered over a large array.
+static inline void harmony_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
