@@ -15,7 +15,7 @@ final class SoftClusteringTests: XCTestCase {
                                        runner: runner)
         }
         let design = FitDesign(covariates: [Covariate(name: "b", labels: data.batch)], cells: cells)
-        let clustering = SoftClustering(zcos: zcos.values, centroids: y, dims: 6, clusters: clusters, design: design,
+        let clustering = SoftClustering(embedding: data.embedding.values, centroids: y, dims: 6, clusters: clusters, design: design,
                                         sigma: [Double](repeating: 0.1, count: clusters),
                                         theta: [Double](repeating: theta, count: 3),
                                         harmony1: false, blockSize: 0.05, rng: rng, runner: runner)

@@ -5,7 +5,9 @@ import Glibc
 
 // Soft k-means with the diversity penalty (Protocols/algorithm.md §2.2-§2.4).
 //
-// Memory layout (row-major): `zcos` (N x d Float, unit rows), `centroids` Y (K x d), `assignments` R (N x K).
+// Memory layout (row-major): `embedding` Z (N x d Float, the current embedding), `centroids` Y (K x d),
+// `assignments` R (N x K). The unit rows zcos_i = Z_i / |Z_i| are never stored (an N x d array less): a task
+// that needs them gathers its cells' rows and normalises them (RowNormalization.normalizeRow).
 // The distance part of the logits, -D / sigma_k = (2 zcos_i . y_k - 2) / sigma_k, is never stored: each task
 // gathers its cells' zcos rows and computes their logits with one sgemm into a task-local buffer. Reading
 // d floats per cell instead of a stored K-float row cuts the random memory traffic of the rounds (which are
@@ -63,8 +65,8 @@ final class SoftClustering {
 
     /// Embedding dimensions d.
     let dims: Int
-    /// Unit rows of the current embedding, N x d.
-    var zcos: [Float] { didSet { cached = false } }
+    /// The current embedding Z (N x d; the correction writes it in place).
+    var embedding: [Float] { didSet { cached = false } }
     /// Centroids Y, K x d (unit rows).
     var centroids: [Float] { didSet { cached = false } }
     /// 2 / sigma_k (K values).
@@ -114,13 +116,13 @@ final class SoftClustering {
     /// sum_i T_i of the last pass or round: sum R D + sum sigma R ln R (SoftmaxKernel).
     private var assignmentSum = 0.0
 
-    /// State for `zcos` (N x d unit rows) and `centroids` (K x d); R is set by `assignWithoutPenalty`.
-    init(zcos: [Float], centroids: [Float], dims: Int, clusters: Int, design: FitDesign, sigma: [Double],
+    /// State for `embedding` (N x d) and `centroids` (K x d unit rows); R is set by `assignWithoutPenalty`.
+    init(embedding: [Float], centroids: [Float], dims: Int, clusters: Int, design: FitDesign, sigma: [Double],
          theta: [Double], harmony1: Bool, blockSize: Double, rng: SeededGenerator, runner: TaskRunner) {
         let cells = design.cells
         self.cells = cells
         self.dims = dims
-        self.zcos = zcos
+        self.embedding = embedding
         self.centroids = centroids
         logitScale = sigma.map { Float(2 / $0) }
         self.clusters = clusters
@@ -162,11 +164,14 @@ final class SoftClustering {
         var partial = [Float](repeating: 0, count: tasks * kc * d)
         partial.withUnsafeMutableBufferPointer { pBuf in
             assignments.withUnsafeBufferPointer { rBuf in
-              zcos.withUnsafeBufferPointer { zBuf in
-                let p = pBuf.baseAddress!, r = rBuf.baseAddress!, zcos = zBuf.baseAddress!
+              embedding.withUnsafeBufferPointer { zBuf in
+                let p = pBuf.baseAddress!, r = rBuf.baseAddress!, z = zBuf.baseAddress!
                 runner.runRanges(cells) { t, start, end in
+                    let unit = UnsafeMutablePointer<Float>.allocate(capacity: (end - start) * d)
+                    defer { unit.deallocate() }
+                    for i in start..<end { RowNormalization.normalizeRow(z + i * d, into: unit + (i - start) * d, cols: d) }
                     BLAS.sgemm(transA: true, m: kc, n: d, k: end - start, a: r + start * kc, lda: kc,
-                               b: zcos + start * d, ldb: d, c: p + t * kc * d, ldc: d)
+                               b: unit, ldb: d, c: p + t * kc * d, ldc: d)
                 }
               }
             }
@@ -396,7 +401,7 @@ final class SoftClustering {
               partialPairs.withUnsafeMutableBufferPointer { pairBuf in
                 partialCounts.withUnsafeMutableBufferPointer { countBuf in
                 partialObjective.withUnsafeMutableBufferPointer { poBuf in
-                    zcos.withUnsafeBufferPointer { zBuf in
+                    embedding.withUnsafeBufferPointer { zBuf in
                         assignments.withUnsafeMutableBufferPointer { rBuf in
                           rowShift.withUnsafeMutableBufferPointer { shiftBuf in
                             next.cellPairs.withUnsafeBufferPointer { nextBuf in
@@ -438,7 +443,7 @@ final class SoftClustering {
                                                     slotOf.deallocate(); cellSlots.deallocate(); staged.deallocate()
                                                 }
                                                 if kind != .cached {
-                                                    SoftClustering.logits(zcos: zc, order: order, from: from, to: to,
+                                                    SoftClustering.logits(cells: zc, order: order, from: from, to: to,
                                                                           dims: d, centroids: y, clusters: kc,
                                                                           scale: scale, into: logits)
                                                 }
@@ -496,7 +501,7 @@ final class SoftClustering {
                                                         } else {
                                                             // Row sum too small for Float products: this cell in
                                                             // log space from its recomputed logits.
-                                                            SoftClustering.logits(zcos: zc, order: order, from: pos,
+                                                            SoftClustering.logits(cells: zc, order: order, from: pos,
                                                                                   to: pos + 1, dims: d, centroids: y,
                                                                                   clusters: kc, scale: scale,
                                                                                   into: logits)
@@ -613,23 +618,18 @@ final class SoftClustering {
     }
 
     /// Logits rows (Kp apart, padding untouched) of the cells at positions from..<to of `order` (or cells
-    /// from..<to): (zcos rows) Y^T by one sgemm, then (2 / sigma_k) (dot - 1).
-    private static func logits(zcos: UnsafePointer<Float>, order: UnsafePointer<Int32>?, from: Int, to: Int,
+    /// from..<to): their unit rows (zcos) Y^T by one sgemm, then (2 / sigma_k) (dot - 1).
+    private static func logits(cells: UnsafePointer<Float>, order: UnsafePointer<Int32>?, from: Int, to: Int,
                                dims d: Int, centroids y: UnsafePointer<Float>, clusters kc: Int, scale: [Float],
                                into logits: UnsafeMutablePointer<Float>) {
         let kp = SoftmaxKernel.padded(kc), len = to - from
-        var gathered: UnsafeMutablePointer<Float>?
-        defer { gathered?.deallocate() }
-        var source = zcos + from * d
-        if let order {
-            let rows = UnsafeMutablePointer<Float>.allocate(capacity: len * d)
-            for row in 0..<len {
-                let src = zcos + Int(order[from + row]) * d, dst = rows + row * d
-                for t in 0..<d { dst[t] = src[t] }
-            }
-            gathered = rows
-            source = UnsafePointer(rows)
+        let unit = UnsafeMutablePointer<Float>.allocate(capacity: len * d)
+        defer { unit.deallocate() }
+        for row in 0..<len {
+            let i = order.map { Int($0[from + row]) } ?? from + row
+            RowNormalization.normalizeRow(cells + i * d, into: unit + row * d, cols: d)
         }
+        let source = UnsafePointer(unit)
         BLAS.sgemm(transB: true, m: len, n: kc, k: d, a: source, lda: d, b: y, ldb: d, c: logits, ldc: kp)
         for x in 0..<len {
             let line = logits + x * kp
