@@ -63,8 +63,7 @@ struct LloydStep {
                                 let i = block + row
                                 out[i] = Int32(best)
                                 counts[best] += 1
-                                let target = sums + best * d, z = zcos + i * d
-                                for j in 0..<d { target[j] += Double(z[j]) }
+                                LloydStep.add(zcos + i * d, to: sums + best * d, count: d)
                             }
                             block += len
                         }
@@ -97,9 +96,36 @@ struct LloydStep {
             best = Swift.min(best, line[k])
             k += 1
         }
-        var bestK = 0
-        while line[bestK] != best { bestK += 1 }
-        return bestK
+        // The lowest index holding the minimum: first 8-lane group with a match, then its first lane.
+        let target = SIMD8<Float>(repeating: best)
+        k = 0
+        while k + 8 <= kc {
+            let hit = UnsafeRawPointer(line + k).loadUnaligned(as: SIMD8<Float>.self) .== target
+            if any(hit) {
+                for lane in 0..<8 where hit[lane] { return k + lane }
+            }
+            k += 8
+        }
+        while line[k] != best { k += 1 }
+        return k
+    }
+
+    /// sums[j] += Double(row[j]) for j < count, four at a time (the same additions as a scalar loop).
+    @inline(__always)
+    private static func add(_ row: UnsafePointer<Float>, to sums: UnsafeMutablePointer<Double>, count d: Int) {
+        var j = 0
+        while j + 4 <= d {
+            let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD4<Float>.self)
+            let target = UnsafeMutableRawPointer(sums + j)
+            let sum = target.loadUnaligned(as: SIMD4<Double>.self)
+                + SIMD4<Double>(Double(v[0]), Double(v[1]), Double(v[2]), Double(v[3]))
+            target.storeBytes(of: sum, as: SIMD4<Double>.self)
+            j += 4
+        }
+        while j < d {
+            sums[j] += Double(row[j])
+            j += 1
+        }
     }
 
     /// The means from the task sums (added in task order), after moving cells into empty clusters.
