@@ -19,3 +19,7 @@ void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n
              const double *vl, const double *vu, const int *il, const int *iu, const double *abstol, int *m,
              double *w, double *z, const int *ldz, int *isuppz, double *work, const int *lwork, int *iwork,
              const int *liwork, int *info, size_t jobz_len, size_t range_len, size_t uplo_len);
+
+/// Hints that the cache line holding p will be read soon (prefetch into all cache levels); no effect on results.
+/// Used by the clustering rounds, which read rows scattered over a large array.
+static inline void harmony_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }

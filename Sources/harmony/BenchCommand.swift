@@ -12,9 +12,17 @@ struct BenchCommand: ParsableCommand {
         discussion: """
             Simulates a data set in memory (as 'harmony simulate'), then fits it --repeat times with early \
             stopping off, so that every run does exactly --iterations iterations of --rounds clustering \
-            rounds. Reports the median time of each phase (initialization, clustering, correction), the time \
-            per iteration and the peak resident memory of the process. --write-inputs saves the simulated \
-            data so another implementation can be timed on the same input.
+            rounds. Reports the median time of each phase (initialization, of which the k-means start, \
+            clustering, correction), the time per iteration and the peak resident memory of the process. \
+            --write-inputs saves the simulated data so another implementation can be timed on the same input.
+
+            Then it measures what this machine can do at best for the same size on the same threads, and prints \
+            the fraction of that bound the fit reached (bound / measured; 100% would be the hardware limit): \
+            the k-means start against ten N x K x d sgemm products with the nearest-centroid argmin (its Lloyd \
+            assignments), and each iteration against its unavoidable work: three such products (the logits, \
+            and the correction's two), N x K exponentials, and streaming the N x K assignment array once per \
+            round plus four more times (write and read of the cached exponentials and of R), at the measured \
+            read bandwidth. --no-bound skips this.
 
             --map-cells N also benchmarks reference mapping: the last fit becomes a reference model (with the \
             simulated cell types as labels), N of its cells are streamed as a new batch through the streaming \
@@ -26,6 +34,7 @@ struct BenchCommand: ParsableCommand {
               harmony bench --cells 20000 --dims 20 --batches 3 --nclust 50 --repeat 5 --json
               harmony bench --cells 50000 --dims 30 --batches 2 --write-inputs /tmp/bench-data
               harmony bench --cells 1000000 --dims 30 --batches 4 --repeat 1 --map-cells 100000
+              harmony bench --cells 1000000 --dims 30 --batches 64 --repeat 3 --no-bound
             """)
 
     @Option(help: ArgumentHelp("Number of simulated cells.", valueName: "N"))
@@ -64,6 +73,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("write-inputs"), help: ArgumentHelp(
         "Also write the simulated data (pcs.tsv.gz, meta.tsv.gz) to this directory.", valueName: "dir"))
     var writeInputs: String?
+
+    @Flag(name: .customLong("no-bound"), help: "Do not measure the hardware bound after the fits.")
+    var noBound = false
 
     @Option(name: .customLong("map-cells"), help: ArgumentHelp(
         "Also time mapping this many cells onto the fitted reference, and kNN label transfer (0: no).", valueName: "N"))
@@ -112,7 +124,8 @@ struct BenchCommand: ParsableCommand {
         let wall = LISI.median(runs.map(\.wall))
         let iterationsRun = runs.last?.iterations ?? 0
         let stats: [(String, Double)] = [
-            ("initialization", median { $0.initialization }), ("clustering", median { $0.clustering }),
+            ("initialization", median { $0.initialization }), ("kmeans_start", median { $0.kmeansStart }),
+            ("clustering", median { $0.clustering }),
             ("correction", median { $0.correction }), ("total", median { $0.total }),
             ("wall", wall), ("per_iteration", wall / Double(max(1, iterationsRun))),
         ]
@@ -121,6 +134,22 @@ struct BenchCommand: ParsableCommand {
             mapping = try benchMapping(fit: fit, data: data, batch: batch, parameters: parameters)
         }
         let peak = Stopwatch.peakResidentBytes()
+        // The hardware bound for this size (see the discussion).
+        let floors = noBound ? nil : runs.last.map {
+            HardwareBound.measure(embedding: data.embedding, clusters: $0.k, threads: threads)
+        }
+        let kmeansStart = median { $0.kmeansStart }
+        let perIteration = median { $0.clustering + $0.correction } / Double(max(1, iterationsRun))
+        let iterationFloor = floors?.iterationSeconds(rounds: rounds) ?? 0
+        var bound: [(String, Double)] = []
+        if let floors {
+            bound = [("read_bandwidth_bytes_per_s", floors.bandwidth), ("sgemm_seconds", floors.gemmSeconds),
+                     ("sgemm_argmin_seconds", floors.gemmArgminSeconds), ("exp_seconds", floors.expSeconds),
+                     ("kmeans_start_floor_seconds", floors.kmeansStartSeconds),
+                     ("kmeans_start_fraction", floors.kmeansStartSeconds / kmeansStart),
+                     ("iteration_floor_seconds", iterationFloor), ("iteration_seconds", perIteration),
+                     ("iteration_fraction", iterationFloor / perIteration)]
+        }
         if json {
             var object: [String: Any] = [
                 "cells": cells, "dims": dims, "batches": batches, "types": types, "K": runs.last?.k ?? 0,
@@ -130,11 +159,19 @@ struct BenchCommand: ParsableCommand {
             ]
             object["median_seconds"] = Dictionary(uniqueKeysWithValues: stats)
             if !mapping.isEmpty { object["mapping"] = Dictionary(uniqueKeysWithValues: mapping) }
+            if !bound.isEmpty { object["hardware_bound"] = Dictionary(uniqueKeysWithValues: bound) }
             print(String(decoding: try FitReport.encode(object), as: UTF8.self), terminator: "")
         } else {
             print("cells \(cells), dims \(dims), batches \(batches), K \(runs.last?.k ?? 0), \(iterationsRun) iterations x \(rounds) rounds, threads \(threads), median of \(repeats)")
             for (name, s) in stats { print("  \(name.padding(16)) \(FitCommand.seconds(s))") }
             print("  \("peak memory".padding(16)) \(peak / (1 << 20)) MiB")
+            if let floors {
+                let gbps = Double(Int((floors.bandwidth / 1e8).rounded())) / 10
+                func percent(_ fraction: Double) -> String { "\(Int((fraction * 100).rounded()))%" }
+                print("hardware bound here (\(threads) threads): read \(gbps) GB/s, N x K x d sgemm \(FitCommand.seconds(floors.gemmSeconds)) (with argmin \(FitCommand.seconds(floors.gemmArgminSeconds))), N x K exp \(FitCommand.seconds(floors.expSeconds))")
+                print("  \("k-means start".padding(16)) floor \(FitCommand.seconds(floors.kmeansStartSeconds)), reached \(percent(floors.kmeansStartSeconds / kmeansStart))")
+                print("  \("iteration".padding(16)) floor \(FitCommand.seconds(iterationFloor)), measured \(FitCommand.seconds(perIteration)), reached \(percent(iterationFloor / perIteration))")
+            }
             if !mapping.isEmpty {
                 print("mapping \(mapCells) cells in \(mapChunk)-cell chunks (one thread) and kNN label transfer (k 5)")
                 for (name, value) in mapping { print("  \(name.padding(28)) \(value)") }

@@ -23,7 +23,7 @@ final class HelpTests: XCTestCase {
             "lisi": ["--meta", "--vars", "--perplexity", "--per-cell"],
             "simulate": ["--cells", "--dims", "--batches", "--types", "--seed", "--out-dir", "--format"],
             "bench": ["--cells", "--dims", "--batches", "--nclust", "--iterations", "--rounds", "--threads", "--repeat",
-                      "--json", "--write-inputs"],
+                      "--json", "--write-inputs", "--no-bound"],
         ]
         for (command, options) in expected {
             let r = try cli.run([command, "--help"])

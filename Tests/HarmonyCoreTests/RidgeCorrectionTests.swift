@@ -74,7 +74,7 @@ final class RidgeCorrectionTests: XCTestCase {
         let expected = try FixtureData.matrix("fixtures/\(dataset)/onestep/init_R_from_Y_expected.tsv.gz")
         let labels = try FixtureData.metaColumn(dataset, "dataset")
         let design = FitDesign(covariates: [Covariate(name: "dataset", labels: labels)], cells: zcos.rows)
-        let clustering = SoftClustering(zcos: zcos.values, centroids: y.values, dims: zcos.cols, clusters: y.rows,
+        let clustering = SoftClustering(embedding: zcos.values, centroids: y.values, dims: zcos.cols, clusters: y.rows,
                                         design: design, sigma: [Double](repeating: 0.1, count: y.rows),
                                         theta: [2, 2, 2], harmony1: false, blockSize: 0.05,
                                         rng: SeededGenerator(seed: 0), runner: TaskRunner(requested: 1))

@@ -4,9 +4,10 @@ import Foundation
 
 /// The fused objective and the carried removal sums against direct computations in double.
 final class SoftClusteringTests: XCTestCase {
-    private func state(cells: Int = 3000, clusters: Int = 13) -> (SoftClustering, Matrix<Float>, [Float], FitDesign) {
+    private func state(cells: Int = 3000, clusters: Int = 13, theta: Double = 2,
+                       threads: Int = 2) -> (SoftClustering, Matrix<Float>, [Float], FitDesign) {
         let data = Simulator.generate(SimulationSpec(cells: cells, dims: 6, batches: 3, types: 4, seed: 9))
-        let runner = TaskRunner(requested: 2)
+        let runner = TaskRunner(requested: threads)
         let zcos = RowNormalization.normalized(data.embedding, runner: runner)
         var rng = SeededGenerator(seed: 1)
         let y = zcos.values.withUnsafeBufferPointer {
@@ -14,8 +15,9 @@ final class SoftClusteringTests: XCTestCase {
                                        runner: runner)
         }
         let design = FitDesign(covariates: [Covariate(name: "b", labels: data.batch)], cells: cells)
-        let clustering = SoftClustering(zcos: zcos.values, centroids: y, dims: 6, clusters: clusters, design: design,
-                                        sigma: [Double](repeating: 0.1, count: clusters), theta: [2, 2, 2],
+        let clustering = SoftClustering(embedding: data.embedding.values, centroids: y, dims: 6, clusters: clusters, design: design,
+                                        sigma: [Double](repeating: 0.1, count: clusters),
+                                        theta: [Double](repeating: theta, count: 3),
                                         harmony1: false, blockSize: 0.05, rng: rng, runner: runner)
         return (clustering, zcos, y, design)
     }
@@ -40,7 +42,7 @@ final class SoftClusteringTests: XCTestCase {
         for b in 0..<3 {
             for k in 0..<kc {
                 let e = design.levelFractions[b] * total[k], ob = o[b * kc + k]
-                diversity += 0.1 * 2 * ob * log((ob + e + 1) / (2 * e + 1))
+                diversity += 0.1 * c.theta[b] * ob * log((ob + e + 1) / (2 * e + 1))
             }
         }
         return 2000 / Double(n) * (kmeans + entropy + diversity)
@@ -74,5 +76,85 @@ final class SoftClusteringTests: XCTestCase {
             let s = (0..<9).reduce(0.0) { $0 + Double(clustering.assignments[i * 9 + $1]) }
             XCTAssertEqual(s, 1, accuracy: 1e-5)
         }
+    }
+
+    /// Rounds from the cached exponentials against rounds of the log-space kernel (the same blocks): R within
+    /// 1e-5, objectives within 1e-5 relative, and each state's objective against the direct computation.
+    /// With theta 1000 (penalty factors far below Float's range, rows that fall back to log space) the two
+    /// paths drift apart after a few blocks, as any last-bit difference is amplified by exp(1000 x ...), so
+    /// there each path is checked against its own direct objective only.
+    func testCachedRoundsMatchLogSpaceRounds() {
+        for theta in [2.0, 1000] {
+            let (cachedState, zcos, y, design) = state(theta: theta)
+            let (logState, _, _, _) = state(theta: theta)
+            cachedState.assignWithoutPenalty(storeRows: false)
+            logState.assignWithoutPenalty(storeRows: true)
+            var cachedObjective = 0.0, logObjective = 0.0
+            for t in 0..<3 {
+                cachedObjective = cachedState.round(storeRows: t == 2)
+                logObjective = logState.round()
+            }
+            var worst: Float = 0
+            for x in 0..<cachedState.assignments.count {
+                worst = max(worst, abs(cachedState.assignments[x] - logState.assignments[x]))
+            }
+            let direct = directObjective(cachedState, zcos: zcos, y: y, design: design)
+            let logDirect = directObjective(logState, zcos: zcos, y: y, design: design)
+            print("theta \(theta): cached vs log-space R max diff \(worst); objective \(cachedObjective) (direct \(direct)) vs \(logObjective) (direct \(logDirect))")
+            XCTAssertEqual(cachedObjective, direct, accuracy: 1e-4 * abs(direct))
+            XCTAssertEqual(logObjective, logDirect, accuracy: 1e-4 * abs(logDirect))
+            if theta == 2 {
+                XCTAssertLessThanOrEqual(worst, 1e-5)
+                XCTAssertEqual(cachedObjective, logObjective, accuracy: 1e-5 * abs(logObjective))
+            }
+        }
+    }
+
+    /// A round run without its rows and then stored gives exactly what a storing round gives.
+    func testStoreLastRoundRowsEqualsStoringRound() {
+        let (replayed, _, _, _) = state()
+        let (stored, _, _, _) = state()
+        replayed.assignWithoutPenalty(storeRows: false)
+        stored.assignWithoutPenalty(storeRows: false)
+        XCTAssertEqual(replayed.round(storeRows: false), stored.round(storeRows: false))
+        let first = replayed.round(storeRows: false)
+        let again = replayed.storeLastRoundRows()
+        let direct = stored.round(storeRows: true)
+        XCTAssertEqual(first, direct)
+        XCTAssertEqual(again, direct)
+        XCTAssertEqual(replayed.assignments, stored.assignments)
+        XCTAssertEqual(replayed.observed, stored.observed)
+        XCTAssertEqual(replayed.expected, stored.expected)
+    }
+
+    /// Cached rounds give bit-identical rows and objectives on 1 and 2 threads.
+    func testCachedRoundsDoNotDependOnThreads() {
+        let (one, _, _, _) = state(threads: 1)
+        let (two, _, _, _) = state(threads: 2)
+        one.assignWithoutPenalty(storeRows: false)
+        two.assignWithoutPenalty(storeRows: false)
+        for t in 0..<3 { XCTAssertEqual(one.round(storeRows: t == 2), two.round(storeRows: t == 2)) }
+        XCTAssertEqual(one.assignments, two.assignments)
+    }
+
+    /// The cached kernel declines a row whose penalised products sum below its safe range.
+    func testCachedKernelDeclinesTinyRowSums() {
+        let kc = 9, kp = SoftmaxKernel.padded(kc)
+        var cache = [Float](repeating: 1e-30, count: kc) + [Float](repeating: 0, count: kp - kc)
+        cache[0] = 1
+        var factors = [Float](repeating: 1, count: kp), logs = [Float](repeating: 0, count: kp)
+        factors[0] = 1e-25
+        logs[0] = log(1e-25)
+        for k in kc..<kp { factors[k] = 0 }
+        let sigma = [Float](repeating: 0.1, count: kc) + [Float](repeating: 0, count: kp - kc)
+        var sums = [Float](repeating: 0, count: kp)
+        let scratch = SoftmaxKernel.makeScratch(clusters: kc)
+        defer { scratch.deallocate() }
+        let levels: [Int32] = [0], slots: [Int32] = [0]
+        let term = SoftmaxKernel.assignCached(exponentials: cache, shift: 0, levels: levels, slots: slots,
+                                              covariates: 1, factors: factors, logFactors: logs, sigma: sigma, clusters: kc,
+                                              row: nil, sums: &sums, scratch: scratch)
+        XCTAssertNil(term)
+        XCTAssertEqual(sums, [Float](repeating: 0, count: kp))
     }
 }

@@ -48,7 +48,6 @@ public enum Harmony {
         var rng = SeededGenerator(seed: params.seed)
 
         // MARK: - Initialisation
-        var zcos = RowNormalization.normalized(embedding, runner: runner)
         let centroids: [Float]
         if let start = initialCentroids {
             guard start.rows == kc, start.cols == d else {
@@ -59,22 +58,25 @@ public enum Harmony {
             }
             centroids = RowNormalization.normalized(start, runner: runner).values
         } else {
+            let startClock = elapsed()
+            defer { timings.kmeansStart = elapsed() - startClock }
+            // The unit rows exist only for the k-means start (the clustering normalises rows per task).
+            let zcos = RowNormalization.normalized(embedding, runner: runner)
             centroids = try zcos.values.withUnsafeBufferPointer { z in
                 try KMeansStart.centroids(zcos: z.baseAddress!, cells: n, dims: d, clusters: kc, rng: &rng,
                                           runner: runner)
             }
         }
-        let clustering = SoftClustering(zcos: zcos.values, centroids: centroids, dims: d, clusters: kc, design: design,
+        let clustering = SoftClustering(embedding: embedding.values, centroids: centroids, dims: d, clusters: kc, design: design,
                                         sigma: sigma, theta: theta, harmony1: harmony1, blockSize: blockSize,
                                         rng: rng, runner: runner)
-        zcos = Matrix(rows: 0, cols: d)
         // The initial rows are read only by Harmony1's first centroid update or returned when no iteration runs.
         let initialObjective = clustering.assignWithoutPenalty(storeRows: harmony1 || params.maxIterations == 0)
         var objective = [initialObjective]
         var objectiveKMeans = [initialObjective]
         var clusterRounds: [Int] = []
-        var corrected = embedding
-        var levelTerms = [Double](repeating: 0, count: design.levelCount * kc * d)
+        // Per level a K x d array (all share one zero buffer until a correction replaces them).
+        var levelTerms = [[Double]](repeating: [Double](repeating: 0, count: kc * d), count: design.levelCount)
         var converged = false
         timings.initialization = elapsed()
 
@@ -84,42 +86,42 @@ public enum Harmony {
         while iteration < params.maxIterations {
             if let shouldStop, shouldStop() { throw FitCancelled(iterations: iteration) }
             iteration += 1
+            // The previous terms are replaced by this iteration's correction (K x levels x d doubles).
+            levelTerms = []
             // MARK: - Clustering
             let clusterStart = elapsed()
-            if iteration > 1 {
-                corrected.values.withUnsafeBufferPointer { src in
-                    clustering.zcos.withUnsafeMutableBufferPointer { dst in
-                        RowNormalization.normalize(src.baseAddress!, into: dst.baseAddress!, rows: n, cols: d,
-                                                   runner: runner)
-                    }
-                }
-                if !harmony1 {
-                    // Cold start: O and E from R = softmax(-D / sigma) for the new centroids; every row is
-                    // recomputed by the first round before it is read, so only the sums are kept.
-                    clustering.assignWithoutPenalty(storeRows: false)
-                }
+            if iteration > 1 && !harmony1 {
+                // Cold start: O and E from R = softmax(-D / sigma) for the new centroids; every row is
+                // recomputed by the first round before it is read, so only the sums are kept, and the
+                // exponentials for the rounds (SoftClustering).
+                clustering.assignWithoutPenalty(storeRows: false)
             }
             var rounds = 0
             for t in 0..<params.maxClusterRounds {
                 if harmony1 { clustering.moveCentroidsToAssignments() }
                 // R rows are only read after the last round (correction, result) or, in Harmony1, by the
-                // centroid update before each round; inner convergence can end the step after round 5 on.
-                let mayBeLast = t == params.maxClusterRounds - 1 || t > 3
-                objectiveKMeans.append(clustering.round(storeRows: harmony1 || mayBeLast))
+                // centroid update before each round. Inner convergence can end the step after round 5 on; such a
+                // round writes its rows only once it is known to be the last.
+                let lastAllowed = t == params.maxClusterRounds - 1
+                objectiveKMeans.append(clustering.round(storeRows: harmony1 || lastAllowed))
                 rounds += 1
-                if t > 3 && innerConverged(objectiveKMeans, epsilon: params.epsilonCluster, signed: harmony1) { break }
+                if t > 3 && innerConverged(objectiveKMeans, epsilon: params.epsilonCluster, signed: harmony1) {
+                    if !harmony1 && !lastAllowed { clustering.storeLastRoundRows() }
+                    break
+                }
             }
             clusterRounds.append(rounds)
             objective.append(objectiveKMeans.last!)
+            // Harmony2 rebuilds them in the next cold start; Harmony1 carries them into its next rounds.
+            if !harmony1 { clustering.releaseRoundSums() }
             timings.clustering += elapsed() - clusterStart
 
             // MARK: - Correction
             let correctionStart = elapsed()
-            // The previous terms are replaced below; release them first (K x levels x d doubles).
-            levelTerms = []
             let output = try embedding.values.withUnsafeBufferPointer { z in
                 try clustering.assignments.withUnsafeBufferPointer { r in
-                    try corrected.values.withUnsafeMutableBufferPointer { out in
+                    // Written over the current embedding (a copy of the input at the first correction).
+                    try clustering.embedding.withUnsafeMutableBufferPointer { out in
                         try RidgeCorrection.correct(z: z.baseAddress!, r: r.baseAddress!, corrected: out.baseAddress!,
                                                     dims: d, clusters: kc, centroids: clustering.centroids,
                                                     design: design,
@@ -140,11 +142,10 @@ public enum Harmony {
         }
         timings.total = elapsed()
 
-        let terms = (0..<design.levelCount).map { b in
-            Matrix<Double>(rows: kc, cols: d, values: Array(levelTerms[(b * kc * d)..<((b + 1) * kc * d)]))
-        }
+        let terms = levelTerms.map { Matrix<Double>(rows: kc, cols: d, values: $0) }
+        levelTerms = []
         return HarmonyFitResult(
-            corrected: corrected,
+            corrected: Matrix(rows: n, cols: d, values: clustering.embedding),
             assignments: Matrix(rows: n, cols: kc, values: clustering.assignments),
             centroids: Matrix(rows: kc, cols: d, values: clustering.centroids),
             levelTerms: terms, objective: objective, objectiveKMeans: objectiveKMeans, clusterRounds: clusterRounds,

@@ -2,6 +2,8 @@
 public struct PhaseTimings: Sendable, Equatable {
     /// Normalisation, k-means start and initial assignment.
     public var initialization: Double = 0
+    /// The k-means start alone (part of `initialization`; 0 with given initial centroids).
+    public var kmeansStart: Double = 0
     /// All clustering steps (cold starts and blockwise rounds).
     public var clustering: Double = 0
     /// All ridge corrections.

@@ -14,6 +14,9 @@ import Glibc
 //    rescans that anchor with the same streams, excluding chosen cells.
 // 3. 10 Lloyd iterations (nearest mean, ties to the lowest index; means recomputed). An empty cluster takes
 //    the last cell (highest index) of the highest-numbered cluster with at least 2 cells.
+//    One pass over the cells per iteration: each task computes its cells' dot products with the means by sgemm
+//    in sub-blocks small enough to stay in cache, takes each row's argmin there and adds the cell to its new
+//    cluster's sum (Double, per task); the task sums are added in task order.
 // 4. Means scaled to unit length -> Y (K x d).
 
 /// The seeded spherical k-means start of a Harmony fit.
@@ -27,11 +30,9 @@ enum KMeansStart {
         let anchors = (0..<kc).map { _ in min(n - 1, Int(rng.uniform() * Double(n - 1))) }
         let raceSeed = rng.next()
         var means = try seeds(zcos: zcos, cells: n, dims: d, anchors: anchors, raceSeed: raceSeed, runner: runner)
-        var assignment = [Int32](repeating: 0, count: n)
+        var step = LloydStep(cells: n, dims: d, clusters: kc)
         for _ in 0..<lloydIterations {
-            assign(zcos: zcos, cells: n, dims: d, means: means, clusters: kc, into: &assignment, runner: runner)
-            means = try recomputeMeans(zcos: zcos, cells: n, dims: d, clusters: kc, assignment: &assignment,
-                                       runner: runner)
+            means = try step.run(zcos: zcos, means: means, runner: runner)
         }
         for k in 0..<kc {
             var norm = 0.0
@@ -157,89 +158,5 @@ enum KMeansStart {
             pick = cells[t * kc + j]
         }
         return pick
-    }
-
-    /// Nearest mean of every cell: argmin_k |mu_k|^2 - 2 z . mu_k (ties to the lowest k).
-    private static func assign(zcos: UnsafePointer<Float>, cells n: Int, dims d: Int, means: [Float], clusters kc: Int,
-                               into assignment: inout [Int32], runner: TaskRunner) {
-        var norms = [Float](repeating: 0, count: kc)
-        for k in 0..<kc { for j in 0..<d { norms[k] += means[k * d + j] * means[k * d + j] } }
-        means.withUnsafeBufferPointer { mBuf in
-            assignment.withUnsafeMutableBufferPointer { outBuf in
-                let m = mBuf.baseAddress!, out = outBuf.baseAddress!
-                // 256 cells per task: the task's K dot products stay in L2 between the sgemm and the argmin
-                // (each cell's nearest mean does not depend on the task size).
-                runner.runRanges(n) { _, start, end in
-                    let len = end - start
-                    let dots = UnsafeMutablePointer<Float>.allocate(capacity: len * kc)
-                    defer { dots.deallocate() }
-                    BLAS.sgemm(transB: true, m: len, n: kc, k: d, a: zcos + start * d, lda: d, b: m, ldb: d,
-                               c: dots, ldc: kc)
-                    norms.withUnsafeBufferPointer { normBuf in
-                        let norm = normBuf.baseAddress!
-                        for row in 0..<len {
-                            // score_k = |mu_k|^2 - 2 z . mu_k in place; the minimum over 8 lanes, then the
-                            // lowest index that attains it.
-                            let line = dots + row * kc
-                            var best8 = SIMD8<Float>(repeating: .infinity)
-                            var k = 0
-                            while k + 8 <= kc {
-                                let v = UnsafeRawPointer(norm + k).loadUnaligned(as: SIMD8<Float>.self)
-                                    - 2 * UnsafeRawPointer(line + k).loadUnaligned(as: SIMD8<Float>.self)
-                                UnsafeMutableRawPointer(line + k).storeBytes(of: v, as: SIMD8<Float>.self)
-                                best8.replace(with: v, where: v .< best8)
-                                k += 8
-                            }
-                            var best = Swift.min(Swift.min(Swift.min(best8[0], best8[1]), Swift.min(best8[2], best8[3])),
-                                                 Swift.min(Swift.min(best8[4], best8[5]), Swift.min(best8[6], best8[7])))
-                            while k < kc {
-                                line[k] = norm[k] - 2 * line[k]
-                                best = Swift.min(best, line[k])
-                                k += 1
-                            }
-                            var bestK = 0
-                            while line[bestK] != best { bestK += 1 }
-                            out[start + row] = Int32(bestK)
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Means of the assigned cells (summed per task in double, tasks added in order); fixes empty clusters.
-    private static func recomputeMeans(zcos: UnsafePointer<Float>, cells n: Int, dims d: Int, clusters kc: Int,
-                                       assignment: inout [Int32], runner: TaskRunner) throws -> [Float] {
-        var counts = [Int](repeating: 0, count: kc)
-        for a in assignment { counts[Int(a)] += 1 }
-        // Empty clusters: move the last cell of the highest-numbered cluster with >= 2 cells.
-        for e in 0..<kc where counts[e] == 0 {
-            guard let donor = (0..<kc).reversed().first(where: { counts[$0] >= 2 }),
-                  let cell = (0..<n).reversed().first(where: { Int(assignment[$0]) == donor }) else {
-                throw HarmonyError.numerical("k-means start: a cluster is empty and no cluster has two cells to give; use fewer clusters")
-            }
-            assignment[cell] = Int32(e)
-            counts[donor] -= 1
-            counts[e] = 1
-        }
-        let tasks = TaskRunner.taskCount(n)
-        var partial = [Double](repeating: 0, count: tasks * kc * d)
-        partial.withUnsafeMutableBufferPointer { pBuf in
-            assignment.withUnsafeBufferPointer { aBuf in
-                let p = pBuf.baseAddress!, a = aBuf.baseAddress!
-                runner.runRanges(n) { t, start, end in
-                    let acc = p + t * kc * d
-                    for i in start..<end {
-                        let target = acc + Int(a[i]) * d
-                        for j in 0..<d { target[j] += Double(zcos[i * d + j]) }
-                    }
-                }
-            }
-        }
-        var means = [Float](repeating: 0, count: kc * d)
-        var sums = [Double](repeating: 0, count: kc * d)
-        for t in 0..<tasks { for x in 0..<(kc * d) { sums[x] += partial[t * kc * d + x] } }
-        for k in 0..<kc { for j in 0..<d { means[k * d + j] = Float(sums[k * d + j] / Double(counts[k])) } }
-        return means
     }
 }

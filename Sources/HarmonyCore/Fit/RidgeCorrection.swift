@@ -3,12 +3,17 @@
 // Phase 1 (statistics): cells are visited group by group (groups = level combinations, see FitDesign) in
 //   fixed tasks of 2048 cells. Each task gathers its rows of R (len x K) and Z (len x d) and computes
 //   R^T Z with one sgemm and the column sums of R in double; the task results are added in task order into
-//   double per-group sums n_gk, s_gk. Per-level sums, cross counts and intercept sums are sums over groups.
-// Phase 2 (solves): one RidgeSystem per cluster, in parallel over clusters, in double.
+//   double per-group sums n_gk, s_gk. Tasks run in waves whose Float partials stay near 16 MB (with thousands
+//   of small groups there are as many tasks as groups). Per-level sums, cross counts and intercept sums are
+//   sums over groups.
+// Phase 2 (solves): one RidgeSystem per cluster, in double, in parallel over a wave of clusters. A cluster's
+//   system reads only its own K-slice of the per-level sums, so its terms are then written over that slice:
+//   the per-level sums become the terms, and the two K x levels x d arrays are never alive together.
 // Phase 3 (apply): per group, M_g = sum over its levels of the K x d batch terms (Float); each task gathers
 //   its R rows and computes Zcorr = Z - R M_g with one sgemm.
 // Precision: Z, R, Zcorr are Float; n, s, cross counts, solves and the batch terms are Double. sgemm over at
 // most 2048 cells per task keeps the Float part of each sum short.
+// Memory: per-level arrays are one K x d array per level (the fit result keeps them as they are, no copy).
 
 /// One ridge correction step with R fixed.
 enum RidgeCorrection {
@@ -21,124 +26,104 @@ enum RidgeCorrection {
         let tasks = groupTasks(design)
 
         // MARK: - Phase 1: per-group sums
-        var partialS = [Float](repeating: 0, count: tasks.count * kc * d)
-        var partialN = [Double](repeating: 0, count: tasks.count * kc)
-        partialS.withUnsafeMutableBufferPointer { ps in
-            partialN.withUnsafeMutableBufferPointer { pn in
-                let psp = ps.baseAddress!, pnp = pn.baseAddress!
-                design.groupOrder.withUnsafeBufferPointer { order in
-                    runner.run(tasks.count) { t in
-                        let task = tasks[t], len = task.end - task.start
-                        let rBuf = UnsafeMutablePointer<Float>.allocate(capacity: len * kc)
-                        let zBuf = UnsafeMutablePointer<Float>.allocate(capacity: len * d)
-                        defer { rBuf.deallocate(); zBuf.deallocate() }
-                        let n = pnp + t * kc
-                        for row in 0..<len {
-                            let i = Int(order[task.start + row])
-                            let rSrc = r + i * kc, rDst = rBuf + row * kc
-                            // Copy the row and add it to n, 4 clusters at a time (the scalar loop was not
-                            // vectorised; same additions in the same order).
-                            var k = 0
-                            while k + 4 <= kc {
-                                let v = UnsafeRawPointer(rSrc + k).loadUnaligned(as: SIMD4<Float>.self)
-                                UnsafeMutableRawPointer(rDst + k).storeBytes(of: v, as: SIMD4<Float>.self)
-                                let acc = UnsafeMutableRawPointer(n + k)
-                                let sum = acc.loadUnaligned(as: SIMD4<Double>.self)
-                                    + SIMD4<Double>(Double(v[0]), Double(v[1]), Double(v[2]), Double(v[3]))
-                                acc.storeBytes(of: sum, as: SIMD4<Double>.self)
-                                k += 4
-                            }
-                            while k < kc {
-                                rDst[k] = rSrc[k]
-                                n[k] += Double(rSrc[k])
-                                k += 1
-                            }
-                            let zSrc = z + i * d, zDst = zBuf + row * d
-                            for t in 0..<d { zDst[t] = zSrc[t] }
-                        }
-                        BLAS.sgemm(transA: true, m: kc, n: d, k: len, a: rBuf, lda: kc, b: zBuf, ldb: d,
-                                   c: psp + t * kc * d, ldc: d)
-                    }
-                }
-            }
-        }
-        var groupN = [Double](repeating: 0, count: ng * kc)
-        var groupS = [Double](repeating: 0, count: ng * kc * d)
-        for (t, task) in tasks.enumerated() {
-            let g = task.group
-            for k in 0..<kc { groupN[g * kc + k] += partialN[t * kc + k] }
-            for x in 0..<(kc * d) { groupS[g * kc * d + x] += Double(partialS[t * kc * d + x]) }
-        }
-        partialS = []
+        var (groupN, groupS) = groupSums(z: z, r: r, dims: d, clusters: kc, design: design, tasks: tasks,
+                                         runner: runner)
         // One covariate: the groups are the levels in level order (FitDesign), so the per-level sums are the
-        // per-group sums and are not copied (with 10,000 levels each such array is K x 10,000 x d doubles).
+        // per-group sums (moved, not copied).
         let oneCovariate = nc == 1
         var levelN = [Double](repeating: 0, count: nb * kc)
-        var levelS = [Double](repeating: 0, count: oneCovariate ? 0 : nb * kc * d)
+        var levelS: [[Double]]
+        if oneCovariate {
+            levelS = groupS
+            groupS = []
+        } else {
+            levelS = [[Double]](repeating: [Double](repeating: 0, count: kc * d), count: nb)
+        }
         var clusterTotal = [Double](repeating: 0, count: kc)
         for g in 0..<ng {
             for k in 0..<kc { clusterTotal[k] += groupN[g * kc + k] }
             for c in 0..<nc {
                 let b = design.groupLevels[g * nc + c]
                 for k in 0..<kc { levelN[b * kc + k] += groupN[g * kc + k] }
-                if !oneCovariate { for x in 0..<(kc * d) { levelS[b * kc * d + x] += groupS[g * kc * d + x] } }
-            }
-        }
-
-        // MARK: - Phase 2: one regression per cluster
-        var terms = [Double](repeating: 0, count: nb * kc * d)
-        var newCentroids = centroids
-        var active = [Bool](repeating: false, count: kc)
-        var failure = [HarmonyError?](repeating: nil, count: kc)
-        terms.withUnsafeMutableBufferPointer { termsBuf in
-            newCentroids.withUnsafeMutableBufferPointer { yBuf in
-                active.withUnsafeMutableBufferPointer { activeBuf in
-                    failure.withUnsafeMutableBufferPointer { failBuf in
-                        let tp = termsBuf.baseAddress!, yp = yBuf.baseAddress!
-                        runner.run(kc) { k in
-                            do {
-                                guard let system = buildSystem(cluster: k, clusters: kc, dims: d, design: design,
-                                                               settings: settings, groupN: groupN, groupS: groupS,
-                                                               levelN: levelN, levelS: oneCovariate ? groupS : levelS,
-                                                               clusterTotal: clusterTotal[k]) else { return }
-                                let beta = try system.system.solve()
-                                activeBuf[k] = true
-                                for (j, b) in system.levels.enumerated() {
-                                    for t in 0..<d { tp[(b * kc + k) * d + t] = beta[(j + 1) * d + t] }
-                                }
-                                if settings.updateCentroids {
-                                    var norm = 0.0
-                                    for t in 0..<d { norm += beta[t] * beta[t] }
-                                    norm = norm.squareRoot()
-                                    if norm > 0 { for t in 0..<d { yp[k * d + t] = Float(beta[t] / norm) } }
-                                }
-                            } catch let error as HarmonyError {
-                                failBuf[k] = error
-                            } catch {
-                                failBuf[k] = .numerical("ridge correction: \(error)")
-                            }
+                if !oneCovariate {
+                    levelS[b].withUnsafeMutableBufferPointer { level in
+                        groupS[g].withUnsafeBufferPointer { group in
+                            for x in 0..<(kc * d) { level[x] += group[x] }
                         }
                     }
                 }
             }
         }
-        if let error = failure.compactMap({ $0 }).first { throw error }
+
+        // MARK: - Phase 2: one regression per cluster; the terms replace the level sums
+        var newCentroids = centroids
+        var active = [Bool](repeating: false, count: kc)
+        let wave = 2 * runner.threads
+        for first in stride(from: 0, to: kc, by: wave) {
+            let clusters = first..<min(kc, first + wave)
+            var solved = [(levels: [Int], beta: [Double])?](repeating: nil, count: clusters.count)
+            var failure = [HarmonyError?](repeating: nil, count: clusters.count)
+            do {
+                let sums = levelS, groups = oneCovariate ? levelS : groupS
+                solved.withUnsafeMutableBufferPointer { solvedBuf in
+                    failure.withUnsafeMutableBufferPointer { failBuf in
+                        runner.run(clusters.count) { x in
+                            let k = first + x
+                            do {
+                                guard let system = buildSystem(cluster: k, clusters: kc, dims: d, design: design,
+                                                               settings: settings, groupN: groupN, groupS: groups,
+                                                               levelN: levelN, levelS: sums,
+                                                               clusterTotal: clusterTotal[k]) else { return }
+                                solvedBuf[x] = (system.levels, try system.system.solve())
+                            } catch let error as HarmonyError {
+                                failBuf[x] = error
+                            } catch {
+                                failBuf[x] = .numerical("ridge correction: \(error)")
+                            }
+                        }
+                    }
+                }
+            }
+            if let error = failure.compactMap({ $0 }).first { throw error }
+            // Unknown j + 1 of cluster k's solution is level levels[j]'s term (0 is the intercept).
+            var unknown = [Int32](repeating: -1, count: clusters.count * nb)
+            for (x, result) in solved.enumerated() {
+                for (j, b) in (result?.levels ?? []).enumerated() { unknown[x * nb + b] = Int32(j + 1) }
+            }
+            for b in 0..<nb {
+                levelS[b].withUnsafeMutableBufferPointer { slice in
+                    for (x, k) in clusters.enumerated() {
+                        let j = Int(unknown[x * nb + b])
+                        for t in 0..<d { slice[k * d + t] = j < 0 ? 0 : solved[x]!.beta[j * d + t] }
+                    }
+                }
+            }
+            for (x, k) in clusters.enumerated() {
+                guard let (_, beta) = solved[x] else { continue }
+                active[k] = true
+                if settings.updateCentroids {
+                    var norm = 0.0
+                    for t in 0..<d { norm += beta[t] * beta[t] }
+                    norm = norm.squareRoot()
+                    if norm > 0 { for t in 0..<d { newCentroids[k * d + t] = Float(beta[t] / norm) } }
+                }
+            }
+        }
+        let terms = levelS
+        levelS = []
 
         // MARK: - Phase 3: apply per group
         // M_g in Float; with one covariate M_g is level g's terms, converted per task instead of stored.
-        groupS = []
-        levelS = []
         var groupTerms = [Float](repeating: 0, count: oneCovariate ? 0 : ng * kc * d)
         for g in 0..<ng where !oneCovariate {
             for c in 0..<nc {
                 let b = design.groupLevels[g * nc + c]
-                for x in 0..<(kc * d) { groupTerms[g * kc * d + x] += Float(terms[b * kc * d + x]) }
+                for x in 0..<(kc * d) { groupTerms[g * kc * d + x] += Float(terms[b][x]) }
             }
         }
+        groupS = []
         groupTerms.withUnsafeBufferPointer { mBuf in
-          terms.withUnsafeBufferPointer { termsBuf in
             design.groupOrder.withUnsafeBufferPointer { order in
-                let tp = termsBuf.baseAddress!
                 runner.run(tasks.count) { t in
                     let task = tasks[t], len = task.end - task.start
                     let rBuf = UnsafeMutablePointer<Float>.allocate(capacity: len * kc)
@@ -147,8 +132,9 @@ enum RidgeCorrection {
                     defer { rBuf.deallocate(); out.deallocate(); converted.deallocate() }
                     let m: UnsafePointer<Float>
                     if oneCovariate {
-                        let src = tp + task.group * kc * d
-                        for x in 0..<(kc * d) { converted[x] = Float(src[x]) }
+                        terms[task.group].withUnsafeBufferPointer { src in
+                            for x in 0..<(kc * d) { converted[x] = Float(src[x]) }
+                        }
                         m = UnsafePointer(converted)
                     } else {
                         m = mBuf.baseAddress! + task.group * kc * d
@@ -165,10 +151,74 @@ enum RidgeCorrection {
                     }
                 }
             }
-          }
         }
         return CorrectionOutput(centroids: newCentroids, levelTerms: terms,
                                 activeClusters: active.filter { $0 }.count)
+    }
+
+    /// Phase 1: n_gk (G x K) and, per group, s_g (K x d), summed in task order.
+    private static func groupSums(z: UnsafePointer<Float>, r: UnsafePointer<Float>, dims d: Int, clusters kc: Int,
+                                  design: FitDesign, tasks: [GroupTask],
+                                  runner: TaskRunner) -> (n: [Double], s: [[Double]]) {
+        var groupN = [Double](repeating: 0, count: design.groupCount * kc)
+        var groupS = [[Double]](repeating: [Double](repeating: 0, count: kc * d), count: design.groupCount)
+        // About 4M floats of partial sums per wave, but at least one task per thread.
+        let waveTasks = min(tasks.count, max(runner.threads, 4_000_000 / (kc * d)))
+        var partialS = [Float](repeating: 0, count: waveTasks * kc * d)
+        var partialN = [Double](repeating: 0, count: waveTasks * kc)
+        var waveStart = 0
+        while waveStart < tasks.count {
+            let count = min(waveTasks, tasks.count - waveStart)
+            partialS.withUnsafeMutableBufferPointer { ps in
+                partialN.withUnsafeMutableBufferPointer { pn in
+                    let psp = ps.baseAddress!, pnp = pn.baseAddress!
+                    design.groupOrder.withUnsafeBufferPointer { order in
+                        runner.run(count) { w in
+                            let task = tasks[waveStart + w], len = task.end - task.start
+                            let rBuf = UnsafeMutablePointer<Float>.allocate(capacity: len * kc)
+                            let zBuf = UnsafeMutablePointer<Float>.allocate(capacity: len * d)
+                            defer { rBuf.deallocate(); zBuf.deallocate() }
+                            let n = pnp + w * kc
+                            n.update(repeating: 0, count: kc)
+                            for row in 0..<len {
+                                let i = Int(order[task.start + row])
+                                let rSrc = r + i * kc, rDst = rBuf + row * kc
+                                // Copy the row and add it to n, 4 clusters at a time (the scalar loop was not
+                                // vectorised; same additions in the same order).
+                                var k = 0
+                                while k + 4 <= kc {
+                                    let v = UnsafeRawPointer(rSrc + k).loadUnaligned(as: SIMD4<Float>.self)
+                                    UnsafeMutableRawPointer(rDst + k).storeBytes(of: v, as: SIMD4<Float>.self)
+                                    let acc = UnsafeMutableRawPointer(n + k)
+                                    let sum = acc.loadUnaligned(as: SIMD4<Double>.self)
+                                        + SIMD4<Double>(Double(v[0]), Double(v[1]), Double(v[2]), Double(v[3]))
+                                    acc.storeBytes(of: sum, as: SIMD4<Double>.self)
+                                    k += 4
+                                }
+                                while k < kc {
+                                    rDst[k] = rSrc[k]
+                                    n[k] += Double(rSrc[k])
+                                    k += 1
+                                }
+                                let zSrc = z + i * d, zDst = zBuf + row * d
+                                for t in 0..<d { zDst[t] = zSrc[t] }
+                            }
+                            BLAS.sgemm(transA: true, m: kc, n: d, k: len, a: rBuf, lda: kc, b: zBuf, ldb: d,
+                                       c: psp + w * kc * d, ldc: d)
+                        }
+                    }
+                }
+            }
+            for w in 0..<count {
+                let g = tasks[waveStart + w].group
+                for k in 0..<kc { groupN[g * kc + k] += partialN[w * kc + k] }
+                groupS[g].withUnsafeMutableBufferPointer { sums in
+                    for x in 0..<(kc * d) { sums[x] += Double(partialS[w * kc * d + x]) }
+                }
+            }
+            waveStart += count
+        }
+        return (groupN, groupS)
     }
 
     /// A fixed slice of one group's cells (positions in `groupOrder`).
@@ -195,8 +245,8 @@ enum RidgeCorrection {
 
     /// Cluster k's normal equations and the global levels of its unknowns, or nil when it does not correct.
     private static func buildSystem(cluster k: Int, clusters kc: Int, dims d: Int, design: FitDesign,
-                                    settings: CorrectionSettings, groupN: [Double], groupS: [Double],
-                                    levelN: [Double], levelS: [Double],
+                                    settings: CorrectionSettings, groupN: [Double], groupS: [[Double]],
+                                    levelN: [Double], levelS: [[Double]],
                                     clusterTotal: Double) -> (system: RidgeSystem, levels: [Int])? {
         let nb = design.levelCount, nc = design.covariateCount
         // Step 1: which levels qualify and which covariates are active.
@@ -229,7 +279,7 @@ enum RidgeCorrection {
             }
         }
         for (j, b) in kept.enumerated() {
-            for t in 0..<d { system.sums[j * d + t] = levelS[(b * kc + k) * d + t] }
+            for t in 0..<d { system.sums[j * d + t] = levelS[b][k * d + t] }
         }
         for g in 0..<design.groupCount {
             var slots: [Int] = []
@@ -240,7 +290,7 @@ enum RidgeCorrection {
             if slots.isEmpty { continue }
             let weight = groupN[g * kc + k]
             system.interceptCount += weight
-            for t in 0..<d { system.interceptSum[t] += groupS[(g * kc + k) * d + t] }
+            for t in 0..<d { system.interceptSum[t] += groupS[g][k * d + t] }
             if nc > 1 {
                 for a in slots { for b in slots where a != b { system.cross[a * m + b] += weight } }
             }

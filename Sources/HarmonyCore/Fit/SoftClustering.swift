@@ -1,23 +1,38 @@
+import COpenBLAS
 #if canImport(Glibc)
 import Glibc
 #endif
 
 // Soft k-means with the diversity penalty (Protocols/algorithm.md §2.2-§2.4).
 //
-// Memory layout (row-major): `zcos` (N x d Float, unit rows), `centroids` Y (K x d), `assignments` R (N x K).
+// Memory layout (row-major): `embedding` Z (N x d Float, the current embedding), `centroids` Y (K x d),
+// `assignments` R (N x K). The unit rows zcos_i = Z_i / |Z_i| are never stored (an N x d array less): a task
+// that needs them gathers its cells' rows and normalises them (RowNormalization.normalizeRow).
 // The distance part of the logits, -D / sigma_k = (2 zcos_i . y_k - 2) / sigma_k, is never stored: each task
 // gathers its cells' zcos rows and computes their logits with one sgemm into a task-local buffer. Reading
 // d floats per cell instead of a stored K-float row cuts the random memory traffic of the rounds (which are
 // memory bound) and saves an N x K array.
 // O and E are kept level-major (B x K, Double) so adding a cell's R row to its levels is a contiguous loop.
 //
-// Per cell the logits are L_k = logits_ik + sum_c P[b_c(i)][k] with the penalty table
+// Per cell the logits are L_k = logits_ik + sum_c q[b_c(i)][k] with the log penalty table
 //   Harmony2: P[b][k] = theta_b (ln(2E_kb + 1) - ln(O_kb + E_kb + 1))     (product over covariates)
 //   Harmony1: P[b][k] = theta_b (ln E_kb - ln(O_kb + E_kb)),
-// and R_i = softmax(L) in log space (row maximum subtracted, FastMath.exp).
-// The objective is fused into the same pass: with lse_i = max + ln(sum exp), ln R_ik = L_k - lse_i, so
-//   sum_ik R D = -sum_ik sigma_k R_ik logits_ik,  sum_ik sigma_k R ln R = sum_i (sum_k sigma_k R_ik L_k - lse_i sum_k sigma_k R_ik),
-// accumulated per cell in Float over K and per task in Double; the diversity term comes from the O, E table.
+// shifted per level, q[b][k] = P[b][k] - max_k P[b][k] (a constant per row of L, so R does not change), and
+// R_i = softmax(L).
+// The objective is fused into the same pass: each cell returns T_i = sum_k R_ik D_ik + sum_k sigma_k R_ik ln R_ik
+// (SoftmaxKernel), accumulated per task in Double; the diversity term comes from the O, E table.
+//
+// Cached exponentials (Harmony2). The centroids do not move during a clustering step's rounds, so the logits
+// are the same in every round; only the penalty changes. The unpenalised pass that opens a step (the cold start,
+// or the initial assignment) therefore leaves e_ik = exp(logits_ik - m_i) in R's own N x K buffer and m_i in
+// `rowShift`; a round then needs no sgemm and no exp per element: R_ik = e_ik prod_c f[b_c(i)][k] / S_i with
+// f = exp(q), computed once per block for the levels the block holds (SoftmaxKernel.assignCached). The
+// buffer holds exponentials until a round writes R rows over them. Harmony1 moves its centroids before every
+// round and always uses the log-space kernel; so does any round after the exponentials are gone.
+// The last round of a step writes R. Whether a round after the fifth is the last is known only after it
+// (inner convergence), so such a round runs without writing rows and, if it was the last, `storeLastRoundRows`
+// runs it again from the O and E it started from: same blocks, same tables, so the same rows, sums and
+// objective as a round that had written them.
 //
 // Removal without a second pass: the permutation of the NEXT round is drawn before R is written, and every
 // pass that writes R rows also adds them into `pendingSums` by (next-round block, level) pair. A cell's row only
@@ -50,14 +65,25 @@ final class SoftClustering {
 
     /// Embedding dimensions d.
     let dims: Int
-    /// Unit rows of the current embedding, N x d.
-    var zcos: [Float]
+    /// The current embedding Z (N x d; the correction writes it in place).
+    var embedding: [Float] { didSet { cached = false } }
     /// Centroids Y, K x d (unit rows).
-    var centroids: [Float]
+    var centroids: [Float] { didSet { cached = false } }
     /// 2 / sigma_k (K values).
     private let logitScale: [Float]
-    /// Soft assignments R, N x K.
+    /// Soft assignments R, N x K; between an unpenalised pass that caches exponentials and the round that
+    /// writes R, the cached e_ik instead (see the file header).
     var assignments: [Float]
+    /// m_i, the row maximum of the logits that `assignments` holds exponentials of (N values).
+    private var rowShift: [Float]
+    /// Whether `assignments` holds the exponentials of the current centroids' logits.
+    private var cached = false
+    /// O and E before the last round, when that round wrote no rows (for `storeLastRoundRows`).
+    private var roundStart: (observed: [Double], expected: [Double])?
+    /// Per-level log penalties q and factors f = exp(q) of the block being updated (B x Kp Float, zero padding;
+    /// only the block's levels are current).
+    private var logPenalty: [Float]
+    private var penaltyFactor: [Float]
     /// O, level-major B x K.
     var observed: [Double]
     /// E, level-major B x K.
@@ -87,16 +113,16 @@ final class SoftClustering {
     private let waveTasks: Int
     /// Reduced level sums of the last pass (B x K) and its objective parts.
     private var passLevels: [Double]
-    private var kmeansSum = 0.0
-    private var entropySum = 0.0
+    /// sum_i T_i of the last pass or round: sum R D + sum sigma R ln R (SoftmaxKernel).
+    private var assignmentSum = 0.0
 
-    /// State for `zcos` (N x d unit rows) and `centroids` (K x d); R is set by `assignWithoutPenalty`.
-    init(zcos: [Float], centroids: [Float], dims: Int, clusters: Int, design: FitDesign, sigma: [Double],
+    /// State for `embedding` (N x d) and `centroids` (K x d unit rows); R is set by `assignWithoutPenalty`.
+    init(embedding: [Float], centroids: [Float], dims: Int, clusters: Int, design: FitDesign, sigma: [Double],
          theta: [Double], harmony1: Bool, blockSize: Double, rng: SeededGenerator, runner: TaskRunner) {
         let cells = design.cells
         self.cells = cells
         self.dims = dims
-        self.zcos = zcos
+        self.embedding = embedding
         self.centroids = centroids
         logitScale = sigma.map { Float(2 / $0) }
         self.clusters = clusters
@@ -109,7 +135,11 @@ final class SoftClustering {
         self.blockSize = blockSize
         self.rng = rng
         let nb = design.levelCount
-        assignments = [Float](repeating: 0, count: cells * clusters)
+        // Read at scattered rows in every round (HugePages).
+        assignments = HugePages.zeroed(count: cells * clusters)
+        rowShift = HugePages.zeroed(count: cells)
+        logPenalty = [Float](repeating: 0, count: nb * kp)
+        penaltyFactor = [Float](repeating: 0, count: nb * kp)
         observed = [Double](repeating: 0, count: nb * clusters)
         expected = [Double](repeating: 0, count: nb * clusters)
         next = BlockSchedule(cells: cells)
@@ -121,7 +151,7 @@ final class SoftClustering {
         partialPending = [Float](repeating: 0, count: waveTasks * taskRows * kp)
         partialPairs = [Int32](repeating: 0, count: waveTasks * taskRows)
         partialCounts = [Int](repeating: 0, count: waveTasks)
-        partialObjective = [Double](repeating: 0, count: waveTasks * 2)
+        partialObjective = [Double](repeating: 0, count: waveTasks)
         passLevels = [Double](repeating: 0, count: nb * clusters)
     }
 
@@ -134,11 +164,14 @@ final class SoftClustering {
         var partial = [Float](repeating: 0, count: tasks * kc * d)
         partial.withUnsafeMutableBufferPointer { pBuf in
             assignments.withUnsafeBufferPointer { rBuf in
-              zcos.withUnsafeBufferPointer { zBuf in
-                let p = pBuf.baseAddress!, r = rBuf.baseAddress!, zcos = zBuf.baseAddress!
+              embedding.withUnsafeBufferPointer { zBuf in
+                let p = pBuf.baseAddress!, r = rBuf.baseAddress!, z = zBuf.baseAddress!
                 runner.runRanges(cells) { t, start, end in
+                    let unit = UnsafeMutablePointer<Float>.allocate(capacity: (end - start) * d)
+                    defer { unit.deallocate() }
+                    for i in start..<end { RowNormalization.normalizeRow(z + i * d, into: unit + (i - start) * d, cols: d) }
                     BLAS.sgemm(transA: true, m: kc, n: d, k: end - start, a: r + start * kc, lda: kc,
-                               b: zcos + start * d, ldb: d, c: p + t * kc * d, ldc: d)
+                               b: unit, ldb: d, c: p + t * kc * d, ldc: d)
                 }
               }
             }
@@ -158,13 +191,16 @@ final class SoftClustering {
     // MARK: - Assignment passes
 
     /// R = softmax(logits) for every cell (no penalty), O and E rebuilt; returns the objective.
-    /// `storeRows: false` (the Harmony2 cold start, whose rows the next round overwrites before any use) only
-    /// keeps the sums.
+    /// `storeRows: false` (the Harmony2 cold start, whose rows the next round overwrites before any use) does
+    /// not write R: Harmony2 caches the exponentials for the coming rounds instead, Harmony1 keeps only the sums.
     @discardableResult
     func assignWithoutPenalty(storeRows: Bool = true) -> Double {
         drawNextIfNeeded()
         pendingSums = [Double](repeating: 0, count: next.pairCount * clusters)
-        pass(order: nil, start: 0, end: cells, penalty: nil, storeRows: storeRows)
+        let kind: PassKind = storeRows || harmony1 ? .logSpace(penalty: false) : .fill
+        pass(order: nil, start: 0, end: cells, kind: kind, storeRows: storeRows)
+        cached = kind == .fill
+        roundStart = nil
         let nb = design.levelCount, kc = clusters
         observed = passLevels
         let totals = clusterTotals(passLevels)
@@ -176,32 +212,59 @@ final class SoftClustering {
 
     /// One clustering round over the blocks drawn for it: per block, remove its rows from O and E, recompute
     /// them with the penalty, add them back. Returns the objective after the round.
-    /// Within a round no R row is read (removals use the pending sums), so a round that cannot be the last one
-    /// of a Harmony2 clustering step may pass `storeRows: false` and keep only the sums.
+    /// Within a round no R row is read (removals use the pending sums), so a round that may not be the last one
+    /// of a Harmony2 clustering step passes `storeRows: false`: it keeps only the sums (and the cached
+    /// exponentials); `storeLastRoundRows` writes its rows if it turns out to be the last.
     func round(storeRows: Bool = true) -> Double {
         drawNextIfNeeded()
         swap(&current, &next)
         swap(&removalSums, &pendingSums)
         nextDrawn = false
         drawNextIfNeeded()
+        roundStart = storeRows ? nil : (observed, expected)
+        return runCurrentRound(storeRows: storeRows)
+    }
+
+    /// Writes the R rows of the last round, which ran with `storeRows: false`, by running it again from the O and
+    /// E it started from (bit-identical rows, sums and objective); returns the objective.
+    @discardableResult
+    func storeLastRoundRows() -> Double {
+        guard let start = roundStart else { preconditionFailure("storeLastRoundRows after a round that stored its rows") }
+        observed = start.observed
+        expected = start.expected
+        roundStart = nil
+        return runCurrentRound(storeRows: true)
+    }
+
+    /// The block updates of the round `current` (removal sums in `removalSums`).
+    private func runCurrentRound(storeRows: Bool) -> Double {
         pendingSums = [Double](repeating: 0, count: next.pairCount * clusters)
-        var kmeansTotal = 0.0, entropyTotal = 0.0
+        let kind: PassKind = cached ? .cached : .logSpace(penalty: true)
+        var total = 0.0
         for j in 0..<current.blockCount {
             let pairs = current.pairStart[j]..<current.pairStart[j + 1]
             update(Array(removalSums[(pairs.lowerBound * clusters)..<(pairs.upperBound * clusters)]),
                    levels: current.pairLevel[pairs].map { Int($0) }, sign: -1)
-            let table = penaltyTable()
+            updatePenalty(levels: Array(current.pairLevel[pairs]), factors: kind == .cached)
             let start = current.bounds[j], end = current.bounds[j + 1]
             current.order.withUnsafeBufferPointer { order in
-                pass(order: order.baseAddress!, start: start, end: end, penalty: table, storeRows: storeRows)
+                pass(order: order.baseAddress!, start: start, end: end, kind: kind, storeRows: storeRows)
             }
             update(passLevels, levels: Array(0..<design.levelCount), sign: 1)
-            kmeansTotal += kmeansSum
-            entropyTotal += entropySum
+            total += assignmentSum
         }
-        kmeansSum = kmeansTotal
-        entropySum = entropyTotal
+        assignmentSum = total
+        // Written R rows replace the exponentials.
+        if storeRows { cached = false }
         return objective()
+    }
+
+    /// Frees the per-(block, level) sums of the rounds and the O, E kept for `storeLastRoundRows` (with many
+    /// levels they are the clustering's largest state); the next `assignWithoutPenalty` rebuilds the sums.
+    func releaseRoundSums() {
+        pendingSums = []
+        removalSums = []
+        roundStart = nil
     }
 
     /// Draws the next round's blocks unless they are drawn already.
@@ -244,33 +307,44 @@ final class SoftClustering {
         return totals
     }
 
-    /// The per-level log penalty P (B x Kp Float, zero padding) for the current O, E; one task per level (2 B K
-    /// logarithms per block add up with many levels).
-    private func penaltyTable() -> [Float] {
-        let nb = design.levelCount, kc = clusters, kp = SoftmaxKernel.padded(clusters)
+    /// The rows of `levels` in the log penalty table q (`logPenalty`) for the current O, E, and with `factors`
+    /// their exponentials f (`penaltyFactor`); one task per level (2 K logarithms per level and block add up with
+    /// many levels). Rows are shifted to a maximum of 0 (f to 1), so f never overflows.
+    private func updatePenalty(levels: [Int32], factors: Bool) {
+        let kc = clusters, kp = SoftmaxKernel.padded(clusters)
         let harmony1 = self.harmony1
-        var table = [Float](repeating: 0, count: nb * kp)
-        table.withUnsafeMutableBufferPointer { tableBuf in
+        logPenalty.withUnsafeMutableBufferPointer { logBuf in
+          penaltyFactor.withUnsafeMutableBufferPointer { factorBuf in
             observed.withUnsafeBufferPointer { oBuf in
                 expected.withUnsafeBufferPointer { eBuf in
                     theta.withUnsafeBufferPointer { thetaBuf in
-                        let out = tableBuf.baseAddress!, observed = oBuf.baseAddress!, expected = eBuf.baseAddress!
-                        let theta = thetaBuf.baseAddress!
-                        runner.run(nb) { b in
-                            guard theta[b] != 0 else { return }
-                            for k in 0..<kc {
-                                let o = max(observed[b * kc + k], 0), e = max(expected[b * kc + k], 0)
-                                let value = harmony1
-                                    ? theta[b] * (log(max(e, 1e-300)) - log(max(o + e, 1e-300)))
-                                    : theta[b] * (log(2 * e + 1) - log(o + e + 1))
-                                out[b * kp + k] = Float(max(value, -1e4))
+                        let logOut = logBuf.baseAddress!, factorOut = factorBuf.baseAddress!
+                        let observed = oBuf.baseAddress!, expected = eBuf.baseAddress!, theta = thetaBuf.baseAddress!
+                        runner.run(levels.count) { x in
+                            let b = Int(levels[x])
+                            let q = logOut + b * kp, f = factorOut + b * kp
+                            withUnsafeTemporaryAllocation(of: Double.self, capacity: kc) { values in
+                                var top = -Double.infinity
+                                for k in 0..<kc {
+                                    let o = max(observed[b * kc + k], 0), e = max(expected[b * kc + k], 0)
+                                    let value = theta[b] == 0 ? 0 : harmony1
+                                        ? theta[b] * (log(max(e, 1e-300)) - log(max(o + e, 1e-300)))
+                                        : theta[b] * (log(2 * e + 1) - log(o + e + 1))
+                                    values[k] = max(value, -1e4)
+                                    top = max(top, values[k])
+                                }
+                                for k in 0..<kc {
+                                    q[k] = Float(values[k] - top)
+                                    if factors { f[k] = Float(exp(values[k] - top)) }
+                                }
                             }
+                            for k in kc..<kp { q[k] = 0; f[k] = 0 }
                         }
                     }
                 }
             }
+          }
         }
-        return table
     }
 
     /// The objective (2000 / N) (k-means + entropy + diversity) from the last pass sums and the current O, E.
@@ -286,7 +360,7 @@ final class SoftClustering {
                 diversity += Double(sigma[k]) * theta[b] * o * log(ratio)
             }
         }
-        return 2000 / Double(cells) * (-kmeansSum + entropySum + diversity)
+        return 2000 / Double(cells) * (assignmentSum + diversity)
     }
 
     /// Cells per task of a pass over `count` cells: at most `TaskRunner.cellsPerTask`, cut into an even number
@@ -298,21 +372,28 @@ final class SoftClustering {
         return max(1, (count + tasks - 1) / tasks)
     }
 
-    /// Recomputes R for the cells at positions start..<end of `order` (or cells start..<end when nil) with
-    /// `penalty` (nil = none), storing the rows unless `storeRows` is false. Adds the new rows per
-    /// (next block, level) pair into `pendingSums`, sets `passLevels` to their sums per level, and the objective
-    /// parts `kmeansSum`, `entropySum`.
-    private func pass(order: UnsafePointer<Int32>?, start: Int, end: Int, penalty: [Float]?, storeRows: Bool = true) {
+    /// What a pass computes per cell (see the file header).
+    private enum PassKind: Equatable {
+        /// Fresh logits, softmax in log space, with or without the penalty table.
+        case logSpace(penalty: Bool)
+        /// Fresh logits, unpenalised softmax; the exponentials go to the cache (never R rows).
+        case fill
+        /// The penalised update from the cached exponentials (no logits).
+        case cached
+    }
+
+    /// Recomputes R for the cells at positions start..<end of `order` (or cells start..<end when nil) as `kind`
+    /// says, storing the rows unless `storeRows` is false. Adds the new rows per (next block, level) pair into
+    /// `pendingSums`, sets `passLevels` to their sums per level, and `assignmentSum` to sum_i T_i.
+    private func pass(order: UnsafePointer<Int32>?, start: Int, end: Int, kind: PassKind, storeRows: Bool) {
         let kc = clusters, nc = design.covariateCount
         let kp = SoftmaxKernel.padded(kc)
         let count = end - start
         let perTask = SoftClustering.cellsPerTask(count)
         let tasks = TaskRunner.taskCount(count, perTask: perTask)
-        let table = penalty ?? []
         let rows = taskRows, pairCount = next.pairCount
         passLevels.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-        kmeansSum = 0
-        entropySum = 0
+        assignmentSum = 0
         var waveStart = 0
         while waveStart < tasks {
             let waveCount = min(waveTasks, tasks - waveStart)
@@ -320,19 +401,22 @@ final class SoftClustering {
               partialPairs.withUnsafeMutableBufferPointer { pairBuf in
                 partialCounts.withUnsafeMutableBufferPointer { countBuf in
                 partialObjective.withUnsafeMutableBufferPointer { poBuf in
-                    zcos.withUnsafeBufferPointer { zBuf in
+                    embedding.withUnsafeBufferPointer { zBuf in
                         assignments.withUnsafeMutableBufferPointer { rBuf in
+                          rowShift.withUnsafeMutableBufferPointer { shiftBuf in
                             next.cellPairs.withUnsafeBufferPointer { nextBuf in
                                 design.cellLevels.withUnsafeBufferPointer { levelBuf in
-                                    table.withUnsafeBufferPointer { tableBuf in
+                                  logPenalty.withUnsafeBufferPointer { logBuf in
+                                    penaltyFactor.withUnsafeBufferPointer { factorBuf in
                                         sigma.withUnsafeBufferPointer { sigmaBuf in
                                           centroids.withUnsafeBufferPointer { yBuf in
                                             let po = poBuf.baseAddress!, pp = ppBuf.baseAddress!
                                             let slotPairs = pairBuf.baseAddress!, slotCounts = countBuf.baseAddress!
                                             let zc = zBuf.baseAddress!, r = rBuf.baseAddress!
+                                            let shifts = shiftBuf.baseAddress!
                                             let y = yBuf.baseAddress!, d = dims, scale = logitScale
                                             let cellPairs = nextBuf.baseAddress!, lv = levelBuf.baseAddress!
-                                            let pt = penalty == nil ? nil : tableBuf.baseAddress
+                                            let logTable = logBuf.baseAddress!, factorTable = factorBuf.baseAddress!
                                             let sg = sigmaBuf.baseAddress!
                                             runner.run(waveCount) { w in
                                                 let from = start + (waveStart + w) * perTask
@@ -341,40 +425,54 @@ final class SoftClustering {
                                                 var used = 0
                                                 let scratch = SoftmaxKernel.makeScratch(clusters: kc)
                                                 let len = to - from
-                                                let logits = UnsafeMutablePointer<Float>.allocate(capacity: len * kp)
-                                                for x in 0..<len {
+                                                // Logits rows of the task's cells (one row in a cached pass, for
+                                                // the cells recomputed in log space).
+                                                let logitRows = kind == .cached ? 1 : len
+                                                let logits = UnsafeMutablePointer<Float>.allocate(capacity: logitRows * kp)
+                                                for x in 0..<logitRows {
                                                     for k in kc..<kp { logits[x * kp + k] = SoftmaxKernel.padding }
                                                 }
-                                                let gathered = UnsafeMutablePointer<Float>.allocate(capacity: len * d)
                                                 // Local slot of each pair this task touches (-1: none yet).
                                                 let slotOf = UnsafeMutablePointer<Int32>.allocate(capacity: pairCount)
                                                 slotOf.initialize(repeating: -1, count: pairCount)
                                                 let cellSlots = UnsafeMutablePointer<Int32>.allocate(capacity: nc)
+                                                let staged = StagedCells(cells: kind == .cached ? SoftClustering.stagedCells : 0,
+                                                                         clusters: kc, covariates: nc)
                                                 defer {
-                                                    scratch.deallocate(); logits.deallocate(); gathered.deallocate()
-                                                    slotOf.deallocate(); cellSlots.deallocate()
+                                                    scratch.deallocate(); logits.deallocate()
+                                                    slotOf.deallocate(); cellSlots.deallocate(); staged.deallocate()
                                                 }
-                                                // Logits of the task's cells: (zcos rows) Y^T by sgemm into rows
-                                                // of Kp (padding untouched), then (2 / sigma_k) (dot - 1).
-                                                var source = zc + from * d
-                                                if let order {
-                                                    for row in 0..<len {
-                                                        let src = zc + Int(order[from + row]) * d, dst = gathered + row * d
-                                                        for t in 0..<d { dst[t] = src[t] }
-                                                    }
-                                                    source = UnsafePointer(gathered)
+                                                if kind != .cached {
+                                                    SoftClustering.logits(cells: zc, order: order, from: from, to: to,
+                                                                          dims: d, centroids: y, clusters: kc,
+                                                                          scale: scale, into: logits)
                                                 }
-                                                BLAS.sgemm(transB: true, m: len, n: kc, k: d, a: source, lda: d, b: y,
-                                                           ldb: d, c: logits, ldc: kp)
-                                                for x in 0..<len {
-                                                    let line = logits + x * kp
-                                                    for k in 0..<kc { line[k] = scale[k] * (line[k] - 1) }
-                                                }
-                                                var kmeans = 0.0, entropy = 0.0
+                                                var total = 0.0
+                                                // A cached pass stages its cells' exponentials, levels and pairs
+                                                // in sub-blocks (the rows of a block are scattered over R), and
+                                                // while it computes one sub-block it prefetches the rows of the
+                                                // next, so memory and arithmetic overlap.
+                                                var stagedFrom = from, stagedTo = from
                                                 for pos in from..<to {
                                                     let i = order.map { Int($0[pos]) } ?? pos
+                                                    if kind == .cached && pos == stagedTo {
+                                                        stagedFrom = pos
+                                                        stagedTo = min(to, pos + SoftClustering.stagedCells)
+                                                        SoftClustering.stage(cells: order, from: stagedFrom, to: stagedTo,
+                                                                             rows: r, clusters: kc, pairs: cellPairs,
+                                                                             levels: lv, covariates: nc, into: staged)
+                                                    }
+                                                    let stagedCell = pos - stagedFrom
+                                                    if kind == .cached && stagedTo + stagedCell < to {
+                                                        let ahead = stagedTo + stagedCell
+                                                        SoftClustering.prefetch(cell: order.map { Int($0[ahead]) } ?? ahead,
+                                                                                rows: r, clusters: kc, pairs: cellPairs,
+                                                                                levels: lv, covariates: nc)
+                                                    }
                                                     for c in 0..<nc {
-                                                        let pair = Int(cellPairs[i * nc + c])
+                                                        let pair = kind == .cached
+                                                            ? Int(staged.pairs[stagedCell * nc + c])
+                                                            : Int(cellPairs[i * nc + c])
                                                         if slotOf[pair] < 0 {
                                                             slotOf[pair] = Int32(used)
                                                             pairsOfSlot[used] = Int32(pair)
@@ -383,23 +481,55 @@ final class SoftClustering {
                                                         }
                                                         cellSlots[c] = slotOf[pair]
                                                     }
-                                                    let parts = SoftmaxKernel.assign(
-                                                        logits: logits + (pos - from) * kp, levels: lv + i * nc,
-                                                        slots: cellSlots, covariates: nc, penalty: pt, sigma: sg,
-                                                        clusters: kc, row: storeRows ? r + i * kc : nil, sums: sums,
-                                                        scratch: scratch)
-                                                    kmeans += parts.kmeans
-                                                    entropy += parts.entropy
+                                                    let row = r + i * kc, levels = lv + i * nc
+                                                    switch kind {
+                                                    case .fill:
+                                                        let parts = SoftmaxKernel.fill(
+                                                            logits: logits + (pos - from) * kp, slots: cellSlots,
+                                                            covariates: nc, sigma: sg, clusters: kc, cache: row,
+                                                            sums: sums, scratch: scratch)
+                                                        shifts[i] = parts.shift
+                                                        total += parts.term
+                                                    case .cached:
+                                                        if let term = SoftmaxKernel.assignCached(
+                                                            exponentials: staged.rows + stagedCell * kp, shift: shifts[i],
+                                                            levels: staged.levels + stagedCell * nc,
+                                                            slots: cellSlots, covariates: nc, factors: factorTable,
+                                                            logFactors: logTable, sigma: sg, clusters: kc,
+                                                            row: storeRows ? row : nil, sums: sums, scratch: scratch) {
+                                                            total += term
+                                                        } else {
+                                                            // Row sum too small for Float products: this cell in
+                                                            // log space from its recomputed logits.
+                                                            SoftClustering.logits(cells: zc, order: order, from: pos,
+                                                                                  to: pos + 1, dims: d, centroids: y,
+                                                                                  clusters: kc, scale: scale,
+                                                                                  into: logits)
+                                                            total += SoftmaxKernel.assign(
+                                                                logits: logits, levels: levels, slots: cellSlots,
+                                                                covariates: nc, penalty: logTable, sigma: sg,
+                                                                clusters: kc, row: storeRows ? row : nil, sums: sums,
+                                                                scratch: scratch)
+                                                        }
+                                                    case .logSpace(let penalty):
+                                                        total += SoftmaxKernel.assign(
+                                                            logits: logits + (pos - from) * kp, levels: levels,
+                                                            slots: cellSlots, covariates: nc,
+                                                            penalty: penalty ? logTable : nil, sigma: sg,
+                                                            clusters: kc, row: storeRows ? row : nil, sums: sums,
+                                                            scratch: scratch)
+                                                    }
                                                 }
                                                 slotCounts[w] = used
-                                                po[2 * w] = kmeans
-                                                po[2 * w + 1] = entropy
+                                                po[w] = total
                                             }
                                           }
                                         }
                                     }
+                                  }
                                 }
                             }
+                          }
                         }
                     }
                 }
@@ -422,11 +552,88 @@ final class SoftClustering {
                 }
               }
             }
-            for w in 0..<waveCount {
-                kmeansSum += partialObjective[2 * w]
-                entropySum += partialObjective[2 * w + 1]
-            }
+            for w in 0..<waveCount { assignmentSum += partialObjective[w] }
             waveStart += waveCount
+        }
+    }
+
+    /// Cells per staged sub-block of a cached pass: 256 rows of Kp floats (104 KB at K = 100) stay in L2.
+    static let stagedCells = 256
+
+    /// A task's staging area: exponential rows (Kp apart, zero padding), and each cell's levels and pairs.
+    struct StagedCells {
+        let rows: UnsafeMutablePointer<Float>
+        let levels: UnsafeMutablePointer<Int32>
+        let pairs: UnsafeMutablePointer<Int32>
+
+        init(cells: Int, clusters kc: Int, covariates nc: Int) {
+            let kp = SoftmaxKernel.padded(kc)
+            rows = UnsafeMutablePointer<Float>.allocate(capacity: cells * kp)
+            rows.initialize(repeating: 0, count: cells * kp)
+            levels = UnsafeMutablePointer<Int32>.allocate(capacity: cells * nc)
+            pairs = UnsafeMutablePointer<Int32>.allocate(capacity: cells * nc)
+        }
+
+        func deallocate() {
+            rows.deallocate(); levels.deallocate(); pairs.deallocate()
+        }
+    }
+
+    /// Copies the exponential rows (K values into rows of Kp), levels and pairs of the cells at positions
+    /// from..<to of `order` (or cells from..<to) into `staged`.
+    private static func stage(cells order: UnsafePointer<Int32>?, from: Int, to: Int, rows r: UnsafePointer<Float>,
+                              clusters kc: Int, pairs: UnsafePointer<Int32>, levels: UnsafePointer<Int32>,
+                              covariates nc: Int, into staged: StagedCells) {
+        let kp = SoftmaxKernel.padded(kc)
+        for pos in from..<to {
+            let i = order.map { Int($0[pos]) } ?? pos, x = pos - from
+            let src = r + i * kc, dst = staged.rows + x * kp
+            var k = 0
+            while k + 8 <= kc {
+                UnsafeMutableRawPointer(dst + k).storeBytes(
+                    of: UnsafeRawPointer(src + k).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                k += 8
+            }
+            while k < kc { dst[k] = src[k]; k += 1 }
+            for c in 0..<nc {
+                staged.levels[x * nc + c] = levels[i * nc + c]
+                staged.pairs[x * nc + c] = pairs[i * nc + c]
+            }
+        }
+    }
+
+    /// Prefetches cell i's row of R (K Floats), levels and pairs.
+    @inline(__always)
+    private static func prefetch(cell i: Int, rows r: UnsafePointer<Float>, clusters kc: Int,
+                                 pairs: UnsafePointer<Int32>, levels: UnsafePointer<Int32>, covariates nc: Int) {
+        let row = UnsafeRawPointer(r + i * kc)
+        var offset = 0
+        while offset < kc * 4 {
+            harmony_prefetch(row + offset)
+            offset += 64
+        }
+        harmony_prefetch(row + (kc * 4 - 1))
+        harmony_prefetch(pairs + i * nc)
+        harmony_prefetch(levels + i * nc)
+    }
+
+    /// Logits rows (Kp apart, padding untouched) of the cells at positions from..<to of `order` (or cells
+    /// from..<to): their unit rows (zcos) Y^T by one sgemm, then (2 / sigma_k) (dot - 1).
+    private static func logits(cells: UnsafePointer<Float>, order: UnsafePointer<Int32>?, from: Int, to: Int,
+                               dims d: Int, centroids y: UnsafePointer<Float>, clusters kc: Int, scale: [Float],
+                               into logits: UnsafeMutablePointer<Float>) {
+        let kp = SoftmaxKernel.padded(kc), len = to - from
+        let unit = UnsafeMutablePointer<Float>.allocate(capacity: len * d)
+        defer { unit.deallocate() }
+        for row in 0..<len {
+            let i = order.map { Int($0[from + row]) } ?? from + row
+            RowNormalization.normalizeRow(cells + i * d, into: unit + row * d, cols: d)
+        }
+        let source = UnsafePointer(unit)
+        BLAS.sgemm(transB: true, m: len, n: kc, k: d, a: source, lda: d, b: y, ldb: d, c: logits, ldc: kp)
+        for x in 0..<len {
+            let line = logits + x * kp
+            for k in 0..<kc { line[k] = scale[k] * (line[k] - 1) }
         }
     }
 }

@@ -6,16 +6,20 @@ enum RowNormalization {
     static func normalize(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>,
                           rows: Int, cols: Int, runner: TaskRunner) {
         runner.runRanges(rows) { _, start, end in
-            for i in start..<end {
-                var sum = 0.0
-                for j in 0..<cols {
-                    let v = Double(source[i * cols + j])
-                    sum += v * v
-                }
-                let scale: Float = sum > 0 ? Float(1 / sum.squareRoot()) : 0
-                for j in 0..<cols { target[i * cols + j] = source[i * cols + j] * scale }
-            }
+            for i in start..<end { normalizeRow(source + i * cols, into: target + i * cols, cols: cols) }
         }
+    }
+
+    /// Writes one row of `cols` values scaled to unit L2 norm into `target` (an all-zero row stays zero).
+    @inline(__always)
+    static func normalizeRow(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, cols: Int) {
+        var sum = 0.0
+        for j in 0..<cols {
+            let v = Double(source[j])
+            sum += v * v
+        }
+        let scale: Float = sum > 0 ? Float(1 / sum.squareRoot()) : 0
+        for j in 0..<cols { target[j] = source[j] * scale }
     }
 
     /// The row-normalised copy of `matrix`.

@@ -1,0 +1,38 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Large arrays read at random rows, backed by transparent huge pages where the kernel offers them.
+//
+// A clustering round reads the rows of R (N x K Floats, 400 MB at 1M cells) in block order, that is scattered
+// over the whole array. With 4 KB pages nearly every row costs a TLB miss (a page walk, twice as long in a
+// virtual machine); 2 MB pages cover the array with a few hundred TLB entries. Linux backs an anonymous
+// mapping with huge pages at first touch when it was marked with madvise(MADV_HUGEPAGE) before (the
+// `madvise` setting of /sys/kernel/mm/transparent_hugepage/enabled) or always (`always`); elsewhere the
+// advice is ignored and nothing changes. Arrays this large come from their own mmap in glibc's malloc, so
+// the advice covers nothing else.
+
+/// Allocation of large arrays with the huge-page advice.
+enum HugePages {
+    /// Huge page size on x86-64 and most arm64 kernels.
+    static let size = 2 << 20
+
+    /// `count` zeros, in memory advised for huge pages before it is first touched.
+    static func zeroed<T: BinaryFloatingPoint>(_ type: T.Type = T.self, count: Int) -> [T] {
+        Array(unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let base = buffer.baseAddress { advise(UnsafeMutableRawPointer(base), bytes: count * MemoryLayout<T>.stride) }
+            buffer.initialize(repeating: 0)
+            initialized = count
+        }
+    }
+
+    /// Advises the whole huge pages inside [start, start + bytes).
+    private static func advise(_ start: UnsafeMutableRawPointer, bytes: Int) {
+        let first = (Int(bitPattern: start) + size - 1) / size * size
+        let end = (Int(bitPattern: start) + bytes) / size * size
+        guard end > first, let pointer = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        #if canImport(Glibc)
+        _ = madvise(pointer, end - first, MADV_HUGEPAGE)
+        #endif
+    }
+}
