@@ -20,11 +20,11 @@ import argparse
 import gzip
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
+
+from side_by_side import alternate
 
 PREPARE = r"""
 import sys, warnings
@@ -60,16 +60,6 @@ started = time.perf_counter()
 sp.tl.map_embedding(query, ref, key="batch")
 print(f"map_embedding alone: {time.perf_counter() - started:.2f} s", file=sys.stderr)
 """
-
-
-def timed(command):
-    """Runs `command` under GNU time; returns wall seconds and its peak resident memory in bytes."""
-    with tempfile.NamedTemporaryFile("r") as report:
-        started = time.perf_counter()
-        subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name] + command, check=True,
-                       stdout=subprocess.DEVNULL)
-        seconds = time.perf_counter() - started
-        return seconds, int(report.read().split()[-1]) * 1024
 
 
 def simulate(harmony, cells, fmt, out, args):
@@ -115,15 +105,7 @@ def main():
                             "--out", os.path.join(work, "mapped.npy"), "--quiet"],
             "symphonypy": [sys.executable, "-c", MAP, ref_h5ad, query_dir, qmeta],
         }
-        runs = {name: [] for name in tools}
-        for _ in range(args.repeat):
-            for name, command in tools.items():
-                seconds, peak = timed(command)
-                runs[name].append((seconds, peak))
-                print(json.dumps({"tool": name, "seconds": round(seconds, 2), "peak_rss_gb": round(peak / 1e9, 2)}),
-                      flush=True)
-        medians = {name: (statistics.median(s for s, _ in r), statistics.median(p for _, p in r))
-                   for name, r in runs.items()}
+        medians = alternate(tools, args.repeat)
         (ours, our_peak), (theirs, their_peak) = medians.values()
         print(json.dumps({"ref_cells": args.ref_cells, "query_cells": args.query_cells, "genes": args.genes,
                           "runs": args.repeat, "harmony_median_seconds": round(ours, 2),

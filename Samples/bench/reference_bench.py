@@ -18,11 +18,12 @@ Add --repeat 3 to alternate the two tools three times and print medians.
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from side_by_side import alternate
 
 PYTHON_PIPELINE = r"""
 import sys, warnings
@@ -45,16 +46,6 @@ sc.pp.scale(adata, max_value=10)
 sc.tl.pca(adata, n_comps=20)
 harmonypy.run_harmony(adata.obsm["X_pca"], adata.obs, ["batch"], verbose=False, random_state=0)
 """
-
-
-def timed(command):
-    """Runs `command` under GNU time; returns wall seconds and its peak resident memory in bytes."""
-    with tempfile.NamedTemporaryFile("r") as report:
-        started = time.perf_counter()
-        subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name] + command, check=True,
-                       stdout=subprocess.DEVNULL)
-        seconds = time.perf_counter() - started
-        return seconds, int(report.read().split()[-1]) * 1024
 
 
 def main():
@@ -84,15 +75,7 @@ def main():
                                        "--out", os.path.join(tmp, "ref.hmod"), "--quiet"]}
         if not args.skip_python:
             tools["scanpy + harmonypy"] = [sys.executable, "-c", PYTHON_PIPELINE, source]
-        runs = {name: [] for name in tools}
-        for _ in range(args.repeat):
-            for name, command in tools.items():
-                seconds, peak = timed(command)
-                runs[name].append((seconds, peak))
-                print(json.dumps({"tool": name, "seconds": round(seconds, 2), "peak_rss_gb": round(peak / 1e9, 2)}),
-                      flush=True)
-        medians = {name: (statistics.median(s for s, _ in r), statistics.median(p for _, p in r))
-                   for name, r in runs.items()}
+        medians = alternate(tools, args.repeat)
         summary = {name: {"median_seconds": round(s, 2), "median_peak_rss_gb": round(p / 1e9, 2)}
                    for name, (s, p) in medians.items()}
         if len(medians) == 2:
