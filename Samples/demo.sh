@@ -78,11 +78,11 @@ daemon=$!
 trap 'kill $daemon 2>/dev/null || true' EXIT
 for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.1; done
 "$bin/harmony" client info --socket "$sock" > "$out/info_before.json"
-echo "== streaming the new sample (its projection on the reference genes) in chunks of 100 cells"
-"$bin/harmony" client map "$out/query_projection.tsv" --socket "$sock" --meta "$out/query_meta.tsv" \
+echo "== streaming the new sample's counts (10x directory) in chunks of 100 cells; the daemon projects them"
+"$bin/harmony" client map "$out/query_counts" --socket "$sock" --meta "$out/query_meta.tsv" \
     --batch-key batch --chunk-size 100 --out "$out/query_streamed.tsv" --predictions "$out/query_streamed_predictions.tsv"
-echo "== the same file again: exactly once, the daemon keeps the batch at its cell count"
-"$bin/harmony" client map "$out/query_projection.tsv" --socket "$sock" --meta "$out/query_meta.tsv" \
+echo "== the same counts again: exactly once, the daemon keeps the batch at its cell count"
+"$bin/harmony" client map "$out/query_counts" --socket "$sock" --meta "$out/query_meta.tsv" \
     --batch-key batch --chunk-size 500 --out "$out/query_streamed_again.tsv"
 for _ in $(seq 600); do
     "$bin/harmony" client stats --socket "$sock" > "$out/stats.json"
