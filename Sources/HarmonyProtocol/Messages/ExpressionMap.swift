@@ -221,69 +221,27 @@ public struct TransientExpressionMapRequest: WireMessage {
 }
 
 /// MAP_EXPRESSION reply (0x89): exactly a MAP reply payload of version 3 (`MapReply`, with mapping distances).
-public struct ExpressionMapReply: WireMessage {
+public struct ExpressionMapReply: MapReplyPayload {
     /// Frames of this message carry type 0x89.
     public static let messageType = MessageType.mapExpressionReply
+    /// Only version-3 peers send MAP_EXPRESSION.
+    public static let defaultVersion = ProtocolVersion.current
     /// The corrections, clusters, labels and distances.
     public var reply: MapReply
 
     /// A reply carrying `reply`'s fields.
     public init(_ reply: MapReply) { self.reply = reply }
-
-    /// Exact payload size.
-    public var payloadSizeHint: Int { reply.payloadSizeHint }
-
-    /// Appends the payload bytes of the current version.
-    public func encodePayload(into writer: inout ByteWriter) {
-        reply.encodePayload(into: &writer, version: ProtocolVersion.current)
-    }
-
-    /// Appends the payload bytes of `version` (a MAP reply's).
-    public func encodePayload(into writer: inout ByteWriter, version: UInt8) {
-        reply.encodePayload(into: &writer, version: version)
-    }
-
-    /// Reads the payload of the current version.
-    public init(reading reader: inout ByteReader) throws {
-        reply = try MapReply(reading: &reader, version: ProtocolVersion.current)
-    }
-
-    /// Reads the payload of `version` with MAP reply's checks.
-    public init(reading reader: inout ByteReader, version: UInt8) throws {
-        reply = try MapReply(reading: &reader, version: version)
-    }
 }
 
 /// MAP_EXPRESSION_TRANSIENT reply (0x8A): exactly a MAP_EXPRESSION reply payload.
-public struct TransientExpressionMapReply: WireMessage {
+public struct TransientExpressionMapReply: MapReplyPayload {
     /// Frames of this message carry type 0x8A.
     public static let messageType = MessageType.mapExpressionTransientReply
+    /// Only version-3 peers send MAP_EXPRESSION_TRANSIENT.
+    public static let defaultVersion = ProtocolVersion.current
     /// The corrections, clusters, labels and distances.
     public var reply: MapReply
 
     /// A reply carrying `reply`'s fields.
     public init(_ reply: MapReply) { self.reply = reply }
-
-    /// Exact payload size.
-    public var payloadSizeHint: Int { reply.payloadSizeHint }
-
-    /// Appends the payload bytes of the current version.
-    public func encodePayload(into writer: inout ByteWriter) {
-        reply.encodePayload(into: &writer, version: ProtocolVersion.current)
-    }
-
-    /// Appends the payload bytes of `version` (a MAP reply's).
-    public func encodePayload(into writer: inout ByteWriter, version: UInt8) {
-        reply.encodePayload(into: &writer, version: version)
-    }
-
-    /// Reads the payload of the current version.
-    public init(reading reader: inout ByteReader) throws {
-        reply = try MapReply(reading: &reader, version: ProtocolVersion.current)
-    }
-
-    /// Reads the payload of `version` with MAP reply's checks.
-    public init(reading reader: inout ByteReader, version: UInt8) throws {
-        reply = try MapReply(reading: &reader, version: version)
-    }
 }
