@@ -29,6 +29,7 @@ struct FitReport {
             "write_seconds": writeSeconds,
             "timings": [
                 "initialization": result.timings.initialization,
+                "kmeans_start": result.timings.kmeansStart,
                 "clustering": result.timings.clustering,
                 "correction": result.timings.correction,
                 "total": result.timings.total,

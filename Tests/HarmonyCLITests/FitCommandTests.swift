@@ -161,7 +161,9 @@ final class FitCommandTests: XCTestCase {
         XCTAssertEqual((report["objective"] as! [Double]).count, iterations + 1)
         XCTAssertEqual((report["cluster_rounds"] as! [Int]).count, iterations)
         let timings = report["timings"] as! [String: Double]
-        XCTAssertEqual(Set(timings.keys), ["initialization", "clustering", "correction", "total"])
+        XCTAssertEqual(Set(timings.keys), ["initialization", "kmeans_start", "clustering", "correction", "total"])
+        XCTAssertGreaterThan(timings["kmeans_start"]!, 0)
+        XCTAssertLessThanOrEqual(timings["kmeans_start"]!, timings["initialization"]!)
         XCTAssertGreaterThan(report["fit_seconds"] as! Double, 0)
         XCTAssertEqual((report["parameters"] as! [String: Any])["lambda"] as? String, "auto")
         // The output carries the input's ids in order, and is corrected (differs from the input).
