@@ -44,61 +44,41 @@ public enum ExpressionBenchmark {
         let data = try SimulatedExpressionReference(cells: cells, simulatedGenes: simulatedGenes, genes: genes,
                                                     components: 20, clusters: 100, meanUMIs: meanUMIs, seed: 1)
         let directory = "/tmp/harmonyd-expression-bench-\(getpid())"
-        var configuration = ServerConfiguration(referencePath: nil, socketPath: directory + "/h.sock",
-                                                stateDirectory: directory)
-        configuration.handleSignals = false
-        configuration.quiet = true
-        configuration.syncWAL = syncWAL
-        configuration.clusterLabels = clusterLabels
-        configuration.mappingDistances = mappingDistances
-        guard mkdir(directory, 0o700) == 0 else {
-            throw ServerError.io("cannot create \(directory): \(String(cString: strerror(errno)))")
-        }
-        defer {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-                unlink(directory + "/" + name)
-            }
-            rmdir(directory)
-        }
-        let server = try HarmonyServer(configuration: configuration, model: data.model)
-        let finished = DispatchSemaphore(value: 0)
-        Thread { server.run(); finished.signal() }.start()
-        defer {
-            server.stop()
-            finished.wait()
-        }
-        let request = Self.request(data, cells: cellsPerRequest)
-        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: clients)
-        counts.initialize(repeating: -1)
-        defer { counts.deallocate() }
-        let start = DispatchTime.now().uptimeNanoseconds
-        let end = start + UInt64(seconds * 1e9)
-        DispatchQueue.concurrentPerform(iterations: clients) { c in
-            guard let connection = try? HarmonyClient.connect(configuration.socketPath),
-                  (try? connection.hello()) != nil else { return }
-            var mine = request
-            mine.batch = "bench-\(c)"
-            var inFlight: [UInt32] = [], done = 0
-            do {
-                while DispatchTime.now().uptimeNanoseconds < end || !inFlight.isEmpty {
-                    while inFlight.count < window && DispatchTime.now().uptimeNanoseconds < end {
-                        inFlight.append(try connection.send(mine))
+        return try BenchServer.run(model: data.model, directory: directory, syncWAL: syncWAL, clusterLabels: clusterLabels,
+                                   mappingDistances: mappingDistances) { configuration in
+            let request = Self.request(data, cells: cellsPerRequest)
+            let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: clients)
+            counts.initialize(repeating: -1)
+            defer { counts.deallocate() }
+            let start = DispatchTime.now().uptimeNanoseconds
+            let end = start + UInt64(seconds * 1e9)
+            DispatchQueue.concurrentPerform(iterations: clients) { c in
+                guard let connection = try? HarmonyClient.connect(configuration.socketPath),
+                      (try? connection.hello()) != nil else { return }
+                var mine = request
+                mine.batch = "bench-\(c)"
+                var inFlight: [UInt32] = [], done = 0
+                do {
+                    while DispatchTime.now().uptimeNanoseconds < end || !inFlight.isEmpty {
+                        while inFlight.count < window && DispatchTime.now().uptimeNanoseconds < end {
+                            inFlight.append(try connection.send(mine))
+                        }
+                        _ = try connection.receive(requestID: inFlight.removeFirst(), as: ExpressionMapReply.self)
+                        done += cellsPerRequest
                     }
-                    _ = try connection.receive(requestID: inFlight.removeFirst(), as: ExpressionMapReply.self)
-                    done += cellsPerRequest
+                    counts[c] = done
+                } catch {
+                    counts[c] = -1
                 }
-                counts[c] = done
-            } catch {
-                counts[c] = -1
             }
+            guard !counts.contains(-1) else { throw ServerError.state("an expression benchmark client failed") }
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let g = data.query.columnCount
+            return Report(cellsPerSecond: Double(counts.reduce(0, +)) / elapsed, genes: g,
+                          density: Double(data.query.values.count) / Double(data.query.rowCount * g),
+                          referenceCells: data.model.cellCount, clusters: data.model.clusterCount,
+                          dimensions: data.model.dimension, durable: syncWAL, distances: mappingDistances)
         }
-        guard !counts.contains(-1) else { throw ServerError.state("an expression benchmark client failed") }
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let g = data.query.columnCount
-        return Report(cellsPerSecond: Double(counts.reduce(0, +)) / elapsed, genes: g,
-                      density: Double(data.query.values.count) / Double(data.query.rowCount * g),
-                      referenceCells: data.model.cellCount, clusters: data.model.clusterCount,
-                      dimensions: data.model.dimension, durable: syncWAL, distances: mappingDistances)
     }
 
     // A request of `cells` query cells (cycling through the simulated ones), without ids: every request adds cells.

@@ -224,35 +224,17 @@ public enum ServerBenchmark {
                                  mappingDistances: Bool = true, options: Options = Options()) throws -> Report {
         let data = try SimulatedReference(cells: referenceCells * 2, dims: 30, clusters: 100, types: 8, seed: 1)
         let directory = "/tmp/harmonyd-bench-\(getpid())"
-        var configuration = ServerConfiguration(referencePath: nil, socketPath: directory + "/h.sock",
-                                                stateDirectory: directory)
-        configuration.handleSignals = false
-        configuration.quiet = true
-        configuration.syncWAL = syncWAL
-        configuration.clusterLabels = clusterLabels
-        configuration.mappingDistances = mappingDistances
-        guard mkdir(directory, 0o700) == 0 else { throw ServerError.io("cannot create \(directory): \(errnoText())") }
-        defer {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-                unlink(directory + "/" + name)
-            }
-            rmdir(directory)
+        return try BenchServer.run(model: data.model, directory: directory, syncWAL: syncWAL, clusterLabels: clusterLabels,
+                                   mappingDistances: mappingDistances) { configuration in
+            // A few thousand accumulated cells give the refit phase something to fold in.
+            let seed = try HarmonyClient.connect(configuration.socketPath)
+            let query = data.query
+            _ = try seed.roundTrip(MapRequest(batch: "bench-seed", cellCount: 2000, dimensions: 30,
+                                              values: query.selectingRows(0..<2000).values), as: MapReply.self)
+            var report = try measure(socketPath: configuration.socketPath, cells: query, options: options)
+            report.fsyncP99 = syncWAL ? try fsyncFloor(directory: directory, samples: options.latencySamples) : 0
+            report.socketP99 = try socketFloor(samples: options.latencySamples)
+            return report
         }
-        let server = try HarmonyServer(configuration: configuration, model: data.model)
-        let finished = DispatchSemaphore(value: 0)
-        Thread { server.run(); finished.signal() }.start()
-        defer {
-            server.stop()
-            finished.wait()
-        }
-        // A few thousand accumulated cells give the refit phase something to fold in.
-        let seed = try HarmonyClient.connect(configuration.socketPath)
-        let query = data.query
-        _ = try seed.roundTrip(MapRequest(batch: "bench-seed", cellCount: 2000, dimensions: 30,
-                                          values: query.selectingRows(0..<2000).values), as: MapReply.self)
-        var report = try measure(socketPath: configuration.socketPath, cells: query, options: options)
-        report.fsyncP99 = syncWAL ? try fsyncFloor(directory: directory, samples: options.latencySamples) : 0
-        report.socketP99 = try socketFloor(samples: options.latencySamples)
-        return report
     }
 }

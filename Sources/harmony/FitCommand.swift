@@ -125,14 +125,7 @@ struct FitCommand: ParsableCommand {
     /// The .h5ad output: obs = every metadata column for the fitted cells (numbers as float64 when every value
     /// is a number, else categorical), obsm["X_pca_harmony"], and provenance in uns["harmony"].
     private func h5adOutput(_ input: FitInput, result: HarmonyFitResult, parameters: HarmonyParameters) throws -> AnnDataOutput {
-        let rows = try input.metadata.rows(for: input.embedding)
-        let table = input.metadata.table
-        var columns: [(name: String, column: AnnDataOutputColumn)] = []
-        for (c, name) in table.header.dropFirst().enumerated() {
-            let text = rows.map { table.fields[$0][c] }
-            let numbers = text.compactMap { Double($0) }
-            columns.append((name, numbers.count == text.count ? .doubles(numbers) : .categorical(text)))
-        }
+        let columns = try input.metadata.annDataColumns(for: input.embedding)
         let parameterJSON = String(decoding: try FitReport.encode(FitReport.parameterObject(parameters, result: result)), as: UTF8.self)
         return AnnDataOutput(
             obsNames: input.embedding.ids, obsColumns: columns, obsm: [("X_pca_harmony", result.corrected)],

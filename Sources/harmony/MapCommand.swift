@@ -272,14 +272,7 @@ struct MapCommand: ParsableCommand {
     private func h5adOutput(_ input: MapQuery, uncorrected: Matrix<Float>, corrected: Matrix<Float>,
                             predictions: [(name: String, column: AnnDataOutputColumn)],
                             model: ReferenceModel) throws -> AnnDataOutput {
-        let rows = try input.metadata.rows(for: input.embedding)
-        let table = input.metadata.table
-        var columns: [(name: String, column: AnnDataOutputColumn)] = []
-        for (c, name) in table.header.dropFirst().enumerated() {
-            let text = rows.map { table.fields[$0][c] }
-            let numbers = text.compactMap { Double($0) }
-            columns.append((name, numbers.count == text.count ? .doubles(numbers) : .categorical(text)))
-        }
+        var columns = try input.metadata.annDataColumns(for: input.embedding)
         let taken = Set(columns.map(\.name))
         for (name, column) in predictions { columns.append((taken.contains(name) ? "predicted_\(name)" : name, column)) }
         var uns: [(name: String, value: AnnDataScalar)] = [
