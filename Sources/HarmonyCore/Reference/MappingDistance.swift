@@ -2,11 +2,18 @@
 //   mapping_distance_i = sum_k R_ik * sqrt((z_i - mu_k)^T Sigma_k^-1 (z_i - mu_k))
 // with the reference clusters' centres and covariances (`ClusterSpread`). Higher means less like the reference.
 //
-// Each Sigma_k is factored once per model, Sigma_k = L_k L_k^T (Cholesky, Double), so the Mahalanobis distance
-// is |L_k^-1 (z - mu_k)|. With row vectors, y = z W_k - mu_k W_k where W_k = L_k^-T (upper triangular): the
-// W_k of all clusters side by side form one d x (K d) matrix, and a block of cells gets every cluster's
-// whitened coordinates from one DGEMM. Double throughout: a tight cluster far from the origin makes mu_k W_k
-// large next to the differences that matter.
+// Each Sigma_k is factored once per model, Sigma_k = L_k L_k^T (Cholesky, Double), which gives the precision
+// P_k = Sigma_k^-1 = L_k^-T L_k^-1. The squared Mahalanobis distance is then a quadratic polynomial in z:
+//   (z - mu_k)^T P_k (z - mu_k) = sum_a P_aa z_a^2 + sum_{a<b} 2 P_ab z_a z_b - sum_a 2 (P_k mu_k)_a z_a + mu_k^T P_k mu_k.
+// With a cell's monomials m(z) = (z_a z_b for a <= b, then z_a), d(d+1)/2 + d values, and per cluster the matching
+// coefficients, the squared distances of a block of cells to all K clusters are ONE DGEMM (cells x monomials) x
+// (monomials x K), then a constant, a square root and a weight per (cell, cluster): about (d^2/2 + 3d/2) K
+// multiply-adds a cell, and no per-cluster loop over d.
+// Coordinates are first shifted by the mean of the cluster centres (the same polynomial of shifted z and shifted
+// centres), which keeps the terms that cancel small. Double throughout: the terms of a cell far from a tight
+// cluster are large next to the distance they sum to. The absolute error of a squared distance is about 1e-16
+// times (|z|^2 + |mu_k|^2) / (the cluster's smallest variance), so it stays far below the 1e-5 at which it is
+// compared with a direct solve; a sum that rounds below zero (a cell at a centre) counts as 0.
 //
 // A covariance that is not numerically positive definite (a pivot <= 1e-12 times its largest variance, e.g. a
 // cluster of identical cells or fewer cells than dimensions) gets a ridge: Sigma_k + rho I with
@@ -18,14 +25,19 @@ public struct MappingDistance: Sendable {
     public let clusterCount: Int
     /// Embedding dimension d.
     public let dimension: Int
-    // W = [W_0 ... W_{K-1}], d x (K d) row-major, W_k = L_k^-T.
-    let whitening: [Double]
-    // mu_k W_k for every k, K d values.
-    let whitenedCentres: [Double]
+    // The point subtracted from every coordinate (mean of the centres), d values.
+    let origin: [Double]
+    // Coefficients of the monomials, monomialCount x K row-major: rows (a, b) for a <= b in row order, then a.
+    let coefficients: [Double]
+    // mu_k^T P_k mu_k per cluster (shifted centres).
+    let constants: [Double]
     /// Per cluster, the ridge added to its covariance before factoring (0 for most).
     public let ridges: [Double]
 
-    /// Cells per DGEMM block (the block's K d whitened coordinates stay a few MB).
+    /// d(d+1)/2 products z_a z_b (a <= b) and d coordinates.
+    var monomialCount: Int { dimension * (dimension + 1) / 2 + dimension }
+
+    /// Cells per DGEMM block (a block's monomials and distances stay a few hundred KB).
     static let block = 128
 
     /// Factors the covariances of `spread`.
@@ -37,8 +49,12 @@ public struct MappingDistance: Sendable {
         for c in 0..<k { for a in 0..<d { totalVariance += spread.covariances[c * d * d + a * d + a] } }
         let meanVariance = totalVariance / Double(k * d)
         let ridgeBase = 1e-9 * (meanVariance > 0 && meanVariance.isFinite ? meanVariance : 1)
-        var w = [Double](repeating: 0, count: d * k * d)
-        var centres = [Double](repeating: 0, count: k * d)
+        var origin = [Double](repeating: 0, count: d)
+        for c in 0..<k { for a in 0..<d { origin[a] += spread.centres.values[c * d + a] } }
+        for a in 0..<d { origin[a] /= Double(k) }
+        let monomials = d * (d + 1) / 2 + d
+        var coefficients = [Double](repeating: 0, count: monomials * k)
+        var constants = [Double](repeating: 0, count: k)
         var ridges = [Double](repeating: 0, count: k)
         for c in 0..<k {
             let sigma = Array(spread.covariances[(c * d * d)..<((c + 1) * d * d)])
@@ -49,19 +65,27 @@ public struct MappingDistance: Sendable {
                 factor = Self.cholesky(sigma, d: d, ridge: ridge)
             }
             ridges[c] = ridge
-            let inverse = Self.lowerInverse(factor!, d: d)
-            // W_k[a][b] = (L^-1)^T[a][b] = L^-1[b][a], placed at columns c*d ..< (c+1)*d of W.
+            let precision = Self.precision(lowerInverse: Self.lowerInverse(factor!, d: d), d: d)
+            let mu = (0..<d).map { spread.centres.values[c * d + $0] - origin[$0] }
+            var row = 0
             for a in 0..<d {
-                for b in 0..<d { w[a * (k * d) + c * d + b] = inverse[b * d + a] }
+                for b in a..<d {
+                    coefficients[row * k + c] = a == b ? precision[a * d + a] : 2 * precision[a * d + b]
+                    row += 1
+                }
             }
-            for b in 0..<d {
-                var s = 0.0
-                for a in 0..<d { s += spread.centres.values[c * d + a] * inverse[b * d + a] }
-                centres[c * d + b] = s
+            var quadratic = 0.0
+            for a in 0..<d {
+                var pmu = 0.0
+                for b in 0..<d { pmu += precision[a * d + b] * mu[b] }
+                coefficients[(row + a) * k + c] = -2 * pmu
+                quadratic += mu[a] * pmu
             }
+            constants[c] = quadratic
         }
-        whitening = w
-        whitenedCentres = centres
+        self.origin = origin
+        self.coefficients = coefficients
+        self.constants = constants
         self.ridges = ridges
     }
 
@@ -69,25 +93,29 @@ public struct MappingDistance: Sendable {
     public func distances(cells: Matrix<Float>, assignments r: Matrix<Float>) -> [Double] {
         precondition(cells.cols == dimension && r.cols == clusterCount && r.rows == cells.rows,
                      "cells \(cells.rows) x \(cells.cols) and R \(r.rows) x \(r.cols) do not fit K \(clusterCount), d \(dimension)")
-        let n = cells.rows, d = dimension, k = clusterCount, kd = k * d
+        let n = cells.rows, d = dimension, k = clusterCount, width = monomialCount
         var out = [Double](repeating: 0, count: n)
-        var z = [Double](repeating: 0, count: Self.block * d)
-        var y = [Double](repeating: 0, count: Self.block * kd)
+        var monomials = [Double](repeating: 0, count: Self.block * width)
+        var squared = [Double](repeating: 0, count: Self.block * k)
+        var z = [Double](repeating: 0, count: d)
         for start in stride(from: 0, to: n, by: Self.block) {
             let m = min(Self.block, n - start)
-            for e in 0..<(m * d) { z[e] = Double(cells.values[start * d + e]) }
-            BLAS.dgemm(m: m, n: kd, k: d, a: z, lda: d, b: whitening, ldb: kd, beta: 0, c: &y, ldc: kd)
+            for row in 0..<m {
+                for a in 0..<d { z[a] = Double(cells.values[(start + row) * d + a]) - origin[a] }
+                var e = row * width
+                for a in 0..<d {
+                    for b in a..<d { monomials[e] = z[a] * z[b]; e += 1 }
+                }
+                for a in 0..<d { monomials[e + a] = z[a] }
+            }
+            BLAS.dgemm(m: m, n: k, k: width, a: monomials, lda: width, b: coefficients, ldb: k, beta: 0,
+                       c: &squared, ldc: k)
             for row in 0..<m {
                 let i = start + row
                 var total = 0.0
                 for c in 0..<k {
-                    var ss = 0.0
-                    let base = row * kd + c * d
-                    for b in 0..<d {
-                        let v = y[base + b] - whitenedCentres[c * d + b]
-                        ss += v * v
-                    }
-                    total += Double(r.values[i * k + c]) * ss.squareRoot()
+                    let s = max(0, squared[row * k + c] + constants[c])
+                    total += Double(r.values[i * k + c]) * s.squareRoot()
                 }
                 out[i] = total
             }
@@ -127,5 +155,20 @@ public struct MappingDistance: Sendable {
             }
         }
         return inv
+    }
+
+    /// P = L^-T L^-1 (d x d row-major, symmetric) from L^-1 (lower).
+    static func precision(lowerInverse inv: [Double], d: Int) -> [Double] {
+        var p = [Double](repeating: 0, count: d * d)
+        for a in 0..<d {
+            for b in a..<d {
+                // (L^-T L^-1)_ab = sum_c L^-1[c][a] L^-1[c][b], non-zero only for c >= max(a, b) = b.
+                var s = 0.0
+                for c in b..<d { s += inv[c * d + a] * inv[c * d + b] }
+                p[a * d + b] = s
+                p[b * d + a] = s
+            }
+        }
+        return p
     }
 }
