@@ -24,6 +24,12 @@ extension ExpressionNormalization {
         return false
     }
 
+    /// Whether `x` is an acceptable raw value (`problem(with:)` is nil), without branches on the way.
+    @inline(__always)
+    func accepts(_ x: Float) -> Bool {
+        x.isFinite && (!expectsCounts || (x >= 0 && x == x.rounded(.towardZero)))
+    }
+
     /// Nil when `x` is an acceptable raw value; otherwise the reason, for an error message.
     @inline(__always)
     func problem(with x: Float) -> String? {

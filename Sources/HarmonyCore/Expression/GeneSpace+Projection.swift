@@ -1,5 +1,5 @@
 // Projection of cells into a reference's PC space (Symphony's mapQuery step 1):
-//   v_g = normalized value (see ExpressionNormalization), z_g = clip((v_g - mean_g) / sd_g, -clip, clip),
+//   v_g = normalized value (see ExpressionNormalization), z_g = clip((v_g - mean_g) * (1 / sd_g), -clip, clip),
 //   pc = sum_g z_g U_g - offset.
 // A cell's zeros all scale to c_g = clip(-mean_g / sd_g), so pc = base + sum over its stored entries of
 // (z_g - c_g) U_g, with base = sum_{g present} c_g U_g - offset computed once per call.
@@ -8,6 +8,8 @@
 // Counts are mostly small integers, so within one cell ln(1 + targetSum x / total) takes few distinct values: those
 // of x < 32 are computed once per cell and reused (the same expression, so the same bits); ln1p was the largest
 // cost of projecting a 10x cell.
+// Per cell, the scalar work of all stored entries comes first, then the multiply-adds with the loadings rows, with
+// the cell's PCs held in SIMD registers.
 
 extension GeneSpace {
     /// The PCs of `rows` (cells over this gene space's genes, in its order) in the reference's space.
@@ -24,46 +26,39 @@ extension GeneSpace {
         guard rows.columnCount == g else { throw bad("the cells have \(rows.columnCount) genes, the reference \(g)") }
         if let totals, totals.count != n { throw bad("\(totals.count) library sizes for \(n) cells") }
         if let present, present.count != g { throw bad("\(present.count) presence flags for \(g) genes") }
-        var zero = [Double](repeating: 0, count: g)
-        for k in 0..<g { zero[k] = min(clip, max(-clip, -means[k] / standardDeviations[k])) }
+        // Per gene (mean, 1 / sd, c_g, unused): one load for each stored entry.
+        var scaling = [SIMD4<Double>](repeating: .zero, count: g)
+        for k in 0..<g {
+            let inverse = 1 / standardDeviations[k]
+            scaling[k] = SIMD4(means[k], inverse, min(clip, max(-clip, -means[k] * inverse)), 0)
+        }
         var base = projectionOffset.map { -$0 }
         for k in 0..<g where present?[k] ?? true {
-            for j in 0..<d { base[j] += zero[k] * loadings.values[k * d + j] }
+            for j in 0..<d { base[j] += scaling[k][2] * loadings.values[k * d + j] }
         }
         var out = Matrix<Float>(rows: n, cols: d)
-        var acc = [Double](repeating: 0, count: d)
-        let cacheable = normalization.expectsCounts
-        var normalized = [Double](repeating: .nan, count: Self.cachedCounts)
-        // Through unsafe buffers: the per-entry loop over d then has no bounds checks and vectorizes (the same
-        // operations in the same order as indexing would do).
-        try loadings.values.withUnsafeBufferPointer { u in
-            try acc.withUnsafeMutableBufferPointer { a in
-                try out.values.withUnsafeMutableBufferPointer { o in
-                    for i in 0..<n {
-                        let lo = rows.rowStarts[i], hi = rows.rowStarts[i + 1]
-                        var total = 0.0
-                        if let totals { total = totals[i] } else { for e in lo..<hi { total += Double(rows.values[e]) } }
-                        guard total.isFinite, total >= 0 else { throw bad("cell \(i) has the library size \(total)") }
-                        for j in 0..<d { a[j] = base[j] }
-                        if cacheable { for c in 0..<Self.cachedCounts { normalized[c] = .nan } }
-                        for e in lo..<hi {
-                            let k = Int(rows.columns[e]), x = rows.values[e]
-                            if let problem = normalization.problem(with: x) { throw bad("cell \(i), gene \(genes[k].name): the value \(x) \(problem)") }
-                            if let present, !present[k] { throw bad("cell \(i) has a value for gene \(genes[k].name), marked absent") }
-                            let v: Double
-                            if cacheable, x < Float(Self.cachedCounts) {
-                                let c = Int(x)
-                                if normalized[c].isNaN { normalized[c] = normalization.value(x, total: total) }
-                                v = normalized[c]
-                            } else {
-                                v = normalization.value(x, total: total)
+        var longest = 0
+        for i in 0..<n { longest = max(longest, rows.rowStarts[i + 1] - rows.rowStarts[i]) }
+        let cell = ProjectionScratch(entries: longest, dimension: d)
+        try rows.rowStarts.withUnsafeBufferPointer { starts in
+            try rows.columns.withUnsafeBufferPointer { columns in
+                try rows.values.withUnsafeBufferPointer { values in
+                    try scaling.withUnsafeBufferPointer { scaling in
+                        try loadings.values.withUnsafeBufferPointer { u in
+                            for i in 0..<n {
+                                let entries = starts[i]..<starts[i + 1]
+                                var total = 0.0
+                                if let totals { total = totals[i] } else { for e in entries { total += Double(values[e]) } }
+                                guard total.isFinite, total >= 0 else { throw bad("cell \(i) has the library size \(total)") }
+                                if !cell.scale(entries, columns: columns, values: values, total: total, present: present,
+                                               normalization: normalization, scaling: scaling, clip: clip) {
+                                    try explainRejection(of: i, rows, present: present)
+                                }
+                                for j in 0..<d { cell.sums[j] = base[j] }
+                                cell.accumulate(entries.count, loadings: u.baseAddress!)
+                                for j in 0..<d { out.values[i * d + j] = Float(cell.sums[j]) }
                             }
-                            let z = min(clip, max(-clip, (v - means[k]) / standardDeviations[k]))
-                            let delta = z - zero[k]
-                            let row = u.baseAddress! + k * d
-                            for j in 0..<d { a[j] += delta * row[j] }
                         }
-                        for j in 0..<d { o[i * d + j] = Float(a[j]) }
                     }
                 }
             }
@@ -71,6 +66,114 @@ extension GeneSpace {
         return out
     }
 
+    // Throws the error for the first unacceptable entry of cell i (one `ProjectionScratch.scale` rejected).
+    private func explainRejection(of i: Int, _ rows: SparseRows, present: [Bool]?) throws {
+        func bad(_ m: String) -> HarmonyError { .invalidInput("projecting cells on the reference genes: \(m)") }
+        for e in rows.rowStarts[i]..<rows.rowStarts[i + 1] {
+            let k = Int(rows.columns[e]), x = rows.values[e]
+            if let problem = normalization.problem(with: x) { throw bad("cell \(i), gene \(genes[k].name): the value \(x) \(problem)") }
+            if let present, !present[k] { throw bad("cell \(i) has a value for gene \(genes[k].name), marked absent") }
+        }
+    }
+
     /// Counts below this have their normalized value computed once per cell.
     static let cachedCounts = 32
+}
+
+/// The scratch of `GeneSpace.project` for one cell, reused from cell to cell. Its buffers are allocated once and
+/// read through raw pointers: the loops touch every stored value, and Swift arrays would add a bounds and a
+/// uniqueness check to each access.
+private final class ProjectionScratch {
+    let dimension: Int
+    // Per stored entry of the cell: z - c_g, and where the gene's loadings row starts.
+    let deltas: UnsafeMutablePointer<Double>
+    let offsets: UnsafeMutablePointer<Int>
+    /// The cell's PCs.
+    let sums: UnsafeMutablePointer<Double>
+    // ln1p values of the cell's small counts (NaN: not computed yet).
+    let cache: UnsafeMutablePointer<Double>
+
+    init(entries: Int, dimension: Int) {
+        self.dimension = dimension
+        deltas = .allocate(capacity: max(1, entries))
+        offsets = .allocate(capacity: max(1, entries))
+        sums = .allocate(capacity: dimension)
+        cache = .allocate(capacity: GeneSpace.cachedCounts)
+    }
+
+    deinit {
+        deltas.deallocate()
+        offsets.deallocate()
+        sums.deallocate()
+        cache.deallocate()
+    }
+
+    /// The scalar work of every stored entry (independent from entry to entry, so it pipelines): normalized value,
+    /// scaled and clipped, minus c_g. False when an entry is a value the normalization cannot take or sits on an
+    /// absent gene; the problems are counted without branches, as the common case has none.
+    func scale(_ entries: Range<Int>, columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Float>,
+               total: Double, present: [Bool]?, normalization: ExpressionNormalization,
+               scaling: UnsafeBufferPointer<SIMD4<Double>>, clip: Double) -> Bool {
+        let cacheable = normalization.expectsCounts, small = Float(GeneSpace.cachedCounts), d = dimension
+        for c in 0..<GeneSpace.cachedCounts { cache[c] = .nan }
+        var problems = 0
+        for e in entries {
+            let k = Int(columns[e]), x = values[e]
+            problems &+= normalization.accepts(x) ? 0 : 1
+            let v: Double
+            if cacheable, x >= 0, x < small {
+                let c = Int(x)
+                if cache[c].isNaN { cache[c] = normalization.value(x, total: total) }
+                v = cache[c]
+            } else {
+                v = normalization.value(x, total: total)
+            }
+            let gene = scaling[k]
+            let z = min(clip, max(-clip, (v - gene[0]) * gene[1]))
+            deltas[e - entries.lowerBound] = z - gene[2]
+            offsets[e - entries.lowerBound] = k * d
+        }
+        if let present {
+            present.withUnsafeBufferPointer { flags in
+                for e in entries { problems &+= flags[Int(columns[e])] ? 0 : 1 }
+            }
+        }
+        return problems == 0
+    }
+
+    /// sums[j] += sum_e deltas[e] * loadings[offsets[e] + j], in entry order for every column (a multiply then an
+    /// add, as a scalar loop would do: the same bits). Columns go 16, 8, then 4 at a time in SIMD registers that stay
+    /// there for the whole cell, the last few one by one.
+    func accumulate(_ entries: Int, loadings: UnsafePointer<Double>) {
+        let d = dimension
+        var j = 0
+        while d - j >= 16 {
+            accumulate(SIMD16<Double>.self, column: j, entries: entries, loadings: loadings)
+            j += 16
+        }
+        if d - j >= 8 {
+            accumulate(SIMD8<Double>.self, column: j, entries: entries, loadings: loadings)
+            j += 8
+        }
+        if d - j >= 4 {
+            accumulate(SIMD4<Double>.self, column: j, entries: entries, loadings: loadings)
+            j += 4
+        }
+        while j < d {
+            var s = sums[j]
+            for e in 0..<entries { s += deltas[e] * loadings[offsets[e] + j] }
+            sums[j] = s
+            j += 1
+        }
+    }
+
+    @inline(__always)
+    private func accumulate<V: SIMD>(_: V.Type, column j: Int, entries: Int, loadings: UnsafePointer<Double>)
+    where V.Scalar == Double {
+        var s = UnsafeRawPointer(sums + j).loadUnaligned(as: V.self)
+        for e in 0..<entries {
+            s += V(repeating: deltas[e]) * UnsafeRawPointer(loadings + offsets[e] + j).loadUnaligned(as: V.self)
+        }
+        UnsafeMutableRawPointer(sums + j).storeBytes(of: s, as: V.self)
+    }
 }
