@@ -24,6 +24,10 @@ public enum ExpressionBenchmark {
         public var referenceCells: Int, clusters: Int, dimensions: Int
         /// Whether the log was fdatasync'ed, and whether the replies carried mapping distances.
         public var durable: Bool, distances: Bool
+        /// CPU microseconds of one thread per cell for the two computations a MAP_EXPRESSION adds to a MAP, timed
+        /// in-process on the same requests before the socket run: the projection of the counts, and the mapping
+        /// distances of the projected cells.
+        public var projectionMicroseconds: Double, distanceMicroseconds: Double
 
         /// One line with every number.
         public var description: String {
@@ -31,6 +35,8 @@ public enum ExpressionBenchmark {
                 + "non-zeros, reference \(referenceCells) cells, K \(clusters), d \(dimensions), "
                 + (durable ? "fdatasync on" : "fdatasync OFF") + ", replies with labels"
                 + (distances ? " and mapping distances)" : ", without mapping distances)")
+                + String(format: "\nper cell on one thread: projection %.2f us, mapping distance %.2f us",
+                         projectionMicroseconds, distanceMicroseconds)
         }
     }
 
@@ -43,6 +49,7 @@ public enum ExpressionBenchmark {
                                  seconds: Double = 5) throws -> Report {
         let data = try SimulatedExpressionReference(cells: cells, simulatedGenes: simulatedGenes, genes: genes,
                                                     components: 20, clusters: 100, meanUMIs: meanUMIs, seed: 1)
+        let stages = try stageCosts(data, cells: cellsPerRequest)
         let directory = "/tmp/harmonyd-expression-bench-\(getpid())"
         return try BenchServer.run(model: data.model, directory: directory, syncWAL: syncWAL, clusterLabels: clusterLabels,
                                    mappingDistances: mappingDistances) { configuration in
@@ -77,8 +84,41 @@ public enum ExpressionBenchmark {
             return Report(cellsPerSecond: Double(counts.reduce(0, +)) / elapsed, genes: g,
                           density: Double(data.query.values.count) / Double(data.query.rowCount * g),
                           referenceCells: data.model.cellCount, clusters: data.model.clusterCount,
-                          dimensions: data.model.dimension, durable: syncWAL, distances: mappingDistances)
+                          dimensions: data.model.dimension, durable: syncWAL, distances: mappingDistances,
+                          projectionMicroseconds: stages.projection, distanceMicroseconds: stages.distance)
         }
+    }
+
+    // Thread CPU microseconds per cell of projecting a request's cells and of their mapping distances: the fastest of
+    // 15 rounds of at least 40 ms each (other processes on the machine only ever slow a round down). The distances
+    // take uniform soft assignments: their cost does not depend on the values.
+    static func stageCosts(_ data: SimulatedExpressionReference, cells: Int) throws -> (projection: Double, distance: Double) {
+        guard let space = data.model.geneSpace, let spread = data.model.clusterSpread else {
+            throw ServerError.state("the benchmark reference has no gene space or cluster spread")
+        }
+        let request = Self.request(data, cells: cells)
+        let rows = SparseRows(unchecked: space.geneCount, rowStarts: request.rowStarts.map { Int($0) },
+                              columns: request.columns.map { Int32(bitPattern: $0) }, values: request.values)
+        func perCell(_ work: () throws -> Void) rethrows -> Double {
+            var best = Double.infinity
+            for _ in 0..<15 {
+                let start = threadCPUSeconds()
+                var repeats = 0
+                while repeats < 1 || threadCPUSeconds() - start < 0.04 {
+                    try work()
+                    repeats += 1
+                }
+                best = min(best, (threadCPUSeconds() - start) / Double(repeats * cells) * 1e6)
+            }
+            return best
+        }
+        var projected = Matrix<Float>(rows: 0, cols: space.dimension)
+        let projection = try perCell { projected = try space.project(rows, totals: request.totals, present: request.present) }
+        let k = spread.clusterCount
+        let uniform = Matrix<Float>(rows: cells, cols: k, repeating: 1 / Float(k))
+        let distances = MappingDistance(spread: spread)
+        let distance = perCell { _ = distances.distances(cells: projected, assignments: uniform) }
+        return (projection, distance)
     }
 
     // A request of `cells` query cells (cycling through the simulated ones), without ids: every request adds cells.

@@ -193,7 +193,7 @@ struct BenchCommand: ParsableCommand {
         // The output buffer is allocated and touched before the clock starts: its first-touch page faults
         // (about 30 per 1000 cells at 30 dims) belong to the caller's memory, not to the mapping.
         var corrected = [Float](repeating: 0, count: mapCells * dims)
-        let cpuStart = Self.threadCPUSeconds(), wallClock = Stopwatch()
+        let cpuStart = threadCPUSeconds(), wallClock = Stopwatch()
         for start in stride(from: 0, to: mapCells, by: mapChunk) {
             let chunk = query.selectingRows(start..<min(mapCells, start + mapChunk))
             let mapped = try state.add(cells: chunk, batch: "bench-query").corrected.values
@@ -201,7 +201,7 @@ struct BenchCommand: ParsableCommand {
                 mapped.withUnsafeBufferPointer { (out.baseAddress! + start * dims).update(from: $0.baseAddress!, count: $0.count) }
             }
         }
-        let cpu = Self.threadCPUSeconds() - cpuStart, wall = wallClock.elapsed
+        let cpu = threadCPUSeconds() - cpuStart, wall = wallClock.elapsed
         let indexClock = Stopwatch()
         guard let transfer = LabelTransfer(model: model, k: 5) else { return [] }
         let indexSeconds = indexClock.elapsed
@@ -211,12 +211,5 @@ struct BenchCommand: ParsableCommand {
         return [("model_build_seconds", buildSeconds), ("map_cpu_seconds", cpu), ("map_wall_seconds", wall),
                 ("map_cells_per_cpu_second", Double(mapCells) / cpu), ("knn_index_build_seconds", indexSeconds),
                 ("knn_search_seconds", searchSeconds)]
-    }
-
-    /// CPU seconds used by the calling thread.
-    private static func threadCPUSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }
