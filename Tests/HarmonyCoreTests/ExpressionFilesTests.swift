@@ -67,6 +67,44 @@ final class ExpressionFilesTests: XCTestCase {
         XCTAssertEqual(try dense(source), [[1, 0, 0], [0, 1, 1]])
     }
 
+    /// The text is parsed in pieces of whole lines: read in 64-byte pieces (so the pieces cut the file at many
+    /// places), plain and as two concatenated gzip members, an unsorted matrix equals the one it was written from;
+    /// a gzip file cut short is an error, not a shorter matrix.
+    func testMatrixMarketReadInPiecesEqualsItsEntries() throws {
+        let dir = try IOTestDirectory()
+        defer { dir.remove() }
+        let genes = 50, cells = 40
+        var expected = [[Float]](repeating: [Float](repeating: 0, count: genes), count: cells)
+        var lines: [String] = []
+        for k in 0..<(genes * cells) where (k * 7919) % 5 == 0 {
+            let g = (k * 37) % genes, c = (k * 11) % cells
+            guard expected[c][g] == 0 else { continue }
+            expected[c][g] = Float(1 + k % 97)
+            lines.append("\(g + 1) \(c + 1) \(1 + k % 97)")
+        }
+        let text = "%%MatrixMarket matrix coordinate integer general\n% a comment\n\(genes) \(cells) \(lines.count)\n"
+            + lines.joined(separator: "\n") + "\n"
+        let plain = try dir.write("m.mtx", text)
+        let bytes = Array(text.utf8), half = bytes.count / 2
+        let gzipped = try Gzip.compress(Array(bytes[..<half])) + Gzip.compress(Array(bytes[half...]))
+        let packed = try dir.write("m.mtx.gz", bytes: gzipped)
+        for path in [plain, packed] {
+            for chunk in [64, 16 << 20] {
+                let m = try MatrixMarket.readCellsByGenes(path, chunkBytes: chunk)
+                XCTAssertEqual(m.rowCount, cells)
+                var got = [[Float]](repeating: [Float](repeating: 0, count: genes), count: cells)
+                for c in 0..<cells {
+                    for e in m.rowStarts[c]..<m.rowStarts[c + 1] { got[c][Int(m.columns[e])] = m.values[e] }
+                }
+                XCTAssertEqual(got, expected, "\(path) in pieces of \(chunk) bytes")
+            }
+        }
+        let cut = try dir.write("cut.mtx.gz", bytes: Array(gzipped.dropLast(12)))
+        XCTAssertThrowsError(try MatrixMarket.readCellsByGenes(cut, chunkBytes: 64)) {
+            XCTAssertTrue("\($0)".contains("cut.mtx.gz"), "\($0)")
+        }
+    }
+
     func testMatrixMarketErrorsNameTheLine() throws {
         let dir = try IOTestDirectory()
         defer { dir.remove() }

@@ -197,28 +197,13 @@ public enum GeneSpaceBuilder {
             }
             return rows
         }
-        var start = 0
-        var current = try read(0)
-        while let rows = current {
-            let next = start + rows.rowCount
-            if let runner, runner.threads > 1, next < source.cellCount {
-                var fetched: Result<SparseRows?, any Error> = .success(nil)
-                var worked: Result<Void, any Error> = .success(())
-                runner.run(2) { task in
-                    if task == 0 {
-                        fetched = Result { try read(next) }
-                    } else {
-                        worked = Result { try body(start, rows) }
-                    }
-                }
-                try worked.get()
-                current = try fetched.get()
-            } else {
-                try body(start, rows)
-                current = try read(next)
-            }
-            start = next
-        }
+        var next = 0
+        try (runner ?? TaskRunner(requested: 1)).pipeline({
+            let start = next
+            let rows = try read(start)
+            next += rows?.rowCount ?? 0
+            return rows.map { (start, $0) }
+        }, { try body($0.0, $0.1) })
     }
 
     /// Indices (source order) of the listed genes, matched by id first, then by name.

@@ -57,6 +57,27 @@ struct TaskRunner: Sendable {
         }
     }
 
+    /// Calls `body` on every item `produce` returns until it returns nil, in order. With two threads or more, the
+    /// next item is produced while `body` works on the current one (reading ahead of the computation); the first
+    /// error of either side is thrown.
+    func pipeline<Item>(_ produce: () throws -> Item?, _ body: (Item) throws -> Void) throws {
+        var current = try produce()
+        while let item = current {
+            guard threads > 1 else {
+                try body(item)
+                current = try produce()
+                continue
+            }
+            var produced: Result<Item?, any Error> = .success(nil)
+            var worked: Result<Void, any Error> = .success(())
+            run(2) { task in
+                if task == 0 { produced = Result { try produce() } } else { worked = Result { try body(item) } }
+            }
+            try worked.get()
+            current = try produced.get()
+        }
+    }
+
     // Runs `work` on the caller and on `workers - 1` threads created for this call, which inherit the caller's
     // scheduling class (see `BackgroundScheduling`); returns when all are done. Thread creation costs tens of
     // microseconds per call, nothing next to the passes of a background fit.
