@@ -15,9 +15,7 @@ enum MatrixMarket {
         let chunks = try LineChunks(path, chunkBytes: chunkBytes)
         var entries = EntryReader(path: path)
         try TaskRunner(requested: 2).pipeline(chunks.next) { piece in
-            try piece.withUnsafeBufferPointer { bytes in
-                try bytes.withMemoryRebound(to: CChar.self) { try entries.consume($0) }
-            }
+            try piece.withMemoryRebound(to: CChar.self) { try entries.consume($0) }
         }
         return try entries.finish()
     }
@@ -201,10 +199,11 @@ enum MatrixMarket {
     /// A non-negative decimal integer, or nil when there is none (or it has more than 18 digits).
     @inline(__always) static func parseCount(_ p: inout UnsafePointer<CChar>) -> Int? {
         var v = 0, digits = 0
+        // At most 18 digits, so the wrapping operations never wrap (and need no overflow check per byte).
         while p.pointee >= 48 && p.pointee <= 57 && digits < 19 {
-            v = v * 10 + Int(p.pointee - 48)
+            v = v &* 10 &+ Int(p.pointee &- 48)
             p += 1
-            digits += 1
+            digits &+= 1
         }
         return digits == 0 || digits == 19 ? nil : v
     }

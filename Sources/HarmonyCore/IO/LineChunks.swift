@@ -19,8 +19,11 @@ final class LineChunks {
     private var inputStart = 0, inputEnd = 0, endOfFile = false, finished = false
     // Whether a gzip member has started and not ended: the end of the file there means it was truncated.
     private var midMember = false
-    // The start of a line cut by the end of the previous piece.
+    // The start of a line cut by the end of the previous piece (shorter than chunkBytes).
     private var carry: [UInt8] = []
+    // Two buffers of 2 chunkBytes + 1 (a carry, a chunk, the NUL), used in turn.
+    private let buffers: [UnsafeMutableBufferPointer<UInt8>]
+    private var turn = 0
 
     /// Opens `path`; nothing is read until `next()`.
     init(_ path: String, chunkBytes: Int = 16 << 20) throws {
@@ -29,6 +32,7 @@ final class LineChunks {
         fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw HarmonyError.io("\(path): cannot open for reading: \(String(cString: strerror(errno)))") }
         input = [UInt8](repeating: 0, count: 1 << 20)
+        buffers = (0..<2).map { _ in .allocate(capacity: 2 * max(1, chunkBytes) + 1) }
         try fill()
         if inputEnd - inputStart >= 2, input[0] == 0x1f, input[1] == 0x8b {
             let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
@@ -44,6 +48,7 @@ final class LineChunks {
     }
 
     deinit {
+        for buffer in buffers { buffer.deallocate() }
         if let gzip {
             inflateEnd(gzip)
             gzip.deallocate()
@@ -51,42 +56,43 @@ final class LineChunks {
         close(fd)
     }
 
-    /// The next piece (NUL-terminated, the NUL not counted), or nil after the last.
-    func next() throws -> [UInt8]? {
+    /// The next piece, NUL included (the text is all but the last byte), or nil after the last. The bytes stay
+    /// valid until `next()` has been called twice more: the pieces alternate between two buffers, which lets one
+    /// piece be parsed while the next is read (`TaskRunner.pipeline`) without allocating a buffer per piece.
+    func next() throws -> UnsafeBufferPointer<UInt8>? {
         guard !finished else { return nil }
-        var piece = [UInt8](repeating: 0, count: chunkBytes + carry.count + 1)
-        piece.replaceSubrange(0..<carry.count, with: carry)
+        let piece = buffers[turn]
+        turn = 1 - turn
+        piece.baseAddress!.update(from: carry, count: carry.count)
         var filled = carry.count
         let limit = chunkBytes + carry.count
         while filled < limit {
-            let got = try produce(into: &piece, at: filled, upTo: limit)
+            let got = try produce(into: piece, at: filled, upTo: limit)
             if got == 0 { break }
             filled += got
         }
         guard filled < limit else {
             // Cut after the last newline; the rest starts the next piece.
-            guard let last = piece[0..<filled].lastIndex(of: 10) else {
+            guard let last = piece[0..<filled].lastIndex(of: 10), filled - (last + 1) < chunkBytes else {
                 throw HarmonyError.fileFormat("\(path): a line is longer than \(chunkBytes) bytes")
             }
             carry = Array(piece[(last + 1)..<filled])
-            piece.removeSubrange((last + 1)...)
-            piece.append(0)
-            return piece
+            piece[last + 1] = 0
+            return UnsafeBufferPointer(rebasing: piece[0...(last + 1)])
         }
         finished = true
         carry = []
         guard filled > 0 else { return nil }
-        piece.removeSubrange(filled...)
-        piece.append(0)
-        return piece
+        piece[filled] = 0
+        return UnsafeBufferPointer(rebasing: piece[0...filled])
     }
 
     // Up to `limit - at` bytes of text into piece[at...]; 0 at the end of the file.
-    private func produce(into piece: inout [UInt8], at: Int, upTo limit: Int) throws -> Int {
+    private func produce(into piece: UnsafeMutableBufferPointer<UInt8>, at: Int, upTo limit: Int) throws -> Int {
         if inputStart == inputEnd && !endOfFile { try fill() }
         guard let gzip else {
             let n = min(limit - at, inputEnd - inputStart)
-            piece.replaceSubrange(at..<(at + n), with: input[inputStart..<(inputStart + n)])
+            input.withUnsafeBufferPointer { (piece.baseAddress! + at).update(from: $0.baseAddress! + inputStart, count: n) }
             inputStart += n
             return n
         }
@@ -100,14 +106,12 @@ final class LineChunks {
                 continue
             }
             let (rc, read, wrote) = input.withUnsafeMutableBufferPointer { inBuf in
-                piece.withUnsafeMutableBufferPointer { outBuf in
-                    gzip.pointee.next_in = inBuf.baseAddress! + inputStart
-                    gzip.pointee.avail_in = UInt32(inputEnd - inputStart)
-                    gzip.pointee.next_out = outBuf.baseAddress! + at
-                    gzip.pointee.avail_out = UInt32(limit - at)
-                    let rc = CZlib.inflate(gzip, Z_NO_FLUSH)
-                    return (rc, inputEnd - inputStart - Int(gzip.pointee.avail_in), limit - at - Int(gzip.pointee.avail_out))
-                }
+                gzip.pointee.next_in = inBuf.baseAddress! + inputStart
+                gzip.pointee.avail_in = UInt32(inputEnd - inputStart)
+                gzip.pointee.next_out = piece.baseAddress! + at
+                gzip.pointee.avail_out = UInt32(limit - at)
+                let rc = CZlib.inflate(gzip, Z_NO_FLUSH)
+                return (rc, inputEnd - inputStart - Int(gzip.pointee.avail_in), limit - at - Int(gzip.pointee.avail_out))
             }
             inputStart += read
             midMember = rc != Z_STREAM_END
