@@ -2,12 +2,15 @@
 import Foundation
 import PackageDescription
 
-// Numeric code is compiled for the build host's vector unit when it has AVX2 and FMA (Haswell or newer), like
-// `-march=native` builds of scientific software: the clustering kernels are ~15% faster with 8-wide SIMD.
-// Set HARMONY_PORTABLE=1 to build binaries that run on any x86-64 CPU.
-let hostHasAVX2: Bool = {
+// A plain build (and any package that depends on these library products) compiles for the baseline of the
+// target architecture: SwiftPM refuses `unsafeFlags` in dependencies, and baseline code runs on every x86-64.
+// HARMONY_NATIVE=1 (set by Samples/test.sh, demo.sh and `install.sh --native`) asks for code tuned to the build
+// host's vector unit when it has AVX2 and FMA (Haswell or newer), like `-march=native` builds of scientific
+// software: the clustering kernels are ~15% faster with 8-wide SIMD, but such binaries stop with an illegal
+// instruction on older CPUs, so they are for this machine only.
+let nativeBuild: Bool = {
     #if arch(x86_64) && os(Linux)
-    guard ProcessInfo.processInfo.environment["HARMONY_PORTABLE"] == nil,
+    guard ProcessInfo.processInfo.environment["HARMONY_NATIVE"] == "1",
           let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
           let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
     let set = Set(flags.split(separator: " "))
@@ -16,7 +19,7 @@ let hostHasAVX2: Bool = {
     return false
     #endif
 }()
-let numericSettings: [SwiftSetting] = hostHasAVX2 ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
+let numericSettings: [SwiftSetting] = nativeBuild ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
 
 // Layers (see README.md): HarmonyCore (pure numerics and file formats) and HarmonyProtocol (pure wire
 // codec) depend on nothing of ours; HarmonyClient, HarmonyServer and HarmonyPlot (figures through cairo)
