@@ -21,9 +21,10 @@ let nativeBuild: Bool = {
 }()
 let numericSettings: [SwiftSetting] = nativeBuild ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
 
-// Layers (see README.md): HarmonyCore (pure numerics and file formats) and HarmonyProtocol (pure wire
-// codec) depend on nothing of ours; HarmonyClient, HarmonyServer and HarmonyPlot (figures through cairo)
-// build on them; the executables are thin. HarmonyC exports HarmonyCore through the C interface declared by
+// Layers (see README.md): HarmonySystem (system calls that retry EINTR and keep errno) and HarmonyProtocol (pure
+// wire codec, and the project's little-endian byte reader and writer) depend on nothing of ours; HarmonyCore (pure
+// numerics and file formats) reads and writes model files with that codec; HarmonyClient (over the protocol
+// only), HarmonyServer and HarmonyPlot (figures through cairo) build on them; the executables are thin. HarmonyC exports HarmonyCore through the C interface declared by
 // CHarmony's header (for the Python package harmony_swift).
 let package = Package(
     name: "Harmony",
@@ -49,17 +50,21 @@ let package = Package(
                        providers: [.apt(["libcairo2-dev"])]),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
-        .target(name: "HarmonyCore", dependencies: ["COpenBLAS", "CZlib", "CHDF5"], swiftSettings: numericSettings),
+        .target(name: "HarmonySystem", swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "HarmonyCore", dependencies: ["HarmonyProtocol", "HarmonySystem", "COpenBLAS", "CZlib", "CHDF5"],
+                swiftSettings: numericSettings),
         // The wire codec and the client build in the Swift 6 language mode (complete concurrency checking).
         .target(name: "HarmonyProtocol", swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(name: "HarmonyPlot", dependencies: ["HarmonyCore", "CCairo"]),
         .target(name: "CHarmony"),
         .target(name: "HarmonyC", dependencies: ["CHarmony", "HarmonyCore"]),
-        .target(name: "HarmonyClient", dependencies: ["HarmonyProtocol"], swiftSettings: [.swiftLanguageMode(.v6)]),
-        .target(name: "HarmonyServer", dependencies: ["HarmonyCore", "HarmonyProtocol", "CLibUV", "CZlib", "COpenBLAS"],
+        .target(name: "HarmonyClient", dependencies: ["HarmonyProtocol", "HarmonySystem"],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "HarmonyServer", dependencies: ["HarmonyCore", "HarmonyProtocol", "HarmonySystem", "CLibUV"],
                 exclude: ["README.md"]),
         // harmonyd --self-bench and the simulated reference the server tests use; not part of the server library.
-        .target(name: "HarmonyBenchmark", dependencies: ["HarmonyServer", "HarmonyClient", "HarmonyCore", "HarmonyProtocol"]),
+        .target(name: "HarmonyBenchmark", dependencies: ["HarmonyServer", "HarmonyClient", "HarmonyCore", "HarmonyProtocol",
+                                                        "HarmonySystem"]),
         .executableTarget(name: "harmony", dependencies: [
             "HarmonyCore", "HarmonyClient", "HarmonyProtocol", "HarmonyPlot",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -71,7 +76,7 @@ let package = Package(
         .testTarget(name: "HarmonyCoreTests", dependencies: ["HarmonyCore"]),
         .testTarget(name: "HarmonyProtocolTests", dependencies: ["HarmonyProtocol"]),
         .testTarget(name: "HarmonyServerTests", dependencies: ["HarmonyServer", "HarmonyClient", "HarmonyBenchmark",
-                                                               "HarmonyCore", "HarmonyProtocol"]),
+                                                               "HarmonyCore", "HarmonyProtocol", "HarmonySystem"]),
         .testTarget(name: "HarmonyPlotTests", dependencies: ["HarmonyPlot", "CCairo"]),
         .testTarget(name: "HarmonyCLITests", dependencies: ["HarmonyCore", "HarmonyClient"]),
     ],

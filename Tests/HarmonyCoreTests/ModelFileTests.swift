@@ -88,7 +88,7 @@ final class ModelFileTests: XCTestCase {
         bytes[8] = 1
         let count = Int(bytes[32])
         let tableEnd = ModelFile.fixedHeaderSize + ModelFile.tableEntrySize * count
-        let header = ModelFile.crc(Array(bytes[0..<tableEnd]))
+        let header = CRC32.checksum(Array(bytes[0..<tableEnd]))
         withUnsafeBytes(of: header.littleEndian) { for (i, b) in $0.enumerated() { bytes[tableEnd + i] = b } }
         return bytes
     }
@@ -109,7 +109,7 @@ final class ModelFileTests: XCTestCase {
         XCTAssertEqual(try ModelFile.formatVersion(bytes, source: "v2"), 2)
         bytes[8] = 1
         let tableEnd = ModelFile.fixedHeaderSize + ModelFile.tableEntrySize * Int(bytes[32])
-        let header = ModelFile.crc(Array(bytes[0..<tableEnd]))
+        let header = CRC32.checksum(Array(bytes[0..<tableEnd]))
         withUnsafeBytes(of: header.littleEndian) { for (i, b) in $0.enumerated() { bytes[tableEnd + i] = b } }
         XCTAssertThrowsError(try ModelFile.decode(bytes, source: "m.hmod")) { error in
             XCTAssertTrue("\(error)".contains("unknown header flags"), "\(error)")
@@ -160,9 +160,9 @@ final class ModelFileTests: XCTestCase {
                 for value: UInt8 in [0x00, 0xFF, bytes[p] &+ 1] where value != bytes[p] {
                     var crafted = bytes
                     crafted[p] = value
-                    let sum = ModelFile.crc(Array(crafted[section.offset..<(section.offset + section.length)]))
+                    let sum = CRC32.checksum(Array(crafted[section.offset..<(section.offset + section.length)]))
                     withUnsafeBytes(of: sum.littleEndian) { for (i, b) in $0.enumerated() { crafted[ModelFile.fixedHeaderSize + 24 * s + 4 + i] = b } }
-                    let header = ModelFile.crc(Array(crafted[0..<tableEnd]))
+                    let header = CRC32.checksum(Array(crafted[0..<tableEnd]))
                     withUnsafeBytes(of: header.littleEndian) { for (i, b) in $0.enumerated() { crafted[tableEnd + i] = b } }
                     do {
                         let model = try ModelFile.decode(crafted, source: "crafted")
