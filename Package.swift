@@ -73,12 +73,15 @@ let package = Package(
             "HarmonyServer", "HarmonyBenchmark",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "HarmonyCoreTests", dependencies: ["HarmonyCore"]),
+        // What several test targets share: the shared-data locator, Pearson's r, the built binaries' location.
+        .target(name: "HarmonyTestSupport", path: "Tests/HarmonyTestSupport"),
+        .testTarget(name: "HarmonyCoreTests", dependencies: ["HarmonyCore", "HarmonyTestSupport"]),
         .testTarget(name: "HarmonyProtocolTests", dependencies: ["HarmonyProtocol"]),
         .testTarget(name: "HarmonyServerTests", dependencies: ["HarmonyServer", "HarmonyClient", "HarmonyBenchmark",
-                                                               "HarmonyCore", "HarmonyProtocol", "HarmonySystem"]),
+                                                               "HarmonyCore", "HarmonyProtocol", "HarmonySystem",
+                                                               "HarmonyTestSupport"]),
         .testTarget(name: "HarmonyPlotTests", dependencies: ["HarmonyPlot", "CCairo"]),
-        .testTarget(name: "HarmonyCLITests", dependencies: ["HarmonyCore", "HarmonyClient"]),
+        .testTarget(name: "HarmonyCLITests", dependencies: ["HarmonyCore", "HarmonyClient", "HarmonyTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
