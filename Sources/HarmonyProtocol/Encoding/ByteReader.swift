@@ -160,29 +160,36 @@ public struct ByteReader {
         }
     }
 
-    private mutating func readLittleEndian(_ size: Int, _ what: String) throws -> UInt64 {
-        try need(size, what)
+    // The descriptions are autoclosures all the way down: building them costs a string per read, and they are
+    // only needed for an error.
+    private mutating func readLittleEndian(_ size: Int, _ what: @autoclosure () -> String) throws -> UInt64 {
+        try need(size, what())
         var v: UInt64 = 0
         for i in 0..<size { v |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
         offset += size
         return v
     }
 
-    private mutating func readUTF8(_ n: Int, _ what: String) throws -> String {
-        try need(n, what)
-        let slice = bytes[offset..<(offset + n)]
-        guard let s = String(validating: slice, as: UTF8.self) else {
-            throw ProtocolError(.malformed, "\(what) is not valid UTF-8")
+    private mutating func readUTF8(_ n: Int, _ what: @autoclosure () -> String) throws -> String {
+        try need(n, what())
+        // Validated through a buffer pointer rather than the generic path over an ArraySlice: cheaper per string,
+        // and a model file holds hundreds of thousands of cell ids.
+        let start = offset
+        let validated = bytes.withUnsafeBufferPointer {
+            String(validating: UnsafeBufferPointer(rebasing: $0[start..<(start + n)]), as: UTF8.self)
+        }
+        guard let s = validated else {
+            throw ProtocolError(.malformed, "\(what()) is not valid UTF-8")
         }
         offset += n
         return s
     }
 
-    private mutating func readBulk<T: BitPatternConvertible>(_ count: Int, _ what: String) throws -> [T] {
+    private mutating func readBulk<T: BitPatternConvertible>(_ count: Int, _ what: @autoclosure () -> String) throws -> [T] {
         let width = MemoryLayout<T.Bits>.size
         let (size, overflow) = count.multipliedReportingOverflow(by: width)
         guard count >= 0, !overflow, size <= remaining else {
-            throw ProtocolError(.malformed, "\(what) needs \(count) x \(width) bytes, but only \(remaining) remain")
+            throw ProtocolError(.malformed, "\(what()) needs \(count) x \(width) bytes, but only \(remaining) remain")
         }
         let start = offset
         let out = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
