@@ -179,6 +179,31 @@ final class ModelFileTests: XCTestCase {
         XCTAssertGreaterThan(refused, 0)
     }
 
+    /// Strings must be valid UTF-8: a cell id whose last bytes are a truncated four-byte sequence (F0 90 80) is
+    /// refused, although a lossy decoding (one U+FFFD, three bytes) has the same length as the bytes.
+    func testATruncatedUTF8SequenceInAStringIsRefused() throws {
+        var bytes = ModelFile.encode(try Self.smallModel())
+        let sections = try ModelFile.sections(bytes, source: "ok")
+        let ids = try XCTUnwrap(sections.first { $0.name == "CELL_IDS" })
+        let target = Array("cell5".utf8)
+        let at = try XCTUnwrap((ids.offset...(ids.offset + ids.length - target.count)).first {
+            Array(bytes[$0..<($0 + target.count)]) == target
+        })
+        bytes.replaceSubrange(at..<(at + target.count), with: [0x63, 0x65, 0xF0, 0x90, 0x80])
+        // Every checksum recomputed, so only the string itself is wrong.
+        let tableEnd = ModelFile.fixedHeaderSize + ModelFile.tableEntrySize * sections.count
+        for (s, section) in sections.enumerated() {
+            let sum = CRC32.checksum(bytes[section.offset..<(section.offset + section.length)])
+            withUnsafeBytes(of: sum.littleEndian) { for (i, b) in $0.enumerated() { bytes[ModelFile.fixedHeaderSize + 24 * s + 4 + i] = b } }
+        }
+        let header = CRC32.checksum(bytes[0..<tableEnd])
+        withUnsafeBytes(of: header.littleEndian) { for (i, b) in $0.enumerated() { bytes[tableEnd + i] = b } }
+        XCTAssertThrowsError(try ModelFile.decode(bytes, source: "m.hmod")) { error in
+            guard case HarmonyError.fileFormat(let message) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("section CELL_IDS") && message.contains("not valid UTF-8"), message)
+        }
+    }
+
     func testNewerVersionAndWrongMagicMessages() throws {
         var bytes = ModelFile.encode(try Self.smallModel())
         bytes[0] = UInt8(ascii: "X")
