@@ -64,7 +64,7 @@ public struct AtomicFileGroup {
         var template = Array("\(path).tmp-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else {
-            throw HarmonyError.io("\(path): cannot create the output file: \(String(cString: strerror(errno)))")
+            throw HarmonyError.io("\(path): cannot create a temporary file beside it: \(String(cString: strerror(errno)))")
         }
         let temp = String(cString: template.map { UInt8(bitPattern: $0) })
         // Glibc's module does not export mkostemp (a _GNU_SOURCE name): close-on-exec is set right after.
