@@ -2,12 +2,15 @@
 import Foundation
 import PackageDescription
 
-// Numeric code is compiled for the build host's vector unit when it has AVX2 and FMA (Haswell or newer), like
-// `-march=native` builds of scientific software: the clustering kernels are ~15% faster with 8-wide SIMD.
-// Set HARMONY_PORTABLE=1 to build binaries that run on any x86-64 CPU.
-let hostHasAVX2: Bool = {
+// A plain build (and any package that depends on these library products) compiles for the baseline of the
+// target architecture: SwiftPM refuses `unsafeFlags` in dependencies, and baseline code runs on every x86-64.
+// HARMONY_NATIVE=1 (set by Samples/test.sh, demo.sh and `install.sh --native`) asks for code tuned to the build
+// host's vector unit when it has AVX2 and FMA (Haswell or newer), like `-march=native` builds of scientific
+// software: the clustering kernels are ~15% faster with 8-wide SIMD, but such binaries stop with an illegal
+// instruction on older CPUs, so they are for this machine only.
+let nativeBuild: Bool = {
     #if arch(x86_64) && os(Linux)
-    guard ProcessInfo.processInfo.environment["HARMONY_PORTABLE"] == nil,
+    guard ProcessInfo.processInfo.environment["HARMONY_NATIVE"] == "1",
           let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
           let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
     let set = Set(flags.split(separator: " "))
@@ -16,11 +19,12 @@ let hostHasAVX2: Bool = {
     return false
     #endif
 }()
-let numericSettings: [SwiftSetting] = hostHasAVX2 ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
+let numericSettings: [SwiftSetting] = nativeBuild ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
 
-// Layers (see README.md): HarmonyCore (pure numerics and file formats) and HarmonyProtocol (pure wire
-// codec) depend on nothing of ours; HarmonyClient, HarmonyServer and HarmonyPlot (figures through cairo)
-// build on them; the executables are thin. HarmonyC exports HarmonyCore through the C interface declared by
+// Layers (see README.md): HarmonySystem (system calls that retry EINTR and keep errno) and HarmonyProtocol (pure
+// wire codec, and the project's little-endian byte reader and writer) depend on nothing of ours; HarmonyCore (pure
+// numerics and file formats) reads and writes model files with that codec; HarmonyClient (over the protocol
+// only), HarmonyServer and HarmonyPlot (figures through cairo) build on them; the executables are thin. HarmonyC exports HarmonyCore through the C interface declared by
 // CHarmony's header (for the Python package harmony_swift).
 let package = Package(
     name: "Harmony",
@@ -46,17 +50,21 @@ let package = Package(
                        providers: [.apt(["libcairo2-dev"])]),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
-        .target(name: "HarmonyCore", dependencies: ["COpenBLAS", "CZlib", "CHDF5"], swiftSettings: numericSettings),
+        .target(name: "HarmonySystem", swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "HarmonyCore", dependencies: ["HarmonyProtocol", "HarmonySystem", "COpenBLAS", "CZlib", "CHDF5"],
+                swiftSettings: numericSettings),
         // The wire codec and the client build in the Swift 6 language mode (complete concurrency checking).
         .target(name: "HarmonyProtocol", swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(name: "HarmonyPlot", dependencies: ["HarmonyCore", "CCairo"]),
         .target(name: "CHarmony"),
         .target(name: "HarmonyC", dependencies: ["CHarmony", "HarmonyCore"]),
-        .target(name: "HarmonyClient", dependencies: ["HarmonyProtocol"], swiftSettings: [.swiftLanguageMode(.v6)]),
-        .target(name: "HarmonyServer", dependencies: ["HarmonyCore", "HarmonyProtocol", "CLibUV", "CZlib", "COpenBLAS"],
+        .target(name: "HarmonyClient", dependencies: ["HarmonyProtocol", "HarmonySystem"],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "HarmonyServer", dependencies: ["HarmonyCore", "HarmonyProtocol", "HarmonySystem", "CLibUV"],
                 exclude: ["README.md"]),
         // harmonyd --self-bench and the simulated reference the server tests use; not part of the server library.
-        .target(name: "HarmonyBenchmark", dependencies: ["HarmonyServer", "HarmonyClient", "HarmonyCore", "HarmonyProtocol"]),
+        .target(name: "HarmonyBenchmark", dependencies: ["HarmonyServer", "HarmonyClient", "HarmonyCore", "HarmonyProtocol",
+                                                        "HarmonySystem"]),
         .executableTarget(name: "harmony", dependencies: [
             "HarmonyCore", "HarmonyClient", "HarmonyProtocol", "HarmonyPlot",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -65,12 +73,15 @@ let package = Package(
             "HarmonyServer", "HarmonyBenchmark",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "HarmonyCoreTests", dependencies: ["HarmonyCore"]),
+        // What several test targets share: the shared-data locator, Pearson's r, the built binaries' location.
+        .target(name: "HarmonyTestSupport", path: "Tests/HarmonyTestSupport"),
+        .testTarget(name: "HarmonyCoreTests", dependencies: ["HarmonyCore", "HarmonyTestSupport"]),
         .testTarget(name: "HarmonyProtocolTests", dependencies: ["HarmonyProtocol"]),
         .testTarget(name: "HarmonyServerTests", dependencies: ["HarmonyServer", "HarmonyClient", "HarmonyBenchmark",
-                                                               "HarmonyCore", "HarmonyProtocol"]),
+                                                               "HarmonyCore", "HarmonyProtocol", "HarmonySystem",
+                                                               "HarmonyTestSupport"]),
         .testTarget(name: "HarmonyPlotTests", dependencies: ["HarmonyPlot", "CCairo"]),
-        .testTarget(name: "HarmonyCLITests", dependencies: ["HarmonyCore", "HarmonyClient"]),
+        .testTarget(name: "HarmonyCLITests", dependencies: ["HarmonyCore", "HarmonyClient", "HarmonyTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -6,7 +6,7 @@
 #   Samples/install.sh --native              # tuned for this machine's CPU (AVX2/FMA): faster, not portable
 #
 # The portable build runs on any x86-64 CPU. --native compiles the numeric code for Haswell-class CPUs (AVX2,
-# FMA), as a plain `swift build -c release` on such a machine does: about 15% faster fits, but the binaries
+# FMA), as `HARMONY_NATIVE=1 swift build -c release` on such a machine does: about 15% faster fits, but the binaries
 # stop with an illegal instruction on older CPUs, so copy them only to machines like this one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,10 +29,11 @@ fi
 Samples/setup.sh
 build=(swift build -c release --product harmony)
 build_d=(swift build -c release --product harmonyd)
-scratch=.build
-if [ "$native" -eq 0 ]; then
-    export HARMONY_PORTABLE=1
-    scratch=.build-portable
+scratch=.build-portable
+unset HARMONY_NATIVE
+if [ "$native" -eq 1 ]; then
+    export HARMONY_NATIVE=1
+    scratch=.build
 fi
 "${build[@]}" --scratch-path "$scratch"
 "${build_d[@]}" --scratch-path "$scratch"

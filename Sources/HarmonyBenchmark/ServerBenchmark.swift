@@ -12,6 +12,7 @@ import HarmonyClient
 import HarmonyCore
 import HarmonyProtocol
 import HarmonyServer
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -169,14 +170,8 @@ public enum ServerBenchmark {
 
     // Reads exactly `buffer.count` bytes; false on EOF or error.
     private static func readFully(_ fd: Int32, _ buffer: inout [UInt8]) -> Bool {
-        var done = 0
-        while done < buffer.count {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return false }
-            done += n
-        }
-        return true
+        let count = buffer.count
+        return (try? buffer.withUnsafeMutableBytes { try SystemCall.readFully(fd, into: $0) }) == count
     }
 
     private static func throughput(socketPath: String, cells: Matrix<Float>, options: Options) throws -> Double {

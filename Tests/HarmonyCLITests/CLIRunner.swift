@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import HarmonyTestSupport
 
 /// Runs the built `harmony` binary in a scratch directory and captures its exit status and output.
 struct CLIRunner {
@@ -22,7 +23,7 @@ struct CLIRunner {
     /// Runs `harmony args...` with the scratch directory as working directory.
     func run(_ args: [String]) throws -> Outcome {
         let p = Process()
-        p.executableURL = BinaryLocator.url("harmony")
+        p.executableURL = BuiltBinary.url("harmony")
         p.arguments = args
         p.currentDirectoryURL = directory
         // Output goes to files, not pipes, so a large output can never block the child.
@@ -70,8 +71,4 @@ struct CLIRunner {
     func remove() {
         try? FileManager.default.removeItem(at: directory)
     }
-
-    /// The repository root (three levels above this file) and the shared data next to it.
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
 }

@@ -1,4 +1,5 @@
 import XCTest
+import HarmonyTestSupport
 
 /// `harmony fit` on bad input: exit status 2, a message naming file, line and column, and no output written.
 final class FitCommandTests: XCTestCase {
@@ -139,7 +140,7 @@ final class FitCommandTests: XCTestCase {
     // MARK: - Happy path on the committed sample
 
     func testFitOfTheSampleWritesOutputAndReport() throws {
-        let sample = CLIRunner.repoRoot.appendingPathComponent("Samples/data")
+        let sample = SharedData.repositoryRoot.appendingPathComponent("Samples/data")
         let r = try cli.run(["fit", sample.appendingPathComponent("pcs.tsv.gz").path,
                              "--meta", sample.appendingPathComponent("meta.tsv.gz").path, "--vars", "batch",
                              "--out", "corrected.tsv.gz", "--report", "report.json", "--reference-out", "ref.hmod",

@@ -1,14 +1,13 @@
 import XCTest
+import HarmonyTestSupport
 
 /// `harmony lisi`: JSON medians on stdout matching the fixtures, per-cell output, bad input.
 final class LisiCommandTests: XCTestCase {
     func testMediansMatchTheFixtureOnCellLinesSmall() throws {
         let cli = try CLIRunner()
         defer { cli.remove() }
-        let shared = CLIRunner.repoRoot.deletingLastPathComponent().appendingPathComponent("shared")
-        let data = shared.appendingPathComponent("data/cell_lines_small")
-        let metricsURL = shared.appendingPathComponent("fixtures/cell_lines_small/metrics.json")
-        guard FileManager.default.fileExists(atPath: metricsURL.path) else { return XCTFail("shared data missing") }
+        let data = SharedData.directory.appendingPathComponent("data/cell_lines_small")
+        let metricsURL = URL(fileURLWithPath: try SharedData.path("fixtures/cell_lines_small/metrics.json"))
         let r = try cli.run(["lisi", data.appendingPathComponent("pcs.tsv.gz").path,
                              "--meta", data.appendingPathComponent("meta.tsv.gz").path,
                              "--vars", "dataset,cell_type", "--per-cell", "lisi.tsv"])

@@ -1,4 +1,5 @@
 import XCTest
+import HarmonyTestSupport
 @testable import HarmonyCore
 
 /// `harmony map` and `harmony inspect` on the pbmcs_symphony split (reference 3pv1 + 3pv2, query 5p).
@@ -9,11 +10,7 @@ final class MapCommandTests: XCTestCase {
 
     override func setUpWithError() throws {
         cli = try CLIRunner()
-        let shared = CLIRunner.repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data/pbmcs_symphony").path
-        guard FileManager.default.fileExists(atPath: shared + "/pcs.tsv.gz") else {
-            XCTFail("shared data missing: \(shared)")
-            throw HarmonyError.io("missing \(shared)")
-        }
+        let shared = try SharedData.path("data/pbmcs_symphony")
         let pcs = try DelimitedTable.read(shared + "/pcs.tsv.gz")
         let meta = try DelimitedTable.read(shared + "/meta.tsv.gz")
         let all = try pcs.numericMatrix()
@@ -185,7 +182,7 @@ final class MapCommandTests: XCTestCase {
         XCTAssertNotNil(labels.table.columnIndex(named: "mapping_distance"))
         XCTAssertEqual(try out.obsmNames().sorted(), ["X_pca_harmony", "X_pca_reference"])
         // Expression (a 10x directory) onto a reference built from an embedding: refused, nothing written.
-        let tenx = CLIRunner.repoRoot.appendingPathComponent("Tests/Fixtures/expression/tenx_v3_dir").path
+        let tenx = SharedData.repositoryRoot.appendingPathComponent("Tests/Fixtures/expression/tenx_v3_dir").path
         let before = cli.listing()
         let refused = try cli.run(["map", tenx, "--reference", "ref.hmod", "--meta", "query_meta.tsv", "--batch-key", "donor",
                                    "--out", "x.tsv"])

@@ -1,19 +1,13 @@
 import XCTest
+import HarmonyTestSupport
 @testable import HarmonyCore
 
 /// Full Harmony fits of real data sets judged by LISI against harmonypy 2.1.0 (fixtures' metrics.json):
 /// median iLISI at most 0.05 below harmonypy's, median cLISI at most 0.05 above it.
 final class FitLISITests: XCTestCase {
-    private static let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("shared")
-
     private func check(_ name: String, batch: String, label: String?) throws {
-        let data = Self.shared.appendingPathComponent("data/\(name)")
-        let metricsURL = Self.shared.appendingPathComponent("fixtures/\(name)/metrics.json")
-        guard FileManager.default.fileExists(atPath: metricsURL.path) else {
-            return XCTFail("shared fixtures missing: \(metricsURL.path)")
-        }
+        let data = SharedData.directory.appendingPathComponent("data/\(name)")
+        let metricsURL = URL(fileURLWithPath: try SharedData.path("fixtures/\(name)/metrics.json"))
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: metricsURL)) as! [String: Any]
         let reference = (metrics["lisi"] as! [String: Any])["harmonypy_default"] as! [String: Double]
         let input = try FitInput.load(embedding: data.appendingPathComponent("pcs.tsv.gz").path,

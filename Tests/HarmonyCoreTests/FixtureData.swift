@@ -1,14 +1,11 @@
 import XCTest
+import HarmonyTestSupport
 @testable import HarmonyCore
 
 /// Loads the shared data sets and fixtures for tests; a missing file is a test failure, never a skip.
 enum FixtureData {
-    /// `<repo>/../shared`, computed from this file's path (three levels below the repository root).
-    static var shared: String {
-        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        parts.removeLast(3)
-        return parts.joined(separator: "/") + "/../shared"
-    }
+    /// `<repo>/../shared`.
+    static var shared: String { SharedData.directory.path }
 
     /// The small expression files of `Tests/Fixtures/expression` (made by its `make_fixtures.py`).
     static var expressionFixtures: String {
@@ -44,16 +41,7 @@ enum FixtureData {
 
     /// Pearson correlation of column j of two matrices of the same shape.
     static func pearson<A: BinaryFloatingPoint, B: BinaryFloatingPoint>(_ a: Matrix<A>, _ b: Matrix<B>, column j: Int) -> Double {
-        let n = a.rows
-        var ma = 0.0, mb = 0.0
-        for i in 0..<n { ma += Double(a[i, j]); mb += Double(b[i, j]) }
-        ma /= Double(n); mb /= Double(n)
-        var sab = 0.0, saa = 0.0, sbb = 0.0
-        for i in 0..<n {
-            let x = Double(a[i, j]) - ma, y = Double(b[i, j]) - mb
-            sab += x * y; saa += x * x; sbb += y * y
-        }
-        return sab / (saa * sbb).squareRoot()
+        Statistics.pearson((0..<a.rows).map { Double(a[$0, j]) }, (0..<b.rows).map { Double(b[$0, j]) })
     }
 
     /// Minimum over columns of the per-column Pearson correlation.

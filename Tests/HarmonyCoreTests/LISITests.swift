@@ -1,27 +1,16 @@
 import XCTest
+import HarmonyTestSupport
 @testable import HarmonyCore
 
 /// LISI against the fixtures' per-cell values (R `lisi` convention, perplexity 30), and its building blocks.
 final class LISITests: XCTestCase {
-    /// `<repo>/../shared`, three levels above this file.
-    private static let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("shared")
-
     /// (data set, batch column, label column or nil)
     private static let sets: [(String, String, String?)] = [
         ("cell_lines_small", "dataset", "cell_type"), ("cell_lines", "dataset", "cell_type"),
         ("pbmc_stim", "stim", nil), ("pbmcs_symphony", "donor", "cell_type"),
     ]
 
-    private func path(_ relative: String) throws -> String {
-        let p = Self.shared.appendingPathComponent(relative).path
-        guard FileManager.default.fileExists(atPath: p) else {
-            XCTFail("shared data missing: \(p)")
-            throw HarmonyError.io("missing \(p)")
-        }
-        return p
-    }
+    private func path(_ relative: String) throws -> String { try SharedData.path(relative) }
 
     /// Compares our per-cell LISI with the fixture columns on the uncorrected PCs and on harmonypy's output.
     func testPerCellMatchesFixturesOnEveryDataSet() throws {

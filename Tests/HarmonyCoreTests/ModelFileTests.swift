@@ -88,7 +88,7 @@ final class ModelFileTests: XCTestCase {
         bytes[8] = 1
         let count = Int(bytes[32])
         let tableEnd = ModelFile.fixedHeaderSize + ModelFile.tableEntrySize * count
-        let header = ModelFile.crc(Array(bytes[0..<tableEnd]))
+        let header = CRC32.checksum(Array(bytes[0..<tableEnd]))
         withUnsafeBytes(of: header.littleEndian) { for (i, b) in $0.enumerated() { bytes[tableEnd + i] = b } }
         return bytes
     }
@@ -109,7 +109,7 @@ final class ModelFileTests: XCTestCase {
         XCTAssertEqual(try ModelFile.formatVersion(bytes, source: "v2"), 2)
         bytes[8] = 1
         let tableEnd = ModelFile.fixedHeaderSize + ModelFile.tableEntrySize * Int(bytes[32])
-        let header = ModelFile.crc(Array(bytes[0..<tableEnd]))
+        let header = CRC32.checksum(Array(bytes[0..<tableEnd]))
         withUnsafeBytes(of: header.littleEndian) { for (i, b) in $0.enumerated() { bytes[tableEnd + i] = b } }
         XCTAssertThrowsError(try ModelFile.decode(bytes, source: "m.hmod")) { error in
             XCTAssertTrue("\(error)".contains("unknown header flags"), "\(error)")
@@ -160,9 +160,9 @@ final class ModelFileTests: XCTestCase {
                 for value: UInt8 in [0x00, 0xFF, bytes[p] &+ 1] where value != bytes[p] {
                     var crafted = bytes
                     crafted[p] = value
-                    let sum = ModelFile.crc(Array(crafted[section.offset..<(section.offset + section.length)]))
+                    let sum = CRC32.checksum(Array(crafted[section.offset..<(section.offset + section.length)]))
                     withUnsafeBytes(of: sum.littleEndian) { for (i, b) in $0.enumerated() { crafted[ModelFile.fixedHeaderSize + 24 * s + 4 + i] = b } }
-                    let header = ModelFile.crc(Array(crafted[0..<tableEnd]))
+                    let header = CRC32.checksum(Array(crafted[0..<tableEnd]))
                     withUnsafeBytes(of: header.littleEndian) { for (i, b) in $0.enumerated() { crafted[tableEnd + i] = b } }
                     do {
                         let model = try ModelFile.decode(crafted, source: "crafted")
@@ -177,6 +177,31 @@ final class ModelFileTests: XCTestCase {
         }
         print("crafted model files: \(refused) refused, \(read) read as consistent models")
         XCTAssertGreaterThan(refused, 0)
+    }
+
+    /// Strings must be valid UTF-8: a cell id whose last bytes are a truncated four-byte sequence (F0 90 80) is
+    /// refused, although a lossy decoding (one U+FFFD, three bytes) has the same length as the bytes.
+    func testATruncatedUTF8SequenceInAStringIsRefused() throws {
+        var bytes = ModelFile.encode(try Self.smallModel())
+        let sections = try ModelFile.sections(bytes, source: "ok")
+        let ids = try XCTUnwrap(sections.first { $0.name == "CELL_IDS" })
+        let target = Array("cell5".utf8)
+        let at = try XCTUnwrap((ids.offset...(ids.offset + ids.length - target.count)).first {
+            Array(bytes[$0..<($0 + target.count)]) == target
+        })
+        bytes.replaceSubrange(at..<(at + target.count), with: [0x63, 0x65, 0xF0, 0x90, 0x80])
+        // Every checksum recomputed, so only the string itself is wrong.
+        let tableEnd = ModelFile.fixedHeaderSize + ModelFile.tableEntrySize * sections.count
+        for (s, section) in sections.enumerated() {
+            let sum = CRC32.checksum(bytes[section.offset..<(section.offset + section.length)])
+            withUnsafeBytes(of: sum.littleEndian) { for (i, b) in $0.enumerated() { bytes[ModelFile.fixedHeaderSize + 24 * s + 4 + i] = b } }
+        }
+        let header = CRC32.checksum(bytes[0..<tableEnd])
+        withUnsafeBytes(of: header.littleEndian) { for (i, b) in $0.enumerated() { bytes[tableEnd + i] = b } }
+        XCTAssertThrowsError(try ModelFile.decode(bytes, source: "m.hmod")) { error in
+            guard case HarmonyError.fileFormat(let message) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("section CELL_IDS") && message.contains("not valid UTF-8"), message)
+        }
     }
 
     func testNewerVersionAndWrongMagicMessages() throws {

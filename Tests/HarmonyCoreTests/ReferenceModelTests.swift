@@ -1,4 +1,5 @@
 import XCTest
+import HarmonyTestSupport
 @testable import HarmonyCore
 
 final class ReferenceModelTests: XCTestCase {
@@ -79,7 +80,7 @@ final class ReferenceModelTests: XCTestCase {
         for j in 0..<d {
             let a = (0..<query.rows).map { Double(mapped.corrected[$0, j]) }
             let b = (0..<query.rows).map { expected[$0, j] }
-            worst = min(worst, Self.pearson(a, b))
+            worst = min(worst, Statistics.pearson(a, b))
         }
         // kNN label transfer accuracy.
         let transfer = try XCTUnwrap(LabelTransfer(model: model))
@@ -94,7 +95,7 @@ final class ReferenceModelTests: XCTestCase {
         let lisi = try LISI.perCell(joint, labelSets: [roles])[0]
         let queryLisi = LISI.median(Array(lisi[refRows.count...]))
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath:
-            ReferenceTestData.shared + "/fixtures/\(dataset)/symphony/symphony.json"))) as! [String: Any]
+            try SharedData.path("fixtures/\(dataset)/symphony/symphony.json")))) as! [String: Any]
         let after = (json["lisi"] as! [String: Any])["after"] as! [String: Any]
         let fixtureLisi = after["iLISI_role_median_over_query_cells"] as! Double
         print("[\(dataset)] end to end: min per-PC r vs symphonypy \(worst), kNN accuracy \(accuracy), "
@@ -114,15 +115,4 @@ final class ReferenceModelTests: XCTestCase {
                      minAccuracy: nil)
     }
 
-    static func pearson(_ a: [Double], _ b: [Double]) -> Double {
-        let n = Double(a.count)
-        let ma = a.reduce(0, +) / n, mb = b.reduce(0, +) / n
-        var sab = 0.0, saa = 0.0, sbb = 0.0
-        for i in 0..<a.count {
-            sab += (a[i] - ma) * (b[i] - mb)
-            saa += (a[i] - ma) * (a[i] - ma)
-            sbb += (b[i] - mb) * (b[i] - mb)
-        }
-        return sab / (saa * sbb).squareRoot()
-    }
 }

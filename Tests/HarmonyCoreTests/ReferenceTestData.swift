@@ -1,23 +1,12 @@
 import XCTest
+import HarmonyTestSupport
 @testable import HarmonyCore
 
 /// Shared data and fixtures for the reference-mapping tests (paths computed from this file).
 enum ReferenceTestData {
-    /// `<repo>/../shared`.
-    static var shared: String {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.deletingLastPathComponent().appendingPathComponent("shared").path
-    }
-
     /// Reads a shared table, failing the test (not skipping) when it is missing.
     static func table(_ relative: String, file: StaticString = #filePath, line: UInt = #line) throws -> DelimitedTable {
-        let path = shared + "/" + relative
-        guard FileManager.default.fileExists(atPath: path) else {
-            XCTFail("shared data missing: \(path)", file: file, line: line)
-            throw HarmonyError.io("missing \(path)")
-        }
-        return try DelimitedTable.read(path)
+        try DelimitedTable.read(try SharedData.path(relative, file: file, line: line))
     }
 
     /// The rows of `table` for `ids`, in that order, as Double.

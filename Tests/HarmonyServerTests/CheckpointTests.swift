@@ -89,7 +89,7 @@ final class CheckpointTests: XCTestCase {
         // A crash after the checkpoint was written but before the log was cut leaves the covered records in the
         // log too: recovery skips them (the anonymous cells, which have no ids, would otherwise count twice).
         var bytes = WriteAheadLog.fileMagic
-        for record in logBeforeRefit + log { record.encode(into: &bytes) }
+        for record in logBeforeRefit + log { bytes.append(record) }
         try StateFiles.writeAtomically(bytes, to: state + "/wal.log")
         try restart(data, directory, check: check)
     }
@@ -99,8 +99,8 @@ final class CheckpointTests: XCTestCase {
         let path = directory.path + "/" + Checkpoint.fileName
         let record = WALRecord(sequence: 3, batch: "b", ids: ["a", "c"], count: 2, dims: 2, cells: [1, 2, 3, 4])
         var bytes = Checkpoint.fileMagic
-        bytes.appendLE(UInt64(4))
-        record.encode(into: &bytes)
+        bytes.append(littleEndian: 4)
+        bytes.append(record)
         try StateFiles.writeAtomically(bytes, to: path)
         let read = try XCTUnwrap(try Checkpoint.read(path: path))
         XCTAssertEqual(read.throughSequence, 4)

@@ -1,5 +1,6 @@
 import Foundation
 import HarmonyClient
+import HarmonyTestSupport
 
 /// The built `harmonyd` binary running as a child process on a socket and state directory.
 final class DaemonProcess {
@@ -8,12 +9,7 @@ final class DaemonProcess {
     private let stderrPipe = Pipe()
 
     /// The executable next to the test bundle (.build/<config>/harmonyd).
-    static var binary: URL {
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            return bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("harmonyd")
-        }
-        return Bundle.main.bundleURL.appendingPathComponent("harmonyd")
-    }
+    static var binary: URL { BuiltBinary.url("harmonyd") }
 
     /// Starts harmonyd with `arguments` (plus --socket) and waits until the socket answers.
     init(socket: String, arguments: [String]) throws {

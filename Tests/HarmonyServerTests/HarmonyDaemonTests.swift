@@ -1,5 +1,6 @@
 import Foundation
 import HarmonyClient
+import HarmonyTestSupport
 import HarmonyCore
 import HarmonyProtocol
 import XCTest
@@ -128,7 +129,7 @@ final class HarmonyDaemonTests: XCTestCase {
         let daemon = try DaemonProcess(socket: directory.path + "/h.sock",
                                        arguments: ["--reference", directory.path + "/ref.hmod", "--state-dir",
                                                    directory.path + "/state", "--quiet"])
-        let harmony = DaemonProcess.binary.deletingLastPathComponent().appendingPathComponent("harmony")
+        let harmony = BuiltBinary.url("harmony")
         func client(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
             let process = Process()
             process.executableURL = harmony

@@ -65,7 +65,7 @@ final class LogFaultTests: XCTestCase {
         let directory = try TemporaryDirectory()
         let path = directory.path + "/wal.log"
         var bytes = WriteAheadLog.fileMagic
-        record(1).encode(into: &bytes)
+        bytes.append(record(1))
         try StateFiles.writeAtomically(bytes, to: path)
         // EIO from the disk, injected.
         XCTAssertThrowsError(try WALRecovery.read(path: path, readFile: { _ in
@@ -97,7 +97,7 @@ final class LogFaultTests: XCTestCase {
         var starts: [Int] = []
         for s in 1...10 {
             starts.append(bytes.count)
-            record(UInt64(s)).encode(into: &bytes)
+            bytes.append(record(UInt64(s)))
         }
         bytes += [UInt8](repeating: 0, count: 4096)
         XCTAssertEqual(try WALRecovery.parse(bytes, path: path).records.count, 10)

@@ -4,7 +4,7 @@ import XCTest
 final class WALRecoveryTests: XCTestCase {
     private func log(_ records: [WALRecord]) -> [UInt8] {
         var bytes = WriteAheadLog.fileMagic
-        for r in records { r.encode(into: &bytes) }
+        for r in records { bytes.append(r) }
         return bytes
     }
 
@@ -17,7 +17,7 @@ final class WALRecoveryTests: XCTestCase {
         let full = log(records)
         var ends: [Int] = [WriteAheadLog.fileMagic.count]
         var partial = WriteAheadLog.fileMagic
-        for r in records { r.encode(into: &partial); ends.append(partial.count) }
+        for r in records { partial.append(r); ends.append(partial.count) }
         for cut in WriteAheadLog.fileMagic.count...full.count {
             let recovered = try WALRecovery.parse(Array(full[0..<cut]), path: "wal")
             let complete = ends.filter { $0 <= cut }.count - 1
@@ -57,7 +57,7 @@ final class WALRecoveryTests: XCTestCase {
         var bytes = log(Array(records[0..<3]))
         let validEnd = bytes.count
         var last: [UInt8] = []
-        records[3].encode(into: &last)
+        last.append(records[3])
         // The last write's first sector (its header) never landed; part of its body did.
         for i in 0..<8 { last[i] = 0 }
         bytes += last + [UInt8](repeating: 0, count: 512)

@@ -78,8 +78,8 @@ final class WriteAheadLogTests: XCTestCase {
         let directory = try TemporaryDirectory()
         let path = directory.path + "/wal.log"
         var bytes = WriteAheadLog.fileMagic
-        record(1).encode(into: &bytes)
-        record(2).encode(into: &bytes)
+        bytes.append(record(1))
+        bytes.append(record(2))
         let torn = Array(bytes[0..<(bytes.count - 5)])
         try StateFiles.writeAtomically(torn, to: path)
         let recovered = try WALRecovery.read(path: path)

@@ -1,11 +1,11 @@
 """PEP 517 backend of harmony-swift: builds libHarmonyC with SwiftPM and writes a wheel that carries it.
 
 `pip install ./Samples/python` and `pip wheel Samples/python` call `build_wheel`, which
-1. runs `swift build -c release --product HarmonyC` in the repository with HARMONY_PORTABLE=1 (code for any
+1. runs `swift build -c release --product HarmonyC` in the repository without HARMONY_NATIVE (code for any
    x86-64 CPU, in a scratch directory of its own, .build-python, so that this build and the usual
    `swift build` do not invalidate each other); and, when the build host has AVX2 and FMA (and
-   HARMONY_PORTABLE is not set), once more as `swift build` builds by default, tuned for such CPUs (in .build,
-   where `swift build -c release` has usually built it already). The portable build calls libm's fmaf where
+   HARMONY_NATIVE is not set to 0), once more with HARMONY_NATIVE=1, tuned for such CPUs (in .build, where
+   Samples/test.sh has usually built it already). The portable build calls libm's fmaf where
    the tuned one has vector FMA instructions: measured 4x slower on the Harmony fit. The package loads the
    tuned library on CPUs that have the instructions, the portable one elsewhere;
 2. copies the libraries and every Swift runtime library it loads from the toolchain (found with `ldd`) into
@@ -55,7 +55,7 @@ def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     libraries = {"libHarmonyC.so": _swift_build(portable=True)}
-    if "HARMONY_PORTABLE" not in os.environ and _host_has_avx2():
+    if os.environ.get("HARMONY_NATIVE") != "0" and _host_has_avx2():
         libraries["libHarmonyC-avx2.so"] = _swift_build(portable=False)
     with tempfile.TemporaryDirectory() as staging:
         package = os.path.join(staging, PACKAGE)
@@ -89,7 +89,9 @@ def _swift_build(portable: bool) -> str:
     if swift is None:
         raise BuildError("`swift` is not on the PATH: install Swift 6 (https://www.swift.org/install/linux/) "
                          "and put its usr/bin on the PATH, then run the install again")
-    env = dict(os.environ, HARMONY_PORTABLE="1") if portable else dict(os.environ)
+    env = {key: value for key, value in os.environ.items() if key != "HARMONY_NATIVE"}
+    if not portable:
+        env["HARMONY_NATIVE"] = "1"
     scratch = os.path.join(ROOT, ".build-python" if portable else ".build")
     command = [swift, "build", "-c", "release", "--product", "HarmonyC", "--package-path", ROOT,
                "--scratch-path", scratch]

@@ -391,7 +391,7 @@ public struct HDF5Dataset: HDF5Object {
 
 /// An HDF5 file for writing. Built in memory (HDF5's core driver, no backing file) and returned as bytes, so that it
 /// can be committed with the command's other outputs by `AtomicFileGroup`; or, for outputs too large to hold,
-/// streamed to a hidden temporary file next to the destination and published (fsync, rename) when finished.
+/// streamed to a temporary file next to the destination and published (fsync, rename) when finished.
 /// Strings are variable-length UTF-8 (what h5py and anndata write and read back as `str`).
 final class HDF5Writer {
     /// The destination, for messages.
@@ -418,11 +418,16 @@ final class HDF5Writer {
     /// An empty file on disk that `publish()` moves to `path`; until then nothing exists at `path`.
     init(streamingTo path: String) throws {
         self.path = path
-        let temp = AtomicFileGroup.temporaryPath(for: path)
+        let (fd, temp) = try AtomicFileGroup.createTemporary(for: path)
+        // HDF5 opens the file by name (and truncates it); the descriptor only reserved the unique name.
+        close(fd)
         temporary = temp
         id = try HDF5Library.run {
             let id = H5Fcreate(temp, chdf5_truncate(), h5Default, h5Default)
-            guard id >= 0 else { throw HarmonyError.io("\(path): cannot create the output file") }
+            guard id >= 0 else {
+                unlink(temp)
+                throw HarmonyError.io("\(path): cannot create the output file")
+            }
             return id
         }
     }

@@ -1,17 +1,21 @@
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
 
-// Outputs are written all-or-nothing: every file of a command is first written in full to a temporary file
-// next to its destination (same directory, so rename(2) is atomic) and fsynced; only when all of them are
-// written are they renamed into place. On any failure the temporaries are removed and no destination changes.
+// The project's one way to replace files atomically (the model file format's promise, and every output of the
+// commands): each file is written in full to `PATH.tmp-XXXXXX` (mkstemp, in the destination's directory, so that
+// rename(2) is atomic; then given its mode) and fsynced; only when all of a group are written are they renamed
+// into place, and then each directory that received one is fsynced, so the new names survive a crash. On any
+// failure the temporaries are removed; a failure before the renames leaves every destination as it was.
 
-/// A set of output files committed together (temp file + fsync + rename).
+/// A set of output files committed together (temporary file + fsync + rename + directory fsync).
 public struct AtomicFileGroup {
     private var pending: [(path: String, bytes: [UInt8])] = []
+    private let mode: mode_t
 
-    /// An empty group.
-    public init() {}
+    /// An empty group whose files get `mode` (0644 unless told otherwise).
+    public init(mode: mode_t = 0o644) { self.mode = mode }
 
     /// Queues `bytes` to be written to `path` by `commit()`.
     public mutating func add(_ bytes: [UInt8], to path: String) {
@@ -19,14 +23,18 @@ public struct AtomicFileGroup {
     }
 
     /// Writes every queued file to a temporary name, then renames them all into place.
-    /// - Throws: `HarmonyError.io` naming the file and the system's reason; nothing is left behind.
+    /// - Throws: `HarmonyError.io` naming the file and the system's reason; no temporary file is left behind.
     public func commit() throws {
         var written: [(temp: String, path: String)] = []
         do {
             for (path, bytes) in pending {
-                let temp = Self.temporaryPath(for: path)
+                let (fd, temp) = try Self.createTemporary(for: path, mode: mode)
                 written.append((temp, path))
-                try Self.writeSynced(bytes, to: temp, reportedAs: path)
+                defer { close(fd) }
+                try Self.attempt(path, "cannot write") {
+                    try bytes.withUnsafeBytes { try SystemCall.writeAll(fd, $0) }
+                    _ = try SystemCall.retrying("fsync") { fsync(fd) }
+                }
             }
         } catch {
             for w in written { unlink(w.temp) }
@@ -37,62 +45,68 @@ public struct AtomicFileGroup {
             for rest in written[i...] { unlink(rest.temp) }
             throw HarmonyError.io("\(w.path): cannot move the finished file into place: \(reason)")
         }
+        var synced: Set<String> = []
+        for w in written where synced.insert(SystemCall.directoryName(of: w.path)).inserted {
+            try Self.attempt(w.path, "cannot make its new name durable") { try SystemCall.syncDirectory(of: w.path) }
+        }
     }
 
     /// Writes one file atomically (a group of one).
-    public static func write(_ bytes: [UInt8], to path: String) throws {
-        var group = AtomicFileGroup()
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+        var group = AtomicFileGroup(mode: mode)
         group.add(bytes, to: path)
         try group.commit()
     }
 
-    /// A hidden temporary name in the destination's directory, unique to this process.
-    static func temporaryPath(for path: String) -> String {
-        let slash = path.lastIndex(of: "/")
-        let dir = slash.map { String(path[...$0]) } ?? ""
-        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        return "\(dir).\(base).tmp-\(getpid())"
-    }
-
-    /// Publishes a file written in full at `temp` (see `temporaryPath(for:)`), whose descriptor `fd` this closes:
-    /// fsync, then rename to `path`. On failure the temporary file is removed.
-    static func publish(_ fd: Int32, temporary temp: String, as path: String) throws {
-        guard fsync(fd) == 0 else {
+    /// A new empty temporary file for `path` (see the top of this file): its open descriptor and its name. For
+    /// outputs streamed by other writers, which then call `publish`.
+    static func createTemporary(for path: String, mode: mode_t = 0o644) throws -> (fd: Int32, path: String) {
+        var template = Array("\(path).tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw HarmonyError.io("\(path): cannot create a temporary file beside it: \(String(cString: strerror(errno)))")
+        }
+        let temp = String(cString: template.map { UInt8(bitPattern: $0) })
+        // Glibc's module does not export mkostemp (a _GNU_SOURCE name): close-on-exec is set right after.
+        guard fcntl(fd, F_SETFD, FD_CLOEXEC) == 0, fchmod(fd, mode) == 0 else {
             let reason = String(cString: strerror(errno))
             close(fd)
             unlink(temp)
-            throw HarmonyError.io("\(path): cannot flush to disk: \(reason)")
+            throw HarmonyError.io("\(path): cannot set the output file's mode: \(reason)")
         }
+        return (fd, temp)
+    }
+
+    /// Publishes a file written in full at `temp` (from `createTemporary`), whose descriptor `fd` this closes:
+    /// fsync, rename to `path`, fsync of the directory. On failure the temporary file is removed.
+    static func publish(_ fd: Int32, temporary temp: String, as path: String) throws {
+        let synced = Result { try SystemCall.retrying("fsync") { fsync(fd) } }
         close(fd)
+        do {
+            try attempt(path, "cannot flush to disk") { _ = try synced.get() }
+        } catch {
+            unlink(temp)
+            throw error
+        }
         guard rename(temp, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temp)
             throw HarmonyError.io("\(path): cannot move the finished file into place: \(reason)")
         }
+        try attempt(path, "cannot make its new name durable") { try SystemCall.syncDirectory(of: path) }
     }
 
-    private static func writeSynced(_ bytes: [UInt8], to temp: String, reportedAs path: String) throws {
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw HarmonyError.io("\(path): cannot create the output file: \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
-        try writeAll(bytes, to: fd, reportedAs: path)
-        guard fsync(fd) == 0 else {
-            throw HarmonyError.io("\(path): cannot flush to disk: \(String(cString: strerror(errno)))")
-        }
+    /// Writes all of `bytes` to the open file `fd`; errors name `path`.
+    static func writeAll(_ bytes: [UInt8], to fd: Int32, reportedAs path: String) throws {
+        try attempt(path, "cannot write") { try bytes.withUnsafeBytes { try SystemCall.writeAll(fd, $0) } }
     }
-}
 
-/// Writes all of `bytes` to `fd`, retrying short writes and EINTR; errors name `path`.
-func writeAll(_ bytes: [UInt8], to fd: Int32, reportedAs path: String) throws {
-    var offset = 0
-    while offset < bytes.count {
-        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw HarmonyError.io("\(path): cannot write: \(String(cString: strerror(errno)))")
+    // Runs `body`, reporting a failed system call as `HarmonyError.io` about `path`.
+    private static func attempt(_ path: String, _ what: String, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as SystemCallError {
+            throw HarmonyError.io("\(path): \(what): \(error.reason)")
         }
-        offset += n
     }
 }

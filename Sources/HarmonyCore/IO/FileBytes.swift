@@ -1,7 +1,5 @@
 import CZlib
-#if canImport(Glibc)
-import Glibc
-#endif
+import HarmonySystem
 
 /// Whole-file reads that decompress gzip transparently.
 ///
@@ -10,32 +8,19 @@ import Glibc
 public enum FileBytes {
     /// The bytes of `path`, decompressed if the file is gzip-compressed.
     public static func read(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw HarmonyError.io("\(path): cannot open for reading: \(String(cString: strerror(errno)))")
-        }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            close(fd)
-            throw HarmonyError.io("\(path): cannot read its size: \(String(cString: strerror(errno)))")
-        }
-        let size = Int(info.st_size)
-        var bytes = [UInt8](repeating: 0, count: size)
-        var done = 0
-        while done < size {
-            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + done, size - done) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 {
-                close(fd)
-                throw HarmonyError.io("\(path): cannot read: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            done += n
-        }
-        close(fd)
-        bytes.removeLast(size - done)
+        let bytes = try readStored(path)
         guard bytes.count >= 2, bytes[0] == 0x1f, bytes[1] == 0x8b else { return bytes }
         return try inflate(bytes, path: path)
+    }
+
+    /// The bytes of `path` exactly as stored (no decompression).
+    public static func readStored(_ path: String) throws -> [UInt8] {
+        do {
+            return try SystemCall.readFile(path)
+        } catch let error as SystemCallError {
+            throw HarmonyError.io("\(path): \(error.call == "open" ? "cannot open for reading" : "cannot read"): "
+                                  + error.reason)
+        }
     }
 
     /// Inflates gzip data (one or more concatenated members, as `Gzip.compress` and pigz write).

@@ -17,11 +17,7 @@ public final class GzipFileStream {
     /// Starts writing `path` (through a temporary file).
     public init(path: String) throws {
         self.path = path
-        temp = AtomicFileGroup.temporaryPath(for: path)
-        fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw HarmonyError.io("\(path): cannot create the output file: \(String(cString: strerror(errno)))")
-        }
+        (fd, temp) = try AtomicFileGroup.createTemporary(for: path)
         pending.reserveCapacity(Gzip.pieceSize)
     }
 
@@ -52,7 +48,7 @@ public final class GzipFileStream {
             let member = try pending.withUnsafeBufferPointer {
                 try Gzip.member(UnsafeBufferPointer(rebasing: $0[start..<end]), level: 1)
             }
-            try writeAll(member, to: fd, reportedAs: path)
+            try AtomicFileGroup.writeAll(member, to: fd, reportedAs: path)
             start = end
         }
         pending.removeFirst(start)

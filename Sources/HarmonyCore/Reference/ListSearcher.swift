@@ -1,5 +1,8 @@
 // The search of one group of queries (those sharing a nearest list) in `NearestNeighborIndex`; see the
-// header of NearestNeighborIndex.swift for the algorithm and its exactness argument.
+// header of NearestNeighborIndex.swift for the algorithm and its exactness argument. One function per phase:
+// the group's distances to every list centroid (`QueryGroup`), then for each list in visiting order the
+// queries its bounds cannot prune, their coordinates centred on the list, their dot products with its points
+// and the candidate scan; last the exact re-ranking.
 
 /// Searches the inverted lists for one group of queries at a time, reusing its scratch buffers.
 struct ListSearcher {
@@ -12,6 +15,8 @@ struct ListSearcher {
     private var block: [Float] = []
     // |q - c_l|^2 of each selected query for the list being scanned.
     private var blockNorms: [Float] = []
+    // The group's queries (positions in the group) that the bounds do not prune for the list being scanned.
+    private var selected: [Int] = []
 
     init(index: NearestNeighborIndex, k: Int) {
         self.index = index
@@ -21,154 +26,96 @@ struct ListSearcher {
 
     /// The k nearest points (original indices, distances) of the queries `rows` of `queries` (row-major, d).
     mutating func search(queries: [Float], rows: [Int], group: Int) -> (indices: [Int32], distances: [Float]) {
-        let m = rows.count, d = index.dimension, lists = index.listCount
-        var q = [Float](repeating: 0, count: m * d)
-        var qnorm = [Float](repeating: 0, count: m)
-        for (r, i) in rows.enumerated() {
+        var g = QueryGroup(index: index, queries: queries, rows: rows, group: group, keep: keep)
+        for l in g.visitingOrder() where index.listStart[l + 1] > index.listStart[l] {
+            selectQueries(g, list: l)
+            if selected.isEmpty { continue }
+            centre(&g, on: l)
+            computeDots(list: l)
+            scan(&g, list: l)
+        }
+        return rerank(queries: queries, rows: rows, bestI: g.bestI, bestD: g.bestD, errorScale: g.errorScale)
+    }
+
+    // Fills `selected` with the queries of the group whose lower bound on their distance to list l's points does
+    // not exceed their current k-th candidate (with slack).
+    private mutating func selectQueries(_ g: QueryGroup, list l: Int) {
+        selected.removeAll(keepingCapacity: true)
+        // Hyperplane bound: every point of list l is on l's side of the bisector between c_g and c_l (up to
+        // `assignSlack`, the rounding of the float assignment), and a query's distance to that bisector is
+        // (|q - c_l|^2 - |q - c_g|^2) / (2 |c_l - c_g|); `gemmSlack` covers the float squared distances.
+        let m = g.count
+        let cgl = g.centerDistance[l].squareRoot()
+        let cnl = index.centroidNorms[l], cng = index.centroidNorms[g.group]
+        let assignSlack = 2e-5 * (index.listMaxNorm[l] + cnl + cng)
+        for r in 0..<m {
+            var lb = max(g.toCentroid[l * m + r] - index.radius[l], 0)
+            if l != g.group && cgl > 0 {
+                let tl = g.toCentroid[l * m + r]
+                let gemmSlack = 2e-5 * (2 * g.qnorm[r] + cnl + cng)
+                let h = (tl * tl - g.toGroup[r] - gemmSlack - assignSlack) / (2 * cgl * (1 + 1e-5))
+                lb = max(lb, h)
+            }
+            let threshold = g.bestD[r * keep + keep - 1]
+            // Slack covers float rounding of the GEMM distances, so the bound never prunes a true neighbour.
+            if lb * lb <= threshold * 1.0001 + 1e-6 * g.qnorm[r] { selected.append(r) }
+        }
+    }
+
+    // The selected queries minus list l's centroid into `block` (rows), their squared norms into `blockNorms`,
+    // and each one's float error scale updated with (|q - c_l| + r_l)^2.
+    private mutating func centre(_ g: inout QueryGroup, on l: Int) {
+        let s = selected.count, d = index.dimension
+        if block.count < s * d { block = [Float](repeating: 0, count: s * d) }
+        if blockNorms.count < s { blockNorms = [Float](repeating: 0, count: s) }
+        for (row, r) in selected.enumerated() {
             var ss = 0.0
             for j in 0..<d {
-                let v = queries[i * d + j]
-                q[r * d + j] = v
+                let v = Float(Double(g.q[r * d + j]) - Double(index.centroids[l * d + j]))
+                block[row * d + j] = v
                 ss += Double(v) * Double(v)
             }
-            qnorm[r] = Float(ss)
+            blockNorms[row] = Float(ss)
+            let reach = ss.squareRoot() + Double(index.radius[l])
+            g.errorScale[r] = max(g.errorScale[r], reach * reach)
         }
-        // Distances from each query to each list centroid.
-        var toCentroid = [Float](repeating: 0, count: m * lists)
-        // Stored list-major (lists x m), so the per-list pruning pass reads one contiguous row.
-        BLAS.sgemm(transB: true, m: lists, n: m, k: d, alpha: 1,
-                    a: index.centroids, lda: d, b: q, ldb: d, beta: 0, c: &toCentroid, ldc: m)
-        // Squared distances (float, up to GEMM rounding) to every centroid; the group's own column is kept.
-        var toGroup = [Float](repeating: 0, count: m)
-        toCentroid.withUnsafeMutableBufferPointer { tc in
-            for l in 0..<lists {
-                let cn = index.centroidNorms[l]
-                for r in 0..<m {
-                    let s = qnorm[r] + cn - 2 * tc[l * m + r]
-                    tc[l * m + r] = max(s, 0)
+    }
+
+    // dots[row * size + p] = centred query `row` . centred point p of list l.
+    private mutating func computeDots(list l: Int) {
+        let lo = index.listStart[l], size = index.listStart[l + 1] - lo
+        let s = selected.count, d = index.dimension
+        if dots.count < s * size { dots = [Float](repeating: 0, count: s * size) }
+        index.points.withUnsafeBufferPointer { pb in
+            block.withUnsafeBufferPointer { bb in
+                dots.withUnsafeMutableBufferPointer { out in
+                    ListSearcher.dotProducts(bb.baseAddress!, rows: s, dims: d, points: pb.baseAddress! + lo * d,
+                                             size: size, into: out.baseAddress!)
                 }
             }
-            for r in 0..<m { toGroup[r] = tc[group * m + r] }
-            for e in 0..<(lists * m) { tc[e] = tc[e].squareRoot() }
         }
-        // Visit lists in order of distance from the group's own centroid (the closest lists tighten bounds first).
-        var order = Array(0..<lists)
-        let g = group
-        let centerDistance: [Float] = (0..<lists).map { l in
-            var s: Float = 0
-            for j in 0..<d {
-                let diff = index.centroids[l * d + j] - index.centroids[g * d + j]
-                s += diff * diff
-            }
-            return s
-        }
-        order.sort { centerDistance[$0] < centerDistance[$1] || (centerDistance[$0] == centerDistance[$1] && $0 < $1) }
-        var bestD = [Float](repeating: .infinity, count: m * keep)
-        var bestI = [Int32](repeating: Int32.max, count: m * keep)
-        // Per query, the largest (|q - c_l| + r_l)^2 over the lists scanned: the scale of the float error.
-        var errorScale = [Double](repeating: 0, count: m)
-        var selected: [Int] = []
-        for l in order {
-            let lo = index.listStart[l], hi = index.listStart[l + 1]
-            let size = hi - lo
-            if size == 0 { continue }
-            selected.removeAll(keepingCapacity: true)
-            // Hyperplane bound: every point of list l is on l's side of the bisector between c_g and c_l (up to
-            // `assignSlack`, the rounding of the float assignment), and a query's distance to that bisector is
-            // (|q - c_l|^2 - |q - c_g|^2) / (2 |c_l - c_g|); `gemmSlack` covers the float squared distances.
-            let cgl = centerDistance[l].squareRoot()
-            let cnl = index.centroidNorms[l], cng = index.centroidNorms[g]
-            let assignSlack = 2e-5 * (index.listMaxNorm[l] + cnl + cng)
-            for r in 0..<m {
-                var lb = max(toCentroid[l * m + r] - index.radius[l], 0)
-                if l != g && cgl > 0 {
-                    let tl = toCentroid[l * m + r]
-                    let gemmSlack = 2e-5 * (2 * qnorm[r] + cnl + cng)
-                    let h = (tl * tl - toGroup[r] - gemmSlack - assignSlack) / (2 * cgl * (1 + 1e-5))
-                    lb = max(lb, h)
-                }
-                let threshold = bestD[r * keep + keep - 1]
-                // Slack covers float rounding of the GEMM distances, so the bound never prunes a true neighbour.
-                if lb * lb <= threshold * 1.0001 + 1e-6 * qnorm[r] { selected.append(r) }
-            }
-            if selected.isEmpty { continue }
-            let s = selected.count
-            if block.count < s * d { block = [Float](repeating: 0, count: s * d) }
-            if blockNorms.count < s { blockNorms = [Float](repeating: 0, count: s) }
-            for (row, r) in selected.enumerated() {
-                var ss = 0.0
-                for j in 0..<d {
-                    let v = Float(Double(q[r * d + j]) - Double(index.centroids[l * d + j]))
-                    block[row * d + j] = v
-                    ss += Double(v) * Double(v)
-                }
-                blockNorms[row] = Float(ss)
-                let reach = ss.squareRoot() + Double(index.radius[l])
-                errorScale[r] = max(errorScale[r], reach * reach)
-            }
-            if dots.count < s * size { dots = [Float](repeating: 0, count: s * size) }
-            index.points.withUnsafeBufferPointer { pb in
-                block.withUnsafeBufferPointer { bb in
-                    dots.withUnsafeMutableBufferPointer { out in
-                        ListSearcher.dotProducts(bb.baseAddress!, rows: s, dims: d, points: pb.baseAddress! + lo * d,
-                                                 size: size, into: out.baseAddress!)
-                    }
-                }
-            }
-            dots.withUnsafeBufferPointer { db in
-              index.norms.withUnsafeBufferPointer { nbAll in
-                index.originalIndex.withUnsafeBufferPointer { obAll in
-                bestD.withUnsafeMutableBufferPointer { bd in
-                    bestI.withUnsafeMutableBufferPointer { bi in
-                        let nb = nbAll.baseAddress! + lo, ob = obAll.baseAddress! + lo
-                        for (row, r) in selected.enumerated() {
-                            let base = r * keep
-                            let qn = blockNorms[row]
-                            let drow = db.baseAddress! + row * size
-                            var threshold = bd[base + keep - 1]
-                            // Offers point p at distance `dist` to the query's sorted candidates.
-                            @inline(__always) func offer(_ p: Int, _ dist: Float) {
-                                if dist > threshold { return }
-                                let id = ob[p]
-                                if dist == threshold && id > bi[base + keep - 1] { return }
-                                var pos = keep - 1
-                                // Insertion keeps the row sorted by (distance, index).
-                                while pos > 0 && (bd[base + pos - 1] > dist
-                                                  || (bd[base + pos - 1] == dist && bi[base + pos - 1] > id)) {
-                                    bd[base + pos] = bd[base + pos - 1]
-                                    bi[base + pos] = bi[base + pos - 1]
-                                    pos -= 1
-                                }
-                                bd[base + pos] = dist
-                                bi[base + pos] = id
-                                threshold = bd[base + keep - 1]
-                            }
-                            // Eight distances at a time (the same operations per lane as the scalar tail); most
-                            // groups of eight hold no candidate and cost one comparison.
-                            let wide = size - size % 8
-                            let qnv = SIMD8<Float>(repeating: qn)
-                            var p = 0
-                            while p < wide {
-                                let nbv = UnsafeRawPointer(nb + p).loadUnaligned(as: SIMD8<Float>.self)
-                                let dv = UnsafeRawPointer(drow + p).loadUnaligned(as: SIMD8<Float>.self)
-                                let dist = qnv + nbv - 2 * dv
-                                if any(dist .<= SIMD8<Float>(repeating: threshold)) {
-                                    for lane in 0..<8 { offer(p + lane, dist[lane]) }
-                                }
-                                p += 8
-                            }
-                            while p < size {
-                                offer(p, qn + nb[p] - 2 * drow[p])
-                                p += 1
+    }
+
+    // Offers every point of list l to each selected query's candidates.
+    private func scan(_ g: inout QueryGroup, list l: Int) {
+        let lo = index.listStart[l], size = index.listStart[l + 1] - lo
+        let keep = self.keep
+        dots.withUnsafeBufferPointer { db in
+            index.norms.withUnsafeBufferPointer { norms in
+                index.originalIndex.withUnsafeBufferPointer { ids in
+                    g.bestD.withUnsafeMutableBufferPointer { bd in
+                        g.bestI.withUnsafeMutableBufferPointer { bi in
+                            let list = ListPoints(norms: norms.baseAddress! + lo, ids: ids.baseAddress! + lo, size: size)
+                            for (row, r) in selected.enumerated() {
+                                var candidates = Candidates(distances: bd.baseAddress! + r * keep,
+                                                            ids: bi.baseAddress! + r * keep, keep: keep)
+                                candidates.scan(list, dots: db.baseAddress! + row * size, queryNorm: blockNorms[row])
                             }
                         }
                     }
                 }
-                }
-              }
             }
         }
-        return rerank(queries: queries, rows: rows, bestI: bestI, bestD: bestD, errorScale: errorScale)
     }
 
     /// out[row * size + p] = block[row] . point p, for `rows` query rows (row-major, `dims`) and the `size` points of
@@ -254,5 +201,149 @@ struct ListSearcher {
             ss += diff * diff
         }
         return ss
+    }
+}
+
+/// One group of queries (those sharing a nearest list) during a search: the queries, their distances to the list
+/// centroids, and each query's best candidates so far.
+private struct QueryGroup {
+    /// The group's list.
+    let group: Int
+    /// Number of queries.
+    let count: Int
+    /// The queries (count x d) and their squared norms.
+    let q: [Float]
+    let qnorm: [Float]
+    // |q - c_l| for every list l and query r at l * count + r (list-major, so the pruning pass reads one
+    // contiguous row), and the squared distance of each query to its own group's centroid.
+    let toCentroid: [Float]
+    let toGroup: [Float]
+    /// |c_l - c_group|^2 for every list l.
+    let centerDistance: [Float]
+    /// Per query, its `keep` best candidates so far (float distance, original index), sorted by both.
+    var bestD: [Float]
+    var bestI: [Int32]
+    /// Per query, the largest (|q - c_l| + r_l)^2 over the lists scanned: the scale of the float error.
+    var errorScale: [Double]
+
+    init(index: NearestNeighborIndex, queries: [Float], rows: [Int], group: Int, keep: Int) {
+        let m = rows.count, d = index.dimension, lists = index.listCount
+        self.group = group
+        count = m
+        var q = [Float](repeating: 0, count: m * d)
+        var qnorm = [Float](repeating: 0, count: m)
+        for (r, i) in rows.enumerated() {
+            var ss = 0.0
+            for j in 0..<d {
+                let v = queries[i * d + j]
+                q[r * d + j] = v
+                ss += Double(v) * Double(v)
+            }
+            qnorm[r] = Float(ss)
+        }
+        // Distances from each query to each list centroid, stored list-major (lists x m).
+        var toCentroid = [Float](repeating: 0, count: m * lists)
+        BLAS.sgemm(transB: true, m: lists, n: m, k: d, alpha: 1,
+                   a: index.centroids, lda: d, b: q, ldb: d, beta: 0, c: &toCentroid, ldc: m)
+        // Squared distances (float, up to GEMM rounding) to every centroid; the group's own column is kept.
+        var toGroup = [Float](repeating: 0, count: m)
+        toCentroid.withUnsafeMutableBufferPointer { tc in
+            for l in 0..<lists {
+                let cn = index.centroidNorms[l]
+                for r in 0..<m {
+                    let s = qnorm[r] + cn - 2 * tc[l * m + r]
+                    tc[l * m + r] = max(s, 0)
+                }
+            }
+            for r in 0..<m { toGroup[r] = tc[group * m + r] }
+            for e in 0..<(lists * m) { tc[e] = tc[e].squareRoot() }
+        }
+        self.q = q
+        self.qnorm = qnorm
+        self.toCentroid = toCentroid
+        self.toGroup = toGroup
+        centerDistance = (0..<lists).map { l in
+            var s: Float = 0
+            for j in 0..<d {
+                let diff = index.centroids[l * d + j] - index.centroids[group * d + j]
+                s += diff * diff
+            }
+            return s
+        }
+        bestD = [Float](repeating: .infinity, count: m * keep)
+        bestI = [Int32](repeating: Int32.max, count: m * keep)
+        errorScale = [Double](repeating: 0, count: m)
+    }
+
+    /// The lists in order of distance from the group's own centroid (the closest lists tighten bounds first).
+    func visitingOrder() -> [Int] {
+        Array(centerDistance.indices).sorted {
+            centerDistance[$0] < centerDistance[$1] || (centerDistance[$0] == centerDistance[$1] && $0 < $1)
+        }
+    }
+}
+
+/// The points of one list as the candidate scan reads them: squared norms and original indices, in list order.
+private struct ListPoints {
+    let norms: UnsafePointer<Float>
+    let ids: UnsafePointer<Int32>
+    let size: Int
+}
+
+/// One query's `keep` best candidates (float distance, original index), sorted by (distance, index), in place in
+/// the group's arrays.
+private struct Candidates {
+    let distances: UnsafeMutablePointer<Float>
+    let ids: UnsafeMutablePointer<Int32>
+    let keep: Int
+    /// The largest distance kept (infinity until `keep` candidates were offered).
+    private var threshold: Float
+
+    init(distances: UnsafeMutablePointer<Float>, ids: UnsafeMutablePointer<Int32>, keep: Int) {
+        self.distances = distances
+        self.ids = ids
+        self.keep = keep
+        threshold = distances[keep - 1]
+    }
+
+    /// Offers every point of `list` at distance |q|^2 + |p|^2 - 2 q.p (centred coordinates), with `dots` the
+    /// query's dot products with the list's points. Eight distances at a time (the same operations per lane as
+    /// the scalar tail); most groups of eight hold no candidate and cost one comparison.
+    @inline(__always)
+    mutating func scan(_ list: ListPoints, dots: UnsafePointer<Float>, queryNorm qn: Float) {
+        let size = list.size, nb = list.norms
+        let wide = size - size % 8
+        let qnv = SIMD8<Float>(repeating: qn)
+        var p = 0
+        while p < wide {
+            let nbv = UnsafeRawPointer(nb + p).loadUnaligned(as: SIMD8<Float>.self)
+            let dv = UnsafeRawPointer(dots + p).loadUnaligned(as: SIMD8<Float>.self)
+            let dist = qnv + nbv - 2 * dv
+            if any(dist .<= SIMD8<Float>(repeating: threshold)) {
+                for lane in 0..<8 { offer(list.ids[p + lane], dist[lane]) }
+            }
+            p += 8
+        }
+        while p < size {
+            offer(list.ids[p], qn + nb[p] - 2 * dots[p])
+            p += 1
+        }
+    }
+
+    /// Inserts point `id` at distance `dist` unless it is beyond the kept ones.
+    @inline(__always)
+    private mutating func offer(_ id: Int32, _ dist: Float) {
+        if dist > threshold { return }
+        if dist == threshold && id > ids[keep - 1] { return }
+        var pos = keep - 1
+        // Insertion keeps the row sorted by (distance, index).
+        while pos > 0 && (distances[pos - 1] > dist || (distances[pos - 1] == dist && ids[pos - 1] > id)) {
+            distances[pos] = distances[pos - 1]
+            ids[pos] = ids[pos - 1]
+            pos -= 1
+        }
+        distances[pos] = dist
+        ids[pos] = id
+        threshold = distances[keep - 1]
     }
 }

@@ -1,5 +1,7 @@
+import HarmonyProtocol
+
 // Encoding and decoding of each model file section (layouts in Protocols/model-format.md). Decoders read
-// through `ByteReader`, which throws on any overrun; counts are bounded by the section length before any
+// through `ModelSectionReader`, which throws on any overrun; counts are bounded by the section length before any
 // allocation, and every section must be consumed exactly.
 
 extension ModelFile {
@@ -8,108 +10,108 @@ extension ModelFile {
     static func encodeParameters(_ model: ReferenceModel) -> [UInt8] {
         var w = ByteWriter()
         let p = model.parameters
-        w.u32(UInt32(model.clusterCount))
-        w.u32(UInt32(model.dimension))
-        w.u8(p.preset == .harmony2 ? 0 : 1)
+        w.writeUInt32(UInt32(model.clusterCount))
+        w.writeUInt32(UInt32(model.dimension))
+        w.writeUInt8(p.preset == .harmony2 ? 0 : 1)
         let lambdaValues: [Double]
         switch p.lambda {
-        case .dynamic(let alpha): w.u8(0); lambdaValues = [alpha]
-        case .fixed(let values): w.u8(1); lambdaValues = values
+        case .dynamic(let alpha): w.writeUInt8(0); lambdaValues = [alpha]
+        case .fixed(let values): w.writeUInt8(1); lambdaValues = values
         }
-        w.u16(0)
-        w.u32(UInt32(p.theta.count))
-        w.u32(UInt32(lambdaValues.count))
-        w.doubles(p.sigma)
-        w.doubles(p.theta)
-        w.doubles(lambdaValues)
+        w.writeUInt16(0)
+        w.writeUInt32(UInt32(p.theta.count))
+        w.writeUInt32(UInt32(lambdaValues.count))
+        w.writeFloat64Array(p.sigma)
+        w.writeFloat64Array(p.theta)
+        w.writeFloat64Array(lambdaValues)
         return w.bytes
     }
 
     static func encodeStatistics(_ model: ReferenceModel) -> [UInt8] {
         var w = ByteWriter()
-        w.doubles(model.clusterMass)
-        w.doubles(model.clusterSums.values)
+        w.writeFloat64Array(model.clusterMass)
+        w.writeFloat64Array(model.clusterSums.values)
         return w.bytes
     }
 
     static func encodeCovariates(_ model: ReferenceModel) -> [UInt8] {
         var w = ByteWriter()
-        w.u32(UInt32(model.covariates.count))
+        w.writeUInt32(UInt32(model.covariates.count))
         for cov in model.covariates {
-            w.string(cov.name)
-            w.u32(UInt32(cov.levels.count))
-            for level in cov.levels { w.string(level) }
+            w.writeLongString(cov.name)
+            w.writeUInt32(UInt32(cov.levels.count))
+            for level in cov.levels { w.writeLongString(level) }
         }
         return w.bytes
     }
 
     static func encodeLevelTerms(_ model: ReferenceModel) -> [UInt8] {
         var w = ByteWriter()
-        for terms in model.levelTerms { w.doubles(terms.values) }
+        for terms in model.levelTerms { w.writeFloat64Array(terms.values) }
         return w.bytes
     }
 
     static func encodeLabels(_ labels: ReferenceLabels) -> [UInt8] {
         var w = ByteWriter()
-        w.string(labels.name)
-        w.u32(UInt32(labels.values.count))
-        for v in labels.values { w.string(v) }
-        w.doubles(labels.clusterFrequencies.values)
+        w.writeLongString(labels.name)
+        w.writeUInt32(UInt32(labels.values.count))
+        for v in labels.values { w.writeLongString(v) }
+        w.writeFloat64Array(labels.clusterFrequencies.values)
         return w.bytes
     }
 
     static func encodeCellIds(_ cells: ReferenceCells) -> [UInt8] {
         var w = ByteWriter(capacity: 8 + cells.ids.reduce(0) { $0 + 4 + $1.utf8.count })
-        w.u64(UInt64(cells.ids.count))
-        for id in cells.ids { w.string(id) }
+        w.writeUInt64(UInt64(cells.ids.count))
+        for id in cells.ids { w.writeLongString(id) }
         return w.bytes
     }
 
     static func encodeCellData(_ cells: ReferenceCells) -> [UInt8] {
         var w = ByteWriter(capacity: 16 + 8 * cells.original.values.count + 4 * cells.ids.count * (1 + cells.covariateCodes.count))
-        w.u64(UInt64(cells.ids.count))
-        w.u32(UInt32(cells.covariateCodes.count))
-        w.u32(cells.labelCodes.isEmpty ? 0 : 1)
-        w.floats(cells.original.values)
-        w.floats(cells.corrected.values)
-        for codes in cells.covariateCodes { w.int32s(codes) }
-        w.int32s(cells.labelCodes)
+        w.writeUInt64(UInt64(cells.ids.count))
+        w.writeUInt32(UInt32(cells.covariateCodes.count))
+        w.writeUInt32(cells.labelCodes.isEmpty ? 0 : 1)
+        w.writeFloat32Array(cells.original.values)
+        w.writeFloat32Array(cells.corrected.values)
+        for codes in cells.covariateCodes { w.writeInt32Array(codes) }
+        w.writeInt32Array(cells.labelCodes)
         return w.bytes
     }
 
     static func encodeGenes(_ genes: GeneSpace) -> [UInt8] {
         var w = ByteWriter()
-        w.u32(UInt32(genes.geneCount))
-        w.u32(UInt32(genes.dimension))
+        w.writeUInt32(UInt32(genes.geneCount))
+        w.writeUInt32(UInt32(genes.dimension))
         switch genes.normalization {
-        case .logCounts(let target): w.u8(0); w.u8(0); w.u16(0); w.doubles([target])
-        case .asGiven: w.u8(1); w.u8(0); w.u16(0); w.doubles([0])
+        case .logCounts(let target): w.writeUInt8(0); w.writeUInt8(0); w.writeUInt16(0); w.writeFloat64Array([target])
+        case .asGiven: w.writeUInt8(1); w.writeUInt8(0); w.writeUInt16(0); w.writeFloat64Array([0])
         }
-        w.doubles([genes.clip])
+        w.writeFloat64Array([genes.clip])
         for gene in genes.genes {
-            w.string(gene.id)
-            w.string(gene.name)
+            w.writeLongString(gene.id)
+            w.writeLongString(gene.name)
         }
-        w.doubles(genes.means)
-        w.doubles(genes.standardDeviations)
-        w.doubles(genes.loadings.values)
-        w.doubles(genes.projectionOffset)
+        w.writeFloat64Array(genes.means)
+        w.writeFloat64Array(genes.standardDeviations)
+        w.writeFloat64Array(genes.loadings.values)
+        w.writeFloat64Array(genes.projectionOffset)
         return w.bytes
     }
 
     static func encodeClusterSpread(_ spread: ClusterSpread) -> [UInt8] {
         var w = ByteWriter(capacity: 8 + 8 * (spread.centres.values.count + spread.covariances.count))
-        w.u32(UInt32(spread.clusterCount))
-        w.u32(UInt32(spread.dimension))
-        w.doubles(spread.centres.values)
-        w.doubles(spread.covariances)
+        w.writeUInt32(UInt32(spread.clusterCount))
+        w.writeUInt32(UInt32(spread.dimension))
+        w.writeFloat64Array(spread.centres.values)
+        w.writeFloat64Array(spread.covariances)
         return w.bytes
     }
 
     // MARK: - Decoding
 
     /// The GENES section: a gene space over the model's d dimensions.
-    static func decodeGenes(_ r: ByteReader, dimension: Int) throws -> GeneSpace {
+    static func decodeGenes(_ r: ModelSectionReader, dimension: Int) throws -> GeneSpace {
         var r = r
         let g = Int(try r.u32()), d = Int(try r.u32())
         guard d == dimension else { throw r.fail("\(d) loading columns for a model of \(dimension) dimensions") }
@@ -137,7 +139,7 @@ extension ModelFile {
     }
 
     /// The CLUSTER_SPREAD section: K centres and K covariances over d dimensions.
-    static func decodeClusterSpread(_ r: ByteReader, clusters k: Int, dimension d: Int) throws -> ClusterSpread {
+    static func decodeClusterSpread(_ r: ModelSectionReader, clusters k: Int, dimension d: Int) throws -> ClusterSpread {
         var r = r
         guard Int(try r.u32()) == k, Int(try r.u32()) == d else { throw r.fail("its K and d differ from PARAMETERS") }
         // k, d <= 2^20 (checked with PARAMETERS), so k * d * (d + 1) * 8 fits an Int.
@@ -151,10 +153,10 @@ extension ModelFile {
         }
     }
 
-    static func decodeModel(version: UInt64, parameters pr: ByteReader, statistics sr: ByteReader,
-                            covariates cr: ByteReader, levelTerms lr: ByteReader, labels lbr: ByteReader?,
-                            cellIds ir: ByteReader?, cellData dr: ByteReader?, genes gr: ByteReader?,
-                            clusterSpread csr: ByteReader?, source: String) throws -> ReferenceModel {
+    static func decodeModel(version: UInt64, parameters pr: ModelSectionReader, statistics sr: ModelSectionReader,
+                            covariates cr: ModelSectionReader, levelTerms lr: ModelSectionReader, labels lbr: ModelSectionReader?,
+                            cellIds ir: ModelSectionReader?, cellData dr: ModelSectionReader?, genes gr: ModelSectionReader?,
+                            clusterSpread csr: ModelSectionReader?, source: String) throws -> ReferenceModel {
         var pr = pr, sr = sr, cr = cr, lr = lr
         let k = Int(try pr.u32()), d = Int(try pr.u32())
         guard k >= 1, d >= 1, k <= 1 << 20, d <= 1 << 20 else { throw pr.fail("invalid K \(k) or d \(d)") }

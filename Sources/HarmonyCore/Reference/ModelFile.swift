@@ -1,7 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CZlib
+import HarmonyProtocol
 
 #if _endian(big)
 #error("model files store little-endian IEEE-754 arrays by bulk copy; big-endian hosts are not supported")
@@ -33,43 +30,14 @@ public enum ModelFile {
         public let length: Int
     }
 
-    /// Writes `model` atomically: to `path.tmp-XXXXXX`, fsync, rename over `path`, fsync the directory.
+    /// Writes `model` atomically (see `AtomicFileGroup`): a crash leaves the old file or the new one.
     public static func write(_ model: ReferenceModel, to path: String) throws {
-        let bytes = encode(model)
-        var template = Array("\(path).tmp-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw HarmonyError.io("\(path): cannot create a temporary file beside it (\(errnoText()))") }
-        let tmp = String(cString: template.map { UInt8(bitPattern: $0) })
-        var ok = false
-        defer { if !ok { unlink(tmp) } }
-        do {
-            defer { close(fd) }
-            fchmod(fd, 0o644)
-            try bytes.withUnsafeBytes { raw in
-                var done = 0
-                while done < raw.count {
-                    let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                    if n < 0 && errno == EINTR { continue }
-                    guard n > 0 else { throw HarmonyError.io("\(tmp): write failed (\(errnoText()))") }
-                    done += n
-                }
-            }
-            guard fsync(fd) == 0 else { throw HarmonyError.io("\(tmp): fsync failed (\(errnoText()))") }
-        }
-        guard rename(tmp, path) == 0 else { throw HarmonyError.io("cannot rename \(tmp) to \(path) (\(errnoText()))") }
-        ok = true
-        let slash = path.lastIndex(of: "/")
-        let dir = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let dfd = open(dir, O_RDONLY | O_DIRECTORY)
-        if dfd >= 0 {
-            fsync(dfd)
-            close(dfd)
-        }
+        try AtomicFileGroup.write(encode(model), to: path)
     }
 
     /// Reads and fully validates a model file; any corruption is a `HarmonyError.fileFormat`.
     public static func read(_ path: String) throws -> ReferenceModel {
-        try decode(readBytes(path), source: path)
+        try decode(FileBytes.readStored(path), source: path)
     }
 
     /// The bytes of a model file.
@@ -90,40 +58,40 @@ public enum ModelFile {
         let tableEnd = fixedHeaderSize + tableEntrySize * sections.count
         var offset = align8(tableEnd + 4)
         var out = ByteWriter(capacity: offset + sections.reduce(0) { $0 + align8($1.1.count) })
-        out.append(magic)
-        out.u32(ReferenceModel.currentFormatVersion)
-        out.u32(flags)
-        out.u64(model.modelVersion)
+        out.writeBytes(magic)
+        out.writeUInt32(ReferenceModel.currentFormatVersion)
+        out.writeUInt32(flags)
+        out.writeUInt64(model.modelVersion)
         let lengthField = out.count
-        out.u64(0)
-        out.u32(UInt32(sections.count))
-        out.u32(0)
+        out.writeUInt64(0)
+        out.writeUInt32(UInt32(sections.count))
+        out.writeUInt32(0)
         for (id, body) in sections {
-            out.u32(id.rawValue)
-            out.u32(crc(body))
-            out.u64(UInt64(offset))
-            out.u64(UInt64(body.count))
+            out.writeUInt32(id.rawValue)
+            out.writeUInt32(CRC32.checksum(body))
+            out.writeUInt64(UInt64(offset))
+            out.writeUInt64(UInt64(body.count))
             offset = align8(offset + body.count)
         }
-        out.patchU64(UInt64(offset), at: lengthField)
-        out.u32(out.bytes.withUnsafeBytes { crc(UnsafeRawBufferPointer(rebasing: $0[0..<tableEnd])) })
+        out.patchUInt64(UInt64(offset), at: lengthField)
+        out.writeUInt32(CRC32.checksum(out.bytes[0..<tableEnd]))
         for (_, body) in sections {
-            out.pad(to: 8)
-            out.append(body)
+            out.pad(toMultipleOf: 8)
+            out.writeBytes(body)
         }
-        out.pad(to: 8)
-        return out.bytes
+        out.pad(toMultipleOf: 8)
+        return out.take()
     }
 
     /// Parses and validates model file bytes; `source` names the file in error messages.
     public static func decode(_ bytes: [UInt8], source: String) throws -> ReferenceModel {
         try bytes.withUnsafeBytes { raw in
-            let table = try sectionTable(raw, source: source)
+            let table = try sectionTable(bytes, source: source)
             let flags = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
             let version = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
-            func reader(_ s: ModelSection) -> ByteReader? {
+            func reader(_ s: ModelSection) -> ModelSectionReader? {
                 table.first { $0.0 == s }.map {
-                    ByteReader(raw, start: $0.1, end: $0.1 + $0.2, context: "\(source): section \(s.name)")
+                    ModelSectionReader(bytes, range: $0.1..<($0.1 + $0.2), context: "\(source): section \(s.name)")
                 }
             }
             let expected: [ModelSection] = [.parameters, .statistics, .covariates, .levelTerms]
@@ -142,22 +110,23 @@ public enum ModelFile {
 
     /// The section table of model file bytes, after checking magic, version, header checksum and length.
     public static func sections(_ bytes: [UInt8], source: String) throws -> [SectionInfo] {
-        try bytes.withUnsafeBytes { raw in
-            try sectionTable(raw, source: source).map { SectionInfo(name: $0.0.name, offset: $0.1, length: $0.2) }
-        }
+        try sectionTable(bytes, source: source).map { SectionInfo(name: $0.0.name, offset: $0.1, length: $0.2) }
     }
 
     /// The format version of model file bytes (after the same checks as `sections`).
     public static func formatVersion(_ bytes: [UInt8], source: String) throws -> UInt32 {
-        try bytes.withUnsafeBytes { raw in
-            _ = try sectionTable(raw, source: source)
-            return UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-        }
+        _ = try sectionTable(bytes, source: source)
+        return bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self)) }
     }
 
     // MARK: - Framing
 
-    static func sectionTable(_ raw: UnsafeRawBufferPointer, source: String) throws -> [(ModelSection, Int, Int)] {
+    static func sectionTable(_ bytes: [UInt8], source: String) throws -> [(ModelSection, Int, Int)] {
+        try bytes.withUnsafeBytes { try sectionTable(bytes, raw: $0, source: source) }
+    }
+
+    private static func sectionTable(_ bytes: [UInt8], raw: UnsafeRawBufferPointer,
+                                     source: String) throws -> [(ModelSection, Int, Int)] {
         func bad(_ m: String) -> HarmonyError { .fileFormat("\(source): \(m)") }
         // The magic first: a short file of some other kind (a pickle named .hmod) is not "truncated".
         let lead = Array(raw.prefix(magic.count))
@@ -170,7 +139,7 @@ public enum ModelFile {
         guard raw.count >= fixedHeaderSize + 4 else {
             throw bad("truncated: only \(raw.count) bytes, less than a model file's header")
         }
-        var header = ByteReader(raw, start: 8, end: fixedHeaderSize, context: source)
+        var header = ModelSectionReader(bytes, range: 8..<fixedHeaderSize, context: source)
         let format = try header.u32()
         guard format >= 1 else { throw bad("invalid format version 0") }
         guard format <= ReferenceModel.currentFormatVersion else {
@@ -186,7 +155,7 @@ public enum ModelFile {
         let tableEnd = fixedHeaderSize + tableEntrySize * count
         guard raw.count >= tableEnd + 4 else { throw bad("truncated inside the section table") }
         let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: tableEnd, as: UInt32.self))
-        guard crc(UnsafeRawBufferPointer(rebasing: raw[0..<tableEnd])) == stored else {
+        guard CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<tableEnd])) == stored else {
             throw bad("header checksum mismatch (the file is corrupt)")
         }
         guard declaredLength == UInt64(raw.count) else {
@@ -198,7 +167,7 @@ public enum ModelFile {
         let known = format == 1 ? flagCompact | flagLabels : flagCompact | flagLabels | flagGenes | flagClusterSpread
         guard flags & ~known == 0, reserved == 0 else { throw bad("unknown header flags") }
         var entries: [(ModelSection, Int, Int)] = []
-        var reader = ByteReader(raw, start: fixedHeaderSize, end: tableEnd, context: source)
+        var reader = ModelSectionReader(bytes, range: fixedHeaderSize..<tableEnd, context: source)
         var cursor = tableEnd + 4
         for _ in 0..<count {
             let idValue = try reader.u32(), sum = try reader.u32(), offset = try reader.u64(), length = try reader.u64()
@@ -209,7 +178,7 @@ public enum ModelFile {
             }
             try checkZero(raw, cursor, Int(offset), source: source)
             let o = Int(offset), l = Int(length)
-            guard crc(UnsafeRawBufferPointer(rebasing: raw[o..<(o + l)])) == sum else {
+            guard CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[o..<(o + l)])) == sum else {
                 throw bad("checksum mismatch in section \(id.name) (the file is corrupt)")
             }
             entries.append((id, o, l))
@@ -227,36 +196,4 @@ public enum ModelFile {
     }
 
     static func align8(_ n: Int) -> Int { (n + 7) & ~7 }
-
-    static func crc(_ bytes: [UInt8]) -> UInt32 { bytes.withUnsafeBytes { crc($0) } }
-
-    static func crc(_ raw: UnsafeRawBufferPointer) -> UInt32 {
-        guard let base = raw.baseAddress, raw.count > 0 else { return UInt32(crc32(0, nil, 0)) }
-        return UInt32(crc32_z(0, base.assumingMemoryBound(to: Bytef.self), raw.count))
-    }
-
-    static func readBytes(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw HarmonyError.io("\(path): cannot open the model file (\(errnoText()))") }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw HarmonyError.io("\(path): cannot stat (\(errnoText()))") }
-        let size = Int(st.st_size)
-        var failure: HarmonyError? = nil
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-            var done = 0
-            while done < size {
-                let n = Glibc.read(fd, buffer.baseAddress! + done, size - done)
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 { failure = .io("\(path): read failed (\(errnoText()))"); break }
-                if n == 0 { break }
-                done += n
-            }
-            initialized = done
-        }
-        if let failure { throw failure }
-        return bytes
-    }
-
-    static func errnoText() -> String { String(cString: strerror(errno)) }
 }

@@ -1,21 +1,33 @@
-// Reads a payload that came from an untrusted peer. Every length is checked against the bytes that remain
-// BEFORE anything is allocated from it, so a lying length produces a MALFORMED error, never a trap or a huge
-// allocation. Floats are checked for NaN and infinities (NON_FINITE).
+// Reads bytes that came from an untrusted source: a peer's payload, and also (the one little-endian reader of the
+// project) the sections of a model file and the records of harmonyd's log. Every length is checked against the
+// bytes that remain BEFORE anything is allocated from it, so a lying length produces a MALFORMED error, never a
+// trap or a huge allocation. Strings must be valid UTF-8 (a truncated sequence is an error, not a replacement
+// character). Floats read as finite are checked for NaN and infinities (NON_FINITE). Callers outside the wire
+// protocol turn the `ProtocolError` into their own error type, keeping its message.
 
 /// Reads little-endian values from a payload, throwing `ProtocolError` on any inconsistency.
 public struct ByteReader {
     private let bytes: [UInt8]
-    /// Offset of the next unread byte.
+    /// Offset of the next unread byte (in `bytes`, also for a reader over a range of them).
     public private(set) var offset: Int
+    // One past the last byte the reader may read.
+    private let end: Int
 
     /// A reader positioned at the start of `bytes`.
     public init(_ bytes: [UInt8]) {
+        self.init(bytes, range: 0..<bytes.count)
+    }
+
+    /// A reader over `bytes[range]` (shares the array's storage, copies nothing), positioned at its start.
+    public init(_ bytes: [UInt8], range: Range<Int>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count, "reader range outside the bytes")
         self.bytes = bytes
-        self.offset = 0
+        self.offset = range.lowerBound
+        self.end = range.upperBound
     }
 
     /// Bytes not read yet.
-    public var remaining: Int { bytes.count - offset }
+    public var remaining: Int { end - offset }
 
     /// Reads one byte.
     public mutating func readUInt8(_ what: @autoclosure () -> String) throws -> UInt8 {
@@ -112,15 +124,9 @@ public struct ByteReader {
         return try readFiniteFloat32Array(count, "\(what()) cell")
     }
 
-    /// Reads `count` little-endian binary64 values; the count is checked against the remaining bytes first.
+    /// Reads `count` little-endian binary64 values in one bulk copy, unchecked (the caller checks their range).
     public mutating func readFloat64Array(_ count: Int, _ what: @autoclosure () -> String) throws -> [Double] {
-        let (size, overflow) = count.multipliedReportingOverflow(by: 8)
-        guard count >= 0, !overflow, size <= remaining else {
-            throw ProtocolError(.malformed, "\(what()) needs \(count) x 8 bytes, but only \(remaining) remain")
-        }
-        var out = [Double](repeating: 0, count: count)
-        for i in 0..<count { out[i] = Double(bitPattern: try readUInt64(what())) }
-        return out
+        try readBulk(count, what())
     }
 
     /// Reads `count` raw bytes.
@@ -154,28 +160,36 @@ public struct ByteReader {
         }
     }
 
-    private mutating func readLittleEndian(_ size: Int, _ what: String) throws -> UInt64 {
-        try need(size, what)
+    // The descriptions are autoclosures all the way down: building them costs a string per read, and they are
+    // only needed for an error.
+    private mutating func readLittleEndian(_ size: Int, _ what: @autoclosure () -> String) throws -> UInt64 {
+        try need(size, what())
         var v: UInt64 = 0
         for i in 0..<size { v |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
         offset += size
         return v
     }
 
-    private mutating func readUTF8(_ n: Int, _ what: String) throws -> String {
-        try need(n, what)
-        let slice = bytes[offset..<(offset + n)]
-        guard let s = String(validating: slice, as: UTF8.self) else {
-            throw ProtocolError(.malformed, "\(what) is not valid UTF-8")
+    private mutating func readUTF8(_ n: Int, _ what: @autoclosure () -> String) throws -> String {
+        try need(n, what())
+        // Validated through a buffer pointer rather than the generic path over an ArraySlice: cheaper per string,
+        // and a model file holds hundreds of thousands of cell ids.
+        let start = offset
+        let validated = bytes.withUnsafeBufferPointer {
+            String(validating: UnsafeBufferPointer(rebasing: $0[start..<(start + n)]), as: UTF8.self)
+        }
+        guard let s = validated else {
+            throw ProtocolError(.malformed, "\(what()) is not valid UTF-8")
         }
         offset += n
         return s
     }
 
-    private mutating func readBulk<T: BitPatternConvertible>(_ count: Int, _ what: String) throws -> [T] {
-        let (size, overflow) = count.multipliedReportingOverflow(by: 4)
+    private mutating func readBulk<T: BitPatternConvertible>(_ count: Int, _ what: @autoclosure () -> String) throws -> [T] {
+        let width = MemoryLayout<T.Bits>.size
+        let (size, overflow) = count.multipliedReportingOverflow(by: width)
         guard count >= 0, !overflow, size <= remaining else {
-            throw ProtocolError(.malformed, "\(what) needs \(count) x 4 bytes, but only \(remaining) remain")
+            throw ProtocolError(.malformed, "\(what()) needs \(count) x \(width) bytes, but only \(remaining) remain")
         }
         let start = offset
         let out = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -186,9 +200,9 @@ public struct ByteReader {
             }
             #else
             for i in 0..<count {
-                var bits: UInt32 = 0
-                for b in 0..<4 { bits |= UInt32(bytes[start + 4 * i + b]) << (8 * UInt32(b)) }
-                (buffer.baseAddress! + i).initialize(to: T(bits32: bits))
+                var bits: T.Bits = 0
+                for b in 0..<width { bits |= T.Bits(bytes[start + width * i + b]) << (8 * b) }
+                (buffer.baseAddress! + i).initialize(to: T(bits: bits))
             }
             #endif
             initialized = count

@@ -1,5 +1,6 @@
-// Little-endian serialisation into a growing byte array. Bulk arrays of 4-byte numbers are copied as raw bytes
-// on little-endian hosts (every Linux target we build for); the big-endian path swaps element by element.
+// Little-endian serialisation into a growing byte array: the wire protocol's frames, model files and harmonyd's
+// log records. Bulk arrays of numbers are copied as raw bytes on little-endian hosts (every Linux target we
+// build for); the big-endian path swaps element by element.
 
 /// Appends little-endian integers, floats, strings and bulk arrays to a byte buffer.
 public struct ByteWriter: Sendable {
@@ -36,11 +37,8 @@ public struct ByteWriter: Sendable {
     /// Appends an IEEE-754 binary64, little-endian.
     public mutating func writeFloat64(_ v: Double) { appendRaw(v.bitPattern.littleEndian) }
 
-    /// Appends binary64 values, little-endian.
-    public mutating func writeFloat64Array(_ values: [Double]) {
-        bytes.reserveCapacity(bytes.count + 8 * values.count)
-        for v in values { appendRaw(v.bitPattern.littleEndian) }
-    }
+    /// Appends an array of binary64 values, little-endian, as one bulk copy.
+    public mutating func writeFloat64Array(_ values: [Double]) { appendBulk(values) }
 
     /// Appends a count or dimension as u32; a count above UInt32.max is a caller bug.
     public mutating func writeCount(_ v: Int) {
@@ -78,11 +76,15 @@ public struct ByteWriter: Sendable {
     public mutating func writeInt32Array(_ values: [Int32]) { appendBulk(values) }
 
     /// Overwrites four bytes at `offset` with a little-endian u32 (used to patch a length written earlier).
-    public mutating func patchUInt32(_ v: UInt32, at offset: Int) {
-        precondition(offset >= 0 && offset + 4 <= bytes.count, "patch outside the written bytes")
-        withUnsafeBytes(of: v.littleEndian) { raw in
-            for i in 0..<4 { bytes[offset + i] = raw[i] }
-        }
+    public mutating func patchUInt32(_ v: UInt32, at offset: Int) { patch(v, at: offset) }
+
+    /// Overwrites eight bytes at `offset` with a little-endian u64.
+    public mutating func patchUInt64(_ v: UInt64, at offset: Int) { patch(v, at: offset) }
+
+    /// Appends zero bytes up to the next multiple of `alignment` bytes.
+    public mutating func pad(toMultipleOf alignment: Int) {
+        let extra = (alignment - bytes.count % alignment) % alignment
+        bytes.append(contentsOf: repeatElement(0, count: extra))
     }
 
     /// Hands the written bytes over, leaving the writer empty.
@@ -95,13 +97,20 @@ public struct ByteWriter: Sendable {
         withUnsafeBytes(of: v) { bytes.append(contentsOf: $0) }
     }
 
+    private mutating func patch<T: FixedWidthInteger>(_ v: T, at offset: Int) {
+        precondition(offset >= 0 && offset + MemoryLayout<T>.size <= bytes.count, "patch outside the written bytes")
+        withUnsafeBytes(of: v.littleEndian) { raw in
+            for i in 0..<raw.count { bytes[offset + i] = raw[i] }
+        }
+    }
+
     private mutating func appendBulk<T: BitPatternConvertible>(_ values: [T]) {
         #if _endian(little)
         // Through a typed UInt8 buffer, so that append is one memcpy (a raw buffer is appended byte by byte).
         values.withUnsafeBytes { bytes.append(contentsOf: $0.bindMemory(to: UInt8.self)) }
         #else
-        bytes.reserveCapacity(bytes.count + values.count * 4)
-        for v in values { appendRaw(v.bits32.littleEndian) }
+        bytes.reserveCapacity(bytes.count + values.count * MemoryLayout<T.Bits>.size)
+        for v in values { appendRaw(v.bits.littleEndian) }
         #endif
     }
 }

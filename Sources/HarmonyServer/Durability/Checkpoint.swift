@@ -1,3 +1,5 @@
+import HarmonyCore
+import HarmonyProtocol
 // The log's checkpoint: after each successful refit, every cell the batches hold is written to `checkpoint.log`
 // (atomically), and the write-ahead log is then cut back to its header, so a restart replays the checkpoint and
 // only the records logged after it.
@@ -50,11 +52,11 @@ struct Checkpoint {
 
     /// The file's bytes.
     func encoded() -> [UInt8] {
-        var bytes = Checkpoint.fileMagic
-        bytes.reserveCapacity(records.reduce(Checkpoint.headerBytes) { $0 + $1.encodedBytes })
-        bytes.appendLE(throughSequence)
-        for record in records { record.encode(into: &bytes) }
-        return bytes
+        var writer = ByteWriter(capacity: records.reduce(Checkpoint.headerBytes) { $0 + $1.encodedBytes })
+        writer.writeBytes(Checkpoint.fileMagic)
+        writer.writeUInt64(throughSequence)
+        for record in records { record.encode(into: &writer) }
+        return writer.take()
     }
 
     /// Writes the checkpoint to `path` atomically (temporary file, fsync, rename, directory fsync). Pool thread.
@@ -70,10 +72,8 @@ struct Checkpoint {
         guard bytes.count >= headerBytes, Array(bytes[0..<fileMagic.count]) == fileMagic else {
             throw ServerError.io("\(path) is not a harmonyd checkpoint (wrong magic or short header)")
         }
-        let through = bytes.withUnsafeBytes { all -> UInt64? in
-            var reader = RecordReader(UnsafeRawBufferPointer(rebasing: all[fileMagic.count..<headerBytes]))
-            return reader.u64()
-        } ?? 0
+        var header = ByteReader(bytes, range: fileMagic.count..<headerBytes)
+        let through = try header.readUInt64("the checkpoint's sequence")
         let parsed = try WALRecovery.parse(bytes, path: path, magic: fileMagic, recordsFrom: headerBytes)
         if let reason = parsed.discardReason {
             throw ServerError.io("\(path) is damaged (\(reason)); harmonyd will not start without the cells it holds")

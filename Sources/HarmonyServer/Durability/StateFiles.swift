@@ -1,63 +1,30 @@
 // Plain blocking file operations for the state directory. Called at start-up (before the loop runs) or
 // from pool jobs, never from the loop thread while it serves.
+import HarmonyCore
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Whole-file reads, atomic replacement and directory syncs.
+/// Whole-file reads, atomic replacement and directory syncs of the state directory, with `ServerError`s.
 enum StateFiles {
     /// The bytes of `path` exactly as stored (no decompression).
     static func read(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ServerError.io("cannot open \(path): \(errnoText())") }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw ServerError.io("cannot stat \(path): \(errnoText())") }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        var done = 0
-        try bytes.withUnsafeMutableBytes { buffer in
-            while done < buffer.count {
-                let n = Glibc.read(fd, buffer.baseAddress! + done, buffer.count - done)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw ServerError.io("cannot read \(path): \(errnoText())") }
-                done += n
-            }
+        do {
+            return try SystemCall.readFile(path)
+        } catch {
+            throw ServerError.io("cannot read \(path): \(error)")
         }
-        return bytes
     }
 
-    /// Replaces `path` with `bytes` atomically: temporary file, fsync, rename, fsync of the directory.
+    /// Replaces `path` with `bytes` atomically (mode 0600; see `AtomicFileGroup`: temporary file, fsync, rename,
+    /// fsync of the directory).
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ServerError.io("cannot create \(temporary): \(errnoText())") }
-        var ok = bytes.withUnsafeBytes { buffer -> Bool in
-            var done = 0
-            while done < buffer.count {
-                let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return false }
-                done += n
-            }
-            return true
+        do {
+            try AtomicFileGroup.write(bytes, to: path, mode: 0o600)
+        } catch let error as HarmonyError {
+            throw ServerError.io(error.description)
         }
-        ok = ok && fsync(fd) == 0
-        close(fd)
-        guard ok, rename(temporary, path) == 0 else {
-            let reason = errnoText()
-            unlink(temporary)
-            throw ServerError.io("cannot write \(path): \(reason)")
-        }
-        try syncDirectory(of: path)
-    }
-
-    /// fsyncs the directory holding `path`, so a rename or creation in it is durable.
-    static func syncDirectory(of path: String) throws {
-        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw ServerError.io("cannot open directory \(directory): \(errnoText())") }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw ServerError.io("cannot sync directory \(directory): \(errnoText())") }
     }
 
     /// Creates `path` as a directory (mode 0700) unless it exists; true when it was created.

@@ -1,3 +1,6 @@
+import HarmonyCore
+import HarmonyProtocol
+
 // One record of the write-ahead log: the cells of one MAP request, or the FORGET of a batch.
 //
 // Byte layout (all integers little-endian), after the 8-byte file header `HMNYWAL1`:
@@ -43,63 +46,38 @@ struct WALRecord: Equatable {
     }
 
     /// Appends the framed record (header + body) to `out`.
-    func encode(into out: inout [UInt8]) {
+    func encode(into out: inout ByteWriter) {
         let start = out.count
-        out.append(contentsOf: [UInt8](repeating: 0, count: WALRecord.headerBytes))
-        out.appendLE(sequence)
-        out.appendLE(UInt32(count))
-        out.appendLE(UInt32(dims))
-        let batchBytes = Array(batch.utf8)
-        out.appendLE(UInt16(batchBytes.count))
-        out.append(contentsOf: batchBytes)
-        for id in ids {
-            let idBytes = Array(id.utf8)
-            out.appendLE(UInt16(idBytes.count))
-            out.append(contentsOf: idBytes)
-        }
-        cells.withUnsafeBytes { out.append(contentsOf: $0) }
+        out.writeUInt32(0)
+        out.writeUInt32(0)
+        out.writeUInt64(sequence)
+        out.writeCount(count)
+        out.writeCount(dims)
+        out.writeShortString(batch)
+        for id in ids { out.writeShortString(id) }
+        out.writeFloat32Array(cells)
         let bodyLength = out.count - start - WALRecord.headerBytes
-        let crc = CRC32.checksum(out[(start + WALRecord.headerBytes)...])
-        out.storeLE(UInt32(bodyLength), at: start)
-        out.storeLE(crc, at: start + 4)
+        out.patchUInt32(UInt32(bodyLength), at: start)
+        out.patchUInt32(CRC32.checksum(out.bytes[(start + WALRecord.headerBytes)...]), at: start + 4)
     }
 
-    /// Decodes a checksummed body; nil when its inner lengths do not add up.
-    static func decode(body: UnsafeRawBufferPointer) -> WALRecord? {
-        var reader = RecordReader(body)
-        guard let sequence = reader.u64(), let n32 = reader.u32(), let d32 = reader.u32(),
-              let batchLength = reader.u16(), let batch = reader.string(Int(batchLength)) else { return nil }
-        let n = Int(n32), d = Int(d32)
-        let floatBytes = n.multipliedReportingOverflow(by: d * 4)
-        guard !floatBytes.overflow, floatBytes.partialValue <= reader.remaining else { return nil }
-        // Ids are present when the bytes before the floats are not all floats.
-        var ids: [String] = []
-        if reader.remaining > floatBytes.partialValue {
-            ids.reserveCapacity(n)
-            for _ in 0..<n {
-                guard let length = reader.u16(), let id = reader.string(Int(length)) else { return nil }
-                ids.append(id)
-            }
-        }
-        guard reader.remaining == floatBytes.partialValue else { return nil }
-        var cells = [Float](repeating: 0, count: n * d)
-        cells.withUnsafeMutableBytes { reader.copy(into: $0) }
-        return WALRecord(sequence: sequence, batch: batch, ids: ids, count: n, dims: d, cells: cells)
-    }
-}
-
-// MARK: - Little-endian helpers
-
-extension Array where Element == UInt8 {
-    /// Appends `value` in little-endian byte order.
-    mutating func appendLE<I: FixedWidthInteger>(_ value: I) {
-        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
-    }
-
-    /// Overwrites `MemoryLayout<I>.size` bytes at `offset` with `value`, little-endian.
-    mutating func storeLE<I: FixedWidthInteger>(_ value: I, at offset: Int) {
-        Swift.withUnsafeBytes(of: value.littleEndian) { src in
-            for (i, byte) in src.enumerated() { self[offset + i] = byte }
+    /// Decodes the checksummed body `bytes[body]`; nil when its inner lengths do not add up or a string is not
+    /// valid UTF-8.
+    static func decode(_ bytes: [UInt8], body: Range<Int>) -> WALRecord? {
+        var reader = ByteReader(bytes, range: body)
+        do {
+            let sequence = try reader.readUInt64("sequence")
+            let n = try reader.readCount("cell count"), d = try reader.readCount("dimensions")
+            let batch = try reader.readShortString("batch")
+            let floatBytes = n.multipliedReportingOverflow(by: d * 4)
+            guard !floatBytes.overflow, floatBytes.partialValue <= reader.remaining else { return nil }
+            // Ids are present when the bytes before the floats are not all floats.
+            let ids = reader.remaining > floatBytes.partialValue ? try reader.readShortStrings(n, "cell id") : []
+            guard reader.remaining == floatBytes.partialValue else { return nil }
+            let cells = try reader.readFloat32Array(n * d, "cells")
+            return WALRecord(sequence: sequence, batch: batch, ids: ids, count: n, dims: d, cells: cells)
+        } catch {
+            return nil
         }
     }
 }

@@ -1,3 +1,5 @@
+import HarmonyCore
+import HarmonyProtocol
 // Reading a write-ahead log back at start-up (loop not running yet, so a plain blocking read is fine).
 #if canImport(Glibc)
 import Glibc
@@ -51,11 +53,10 @@ struct WALRecovery {
         var reason: String?
         // The log's content ends at its last non-zero byte; zeros after it are preallocated space.
         let contentEnd = (bytes.lastIndex(where: { $0 != 0 }) ?? -1) + 1
-        try bytes.withUnsafeBytes { all in
+        try {
             while offset < contentEnd {
                 let recordStart = offset
-                var header = RecordReader(UnsafeRawBufferPointer(rebasing: all[offset...]))
-                guard let length32 = header.u32(), let crc = header.u32() else {
+                guard let (length32, crc) = recordHeader(bytes, at: offset) else {
                     reason = "the last record's header is incomplete"
                     return
                 }
@@ -63,7 +64,7 @@ struct WALRecovery {
                 // last write whose header sector did not land, unless a complete record follows: then records
                 // the server acknowledged were zeroed, and starting would silently drop them.
                 if length32 == 0 && crc == 0 {
-                    if let later = firstValidRecord(in: all, from: offset + WALRecord.headerBytes,
+                    if let later = firstValidRecord(in: bytes, from: offset + WALRecord.headerBytes,
                                                         to: contentEnd) {
                         throw ServerError.io("\(path) is corrupt at byte \(recordStart): a zeroed record header is "
                                              + "followed by a valid record at byte \(later); move the file aside to "
@@ -74,13 +75,13 @@ struct WALRecovery {
                 }
                 let length = Int(length32)
                 let bodyStart = offset + WALRecord.headerBytes
-                guard length <= WALRecord.maxBodyBytes, bodyStart + length <= all.count else {
-                    reason = "the last record is truncated (\(all.count - bodyStart) of \(length) bytes)"
+                guard length <= WALRecord.maxBodyBytes, bodyStart + length <= bytes.count else {
+                    reason = "the last record is truncated (\(bytes.count - bodyStart) of \(length) bytes)"
                     return
                 }
-                let body = UnsafeRawBufferPointer(rebasing: all[bodyStart..<(bodyStart + length)])
+                let body = bodyStart..<(bodyStart + length)
                 let isLast = bodyStart + length >= contentEnd
-                guard CRC32.checksum(body) == crc, let record = WALRecord.decode(body: body) else {
+                guard CRC32.checksum(bytes[body]) == crc, let record = WALRecord.decode(bytes, body: body) else {
                     if isLast {
                         reason = "the last record fails its checksum"
                         return
@@ -91,27 +92,35 @@ struct WALRecovery {
                 records.append(record)
                 offset = bodyStart + length
             }
-        }
+        }()
         return WALRecovery(records: records, validBytes: offset, discardedBytes: max(0, contentEnd - offset),
                            discardReason: reason)
     }
 
     /// The offset of the first position in `from..<to` where a complete record with a matching checksum starts,
     /// or nil. Only used on a damaged log, so a byte-by-byte scan is affordable.
-    static func firstValidRecord(in all: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int? {
+    static func firstValidRecord(in bytes: [UInt8], from start: Int, to end: Int) -> Int? {
         var position = start
         while position + WALRecord.headerBytes < end {
-            var header = RecordReader(UnsafeRawBufferPointer(rebasing: all[position...]))
-            if let length32 = header.u32(), let crc = header.u32(), length32 > 0 {
+            if let (length32, crc) = recordHeader(bytes, at: position), length32 > 0 {
                 let bodyStart = position + WALRecord.headerBytes
                 let length = Int(length32)
                 if length <= WALRecord.maxBodyBytes, bodyStart + length <= end {
-                    let body = UnsafeRawBufferPointer(rebasing: all[bodyStart..<(bodyStart + length)])
-                    if CRC32.checksum(body) == crc, WALRecord.decode(body: body) != nil { return position }
+                    let body = bodyStart..<(bodyStart + length)
+                    if CRC32.checksum(bytes[body]) == crc, WALRecord.decode(bytes, body: body) != nil { return position }
                 }
             }
             position += 1
         }
         return nil
+    }
+
+    /// The (body length, checksum) header of the record at `offset`, or nil when fewer than 8 bytes remain.
+    static func recordHeader(_ bytes: [UInt8], at offset: Int) -> (UInt32, UInt32)? {
+        var reader = ByteReader(bytes, range: offset..<bytes.count)
+        guard let length = try? reader.readUInt32("record length"), let crc = try? reader.readUInt32("checksum") else {
+            return nil
+        }
+        return (length, crc)
     }
 }

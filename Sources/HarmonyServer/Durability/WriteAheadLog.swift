@@ -1,3 +1,6 @@
+import HarmonyCore
+import HarmonyProtocol
+import HarmonySystem
 // The write-ahead log of accepted query cells, with group commit.
 //
 // Thread contract: `append` and `flush` are called on the loop thread. The file descriptor is written and
@@ -72,26 +75,29 @@ final class WriteAheadLog {
         self.loop = loop
         self.sync = sync
         self.io = io
-        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ServerError.io("cannot open the write-ahead log \(path): \(errnoText())") }
+        let fd: Int32
+        do {
+            fd = try SystemCall.retrying("open") { open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600) }
+        } catch {
+            throw ServerError.io("cannot open the write-ahead log \(path): \(error)")
+        }
         self.fd = fd
         var size = validBytes
-        if size < WriteAheadLog.fileMagic.count {
-            size = WriteAheadLog.fileMagic.count
-            guard ftruncate(fd, 0) == 0,
-                  WriteAheadLog.writeAll(fd: fd, WriteAheadLog.fileMagic, at: 0) else {
-                close(fd)
-                throw ServerError.io("cannot initialise the write-ahead log \(path): \(errnoText())")
-            }
-        } else if ftruncate(fd, off_t(size)) != 0 {
-            close(fd)
-            throw ServerError.io("cannot cut the torn tail of \(path): \(errnoText())")
-        }
         // Start-up may block: the loop is not serving yet.
         let zeros = sync ? WriteAheadLog.preallocationBytes : 0
-        guard WriteAheadLog.zeroFill(fd: fd, at: size, count: zeros), fdatasync(fd) == 0 else {
+        do {
+            if size < WriteAheadLog.fileMagic.count {
+                size = WriteAheadLog.fileMagic.count
+                _ = try SystemCall.retrying("ftruncate") { ftruncate(fd, 0) }
+                try WriteAheadLog.writeAll(fd: fd, WriteAheadLog.fileMagic, at: 0)
+            } else {
+                _ = try SystemCall.retrying("ftruncate") { ftruncate(fd, off_t(size)) }
+            }
+            try WriteAheadLog.zeroFill(fd: fd, at: size, count: zeros)
+            try WriteAheadLog.dataSync(fd)
+        } catch {
             close(fd)
-            throw ServerError.io("cannot sync the write-ahead log \(path): \(errnoText())")
+            throw ServerError.io("cannot prepare the write-ahead log \(path): \(error)")
         }
         fileBytes = size
         allocatedBytes = size + zeros
@@ -143,11 +149,13 @@ final class WriteAheadLog {
             } catch {
                 return (false, 0, "\(error)")
             }
-            guard ftruncate(fd, off_t(header)) == 0 else {
+            do {
+                _ = try SystemCall.retrying("ftruncate") { ftruncate(fd, off_t(header)) }
+            } catch {
                 // The checkpoint is durable; recovery skips the log's records it covers.
-                return (false, 0, "cannot cut the write-ahead log \(path) after the checkpoint: \(errnoText())")
+                return (false, 0, "cannot cut the write-ahead log \(path) after the checkpoint: \(error)")
             }
-            let zeroed = WriteAheadLog.zeroFill(fd: fd, at: header, count: zeros) && fdatasync(fd) == 0
+            let zeroed = (try? WriteAheadLog.zeroFill(fd: fd, at: header, count: zeros, sync: true)) != nil
             return (true, header + (zeroed ? zeros : 0), nil)
         }, completion: { [self] outcome in
             writing = false
@@ -181,14 +189,18 @@ final class WriteAheadLog {
         pendingCallbacks = []
         let fd = self.fd, offset = fileBytes, path = self.path, sync = self.sync, io = self.io
         loop.submit({ () -> (written: Int, failure: String?) in
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(size)
-            for record in records { record.encode(into: &bytes) }
-            guard WriteAheadLog.writeAll(fd: fd, bytes, at: offset, io: io) else {
-                return (0, "cannot append to the write-ahead log \(path): \(errnoText())")
+            var writer = ByteWriter(capacity: size)
+            for record in records { record.encode(into: &writer) }
+            let bytes = writer.take()
+            do {
+                try WriteAheadLog.writeAll(fd: fd, bytes, at: offset, io: io)
+            } catch {
+                return (0, "cannot append to the write-ahead log \(path): \(error)")
             }
-            guard !sync || io.fdatasync(fd) == 0 else {
-                return (0, "cannot sync the write-ahead log \(path): \(errnoText())")
+            do {
+                if sync { try WriteAheadLog.dataSync(fd, io: io) }
+            } catch {
+                return (0, "cannot sync the write-ahead log \(path): \(error)")
             }
             return (bytes.count, nil)
         }, completion: { [self] outcome in
@@ -236,7 +248,7 @@ final class WriteAheadLog {
               allocatedBytes - fileBytes < WriteAheadLog.preallocationBytes / 2 else { return }
         extending = true
         let fd = self.fd, from = allocatedBytes, count = WriteAheadLog.preallocationBytes
-        loop.submit({ WriteAheadLog.zeroFill(fd: fd, at: from, count: count) && fdatasync(fd) == 0 },
+        loop.submit({ (try? WriteAheadLog.zeroFill(fd: fd, at: from, count: count, sync: true)) != nil },
                     completion: { [self] extended in
             extending = false
             // On failure the log keeps working by appending past its end.
@@ -246,35 +258,31 @@ final class WriteAheadLog {
         })
     }
 
-    /// Writes `count` zero bytes at `offset`. Runs on a pool thread (or at start-up).
-    private static func zeroFill(fd: Int32, at offset: Int, count: Int) -> Bool {
+    /// Writes `count` zero bytes at `offset`, then (when `sync`) fdatasyncs. Runs on a pool thread (or at start-up).
+    private static func zeroFill(fd: Int32, at offset: Int, count: Int, sync: Bool = false) throws {
         let piece = 64 << 10
         let zeros = [UInt8](repeating: 0, count: min(piece, max(count, 0)))
         var done = 0
         while done < count {
             let length = min(piece, count - done)
-            guard writeAll(fd: fd, length == zeros.count ? zeros : Array(zeros[0..<length]), at: offset + done) else {
-                return false
-            }
+            try writeAll(fd: fd, length == zeros.count ? zeros : Array(zeros[0..<length]), at: offset + done)
             done += length
         }
-        return true
+        if sync { try dataSync(fd) }
     }
 
     /// Writes all of `bytes` at `offset`, retrying short writes and EINTR. Runs on a pool thread.
-    private static func writeAll(fd: Int32, _ bytes: [UInt8], at offset: Int, io: LogFileIO = .system) -> Bool {
-        bytes.withUnsafeBytes { buffer -> Bool in
-            var done = 0
-            while done < buffer.count {
-                let n = io.pwrite(fd, UnsafeRawBufferPointer(rebasing: buffer[done...]), offset + done)
-                if n <= 0 {
-                    if n < 0 && errno == EINTR { continue }
-                    return false
-                }
-                done += n
+    private static func writeAll(fd: Int32, _ bytes: [UInt8], at offset: Int, io: LogFileIO = .system) throws {
+        try bytes.withUnsafeBytes { buffer in
+            try SystemCall.writeAll(buffer, call: "pwrite") { rest in
+                io.pwrite(fd, rest, offset + buffer.baseAddress!.distance(to: rest.baseAddress!))
             }
-            return true
         }
+    }
+
+    /// fdatasync(2) through `io`.
+    private static func dataSync(_ fd: Int32, io: LogFileIO = .system) throws {
+        _ = try SystemCall.retrying("fdatasync") { io.fdatasync(fd) }
     }
 }
 

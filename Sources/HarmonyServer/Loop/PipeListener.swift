@@ -4,6 +4,7 @@
 // daemon is replaced, a live daemon's socket is never stolen (we try to connect to it first), and the socket
 // is created with the requested mode under a restrictive umask so it is never briefly world-accessible.
 import CLibUV
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -77,7 +78,7 @@ final class PipeListener: UVHandle<uv_pipe_t> {
 
     /// Whether a process accepts connections on the socket at `path` (a blocking connect, at start-up only).
     static func isLive(_ path: String) -> Bool {
-        guard let fd = UnixAddress.connect(path) else { return false }
+        guard let fd = try? UnixSocketAddress.connect(path) else { return false }
         Glibc.close(fd)
         return true
     }
