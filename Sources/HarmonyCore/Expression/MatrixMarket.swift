@@ -32,6 +32,9 @@ enum MatrixMarket {
         var read = 0
         var genes: [Int32] = [], cells: [Int32] = [], values: [Float] = []
         var perCell: [Int] = []
+        // The largest cell index so far, and whether the entries came in order of cell (as Cell Ranger writes
+        // them): then they already are the CSR, and no sort is needed.
+        var lastCell = 0, byCell = true
         // The pieces read before the size line (all the text so far), while the header is incomplete.
         var header: [CChar] = []
 
@@ -109,8 +112,8 @@ enum MatrixMarket {
         // The entry lines of the rest of the piece; after the last declared entry, only blank space may follow.
         private mutating func readEntries(_ p: inout UnsafePointer<CChar>) throws {
             let (geneCount, cellCount, entryCount, pattern, integers) = (geneCount, cellCount, entryCount, pattern, integers)
-            var e = read, lines = lines
-            defer { (read, self.lines) = (e, lines) }
+            var e = read, lines = lines, lastCell = lastCell, byCell = byCell
+            defer { (read, self.lines, self.lastCell, self.byCell) = (e, lines, lastCell, byCell) }
             // The entries are written through buffer pointers: this loop runs once per stored value of the file.
             try genes.withUnsafeMutableBufferPointer { genes in
                 try cells.withUnsafeMutableBufferPointer { cells in
@@ -149,6 +152,8 @@ enum MatrixMarket {
                                 genes[e] = Int32(g - 1)
                                 cells[e] = Int32(c - 1)
                                 perCell[c] += 1
+                                byCell = byCell && c >= lastCell
+                                lastCell = c
                                 e += 1
                             }
                         }
@@ -161,8 +166,14 @@ enum MatrixMarket {
         mutating func finish() throws -> SparseRows {
             guard headerRead else { throw fail("expected the size line 'genes cells entries'") }
             guard read == entryCount else { throw fail("the file ends after \(read) of its \(entryCount) entries (truncated)") }
-            // Counting sort by cell; stable, so a file sorted by gene within cell (or by gene overall) stays sorted.
             for c in 0..<cellCount { perCell[c + 1] += perCell[c] }
+            if byCell {
+                let (columns, sorted) = (genes, values)
+                (genes, cells, values) = ([], [], [])
+                return try SparseRows(storedRowStarts: perCell, columns: columns, values: sorted,
+                                      columns: ColumnMap(all: geneCount), origin: path, firstRow: 0)
+            }
+            // Counting sort by cell; stable, so a file sorted by gene within cell (or by gene overall) stays sorted.
             var cursor = perCell
             var columns = [Int32](repeating: 0, count: entryCount)
             var sortedValues = [Float](repeating: 0, count: entryCount)
