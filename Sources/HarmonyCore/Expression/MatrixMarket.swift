@@ -1,9 +1,9 @@
 // MatrixMarket coordinate files as Cell Ranger writes them: genes x cells, 1-based, usually sorted by cell then
 // gene but not necessarily. The text has no index to seek by cell, so it is read once into a CSR over cells. It is
 // read in pieces of whole lines (`LineChunks`), the next piece inflated on a second thread while the current one is
-// parsed, so the decompressed text is never held whole. Memory: 12 bytes per non-zero for the entries as read and
-// 12 for the CSR: about 2.4 GB for 100M non-zeros, the scale of ~70k cells. Larger matrices belong in .h5ad or 10x
-// .h5, which are read in row blocks.
+// parsed, so the decompressed text is never held whole. Memory: 12 bytes per non-zero for the entries as read; when
+// they come in cell order (as Cell Ranger writes them) they are the CSR, else a counting sort by cell needs 12 more.
+// Larger matrices belong in .h5ad or 10x .h5, which are read in row blocks.
 
 /// Reads MatrixMarket coordinate matrices (genes x cells) into a CSR over cells.
 enum MatrixMarket {
