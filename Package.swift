@@ -18,6 +18,12 @@ let hostHasAVX2: Bool = {
 }()
 let numericSettings: [SwiftSetting] = hostHasAVX2 ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
 
+// The distributed fit (`mpirun -np P harmony-mpi fit ...`) needs Open MPI's headers and library, so it exists only
+// when HARMONY_MPI=1 is set for the build: `HARMONY_MPI=1 swift build -c release --product harmony-mpi`. Then the
+// `harmony` target also compiles its MPI command (flag HARMONY_MPI) and links HarmonyMPI; `harmony-mpi` is the
+// same executable under another name, which runs the distributed `fit`. The default build needs no MPI.
+let withMPI = ProcessInfo.processInfo.environment["HARMONY_MPI"] == "1"
+
 // Layers (see README.md): HarmonyCore (pure numerics and file formats) and HarmonyProtocol (pure wire
 // codec) depend on nothing of ours; HarmonyClient, HarmonyServer and HarmonyPlot (figures through cairo)
 // build on them; the executables are thin. HarmonyC exports HarmonyCore through the C interface declared by
@@ -31,7 +37,7 @@ let package = Package(
         .library(name: "HarmonyProtocol", targets: ["HarmonyProtocol"]),
         // The C interface (Sources/CHarmony/include/harmony.h) as a shared library for the Python package.
         .library(name: "HarmonyC", type: .dynamic, targets: ["HarmonyC"]),
-    ],
+    ] + (withMPI ? [.executable(name: "harmony-mpi", targets: ["harmony"])] : []),
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
@@ -60,11 +66,17 @@ let package = Package(
         .executableTarget(name: "harmony", dependencies: [
             "HarmonyCore", "HarmonyClient", "HarmonyProtocol", "HarmonyPlot",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ] + (withMPI ? ["HarmonyMPI"] : []), swiftSettings: withMPI ? [.define("HARMONY_MPI")] : []),
         .executableTarget(name: "harmonyd", dependencies: [
             "HarmonyServer", "HarmonyBenchmark",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+    ] + (withMPI ? [
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
+        // The communicator of the distributed fit over MPI, and the row-range readers of its inputs.
+        .target(name: "HarmonyMPI", dependencies: ["HarmonyCore", "CMPI"]),
+    ] : []) + [
         .testTarget(name: "HarmonyCoreTests", dependencies: ["HarmonyCore"]),
         .testTarget(name: "HarmonyProtocolTests", dependencies: ["HarmonyProtocol"]),
         .testTarget(name: "HarmonyServerTests", dependencies: ["HarmonyServer", "HarmonyClient", "HarmonyBenchmark",

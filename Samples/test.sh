@@ -10,6 +10,9 @@ if ! command -v swift >/dev/null 2>&1; then
     exit 1
 fi
 Samples/setup.sh
+# Everything is built with the MPI fit (harmony-mpi), whose tests run it under mpirun. The variable is set for
+# every SwiftPM call here: a manifest evaluated with and without it would rebuild the package each time.
+export HARMONY_MPI=1
 swift build -c release
 swift test -c release -Xswiftc -enable-testing
 # pip refuses to install into Debian's own Python unless told to (PEP 668, an EXTERNALLY-MANAGED marker).
