@@ -1,4 +1,5 @@
 import CMPI
+import Dispatch
 import HarmonyCore
 
 // The processes of `mpirun -np P harmony-mpi fit` (MPI_COMM_WORLD), as the fit's communicator.
@@ -19,8 +20,12 @@ public final class MPICommunicator: FitCommunicator, @unchecked Sendable {
     public private(set) var allGatherBytes = 0
     /// All-gather calls.
     public private(set) var allGatherCalls = 0
+    /// Seconds spent in all-gathers (the exchange, and waiting for the slowest rank to arrive).
+    public private(set) var allGatherSeconds = 0.0
     /// Payload bytes this rank sent or received while gathering the corrected rows.
     public private(set) var gatherBytes = 0
+    /// Payload bytes of broadcasts (the covariates, from rank 0).
+    public private(set) var broadcastBytes = 0
 
     /// Largest message of a gather (MPI counts are Int32).
     static let chunkBytes = 1 << 30
@@ -45,6 +50,8 @@ public final class MPICommunicator: FitCommunicator, @unchecked Sendable {
     }
 
     public func allGather(_ values: [Double]) -> [Double] {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { allGatherSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         var all = [Double](repeating: 0, count: values.count * size)
         values.withUnsafeBufferPointer { send in
             all.withUnsafeMutableBufferPointer { receive in
@@ -66,6 +73,23 @@ public final class MPICommunicator: FitCommunicator, @unchecked Sendable {
         for (x, byte) in bytes.enumerated() { padded[x] = Double(byte) }
         let all = allGather(padded)
         return (0..<size).map { r in (0..<lengths[r]).map { UInt8(all[r * longest + $0]) } }
+    }
+
+    /// Rank 0's `bytes` on every rank (the other ranks' arguments are ignored).
+    public func broadcast(_ bytes: [UInt8]) -> [UInt8] {
+        var length = [Double(bytes.count)]
+        length.withUnsafeMutableBufferPointer { _ = MPI_Bcast($0.baseAddress, 1, harmony_mpi_double(), 0, harmony_mpi_comm_world()) }
+        var all = rank == 0 ? bytes : [UInt8](repeating: 0, count: Int(length[0]))
+        all.withUnsafeMutableBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let len = min(Self.chunkBytes, buffer.count - offset)
+                _ = MPI_Bcast(buffer.baseAddress! + offset, Int32(len), harmony_mpi_byte(), 0, harmony_mpi_comm_world())
+                offset += len
+            }
+        }
+        broadcastBytes += all.count
+        return all
     }
 
     /// Rank 0 receives every rank's `values` (rank r holds `counts[r]` of them) in rank order and returns them;

@@ -9,10 +9,10 @@ import Glibc
 
 // `harmony-mpi fit`: the Harmony fit spread over the processes of `mpirun -np P harmony-mpi fit ...`.
 //
-// Every rank reads the metadata and the cell ids (the covariate codes of all cells, 4 bytes per cell and
-// covariate), then only its own rows of the embedding: a contiguous range (CellShard.split) read by seeking in an
-// .npy file or as a hyperslab of an .h5ad obsm array (a text embedding cannot be read in part and is read whole,
-// then cut). The fit exchanges only sums (CellShard). The corrected rows are gathered on rank 0, which writes
+// Rank 0 reads the metadata and the cell ids and sends every rank the covariates (4 bytes per cell and
+// covariate); then each rank reads only its own rows of the embedding: a contiguous range (CellShard.split) read
+// by seeking in an .npy file or as a hyperslab of an .h5ad obsm array (a text embedding cannot be read in part:
+// every rank reads it whole, with its metadata, and keeps its rows). The fit exchanges only sums (CellShard). The corrected rows are gathered on rank 0, which writes
 // the same files `harmony fit` writes. A failure on any rank (a bad row, an unwritable output) stops every rank
 // with the same exit status; rank 0 prints the one `error:` line.
 
@@ -98,19 +98,17 @@ struct MPIFitCommand: ParsableCommand {
     func run(_ communicator: MPICommunicator) throws {
         let rank0 = communicator.rank == 0
         let readClock = Stopwatch()
-        let (input, shard, rows) = try agreed(communicator, status: CommandFailure.usageStatus) {
-            try CommandFailure.readingInput { try load(communicator) }
-        }
+        let (input, covariates, shard, rows) = try load(communicator)
         let readSeconds = readClock.elapsed
-        if rank0 { AlgorithmOptions.warnAboutSingleCellLevels(input.covariates, command: "fit") }
-        let parameters = try fit.algorithm.parameters(covariateCount: input.covariates.count)
+        if rank0 { AlgorithmOptions.warnAboutSingleCellLevels(covariates, command: "fit") }
+        let parameters = try fit.algorithm.parameters(covariateCount: covariates.count)
         let n = shard.totalCells, d = rows.cols
         if rank0 {
-            fit.progress("\(communicator.size) processes: read \(n) cells x \(d) dimensions (rank 0: \(shard.count) rows), \(input.covariates.map { "\($0.name): \($0.levels.count) levels" }.joined(separator: ", ")) in \(FitCommand.seconds(readSeconds))")
+            fit.progress("\(communicator.size) processes: read \(n) cells x \(d) dimensions (rank 0: \(shard.count) rows), \(covariates.map { "\($0.name): \($0.levels.count) levels" }.joined(separator: ", ")) in \(FitCommand.seconds(readSeconds))")
         }
 
         let fitClock = Stopwatch()
-        let result = try Harmony.fit(rows, covariates: input.covariates, parameters: parameters, progress: { p in
+        let result = try Harmony.fit(rows, covariates: covariates, parameters: parameters, progress: { p in
             if rank0 {
                 fit.progress("iteration \(p.iteration): objective \(String(format: "%.6g", p.objective)), \(p.clusterRounds) clustering rounds, \(FitCommand.seconds(p.elapsed))")
             }
@@ -120,7 +118,7 @@ struct MPIFitCommand: ParsableCommand {
             fit.progress(result.converged
                 ? "converged after \(result.iterations) iterations in \(FitCommand.seconds(fitSeconds))"
                 : "stopped after \(result.iterations) iterations (not converged) in \(FitCommand.seconds(fitSeconds))")
-            fit.progress("exchanged \(communicator.allGatherBytes) bytes in \(communicator.allGatherCalls) all-gathers (rank 0, payload sent and received)")
+            fit.progress("rank 0 exchanged \(communicator.allGatherBytes) bytes in \(communicator.allGatherCalls) all-gathers (\(FitCommand.seconds(communicator.allGatherSeconds)) in them, with the waits for other ranks) and received \(communicator.broadcastBytes) bytes of covariates")
         }
         try agreed(communicator, status: CommandFailure.usageStatus) {
             guard result.corrected.values.allSatisfy({ $0.isFinite }) else {
@@ -131,7 +129,7 @@ struct MPIFitCommand: ParsableCommand {
         let counts = (0..<communicator.size).map { CellShard.rows(of: $0, ranks: communicator.size, cells: n).count * d }
         let gathered = communicator.gather(result.corrected.values, counts: counts)
         try agreed(communicator, status: CommandFailure.runtimeStatus) {
-            guard let gathered else { return }
+            guard let gathered, let input else { return }
             var whole = result
             whole.corrected = Matrix(rows: n, cols: d, values: gathered)
             let names = input.embedding.columnNames.isEmpty ? columnNames(dims: d) : input.embedding.columnNames
@@ -140,21 +138,38 @@ struct MPIFitCommand: ParsableCommand {
         }
     }
 
-    /// The inputs of this rank: metadata and covariates of all cells, its shard, and its rows of the embedding.
-    private func load(_ communicator: MPICommunicator) throws -> (FitInput, CellShard, Matrix<Float>) {
+    /// The inputs of this rank: the metadata-joined input on rank 0 (for the outputs; nil on the others), the
+    /// covariates of all cells, the shard and its rows of the embedding. Errors stop every rank (status 2).
+    private func load(_ communicator: MPICommunicator) throws
+        -> (input: FitInput?, covariates: [Covariate], shard: CellShard, rows: Matrix<Float>) {
         let files = fit.files
-        let input = try FitInput.load(embedding: files.embedding, metadata: files.meta, columns: files.vars.names,
-                                      basis: files.basis, values: false)
-        let shard = CellShard.split(cells: input.embedding.cellCount, communicator: communicator)
-        let rows: Matrix<Float>
-        if files.embedding.lowercased().hasSuffix(".h5ad"), let basis = files.basis {
-            rows = try AnnData.open(files.embedding).obsmRows(basis, rows: shard.range)
-        } else if input.embedding.values.cols == 0 {
-            rows = try NumpyFile.readRows(files.embedding, rows: shard.range)
-        } else {
-            rows = input.embedding.values.selectingRows(shard.range).converted(to: Float.self)
+        let partial = (try? MatrixFileFormat(path: files.embedding)) == .npy || files.embedding.lowercased().hasSuffix(".h5ad")
+        let input = try agreed(communicator, status: CommandFailure.usageStatus) { () -> FitInput? in
+            guard communicator.rank == 0 || !partial else { return nil }
+            return try CommandFailure.readingInput {
+                try FitInput.load(embedding: files.embedding, metadata: files.meta, columns: files.vars.names,
+                                  basis: files.basis, values: false)
+            }
         }
-        return (input, shard, rows)
+        let covariates = partial ? CovariateMessage.decode(communicator.broadcast(input.map { CovariateMessage.encode($0.covariates) } ?? []))
+                                 : input!.covariates
+        let cells = covariates[0].codes.count
+        let shard = CellShard.split(cells: cells, communicator: communicator)
+        let rows = try agreed(communicator, status: CommandFailure.usageStatus) { () -> Matrix<Float> in
+            let runs = CellShard.runs(cells: cells)
+            guard runs >= communicator.size else {
+                throw CommandFailure(message: "\(files.embedding): \(cells) cells make \(runs) runs of \(CellShard.runLength) cells, the unit of work of a process; use at most \(runs) processes",
+                                     status: CommandFailure.usageStatus)
+            }
+            return try CommandFailure.readingInput { () -> Matrix<Float> in
+                if let basis = files.basis, files.embedding.lowercased().hasSuffix(".h5ad") {
+                    return try AnnData.open(files.embedding).obsmRows(basis, rows: shard.range)
+                }
+                if partial { return try NumpyFile.readRows(files.embedding, rows: shard.range) }
+                return input!.embedding.values.selectingRows(shard.range).converted(to: Float.self)
+            }
+        }
+        return (communicator.rank == 0 ? input : nil, covariates, shard, rows)
     }
 
     /// Column names of the output for an input read in part (.npy, .h5ad), as `harmony fit` names them.

@@ -81,6 +81,11 @@ final class MPIFitTests: XCTestCase {
             XCTAssertLessThanOrEqual(difference, tolerance, "\(processes) processes")
             XCTAssertEqual(try bytes("p\(processes).ids.txt"), try bytes("single.ids.txt"))
         }
+        // A text embedding is read whole by every rank, which keeps its rows.
+        let text = try mpi(2, ["fit", "data/pcs.tsv.gz", "--meta", "data/meta.tsv.gz", "--vars", "batch", "--threads", "1",
+                               "--out", "text.npy"])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertEqual(try bytes("text.npy"), try bytes("p2.npy"))
         let again = try mpi(3, fitArgs("again.npy"))
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertEqual(try bytes("again.npy"), try bytes("p3.npy"), "a rank count gives the same bits on every run")
@@ -107,6 +112,11 @@ final class MPIFitTests: XCTestCase {
         let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error: ") }
         XCTAssertEqual(errors.count, 1, r.stderr)
         XCTAssertTrue(errors.first?.contains("no_such_column") ?? false, r.stderr)
+        XCTAssertFalse(cli.exists("out.npy"))
+        // 9,000 cells are 5 runs of 2,048: a sixth process would hold none.
+        let many = try mpi(6, fitArgs("out.npy"))
+        XCTAssertEqual(many.status, 2, many.stderr)
+        XCTAssertTrue(many.stderr.contains("use at most 5 processes"), many.stderr)
         XCTAssertFalse(cli.exists("out.npy"))
     }
 }

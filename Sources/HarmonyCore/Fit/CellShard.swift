@@ -49,6 +49,12 @@ public struct CellShard: Sendable {
         return CellShard(totalCells: cells, first: range.lowerBound, count: range.count, communicator: communicator)
     }
 
+    /// Cells per run: a shard is whole runs (the last run of the cells may be shorter).
+    public static var runLength: Int { TaskRunner.cellsPerTask }
+
+    /// Runs in `cells` cells: the most ranks that can each hold cells.
+    public static func runs(cells: Int) -> Int { TaskRunner.taskCount(cells) }
+
     /// The rows of rank `rank` of `ranks` (see `split`).
     public static func rows(of rank: Int, ranks: Int, cells: Int) -> Range<Int> {
         let runs = TaskRunner.taskCount(cells)
@@ -74,11 +80,14 @@ public struct CellShard: Sendable {
         return communicator.allGather(values)
     }
 
-    /// The values of global cell `i`'s row `row` (held by one rank) on every rank: the holder passes them,
-    /// the others zeros, and the sum is exact.
-    func share(_ row: [Float], of cell: Int) -> [Float] {
-        guard isDistributed else { return row }
-        var values = range.contains(cell) ? row.map { Double($0) } : [Double](repeating: 0, count: row.count)
+    /// Rows of cells held by one rank each (`rows[j]` is cell `cells[j]`'s, d values) on every rank: the holder
+    /// passes a row's values, the others zeros, and the sum is exact.
+    func shareRows(_ cells: [Int], dims d: Int, row: (Int) -> UnsafePointer<Float>) -> [Float] {
+        var values = [Double](repeating: 0, count: cells.count * d)
+        for (j, i) in cells.enumerated() where range.contains(i) {
+            let source = row(i)
+            for t in 0..<d { values[j * d + t] = Double(source[t]) }
+        }
         sum(&values)
         return values.map { Float($0) }
     }

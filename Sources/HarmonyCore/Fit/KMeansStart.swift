@@ -55,12 +55,7 @@ enum KMeansStart {
     private static func seeds(zcos: UnsafePointer<Float>, cells n: Int, dims d: Int, anchors: [Int],
                               raceSeed: UInt64, runner: TaskRunner, shard: CellShard) throws -> [Float] {
         let kc = anchors.count
-        var anchorRows = [Float](repeating: 0, count: kc * d)
-        for (j, s) in anchors.enumerated() {
-            let row = shard.range.contains(s) ? Array(UnsafeBufferPointer(start: zcos + s * d, count: d))
-                                              : [Float](repeating: 0, count: d)
-            for (t, value) in shard.share(row, of: s).enumerated() { anchorRows[j * d + t] = value }
-        }
+        let anchorRows = shard.shareRows(anchors, dims: d) { zcos + $0 * d }
         let tasks = TaskRunner.taskCount(n)
         // Per (task, anchor): best key and its cell (tasks of other ranks stay at infinity).
         var bestKey = [Double](repeating: .infinity, count: tasks * kc)
@@ -84,13 +79,7 @@ enum KMeansStart {
             chosen.insert(pick)
             picks.append(pick)
         }
-        var rows = [Float](repeating: 0, count: kc * d)
-        for (j, i) in picks.enumerated() {
-            let row = shard.range.contains(i) ? Array(UnsafeBufferPointer(start: zcos + i * d, count: d))
-                                              : [Float](repeating: 0, count: d)
-            for (t, value) in shard.share(row, of: i).enumerated() { rows[j * d + t] = value }
-        }
-        return rows
+        return shard.shareRows(picks, dims: d) { zcos + $0 * d }
     }
 
     /// The exponential race for every anchor (or only anchor `only`), skipping `excluded` cells.

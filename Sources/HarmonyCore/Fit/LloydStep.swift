@@ -164,9 +164,7 @@ struct LloydStep {
             if shard.range.contains(cell) { assignment[cell - shard.first] = Int32(e) }
             counts[donor] -= 1
             counts[e] = 1
-            let row = shard.range.contains(cell) ? Array(UnsafeBufferPointer(start: zcos + cell * d, count: d))
-                                                 : [Float](repeating: 0, count: d)
-            for (j, x) in shard.share(row, of: cell).enumerated() {
+            for (j, x) in shard.shareRows([cell], dims: d, row: { zcos + $0 * d }).enumerated() {
                 let value = Double(x)
                 sums[donor * d + j] -= value
                 sums[e * d + j] = value
