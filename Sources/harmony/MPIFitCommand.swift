@@ -68,8 +68,9 @@ struct MPIFitCommand: ParsableCommand {
             Takes the options of 'harmony fit' (see below) and gives the same result: bit for bit with one \
             process, and with P processes the same fit up to the order in which the processes' sums are added \
             (a few float32 roundings; identical for a given P on every run). Each process reads only its rows \
-            of an .npy or .h5ad embedding (a text embedding is read whole by every process); the metadata is \
-            read by every process. Rank 0 gathers the corrected rows and writes --out and --report. \
+            of an .npy or .h5ad embedding (a text embedding is read whole by every process); rank 0 reads the \
+            metadata and sends the batch codes to the others. Rank 0 gathers the corrected rows and writes \
+            --out and --report. The cells are cut into runs of 2,048 rows: at most one process per run. \
             --reference-out is not available here (the model keeps every cell's assignments): fit with \
             'harmony fit' for a reference.
 
