@@ -74,7 +74,7 @@ let package = Package(
     ] + (withMPI ? [
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev"])]),
-        // The communicator of the distributed fit over MPI, and the row-range readers of its inputs.
+        // The communicator of the distributed fit over MPI (MPI_COMM_WORLD) and its covariate message.
         .target(name: "HarmonyMPI", dependencies: ["HarmonyCore", "CMPI"]),
     ] : []) + [
         .testTarget(name: "HarmonyCoreTests", dependencies: ["HarmonyCore"]),

@@ -6,4 +6,3 @@ static inline MPI_Comm harmony_mpi_comm_world(void) { return MPI_COMM_WORLD; }
 static inline MPI_Datatype harmony_mpi_double(void) { return MPI_DOUBLE; }
 static inline MPI_Datatype harmony_mpi_float(void) { return MPI_FLOAT; }
 static inline MPI_Datatype harmony_mpi_byte(void) { return MPI_BYTE; }
-static inline MPI_Datatype harmony_mpi_int(void) { return MPI_INT; }
