@@ -21,10 +21,17 @@ let nativeBuild: Bool = {
 }()
 let numericSettings: [SwiftSetting] = nativeBuild ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
 
+// The distributed fit (`mpirun -np P harmony-mpi fit ...`) needs Open MPI's headers and library, so it exists only
+// when HARMONY_MPI=1 is set for the build: `HARMONY_MPI=1 swift build -c release --product harmony-mpi`. Then the
+// `harmony` target also compiles its MPI command (flag HARMONY_MPI) and links HarmonyMPI; `harmony-mpi` is the
+// same executable under another name, which runs the distributed `fit`. The default build needs no MPI.
+let withMPI = ProcessInfo.processInfo.environment["HARMONY_MPI"] == "1"
+
 // Layers (see README.md): HarmonySystem (system calls that retry EINTR and keep errno) and HarmonyProtocol (pure
 // wire codec, and the project's little-endian byte reader and writer) depend on nothing of ours; HarmonyCore (pure
 // numerics and file formats) reads and writes model files with that codec; HarmonyClient (over the protocol
-// only), HarmonyServer and HarmonyPlot (figures through cairo) build on them; the executables are thin. HarmonyC exports HarmonyCore through the C interface declared by
+// only), HarmonyServer and HarmonyPlot (figures through cairo) build on them; the executables are thin. HarmonyC
+// exports HarmonyCore through the C interface declared by
 // CHarmony's header (for the Python package harmony_swift).
 let package = Package(
     name: "Harmony",
@@ -35,7 +42,7 @@ let package = Package(
         .library(name: "HarmonyProtocol", targets: ["HarmonyProtocol"]),
         // The C interface (Sources/CHarmony/include/harmony.h) as a shared library for the Python package.
         .library(name: "HarmonyC", type: .dynamic, targets: ["HarmonyC"]),
-    ],
+    ] + (withMPI ? [.executable(name: "harmony-mpi", targets: ["harmony"])] : []),
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
@@ -68,11 +75,17 @@ let package = Package(
         .executableTarget(name: "harmony", dependencies: [
             "HarmonyCore", "HarmonyClient", "HarmonyProtocol", "HarmonyPlot",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ] + (withMPI ? ["HarmonyMPI"] : []), swiftSettings: withMPI ? [.define("HARMONY_MPI")] : []),
         .executableTarget(name: "harmonyd", dependencies: [
             "HarmonyServer", "HarmonyBenchmark",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+    ] + (withMPI ? [
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
+        // The communicator of the distributed fit over MPI (MPI_COMM_WORLD) and its covariate message.
+        .target(name: "HarmonyMPI", dependencies: ["HarmonyCore", "CMPI"]),
+    ] : []) + [
         // What several test targets share: the shared-data locator, Pearson's r, the built binaries' location.
         .target(name: "HarmonyTestSupport", path: "Tests/HarmonyTestSupport"),
         .testTarget(name: "HarmonyCoreTests", dependencies: ["HarmonyCore", "HarmonyTestSupport"]),

@@ -12,6 +12,9 @@ fi
 Samples/setup.sh
 # Code tuned for this machine's CPU (see Package.swift); the tests run here, nothing is distributed.
 export HARMONY_NATIVE=1
+# Everything is built with the MPI fit (harmony-mpi), whose tests run it under mpirun. The variable is set for
+# every SwiftPM call here: a manifest evaluated with and without it would rebuild the package each time.
+export HARMONY_MPI=1
 swift build -c release
 swift test -c release -Xswiftc -enable-testing
 # pip refuses to install into Debian's own Python unless told to (PEP 668, an EXTERNALLY-MANAGED marker).

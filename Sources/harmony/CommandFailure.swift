@@ -47,8 +47,8 @@ struct CommandFailure: Error, CustomStringConvertible {
     }
 
     /// Prints `error` as the contract says and returns the exit status. Help and version requests print to
-    /// stdout and return 0.
-    static func report(_ error: Error, helpFrom root: ParsableCommand.Type) -> Int32 {
+    /// stdout and return 0. `quiet` prints nothing (the ranks of harmony-mpi other than 0).
+    static func report(_ error: Error, helpFrom root: ParsableCommand.Type, quiet: Bool = false) -> Int32 {
         let status: Int32
         let message: String
         switch error {
@@ -60,13 +60,13 @@ struct CommandFailure: Error, CustomStringConvertible {
             return e.rawValue
         default:
             if root.exitCode(for: error) == .success {
-                print(root.fullMessage(for: error))
+                if !quiet { print(root.fullMessage(for: error)) }
                 return 0
             }
             status = usageStatus
             message = root.message(for: error) + "\n(see 'harmony help' or 'harmony <command> --help')"
         }
-        fputs("error: \(message)\n", stderr)
+        if !quiet { fputs("error: \(message)\n", stderr) }
         return status
     }
 }

@@ -90,6 +90,15 @@ struct FitCommand: ParsableCommand {
                                  + "largest magnitude (\(largest)) overflows float32 arithmetic, rescale it",
                                  status: CommandFailure.usageStatus)
         }
+        try write(result, input: input, columnNames: input.embedding.columnNames, parameters: parameters,
+                  labels: labels, readSeconds: readSeconds, fitSeconds: fitSeconds)
+    }
+
+    /// Writes the corrected embedding (`result.corrected`, every cell of `input`), the reference model and the
+    /// report, all or nothing, and says so on stderr. The model needs `input`'s embedding values.
+    func write(_ result: HarmonyFitResult, input: FitInput, columnNames: [String], parameters: HarmonyParameters,
+               labels: [String]?, readSeconds: Double, fitSeconds: Double) throws {
+        let n = input.embedding.cellCount, d = result.corrected.cols
         let writeClock = Stopwatch()
         var outputs = AtomicFileGroup()
         if let path = reference.referenceOut {
@@ -105,7 +114,7 @@ struct FitCommand: ParsableCommand {
                 outputs.add(try AnnDataWriter.bytes(h5adOutput(input, result: result, parameters: parameters),
                                                     path: out), to: out)
             } else {
-                try MatrixWriter.add(result.corrected, ids: input.embedding.ids, columnNames: input.embedding.columnNames,
+                try MatrixWriter.add(result.corrected, ids: input.embedding.ids, columnNames: columnNames,
                                      to: out, in: &outputs)
             }
             // The report is committed with the outputs (all or nothing); its write time is the encoding's.
@@ -136,7 +145,7 @@ struct FitCommand: ParsableCommand {
                   ("parameters", .string(parameterJSON))])
     }
 
-    private func progress(_ line: String) {
+    func progress(_ line: String) {
         if !quiet { fputs("harmony fit: \(line)\n", stderr) }
     }
 

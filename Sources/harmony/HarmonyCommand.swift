@@ -34,6 +34,9 @@ struct HarmonyCommand: ParsableCommand {
 
     /// Parses, runs, and maps every failure to the exit status contract.
     static func main() {
+        #if HARMONY_MPI
+        if HarmonyMPICommand.invoked { HarmonyMPICommand.runDistributed() }
+        #endif
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -20,11 +20,16 @@ struct CLIRunner {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
-    /// Runs `harmony args...` with the scratch directory as working directory.
-    func run(_ args: [String]) throws -> Outcome {
+    /// Runs `harmony args...` (or another `executable`) with the scratch directory as working directory, adding
+    /// `environment` to this process's.
+    func run(_ args: [String], executable: URL = BuiltBinary.url("harmony"),
+             environment: [String: String] = [:]) throws -> Outcome {
         let p = Process()
-        p.executableURL = BuiltBinary.url("harmony")
+        p.executableURL = executable
         p.arguments = args
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         p.currentDirectoryURL = directory
         // Output goes to files, not pipes, so a large output can never block the child.
         let outURL = directory.appendingPathComponent(".stdout"), errURL = directory.appendingPathComponent(".stderr")

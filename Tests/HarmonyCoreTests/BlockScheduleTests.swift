@@ -21,3 +21,39 @@ final class BlockScheduleTests: XCTestCase {
         }
     }
 }
+
+/// The shards of a distributed fit: runs of 2,048 cells, and each rank's blocks are the whole schedule's blocks
+/// restricted to its cells.
+final class CellShardTests: XCTestCase {
+    func testShardsAreConsecutiveRunsCoveringTheCells() {
+        for (cells, ranks) in [(9000, 3), (9000, 1), (4096, 2), (5000, 4), (100_000, 7)] {
+            var next = 0
+            for rank in 0..<ranks {
+                let rows = CellShard.rows(of: rank, ranks: ranks, cells: cells)
+                XCTAssertEqual(rows.lowerBound, next)
+                XCTAssertTrue(rows.lowerBound % TaskRunner.cellsPerTask == 0 || rows.isEmpty)
+                next = rows.upperBound
+            }
+            XCTAssertEqual(next, cells)
+        }
+    }
+
+    func testEachShardListsItsCellsOfTheWholeSchedulesBlocks() {
+        let cells = 9000, ranks = 3
+        var whole = BlockSchedule(cells: cells)
+        var rng = SeededGenerator(seed: 11)
+        whole.draw(rng: &rng, blockSize: 0.05)
+        for rank in 0..<ranks {
+            let rows = CellShard.rows(of: rank, ranks: ranks, cells: cells)
+            let shard = CellShard(totalCells: cells, first: rows.lowerBound, count: rows.count, communicator: nil)
+            var part = BlockSchedule(cells: cells, shard: shard)
+            var same = SeededGenerator(seed: 11)
+            part.draw(rng: &same, blockSize: 0.05)
+            XCTAssertEqual(part.blockCount, whole.blockCount)
+            for j in 0..<whole.blockCount {
+                let expected = whole.order[whole.bounds[j]..<whole.bounds[j + 1]].filter { rows.contains(Int($0)) }
+                XCTAssertEqual(Array(part.order[part.bounds[j]..<part.bounds[j + 1]]), expected, "rank \(rank), block \(j)")
+            }
+        }
+    }
+}

@@ -108,6 +108,26 @@ public struct AnnData: @unchecked Sendable {
                          values: Matrix(rows: rows, cols: cols, values: values))
     }
 
+    /// The cells of `obsm[name]` without their values: obs names as ids and a values matrix of N rows and no
+    /// columns (for a process that reads its own rows with `obsmRows`), and the array's column count.
+    public func obsmCells(_ name: String) throws -> (cells: Embedding, dims: Int) {
+        let (_, rows, cols) = try obsmDataset(name)
+        return (Embedding(path: "\(path) obsm/\(name)", ids: obsNames, columnNames: [],
+                          values: Matrix(rows: rows, cols: 0, values: [])), cols)
+    }
+
+    /// Rows `rows` of `obsm[name]` as Float (a hyperslab: nothing else of the array is read), e.g. one process's
+    /// cells of a distributed fit; non-finite values are format errors naming the cell.
+    public func obsmRows(_ name: String, rows: Range<Int>) throws -> Matrix<Float> {
+        let (dataset, _, cols) = try obsmDataset(name)
+        let values = try dataset.readFloats(rows)
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw HarmonyError.fileFormat("\(path), obsm/\(name): cell '\(obsNames[rows.lowerBound + bad / cols])', "
+                                          + "column \(bad % cols + 1): \(values[bad]) is not a finite number")
+        }
+        return Matrix(rows: rows.count, cols: cols, values: values)
+    }
+
     private func obsmDataset(_ name: String) throws -> (HDF5Dataset, Int, Int) {
         let known = try obsmNames()
         guard known.contains(name) else {

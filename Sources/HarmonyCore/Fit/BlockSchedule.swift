@@ -9,18 +9,24 @@
 // The clustering keeps sums of R rows per (block, level) pair of a schedule. Only the pairs that occur are
 // numbered (block by block, in order of first appearance), so that state grows with min(blocks x levels,
 // cells x covariates), never with blocks x levels when there are thousands of levels.
+//
+// Distributed (CellShard): every rank draws the same permutation of all N cells (the same random stream) but
+// lists only its own cells in the blocks; `order` holds global cell indices, `blockOf` and `cellPairs` are
+// indexed by the shard's local cell index, and the pairs are those of the shard's cells.
 
 /// The blocks of one round: which cells, in which block, in increasing order inside a block.
 struct BlockSchedule {
+    /// The cells listed (all N cells unless distributed).
+    let shard: CellShard
     /// Block boundaries in `order` (blocks + 1 entries).
     private(set) var bounds: [Int] = [0]
-    /// Cells of block 0, then block 1, ...; increasing inside each block.
+    /// Cells of block 0, then block 1, ...; increasing inside each block (global indices).
     private(set) var order: [Int32]
-    /// Block of each cell.
+    /// Block of each cell of the shard (local index).
     private(set) var blockOf: [Int32]
-    /// Scratch for the permutation.
+    /// Scratch for the permutation (of all N cells).
     private var permutation: [Int32]
-    /// Pair of each (cell, covariate), N x C (see `indexPairs`).
+    /// Pair of each (cell, covariate) of the shard, local index x C (see `indexPairs`).
     private(set) var cellPairs: [Int32] = []
     /// Global level of each pair.
     private(set) var pairLevel: [Int32] = []
@@ -33,10 +39,11 @@ struct BlockSchedule {
     /// Number of blocks.
     var blockCount: Int { bounds.count - 1 }
 
-    /// An empty schedule for `cells` cells (call `draw` before use).
-    init(cells: Int) {
-        order = [Int32](repeating: 0, count: cells)
-        blockOf = [Int32](repeating: 0, count: cells)
+    /// An empty schedule for `cells` cells, listing those of `shard` (call `draw` before use).
+    init(cells: Int, shard: CellShard? = nil) {
+        self.shard = shard ?? .whole(cells)
+        order = [Int32](repeating: 0, count: self.shard.count)
+        blockOf = [Int32](repeating: 0, count: self.shard.count)
         permutation = [Int32](repeating: 0, count: cells)
     }
 
@@ -47,23 +54,33 @@ struct BlockSchedule {
 
     /// Draws a new permutation from `rng` and rebuilds the blocks.
     mutating func draw(rng: inout SeededGenerator, blockSize: Double) {
-        let cells = order.count
+        let cells = permutation.count
         let (blocks, perBlock) = BlockSchedule.shape(cells: cells, blockSize: blockSize)
-        bounds = [0]
+        // Positions of the permutation that start each block.
+        var starts = [0]
         for j in 0..<blocks {
             let start = j * perBlock
             if start >= cells { break }
-            bounds.append(j == blocks - 1 ? cells : min(cells, start + perBlock))
+            starts.append(j == blocks - 1 ? cells : min(cells, start + perBlock))
         }
-        bounds[bounds.count - 1] = cells
+        starts[starts.count - 1] = cells
         permutation.withUnsafeMutableBufferPointer { rng.permutation(into: $0) }
-        for j in 0..<blockCount {
-            for p in bounds[j]..<bounds[j + 1] { blockOf[Int(permutation[p])] = Int32(j) }
+        let first = shard.first, range = shard.range
+        var sizes = [Int](repeating: 0, count: starts.count - 1)
+        for j in 0..<(starts.count - 1) {
+            for p in starts[j]..<starts[j + 1] {
+                let i = Int(permutation[p])
+                guard range.contains(i) else { continue }
+                blockOf[i - first] = Int32(j)
+                sizes[j] += 1
+            }
         }
+        bounds = [0]
+        for size in sizes { bounds.append(bounds.last! + size) }
         var cursor = Array(bounds.dropLast())
-        for i in 0..<cells {
-            let j = Int(blockOf[i])
-            order[cursor[j]] = Int32(i)
+        for local in 0..<shard.count {
+            let j = Int(blockOf[local])
+            order[cursor[j]] = Int32(first + local)
             cursor[j] += 1
         }
     }
@@ -72,7 +89,8 @@ struct BlockSchedule {
     /// the block's cells, for the levels `levels` (N x C global levels, `levelCount` in all).
     mutating func indexPairs(levels: [Int32], covariates nc: Int, levelCount: Int) {
         var slot = [Int32](repeating: -1, count: levelCount)
-        if cellPairs.count != levels.count { cellPairs = [Int32](repeating: 0, count: levels.count) }
+        let first = shard.first
+        if cellPairs.count != shard.count * nc { cellPairs = [Int32](repeating: 0, count: shard.count * nc) }
         pairLevel.removeAll(keepingCapacity: true)
         pairStart = [0]
         for j in 0..<blockCount {
@@ -84,7 +102,7 @@ struct BlockSchedule {
                         slot[b] = Int32(pairLevel.count)
                         pairLevel.append(Int32(b))
                     }
-                    cellPairs[i * nc + c] = slot[b]
+                    cellPairs[(i - first) * nc + c] = slot[b]
                 }
             }
             for pair in pairStart[j]..<pairLevel.count { slot[Int(pairLevel[pair])] = -1 }

@@ -8,6 +8,7 @@ import Dispatch
 // Determinism: one SeededGenerator stream from `seed` (k-means start, then one permutation per round); all
 // parallel work is cut into fixed tasks reduced in task order, so results are bit-identical for a seed and
 // do not depend on `threads`.
+// Distributed (`shard`, the MPI fit): this process holds the embedding rows of its cells only; see CellShard.
 
 /// Thrown by `Harmony.fit` when its `shouldStop` asked it to stop.
 public struct FitCancelled: Error, CustomStringConvertible {
@@ -26,17 +27,21 @@ public enum Harmony {
     ///   - progress: called after each iteration.
     ///   - shouldStop: asked before each iteration; when it returns true the fit throws `FitCancelled` (a daemon's
     ///     shutdown cancels its refit this way).
+    ///   - shard: for a fit spread over processes, the cells this one holds: `embedding` is their rows, the
+    ///     covariates cover all cells, and the result's corrected rows and assignments are this shard's.
     public static func fit(_ embedding: Matrix<Float>, covariates: [Covariate], parameters: HarmonyParameters,
                            initialCentroids: Matrix<Float>? = nil,
                            progress: ((FitProgress) -> Void)? = nil,
-                           shouldStop: (@Sendable () -> Bool)? = nil) throws -> HarmonyFitResult {
+                           shouldStop: (@Sendable () -> Bool)? = nil,
+                           shard: CellShard? = nil) throws -> HarmonyFitResult {
         let clock = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9 }
-        try validateInput(embedding, covariates: covariates, correcting: parameters.maxIterations > 0)
+        let shard = shard ?? .whole(embedding.rows)
+        try validateInput(embedding, covariates: covariates, correcting: parameters.maxIterations > 0, shard: shard)
         var params = parameters
         if let start = initialCentroids, params.nClusters == nil { params.nClusters = start.rows }
-        try params.validate(covariateCount: covariates.count, cellCount: embedding.rows)
-        let n = embedding.rows, d = embedding.cols
+        try params.validate(covariateCount: covariates.count, cellCount: shard.totalCells)
+        let n = shard.totalCells, d = embedding.cols
         let kc = params.resolvedClusterCount(cellCount: n)
         let design = FitDesign(covariates: covariates, cells: n)
         let sigma = params.sigma.count == 1 ? [Double](repeating: params.sigma[0], count: kc) : params.sigma
@@ -64,12 +69,12 @@ public enum Harmony {
             let zcos = RowNormalization.normalized(embedding, runner: runner)
             centroids = try zcos.values.withUnsafeBufferPointer { z in
                 try KMeansStart.centroids(zcos: z.baseAddress!, cells: n, dims: d, clusters: kc, rng: &rng,
-                                          runner: runner)
+                                          runner: runner, shard: shard)
             }
         }
         let clustering = SoftClustering(embedding: embedding.values, centroids: centroids, dims: d, clusters: kc, design: design,
                                         sigma: sigma, theta: theta, harmony1: harmony1, blockSize: blockSize,
-                                        rng: rng, runner: runner)
+                                        rng: rng, runner: runner, shard: shard)
         // The initial rows are read only by Harmony1's first centroid update or returned when no iteration runs.
         let initialObjective = clustering.assignWithoutPenalty(storeRows: harmony1 || params.maxIterations == 0)
         var objective = [initialObjective]
@@ -125,7 +130,7 @@ public enum Harmony {
                         try RidgeCorrection.correct(z: z.baseAddress!, r: r.baseAddress!, corrected: out.baseAddress!,
                                                     dims: d, clusters: kc, centroids: clustering.centroids,
                                                     design: design,
-                                                    settings: settings, runner: runner)
+                                                    settings: settings, runner: runner, shard: shard)
                     }
                 }
             }
@@ -145,8 +150,8 @@ public enum Harmony {
         let terms = levelTerms.map { Matrix<Double>(rows: kc, cols: d, values: $0) }
         levelTerms = []
         return HarmonyFitResult(
-            corrected: Matrix(rows: n, cols: d, values: clustering.embedding),
-            assignments: Matrix(rows: n, cols: kc, values: clustering.assignments),
+            corrected: Matrix(rows: shard.count, cols: d, values: clustering.embedding),
+            assignments: Matrix(rows: shard.count, cols: kc, values: clustering.assignments),
             centroids: Matrix(rows: kc, cols: d, values: clustering.centroids),
             levelTerms: terms, objective: objective, objectiveKMeans: objectiveKMeans, clusterRounds: clusterRounds,
             iterations: iteration, converged: converged,
@@ -156,12 +161,18 @@ public enum Harmony {
 
     /// Checks the embedding and covariates; throws `HarmonyError.invalidInput` naming the problem. Without
     /// correction (`correcting` false: no iteration, the soft clustering alone) a covariate may have a single level.
-    static func validateInput(_ embedding: Matrix<Float>, covariates: [Covariate], correcting: Bool = true) throws {
-        let n = embedding.rows
+    /// With a `shard`, `embedding` holds its rows and the covariates cover all cells.
+    static func validateInput(_ embedding: Matrix<Float>, covariates: [Covariate], correcting: Bool = true,
+                              shard: CellShard? = nil) throws {
+        let shard = shard ?? .whole(embedding.rows)
+        let n = shard.totalCells
         guard n >= 6 else { throw HarmonyError.invalidInput("refusing to run with fewer than 6 cells (got \(n))") }
         guard embedding.cols >= 1 else { throw HarmonyError.invalidInput("the embedding has no dimensions") }
+        guard embedding.rows == shard.count else {
+            throw HarmonyError.invalidInput("the embedding has \(embedding.rows) rows but the shard holds \(shard.count) cells")
+        }
         if let bad = embedding.values.firstIndex(where: { !$0.isFinite }) {
-            throw HarmonyError.invalidInput("the embedding has a non-finite value (NaN or infinity) at cell \(bad / embedding.cols + 1), dimension \(bad % embedding.cols + 1)")
+            throw HarmonyError.invalidInput("the embedding has a non-finite value (NaN or infinity) at cell \(shard.first + bad / embedding.cols + 1), dimension \(bad % embedding.cols + 1)")
         }
         guard !covariates.isEmpty else { throw HarmonyError.invalidInput("at least one covariate (batch variable) is required") }
         var names = Set<String>()

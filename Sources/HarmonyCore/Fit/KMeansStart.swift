@@ -18,19 +18,27 @@ import Glibc
 //    in sub-blocks small enough to stay in cache, takes each row's argmin there and adds the cell to its new
 //    cluster's sum (Double, per task); the task sums are added in task order.
 // 4. Means scaled to unit length -> Y (K x d).
+// Distributed (CellShard): each rank races and assigns its own cells (its tasks are the single process's tasks
+// and streams); the best seed per anchor is the first rank's best among equal keys (= the first task's), and
+// the Lloyd sums of the ranks are added in rank order.
 
 /// The seeded spherical k-means start of a Harmony fit.
 enum KMeansStart {
     /// Lloyd iterations after seeding.
     static let lloydIterations = 10
 
-    /// K unit centroids (K x d row-major) for unit rows `zcos` (N x d).
-    static func centroids(zcos: UnsafePointer<Float>, cells n: Int, dims d: Int, clusters kc: Int,
-                          rng: inout SeededGenerator, runner: TaskRunner) throws -> [Float] {
+    /// K unit centroids (K x d row-major) for unit rows `zcos` (N x d; with a `shard`, its cells' rows only).
+    static func centroids(zcos local: UnsafePointer<Float>, cells n: Int, dims d: Int, clusters kc: Int,
+                          rng: inout SeededGenerator, runner: TaskRunner,
+                          shard: CellShard? = nil) throws -> [Float] {
+        let shard = shard ?? .whole(n)
+        // Addressed by global cell index (only the shard's rows are read).
+        let zcos = local - shard.first * d
         let anchors = (0..<kc).map { _ in min(n - 1, Int(rng.uniform() * Double(n - 1))) }
         let raceSeed = rng.next()
-        var means = try seeds(zcos: zcos, cells: n, dims: d, anchors: anchors, raceSeed: raceSeed, runner: runner)
-        var step = LloydStep(cells: n, dims: d, clusters: kc)
+        var means = try seeds(zcos: zcos, cells: n, dims: d, anchors: anchors, raceSeed: raceSeed, runner: runner,
+                              shard: shard)
+        var step = LloydStep(cells: n, dims: d, clusters: kc, shard: shard)
         for _ in 0..<lloydIterations {
             means = try step.run(zcos: zcos, means: means, runner: runner)
         }
@@ -45,24 +53,25 @@ enum KMeansStart {
 
     /// Step 2: one seed cell per anchor; returns their rows (K x d).
     private static func seeds(zcos: UnsafePointer<Float>, cells n: Int, dims d: Int, anchors: [Int],
-                              raceSeed: UInt64, runner: TaskRunner) throws -> [Float] {
+                              raceSeed: UInt64, runner: TaskRunner, shard: CellShard) throws -> [Float] {
         let kc = anchors.count
-        var anchorRows = [Float](repeating: 0, count: kc * d)
-        for (j, s) in anchors.enumerated() { for t in 0..<d { anchorRows[j * d + t] = zcos[s * d + t] } }
+        let anchorRows = shard.shareRows(anchors, dims: d) { zcos + $0 * d }
         let tasks = TaskRunner.taskCount(n)
-        // Per (task, anchor): best key and its cell.
+        // Per (task, anchor): best key and its cell (tasks of other ranks stay at infinity).
         var bestKey = [Double](repeating: .infinity, count: tasks * kc)
         var bestCell = [Int](repeating: -1, count: tasks * kc)
         race(zcos: zcos, cells: n, dims: d, anchorRows: anchorRows, raceSeed: raceSeed, only: nil,
-             excluded: [], bestKey: &bestKey, bestCell: &bestCell, runner: runner)
+             excluded: [], bestKey: &bestKey, bestCell: &bestCell, runner: runner, shard: shard)
+        var firstPicks = reduce(bestKey, bestCell, anchors: 0..<kc, clusters: kc, tasks: tasks, shard: shard)
         var chosen = Set<Int>()
         var picks: [Int] = []
         for j in 0..<kc {
-            var pick = reduce(bestKey, bestCell, anchor: j, clusters: kc, tasks: tasks)
+            var pick = firstPicks[j]
             if pick < 0 || chosen.contains(pick) {
                 race(zcos: zcos, cells: n, dims: d, anchorRows: anchorRows, raceSeed: raceSeed, only: j,
-                     excluded: chosen, bestKey: &bestKey, bestCell: &bestCell, runner: runner)
-                pick = reduce(bestKey, bestCell, anchor: j, clusters: kc, tasks: tasks)
+                     excluded: chosen, bestKey: &bestKey, bestCell: &bestCell, runner: runner, shard: shard)
+                pick = reduce(bestKey, bestCell, anchors: j..<(j + 1), clusters: kc, tasks: tasks, shard: shard)[0]
+                firstPicks[j] = pick
             }
             guard pick >= 0 else {
                 throw HarmonyError.invalidInput("k-means start: fewer distinct cells than clusters (K = \(kc)); use fewer clusters")
@@ -70,22 +79,24 @@ enum KMeansStart {
             chosen.insert(pick)
             picks.append(pick)
         }
-        var rows = [Float](repeating: 0, count: kc * d)
-        for (j, i) in picks.enumerated() { for t in 0..<d { rows[j * d + t] = zcos[i * d + t] } }
-        return rows
+        return shard.shareRows(picks, dims: d) { zcos + $0 * d }
     }
 
     /// The exponential race for every anchor (or only anchor `only`), skipping `excluded` cells.
     private static func race(zcos: UnsafePointer<Float>, cells n: Int, dims d: Int, anchorRows: [Float],
                              raceSeed: UInt64, only: Int?, excluded: Set<Int>, bestKey: inout [Double],
-                             bestCell: inout [Int], runner: TaskRunner) {
+                             bestCell: inout [Int], runner: TaskRunner, shard: CellShard) {
         let kc = anchorRows.count / d
         let tasks = TaskRunner.taskCount(n)
+        // The shard's tasks (its range starts at a task boundary; see CellShard).
+        let firstTask = shard.first / TaskRunner.cellsPerTask, localTasks = TaskRunner.taskCount(shard.count)
         anchorRows.withUnsafeBufferPointer { aBuf in
             bestKey.withUnsafeMutableBufferPointer { keyBuf in
                 bestCell.withUnsafeMutableBufferPointer { cellBuf in
                     let a = aBuf.baseAddress!, keys = keyBuf.baseAddress!, cellsOut = cellBuf.baseAddress!
-                    runner.runRanges(n) { t, start, end in
+                    runner.run(localTasks) { local in
+                        let t = firstTask + local
+                        let start = t * TaskRunner.cellsPerTask, end = min(n, start + TaskRunner.cellsPerTask)
                         let len = end - start
                         let dots = UnsafeMutablePointer<Float>.allocate(capacity: len * kc)
                         defer { dots.deallocate() }
@@ -150,13 +161,27 @@ enum KMeansStart {
         return (best, bestRow)
     }
 
-    /// The smallest key over tasks for anchor j (ties: earliest task, i.e. lowest cell index).
-    private static func reduce(_ keys: [Double], _ cells: [Int], anchor j: Int, clusters kc: Int, tasks: Int) -> Int {
-        var best = Double.infinity, pick = -1
-        for t in 0..<tasks where cells[t * kc + j] >= 0 && keys[t * kc + j] < best {
-            best = keys[t * kc + j]
-            pick = cells[t * kc + j]
+    /// Per anchor j in `anchors`, the cell with the smallest key over tasks (ties: earliest task, i.e. lowest
+    /// cell index), or -1. Across ranks, the first rank's best among equal keys: the same earliest task.
+    private static func reduce(_ keys: [Double], _ cells: [Int], anchors: Range<Int>, clusters kc: Int, tasks: Int,
+                               shard: CellShard) -> [Int] {
+        var local: [Double] = []
+        for j in anchors {
+            var best = Double.infinity, pick = -1
+            for t in 0..<tasks where cells[t * kc + j] >= 0 && keys[t * kc + j] < best {
+                best = keys[t * kc + j]
+                pick = cells[t * kc + j]
+            }
+            local += [best, Double(pick)]
         }
-        return pick
+        let all = shard.gather(local), m = local.count
+        return (0..<anchors.count).map { x -> Int in
+            var best = Double.infinity, pick = -1
+            for r in 0..<(all.count / m) where all[r * m + 2 * x + 1] >= 0 && all[r * m + 2 * x] < best {
+                best = all[r * m + 2 * x]
+                pick = Int(all[r * m + 2 * x + 1])
+            }
+            return pick
+        }
     }
 }

@@ -8,6 +8,8 @@ import Glibc
 // |mu_k|^2 - 2 z . mu_k from one sgemm into a buffer that stays in L1/L2, each cell's nearest mean is the
 // smallest score (ties to the lowest k), and its row is added in Double to the task's sums of that cluster.
 // Task sums are added in task order, so the means do not depend on the thread count.
+// Distributed (CellShard): a rank runs its own tasks and adds their sums in task order; the ranks' sums are then
+// added in rank order.
 
 /// Assignment and mean update of one Lloyd iteration, with its buffers kept between iterations.
 struct LloydStep {
@@ -17,27 +19,30 @@ struct LloydStep {
     let cells: Int
     let dims: Int
     let clusters: Int
-    /// Nearest mean of every cell (of the last run).
+    /// The cells this process assigns.
+    let shard: CellShard
+    /// Nearest mean of every cell of the shard (of the last run).
     private(set) var assignment: [Int32]
     /// Per task: K x d Double sums, then K counts.
     private var partialSums: [Double]
     private var partialCounts: [Int]
 
-    init(cells: Int, dims: Int, clusters: Int) {
+    init(cells: Int, dims: Int, clusters: Int, shard: CellShard? = nil) {
         self.cells = cells
         self.dims = dims
         self.clusters = clusters
-        let tasks = TaskRunner.taskCount(cells)
-        assignment = [Int32](repeating: 0, count: cells)
+        self.shard = shard ?? .whole(cells)
+        let tasks = TaskRunner.taskCount(self.shard.count)
+        assignment = [Int32](repeating: 0, count: self.shard.count)
         partialSums = [Double](repeating: 0, count: tasks * clusters * dims)
         partialCounts = [Int](repeating: 0, count: tasks * clusters)
     }
 
     /// Assigns every cell of `zcos` to its nearest mean of `means` (K x d) and returns the means of the new
     /// clusters. An empty cluster takes the last cell (highest index) of the highest-numbered cluster with at
-    /// least 2 cells.
+    /// least 2 cells. `zcos` is addressed by global cell index (only the shard's rows are read).
     mutating func run(zcos: UnsafePointer<Float>, means: [Float], runner: TaskRunner) throws -> [Float] {
-        let n = cells, d = dims, kc = clusters
+        let d = dims, kc = clusters, first = shard.first
         var norms = [Float](repeating: 0, count: kc)
         for k in 0..<kc { for j in 0..<d { norms[k] += means[k * d + j] * means[k * d + j] } }
         means.withUnsafeBufferPointer { mBuf in
@@ -45,9 +50,11 @@ struct LloydStep {
             assignment.withUnsafeMutableBufferPointer { outBuf in
               partialSums.withUnsafeMutableBufferPointer { sumBuf in
                 partialCounts.withUnsafeMutableBufferPointer { countBuf in
-                    let m = mBuf.baseAddress!, norm = normBuf.baseAddress!, out = outBuf.baseAddress!
+                    // `out` by global cell index, like `zcos`.
+                    let m = mBuf.baseAddress!, norm = normBuf.baseAddress!, out = outBuf.baseAddress! - first
                     let sumsAll = sumBuf.baseAddress!, countsAll = countBuf.baseAddress!
-                    runner.runRanges(n) { t, start, end in
+                    runner.runRanges(shard.count) { t, localStart, localEnd in
+                        let start = first + localStart, end = first + localEnd
                         let sums = sumsAll + t * kc * d, counts = countsAll + t * kc
                         sums.update(repeating: 0, count: kc * d)
                         counts.update(repeating: 0, count: kc)
@@ -130,23 +137,35 @@ struct LloydStep {
 
     /// The means from the task sums (added in task order), after moving cells into empty clusters.
     private mutating func clusterMeans(zcos: UnsafePointer<Float>) throws -> [Float] {
-        let n = cells, d = dims, kc = clusters, tasks = TaskRunner.taskCount(n)
+        let d = dims, kc = clusters, tasks = TaskRunner.taskCount(shard.count)
         var counts = [Int](repeating: 0, count: kc)
         var sums = [Double](repeating: 0, count: kc * d)
         for t in 0..<tasks {
             for k in 0..<kc { counts[k] += partialCounts[t * kc + k] }
             for x in 0..<(kc * d) { sums[x] += partialSums[t * kc * d + x] }
         }
+        if shard.isDistributed {
+            // Counts are exact in Double (far below 2^53).
+            var all = sums + counts.map { Double($0) }
+            shard.sum(&all)
+            sums = Array(all[0..<(kc * d)])
+            counts = all[(kc * d)...].map { Int($0) }
+        }
         for e in 0..<kc where counts[e] == 0 {
-            guard let donor = (0..<kc).reversed().first(where: { counts[$0] >= 2 }),
-                  let cell = (0..<n).reversed().first(where: { Int(assignment[$0]) == donor }) else {
+            guard let donor = (0..<kc).reversed().first(where: { counts[$0] >= 2 }) else {
                 throw HarmonyError.numerical("k-means start: a cluster is empty and no cluster has two cells to give; use fewer clusters")
             }
-            assignment[cell] = Int32(e)
+            // The donor's last cell over all ranks: the highest rank's last one.
+            let localLast = (0..<shard.count).reversed().first(where: { Int(assignment[$0]) == donor })
+            let lasts = shard.gather([Double(localLast.map { shard.first + $0 } ?? -1)])
+            guard let cell = lasts.map({ Int($0) }).filter({ $0 >= 0 }).max() else {
+                throw HarmonyError.numerical("k-means start: a cluster is empty and no cluster has two cells to give; use fewer clusters")
+            }
+            if shard.range.contains(cell) { assignment[cell - shard.first] = Int32(e) }
             counts[donor] -= 1
             counts[e] = 1
-            for j in 0..<d {
-                let value = Double(zcos[cell * d + j])
+            for (j, x) in shard.shareRows([cell], dims: d, row: { zcos + $0 * d }).enumerated() {
+                let value = Double(x)
                 sums[donor * d + j] -= value
                 sums[e * d + j] = value
             }

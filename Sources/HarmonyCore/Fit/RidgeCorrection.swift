@@ -14,20 +14,29 @@
 // Precision: Z, R, Zcorr are Float; n, s, cross counts, solves and the batch terms are Double. sgemm over at
 // most 2048 cells per task keeps the Float part of each sum short.
 // Memory: per-level arrays are one K x d array per level (the fit result keeps them as they are, no copy).
+// Distributed (CellShard): a rank sums and corrects its own cells (its part of each group, in the same order);
+// the per-group sums of the ranks are added in rank order, and every rank solves the same systems.
 
 /// One ridge correction step with R fixed.
 enum RidgeCorrection {
     /// Writes Zcorr = Z - sum_k R_ik (batch terms of cell i's levels in cluster k) into `corrected` and returns
     /// the new centroids and batch terms. `z`, `r`, `corrected` are N x d, N x K, N x d; `centroids` K x d.
-    static func correct(z: UnsafePointer<Float>, r: UnsafePointer<Float>, corrected: UnsafeMutablePointer<Float>,
+    /// With a `shard`, they hold the shard's rows only, and only those are corrected.
+    static func correct(z localZ: UnsafePointer<Float>, r localR: UnsafePointer<Float>,
+                        corrected localOut: UnsafeMutablePointer<Float>,
                         dims d: Int, clusters kc: Int, centroids: [Float], design: FitDesign,
-                        settings: CorrectionSettings, runner: TaskRunner) throws -> CorrectionOutput {
+                        settings: CorrectionSettings, runner: TaskRunner,
+                        shard: CellShard? = nil) throws -> CorrectionOutput {
         let ng = design.groupCount, nb = design.levelCount, nc = design.covariateCount
-        let tasks = groupTasks(design)
+        let shard = shard ?? .whole(design.cells)
+        // By global cell index, as `groupOrder` lists them.
+        let z = localZ - shard.first * d, r = localR - shard.first * kc, corrected = localOut - shard.first * d
+        let tasks = groupTasks(design, cells: shard.range)
 
         // MARK: - Phase 1: per-group sums
         var (groupN, groupS) = groupSums(z: z, r: r, dims: d, clusters: kc, design: design, tasks: tasks,
                                          runner: runner)
+        if shard.isDistributed { sumOverRanks(&groupN, &groupS, shard: shard) }
         // One covariate: the groups are the levels in level order (FitDesign), so the per-level sums are the
         // per-group sums (moved, not copied).
         let oneCovariate = nc == 1
@@ -221,6 +230,19 @@ enum RidgeCorrection {
         return (groupN, groupS)
     }
 
+    /// Adds the per-group sums of the ranks in rank order.
+    private static func sumOverRanks(_ groupN: inout [Double], _ groupS: inout [[Double]], shard: CellShard) {
+        var all = groupN
+        for sums in groupS { all += sums }
+        shard.sum(&all)
+        groupN = Array(all[0..<groupN.count])
+        var offset = groupN.count
+        for g in groupS.indices {
+            groupS[g] = Array(all[offset..<(offset + groupS[g].count)])
+            offset += groupS[g].count
+        }
+    }
+
     /// A fixed slice of one group's cells (positions in `groupOrder`).
     struct GroupTask {
         let group: Int
@@ -228,12 +250,15 @@ enum RidgeCorrection {
         let end: Int
     }
 
-    /// Cuts every group into tasks of at most `TaskRunner.cellsPerTask` cells.
-    static func groupTasks(_ design: FitDesign) -> [GroupTask] {
+    /// Cuts every group's cells within `cells` (all by default) into tasks of at most `TaskRunner.cellsPerTask`
+    /// cells. A group lists its cells in increasing order, so those within `cells` are consecutive.
+    static func groupTasks(_ design: FitDesign, cells: Range<Int>? = nil) -> [GroupTask] {
         var tasks: [GroupTask] = []
+        let cells = cells ?? 0..<design.cells
         for g in 0..<design.groupCount {
-            var start = design.groupOffsets[g]
-            let end = design.groupOffsets[g + 1]
+            let members = design.groupOffsets[g]..<design.groupOffsets[g + 1]
+            var start = firstPosition(in: members, of: design.groupOrder, atLeast: cells.lowerBound)
+            let end = firstPosition(in: start..<members.upperBound, of: design.groupOrder, atLeast: cells.upperBound)
             while start < end {
                 let stop = min(end, start + TaskRunner.cellsPerTask)
                 tasks.append(GroupTask(group: g, start: start, end: stop))
@@ -241,6 +266,17 @@ enum RidgeCorrection {
             }
         }
         return tasks
+    }
+
+    /// The first position p in `positions` with order[p] >= cell (positions.upperBound if none); `order` increases
+    /// over `positions`.
+    private static func firstPosition(in positions: Range<Int>, of order: [Int32], atLeast cell: Int) -> Int {
+        var low = positions.lowerBound, high = positions.upperBound
+        while low < high {
+            let mid = (low + high) / 2
+            if Int(order[mid]) < cell { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 
     /// Cluster k's normal equations and the global levels of its unknowns, or nil when it does not correct.

@@ -47,6 +47,11 @@ import Glibc
 // Determinism: passes are cut into fixed tasks (of the block, in cell order; see cellsPerTask), run in waves
 // (of bounded memory); each task writes its own partial sums, which are added in task order, so neither the
 // thread count nor the wave size changes a result.
+//
+// Distributed (CellShard): this process holds the embedding, R and row shifts of its shard's cells only; passes
+// address them by global cell index through base pointers moved back by the shard's first cell, so the kernels
+// are unchanged. Each pass's level sums and objective part are added across ranks in rank order, and a block's
+// removal is summed per level across ranks before it updates O and E; every rank then holds the same O and E.
 
 /// The soft-assignment state of a fit: unit rows, centroids, R, O, E, and the clustering rounds.
 final class SoftClustering {
@@ -89,6 +94,8 @@ final class SoftClustering {
     /// E, level-major B x K.
     var expected: [Double]
 
+    /// The cells whose rows this process holds.
+    let shard: CellShard
     /// The random stream of the rounds (one permutation per round).
     private var rng: SeededGenerator
     /// Blocks of the coming round, and whether they are drawn but not yet used.
@@ -118,9 +125,12 @@ final class SoftClustering {
 
     /// State for `embedding` (N x d) and `centroids` (K x d unit rows); R is set by `assignWithoutPenalty`.
     init(embedding: [Float], centroids: [Float], dims: Int, clusters: Int, design: FitDesign, sigma: [Double],
-         theta: [Double], harmony1: Bool, blockSize: Double, rng: SeededGenerator, runner: TaskRunner) {
+         theta: [Double], harmony1: Bool, blockSize: Double, rng: SeededGenerator, runner: TaskRunner,
+         shard: CellShard? = nil) {
         let cells = design.cells
         self.cells = cells
+        let shard = shard ?? .whole(cells)
+        self.shard = shard
         self.dims = dims
         self.embedding = embedding
         self.centroids = centroids
@@ -136,18 +146,18 @@ final class SoftClustering {
         self.rng = rng
         let nb = design.levelCount
         // Read at scattered rows in every round (HugePages).
-        assignments = HugePages.zeroed(count: cells * clusters)
-        rowShift = HugePages.zeroed(count: cells)
+        assignments = HugePages.zeroed(count: shard.count * clusters)
+        rowShift = HugePages.zeroed(count: shard.count)
         logPenalty = [Float](repeating: 0, count: nb * kp)
         penaltyFactor = [Float](repeating: 0, count: nb * kp)
         observed = [Double](repeating: 0, count: nb * clusters)
         expected = [Double](repeating: 0, count: nb * clusters)
-        next = BlockSchedule(cells: cells)
-        current = BlockSchedule(cells: cells)
+        next = BlockSchedule(cells: cells, shard: shard)
+        current = BlockSchedule(cells: cells, shard: shard)
         taskRows = TaskRunner.cellsPerTask * design.covariateCount
         // About 4M floats (16 MB) of partial sums at a time, but at least one task per thread. Tasks are added
         // to the totals one after the other in task order, so the wave size never changes a result.
-        waveTasks = min(TaskRunner.taskCount(cells), max(runner.threads, 4_000_000 / (taskRows * kp)))
+        waveTasks = min(TaskRunner.taskCount(shard.count), max(runner.threads, 4_000_000 / (taskRows * kp)))
         partialPending = [Float](repeating: 0, count: waveTasks * taskRows * kp)
         partialPairs = [Int32](repeating: 0, count: waveTasks * taskRows)
         partialCounts = [Int](repeating: 0, count: waveTasks)
@@ -160,13 +170,13 @@ final class SoftClustering {
     /// Harmony1: centroids = rows of R^T zcos scaled to unit length (K x d), summed in fixed tasks.
     func moveCentroidsToAssignments() {
         let kc = clusters, d = dims
-        let tasks = TaskRunner.taskCount(cells)
+        let tasks = TaskRunner.taskCount(shard.count)
         var partial = [Float](repeating: 0, count: tasks * kc * d)
         partial.withUnsafeMutableBufferPointer { pBuf in
             assignments.withUnsafeBufferPointer { rBuf in
               embedding.withUnsafeBufferPointer { zBuf in
                 let p = pBuf.baseAddress!, r = rBuf.baseAddress!, z = zBuf.baseAddress!
-                runner.runRanges(cells) { t, start, end in
+                runner.runRanges(shard.count) { t, start, end in
                     let unit = UnsafeMutablePointer<Float>.allocate(capacity: (end - start) * d)
                     defer { unit.deallocate() }
                     for i in start..<end { RowNormalization.normalizeRow(z + i * d, into: unit + (i - start) * d, cols: d) }
@@ -178,6 +188,7 @@ final class SoftClustering {
         }
         var sums = [Double](repeating: 0, count: kc * d)
         for t in 0..<tasks { for x in 0..<(kc * d) { sums[x] += Double(partial[t * kc * d + x]) } }
+        shard.sum(&sums)
         var out = [Float](repeating: 0, count: kc * d)
         for k in 0..<kc {
             var norm = 0.0
@@ -198,7 +209,7 @@ final class SoftClustering {
         drawNextIfNeeded()
         pendingSums = [Double](repeating: 0, count: next.pairCount * clusters)
         let kind: PassKind = storeRows || harmony1 ? .logSpace(penalty: false) : .fill
-        pass(order: nil, start: 0, end: cells, kind: kind, storeRows: storeRows)
+        pass(order: nil, start: shard.first, end: shard.first + shard.count, kind: kind, storeRows: storeRows)
         cached = kind == .fill
         roundStart = nil
         let nb = design.levelCount, kc = clusters
@@ -243,8 +254,8 @@ final class SoftClustering {
         var total = 0.0
         for j in 0..<current.blockCount {
             let pairs = current.pairStart[j]..<current.pairStart[j + 1]
-            update(Array(removalSums[(pairs.lowerBound * clusters)..<(pairs.upperBound * clusters)]),
-                   levels: current.pairLevel[pairs].map { Int($0) }, sign: -1)
+            removeBlock(Array(removalSums[(pairs.lowerBound * clusters)..<(pairs.upperBound * clusters)]),
+                        levels: current.pairLevel[pairs].map { Int($0) })
             updatePenalty(levels: Array(current.pairLevel[pairs]), factors: kind == .cached)
             let start = current.bounds[j], end = current.bounds[j + 1]
             current.order.withUnsafeBufferPointer { order in
@@ -273,6 +284,19 @@ final class SoftClustering {
         next.draw(rng: &rng, blockSize: blockSize)
         next.indexPairs(levels: design.cellLevels, covariates: design.covariateCount, levelCount: design.levelCount)
         nextDrawn = true
+    }
+
+    /// Takes a block's rows out of O and E: `sums` (row r summed over the block's cells of level levels[r]) as
+    /// they are for a single process; distributed, this rank's rows per level summed with the other ranks'.
+    private func removeBlock(_ sums: [Double], levels: [Int]) {
+        guard shard.isDistributed else { return update(sums, levels: levels, sign: -1) }
+        let kc = clusters
+        var perLevel = [Double](repeating: 0, count: design.levelCount * kc)
+        for (r, b) in levels.enumerated() {
+            for k in 0..<kc { perLevel[b * kc + k] = sums[r * kc + k] }
+        }
+        shard.sum(&perLevel)
+        update(perLevel, levels: Array(0..<design.levelCount), sign: -1)
     }
 
     /// For K-rows `sums` (row r belongs to global level levels[r]): O[levels[r]] += sign * row r;
@@ -412,10 +436,14 @@ final class SoftClustering {
                                           centroids.withUnsafeBufferPointer { yBuf in
                                             let po = poBuf.baseAddress!, pp = ppBuf.baseAddress!
                                             let slotPairs = pairBuf.baseAddress!, slotCounts = countBuf.baseAddress!
-                                            let zc = zBuf.baseAddress!, r = rBuf.baseAddress!
-                                            let shifts = shiftBuf.baseAddress!
+                                            // By global cell index (only the shard's rows are held).
+                                            let first = self.shard.first
+                                            let zc = zBuf.baseAddress! - first * dims
+                                            let r = rBuf.baseAddress! - first * kc
+                                            let shifts = shiftBuf.baseAddress! - first
                                             let y = yBuf.baseAddress!, d = dims, scale = logitScale
-                                            let cellPairs = nextBuf.baseAddress!, lv = levelBuf.baseAddress!
+                                            let cellPairs = nextBuf.baseAddress! - first * nc
+                                            let lv = levelBuf.baseAddress!
                                             let logTable = logBuf.baseAddress!, factorTable = factorBuf.baseAddress!
                                             let sg = sigmaBuf.baseAddress!
                                             runner.run(waveCount) { w in
@@ -554,6 +582,13 @@ final class SoftClustering {
             }
             for w in 0..<waveCount { assignmentSum += partialObjective[w] }
             waveStart += waveCount
+        }
+        if shard.isDistributed {
+            // The level sums and the objective part of every rank's cells, added in rank order.
+            var totals = passLevels + [assignmentSum]
+            shard.sum(&totals)
+            assignmentSum = totals.removeLast()
+            passLevels = totals
         }
     }
 

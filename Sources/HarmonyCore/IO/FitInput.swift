@@ -16,8 +16,12 @@ public struct FitInput: Sendable {
     ///
     /// An `.h5ad` embedding path takes the embedding from `obsm[basis]` and, without a `metadata` table, the
     /// metadata from its obs; other embedding files need `metadata` and take no `basis`.
+    ///
+    /// With `values` false (one process of a distributed fit, which reads its own rows), an `.npy` or `.h5ad`
+    /// embedding's values are not read: `embedding` then has the N cells' ids and no columns. Text embeddings
+    /// cannot be read in part and are read whole.
     public static func load(embedding embeddingPath: String, metadata metadataPath: String?, columns: [String],
-                            requireTwoLevels: Bool = true, basis: String? = nil) throws -> FitInput {
+                            requireTwoLevels: Bool = true, basis: String? = nil, values: Bool = true) throws -> FitInput {
         guard !columns.isEmpty else {
             throw HarmonyError.invalidParameter("no metadata column was given (for example --vars batch)")
         }
@@ -33,7 +37,7 @@ public struct FitInput: Sendable {
                     "\(embeddingPath): an .h5ad input needs --basis, the obsm array to read (for example --basis X_pca)")
             }
             let adata = try AnnData.open(embeddingPath)
-            embedding = try adata.obsmEmbedding(basis)
+            embedding = values ? try adata.obsmEmbedding(basis) : try adata.obsmCells(basis).cells
             metadata = try metadataPath.map { try CellMetadata.read($0) } ?? adata.obsMetadata()
         } else {
             if basis != nil {
@@ -42,7 +46,8 @@ public struct FitInput: Sendable {
             guard let metadataPath else {
                 throw HarmonyError.invalidParameter("\(embeddingPath): --meta is needed (a table of the cells' metadata)")
             }
-            embedding = try Embedding.read(embeddingPath)
+            embedding = values || (try? MatrixFileFormat(path: embeddingPath)) != .npy
+                ? try Embedding.read(embeddingPath) : try NumpyFile.readCells(embeddingPath)
             metadata = try CellMetadata.read(metadataPath)
         }
         guard embedding.cellCount >= minimumCells else {

@@ -17,10 +17,19 @@ public enum NumpyFile {
         (path.lowercased().hasSuffix(".npy") ? String(path.dropLast(4)) : path) + ".ids.txt"
     }
 
-    /// The numbers of a `.npy` file as float64 (float32 files are widened exactly), row-major.
-    /// Fortran-ordered files are transposed into row order; big-endian files are byte-swapped.
-    public static func readMatrix(_ path: String) throws -> Matrix<Double> {
-        let bytes = try FileBytes.read(path)
+    /// Where and how a `.npy` file stores its matrix.
+    private struct Layout {
+        let dataStart: Int
+        let rows: Int
+        let cols: Int
+        /// Bytes per value (4 or 8).
+        let width: Int
+        let swap: Bool
+        let fortran: Bool
+    }
+
+    /// The layout from the file's first bytes (`prefix`, at least the whole header) and its size in bytes.
+    private static func layout(prefix bytes: [UInt8], fileSize: Int, path: String) throws -> Layout {
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
             throw HarmonyError.fileFormat("\(path): not a NumPy .npy file (the magic bytes are missing)")
         }
@@ -61,27 +70,117 @@ public enum NumpyFile {
         guard rows >= 0, cols >= 0, !elements.overflow, !needed.overflow else {
             throw HarmonyError.fileFormat("\(path): the array's shape (\(rows), \(cols)) is not a valid matrix size")
         }
-        guard bytes.count - dataStart >= needed.partialValue else {
-            throw HarmonyError.fileFormat("\(path): the file holds \(bytes.count - dataStart) data bytes; a \(rows) x \(cols) '\(descr)' array needs \(needed.partialValue)")
+        guard fileSize - dataStart >= needed.partialValue else {
+            throw HarmonyError.fileFormat("\(path): the file holds \(fileSize - dataStart) data bytes; a \(rows) x \(cols) '\(descr)' array needs \(needed.partialValue)")
         }
-        let swap = order == ">"
+        return Layout(dataStart: dataStart, rows: rows, cols: cols, width: width, swap: order == ">", fortran: fortran)
+    }
+
+    /// Value `i` of `data` (4- or 8-byte floats, swapped when big-endian) as a Double (float32 widened exactly).
+    @inline(__always)
+    private static func value(_ data: UnsafeRawBufferPointer, _ i: Int, _ layout: Layout) -> Double {
+        if layout.width == 4 {
+            let bits = data.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)
+            return Double(Float(bitPattern: layout.swap ? bits.byteSwapped : bits))
+        }
+        let bits = data.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
+        return Double(bitPattern: layout.swap ? bits.byteSwapped : bits)
+    }
+
+    /// The numbers of a `.npy` file as float64 (float32 files are widened exactly), row-major.
+    /// Fortran-ordered files are transposed into row order; big-endian files are byte-swapped.
+    public static func readMatrix(_ path: String) throws -> Matrix<Double> {
+        let bytes = try FileBytes.read(path)
+        let layout = try layout(prefix: bytes, fileSize: bytes.count, path: path)
+        let rows = layout.rows, cols = layout.cols, fortran = layout.fortran
         var values = [Double](repeating: 0, count: rows * cols)
         bytes.withUnsafeBytes { raw in
-            let data = UnsafeRawBufferPointer(rebasing: raw[dataStart...])
+            let data = UnsafeRawBufferPointer(rebasing: raw[layout.dataStart...])
             for i in 0..<(rows * cols) {
-                let v: Double
-                if width == 4 {
-                    let bits = data.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)
-                    v = Double(Float(bitPattern: swap ? bits.byteSwapped : bits))
-                } else {
-                    let bits = data.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
-                    v = Double(bitPattern: swap ? bits.byteSwapped : bits)
-                }
                 // Fortran order stores column after column: element i is (i % rows, i / rows).
-                values[fortran ? (i % rows) * cols + i / rows : i] = v
+                values[fortran ? (i % rows) * cols + i / rows : i] = value(data, i, layout)
             }
         }
         return Matrix(rows: rows, cols: cols, values: values)
+    }
+
+    /// The number of rows and columns of a `.npy` matrix, from its header.
+    public static func shape(_ path: String) throws -> (rows: Int, cols: Int) {
+        try withLayout(path) { _, layout in (layout.rows, layout.cols) }
+    }
+
+    /// Rows `rows` of a `.npy` matrix as Float (float64 values rounded to the nearest float32), read without
+    /// the rest of the file: one read in C order, one per column in Fortran order. Non-finite values are
+    /// format errors naming their row (0-based, of the whole file) and column.
+    public static func readRows(_ path: String, rows: Range<Int>) throws -> Matrix<Float> {
+        try withLayout(path) { fd, layout in
+            guard rows.lowerBound >= 0, rows.upperBound <= layout.rows else {
+                throw HarmonyError.invalidParameter("\(path): rows \(rows.lowerBound)..<\(rows.upperBound) are outside its \(layout.rows) rows")
+            }
+            let cols = layout.cols, w = layout.width
+            var values = [Float](repeating: 0, count: rows.count * cols)
+            // Per read: (file offset, values, where value x goes in `values`).
+            let reads: [(offset: Int, count: Int, target: (Int) -> Int)] = layout.fortran
+                ? (0..<cols).map { c in ((c * layout.rows + rows.lowerBound) * w, rows.count, { $0 * cols + c }) }
+                : [(rows.lowerBound * cols * w, rows.count * cols, { $0 })]
+            var buffer = [UInt8](repeating: 0, count: (reads.map { $0.count }.max() ?? 0) * w)
+            for read in reads where read.count > 0 {
+                try buffer.withUnsafeMutableBytes { raw in
+                    try readFully(fd, into: raw.baseAddress!, count: read.count * w,
+                                  offset: layout.dataStart + read.offset, path: path)
+                    let data = UnsafeRawBufferPointer(raw)
+                    for x in 0..<read.count {
+                        let v = value(data, x, layout)
+                        guard v.isFinite else {
+                            let at = read.target(x)
+                            throw HarmonyError.fileFormat("\(path), row \(rows.lowerBound + at / cols), column \(at % cols): non-finite value \(v)")
+                        }
+                        values[read.target(x)] = Float(v)
+                    }
+                }
+            }
+            return Matrix(rows: rows.count, cols: cols, values: values)
+        }
+    }
+
+    /// Opens `path`, parses its header and calls `body` with the descriptor and the layout.
+    private static func withLayout<T>(_ path: String, _ body: (Int32, Layout) throws -> T) throws -> T {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw HarmonyError.io("\(path): cannot open for reading: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw HarmonyError.io("\(path): cannot read its size: \(String(cString: strerror(errno)))")
+        }
+        let size = Int(info.st_size)
+        // The fixed part (12 bytes at most), then the whole header.
+        var prefix = [UInt8](repeating: 0, count: min(size, 12))
+        try prefix.withUnsafeMutableBytes { try readFully(fd, into: $0.baseAddress!, count: $0.count, offset: 0, path: path) }
+        var headerEnd = prefix.count
+        if prefix.count >= 10, prefix[6] == 1 {
+            headerEnd = 10 + (Int(prefix[8]) | Int(prefix[9]) << 8)
+        } else if prefix.count >= 12 {
+            headerEnd = 12 + (0..<4).reduce(0) { $0 | Int(prefix[8 + $1]) << (8 * $1) }
+        }
+        prefix = [UInt8](repeating: 0, count: min(size, headerEnd))
+        try prefix.withUnsafeMutableBytes { try readFully(fd, into: $0.baseAddress!, count: $0.count, offset: 0, path: path) }
+        return try body(fd, try layout(prefix: prefix, fileSize: size, path: path))
+    }
+
+    /// Reads exactly `count` bytes at `offset`.
+    private static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int, offset: Int,
+                                  path: String) throws {
+        var done = 0
+        while done < count {
+            let got = pread(fd, buffer + done, count - done, off_t(offset + done))
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else {
+                throw HarmonyError.io("\(path): cannot read: \(got < 0 ? String(cString: strerror(errno)) : "unexpected end of file")")
+            }
+            done += got
+        }
     }
 
     /// Reads `path` as an embedding: checks every value is finite (naming row and column), takes the ids from
@@ -92,6 +191,17 @@ public enum NumpyFile {
             throw HarmonyError.fileFormat(
                 "\(path), row \(i / values.cols), column \(i % values.cols): non-finite value \(values.values[i])")
         }
+        return try embedding(path, values: values)
+    }
+
+    /// The cells of `path` without their values: the ids as `readEmbedding` gives them and a values matrix of
+    /// N rows and no columns (for a process that reads its own rows with `readRows`).
+    public static func readCells(_ path: String) throws -> Embedding {
+        try embedding(path, values: Matrix(rows: try shape(path).rows, cols: 0, values: []))
+    }
+
+    /// `values` as the embedding of `path`: ids from the sidecar (checked), dimensions PC1..PCd.
+    private static func embedding(_ path: String, values: Matrix<Double>) throws -> Embedding {
         let sidecar = sidecarPath(for: path)
         var ids: [String]
         var idLines: [Int] = []
