@@ -62,7 +62,7 @@ public final class HarmonyServer {
     public init(configuration: ServerConfiguration, model: ReferenceModel? = nil) throws {
         try configuration.validate()
         self.configuration = configuration
-        log = ServerLog(quiet: configuration.quiet)
+        log = ServerLog(quiet: configuration.quiet, json: configuration.jsonLog)
         stateCache = BatchStateCache(capacity: configuration.batchStates)
         try StateFiles.checkSocketDirectory(of: configuration.socketPath)
         // A start that fails removes what it created, so that it leaves the state directory as it found it.

@@ -59,6 +59,8 @@ public struct ServerConfiguration: Sendable {
     public var syncWAL: Bool = true
     /// Suppress the one-line-per-event log on stderr.
     public var quiet: Bool = false
+    /// One JSON object per log line (`{"time", "level", "event", "details"}`) instead of text, for log collectors.
+    public var jsonLog: Bool = false
     // How the write-ahead log reaches the disk; fault-injection tests replace it.
     var logFileIO: LogFileIO = .system
 

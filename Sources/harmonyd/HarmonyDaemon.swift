@@ -87,6 +87,10 @@ struct HarmonyDaemon: ParsableCommand {
     @Flag(name: .long, help: "Do not log events on stderr.")
     var quiet = false
 
+    @Option(name: .customLong("log-format"),
+            help: "How events are logged on stderr: text (one line 'harmonyd TIME LEVEL EVENT DETAILS') or json (one object per line with time, level, event and details, for log collectors).")
+    var logFormat: LogFormat = .text
+
     @Flag(name: .customLong("self-bench"),
           help: "Measure throughput and latency on a simulated reference in a temporary directory, print them, and exit.")
     var selfBench = false
@@ -126,6 +130,7 @@ struct HarmonyDaemon: ParsableCommand {
         configuration.threads = threads
         configuration.queryLambda = queryLambda
         configuration.quiet = quiet
+        configuration.jsonLog = logFormat == .json
         configuration.syncWAL = !unsafeNoFsync
         do {
             try configuration.validate()
@@ -199,4 +204,9 @@ struct HarmonyDaemon: ParsableCommand {
         server.run()
         SystemdNotify.send("STOPPING=1")
     }
+}
+
+/// The values of `--log-format`.
+enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
 }

@@ -1,6 +1,8 @@
 // One line per event on stderr: `harmonyd <ISO-8601 UTC time> <level> <event> <details>`, e.g.
-// `harmonyd 2026-11-30T10:40:02.123Z info start socket=/run/h.sock ...`.
+// `harmonyd 2026-11-30T10:40:02.123Z info start socket=/run/h.sock ...`, or with --log-format json one object
+// `{"time":"2026-11-30T10:40:02.123Z","level":"info","event":"start","details":"socket=/run/h.sock ..."}`.
 // Thread contract: loop thread (and start-up); each line is one `write(2)`, so lines never interleave.
+import HarmonyCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,13 +21,23 @@ struct ServerLog {
 
     /// When true nothing is written.
     var quiet: Bool
+    /// When true each line is a JSON object.
+    var json = false
 
     /// Writes `event` and `details` as one line.
     func event(_ event: String, _ details: String = "", level: Level = .info) {
         guard !quiet else { return }
-        let line = "harmonyd \(ServerLog.timestamp()) \(level.rawValue) \(event)" + (details.isEmpty ? "" : " \(details)") + "\n"
-        var bytes = Array(line.utf8)
+        var bytes = Array(line(event, details, level: level, time: ServerLog.timestamp()).utf8)
         _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// The text of one log line, newline included.
+    func line(_ event: String, _ details: String, level: Level, time: String) -> String {
+        guard json else {
+            return "harmonyd \(time) \(level.rawValue) \(event)" + (details.isEmpty ? "" : " \(details)") + "\n"
+        }
+        return JSONText.object([("time", JSONText.string(time)), ("level", JSONText.string(level.rawValue)),
+                                ("event", JSONText.string(event)), ("details", JSONText.string(details))]) + "\n"
     }
 
     /// The current UTC time as ISO 8601 with milliseconds, e.g. `2026-11-30T10:40:02.123Z`.
