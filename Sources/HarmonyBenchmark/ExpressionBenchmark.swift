@@ -97,8 +97,7 @@ public enum ExpressionBenchmark {
             throw ServerError.state("the benchmark reference has no gene space or cluster spread")
         }
         let request = Self.request(data, cells: cells)
-        let rows = SparseRows(unchecked: space.geneCount, rowStarts: request.rowStarts.map { Int($0) },
-                              columns: request.columns.map { Int32(bitPattern: $0) }, values: request.values)
+        let rows = request.rows
         func perCell(_ work: () throws -> Void) rethrows -> Double {
             var best = Double.infinity
             for _ in 0..<15 {

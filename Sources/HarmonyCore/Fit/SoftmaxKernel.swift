@@ -37,6 +37,19 @@ enum SoftmaxKernel {
         return scratch
     }
 
+    // The largest of the kp (a multiple of 8) values at `row`, 8 lanes at a time.
+    @inline(__always)
+    private static func maximum(_ row: UnsafePointer<Float>, count kp: Int) -> Float {
+        var top8 = load(row, 0)
+        var k = 8
+        while k < kp {
+            let v = load(row, k)
+            top8.replace(with: v, where: v .> top8)
+            k += 8
+        }
+        return top8.max()
+    }
+
     @inline(__always)
     private static func load(_ p: UnsafePointer<Float>, _ k: Int) -> SIMD8<Float> {
         UnsafeRawPointer(p + k).loadUnaligned(as: SIMD8<Float>.self)
@@ -70,19 +83,10 @@ enum SoftmaxKernel {
             }
             l = UnsafePointer(scratch)
         }
-        var top8 = load(l, 0)
-        var k = 8
-        while k < kp {
-            let v = load(l, k)
-            top8.replace(with: v, where: v .> top8)
-            k += 8
-        }
-        let top4 = SIMD4<Float>(Swift.max(top8[0], top8[4]), Swift.max(top8[1], top8[5]),
-                                Swift.max(top8[2], top8[6]), Swift.max(top8[3], top8[7]))
-        let top = Swift.max(Swift.max(top4[0], top4[2]), Swift.max(top4[1], top4[3]))
+        let top = maximum(l, count: kp)
         let shift = SIMD8<Float>(repeating: top)
         var sum8 = SIMD8<Float>.zero
-        k = 0
+        var k = 0
         while k < kp {
             let v = FastMath.exp(load(l, k) - shift)
             store(v, e, k)
@@ -131,17 +135,10 @@ enum SoftmaxKernel {
                      sigma: UnsafePointer<Float>, clusters kc: Int, cache: UnsafeMutablePointer<Float>,
                      sums: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> (shift: Float, term: Double) {
         let kp = padded(kc)
-        var top8 = load(g, 0)
-        var k = 8
-        while k < kp {
-            let v = load(g, k)
-            top8.replace(with: v, where: v .> top8)
-            k += 8
-        }
-        let top = top8.max()
+        let top = maximum(g, count: kp)
         let shift = SIMD8<Float>(repeating: top)
         var sum8 = SIMD8<Float>.zero
-        k = 0
+        var k = 0
         while k < kp {
             var v = FastMath.exp(load(g, k) - shift)
             // Padding lanes hold exp(-87.3), not 0; the cache has no padding, so they leave S_i as well.

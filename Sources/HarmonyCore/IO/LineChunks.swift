@@ -89,8 +89,8 @@ final class LineChunks {
 
     // Up to `limit - at` bytes of text into piece[at...]; 0 at the end of the file.
     private func produce(into piece: UnsafeMutableBufferPointer<UInt8>, at: Int, upTo limit: Int) throws -> Int {
-        if inputStart == inputEnd && !endOfFile { try fill() }
         guard let gzip else {
+            if inputStart == inputEnd && !endOfFile { try fill() }
             let n = min(limit - at, inputEnd - inputStart)
             input.withUnsafeBufferPointer { (piece.baseAddress! + at).update(from: $0.baseAddress! + inputStart, count: n) }
             inputStart += n

@@ -82,9 +82,7 @@ struct ServedModel: Sendable {
         guard let space = request.valueKind == .counts ? countSpace : normalizedSpace else {
             throw HarmonyError.invalidInput("the reference has no gene space for these values")
         }
-        let rows = SparseRows(unchecked: request.geneCount, rowStarts: request.rowStarts.map { Int($0) },
-                              columns: request.columns.map { Int32(bitPattern: $0) }, values: request.values)
-        return try space.project(rows, totals: request.totals, present: request.present).values
+        return try space.project(request.rows, totals: request.totals, present: request.present).values
     }
 
     /// Label names in code order (empty without labels).
@@ -98,5 +96,13 @@ struct ServedModel: Sendable {
         }
         let predictions = try labelTransfer.predict(corrected: mapped.corrected, assignments: mapped.assignments)
         return (predictions.codes, predictions.confidence)
+    }
+}
+
+extension ExpressionMapRequest {
+    /// The request's cells as the CSR that `GeneSpace.project` reads (the request has passed `validate()`).
+    public var rows: SparseRows {
+        SparseRows(unchecked: geneCount, rowStarts: rowStarts.map { Int($0) },
+                   columns: columns.map { Int32(bitPattern: $0) }, values: values)
     }
 }
