@@ -6,7 +6,8 @@ Usage: python3 Samples/bench/umap_compare.py [--cells 100000] [--dims 30] [--har
 Simulates cells with `harmony simulate`, times `harmony umap` (its own exact kNN search included), then
 computes the exact 15-NN graph with scikit-learn (brute force, timed separately) and times umap-learn's
 fit on that precomputed graph (n_neighbors 16: umap-learn counts the cell itself), after an untimed
-warm-up fit that compiles its numba kernels. Both use min_dist 0.1 and
+warm-up fit that compiles its numba kernels, seeded (its descent then runs on one thread) and unseeded (its
+parallel, non-reproducible descent). Both use min_dist 0.1 and
 their default epochs (200 above 10,000 cells). Quality: trustworthiness (k = 15) of both layouts on a random
 subsample of 5,000 cells. Wall and CPU seconds are both reported: on a shared machine the CPU time is the
 steadier measure. Prints one JSON object. Needs umap-learn and scikit-learn.
@@ -69,6 +70,11 @@ def main():
     t0, p0 = time.perf_counter(), time.process_time()
     theirs = model.fit_transform(x)
     theirs_seconds, theirs_cpu = time.perf_counter() - t0, time.process_time() - p0
+    # Unseeded, umap-learn runs its descent on every thread (Hogwild: not reproducible); timed for reference.
+    parallel = umap.UMAP(n_neighbors=16, min_dist=0.1, precomputed_knn=(idx, dists, None), n_jobs=args.threads)
+    t0, p0 = time.perf_counter(), time.process_time()
+    theirs_parallel = parallel.fit_transform(x)
+    parallel_seconds, parallel_cpu = time.perf_counter() - t0, time.process_time() - p0
 
     rng = np.random.default_rng(0)
     sub = rng.choice(len(x), size=min(5000, len(x)), replace=False)
@@ -78,11 +84,15 @@ def main():
         "harmony_umap_cpu_seconds_with_knn": round(ours_cpu, 2),
         "umap_learn_seconds_on_precomputed_knn": round(theirs_seconds, 2),
         "umap_learn_cpu_seconds_on_precomputed_knn": round(theirs_cpu, 2),
+        "umap_learn_unseeded_parallel_seconds": round(parallel_seconds, 2),
+        "umap_learn_unseeded_parallel_cpu_seconds": round(parallel_cpu, 2),
         "load_average_1min_at_end": os.getloadavg()[0],
         "sklearn_exact_knn_seconds": round(knn_seconds, 2),
         "umap_learn_version": umap.__version__,
         "trustworthiness_subsample_harmony": round(float(trustworthiness(x[sub], ours[sub], n_neighbors=15)), 4),
         "trustworthiness_subsample_umap_learn": round(float(trustworthiness(x[sub], theirs[sub], n_neighbors=15)), 4),
+        "trustworthiness_subsample_umap_learn_parallel": round(float(trustworthiness(x[sub], theirs_parallel[sub],
+                                                                                      n_neighbors=15)), 4),
     }, indent=2))
 
 

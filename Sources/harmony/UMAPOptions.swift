@@ -15,7 +15,7 @@ struct UMAPOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seed of the layout's start jitter and sampling (and of the drawing order of points); same seed, same picture.", valueName: "n"))
     var seed: UInt64 = 0
 
-    @Option(help: ArgumentHelp("Worker threads for the neighbour search; 0 uses every core. Results do not depend on it.", valueName: "n"))
+    @Option(help: ArgumentHelp("Worker threads for the neighbour search and the optimisation; 0 uses every core. Results do not depend on it.", valueName: "n"))
     var threads: Int = 0
 
     /// The library's parameter struct.

@@ -13,8 +13,9 @@ struct UmapCommand: ParsableCommand {
             Builds the exact k-nearest-neighbour graph of the cells, turns it into UMAP's fuzzy graph (each \
             cell's distances scaled so its memberships sum to log2(k), then the fuzzy union of both \
             directions), starts from the first two principal components and optimises the layout by \
-            stochastic gradient descent with negative sampling (one thread, so the same seed gives the same \
-            bits). Writes cell_id, UMAP1, UMAP2 in the format of the --out extension; `harmony plot` takes the \
+            stochastic gradient descent with negative sampling (in parallel over fixed groups of cells that \
+            read each other's positions as of the start of each epoch, so the same seed gives the same bits on \
+            any number of threads). Writes cell_id, UMAP1, UMAP2 in the format of the --out extension; `harmony plot` takes the \
             file with --layout.
 
             Examples:

@@ -64,11 +64,35 @@ final class UMAPTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(t, 0.9)
     }
 
-    /// Same seed, same bits; another seed, another layout.
+    /// The layout's neighbours (the index searched with the cells themselves, each cell then dropped) are the
+    /// brute-force neighbours of the same Float coordinates; a cell with more than k exact copies still never
+    /// lists itself.
+    func testLayoutNeighboursAreExactAndExcludeSelf() {
+        var g = SeededGenerator(seed: 11)
+        let n = 600, d = 8, k = 10
+        var values = (0..<(n * d)).map { _ in Float(g.normal()) }
+        // Cells 0..<15 are copies of one point.
+        for i in 1..<15 { for j in 0..<d { values[i * d + j] = values[j] } }
+        let points = Matrix(rows: n, cols: d, values: values)
+        let ours = UMAP.otherNeighbors(points, k: k, threads: 2)
+        let brute = NearestNeighbors.exact(points.converted(to: Double.self), k: k, threads: 1)
+        for i in 0..<n {
+            let row = Array(ours.indices[(i * k)..<(i * k + k)])
+            XCTAssertFalse(row.contains(Int32(i)), "cell \(i) lists itself")
+            for c in 0..<k {
+                XCTAssertEqual(ours.distances[i * k + c], brute.distances[i * k + c], accuracy: 1e-5)
+            }
+            if i >= 15 { XCTAssertEqual(row, Array(brute.indices[(i * k)..<(i * k + k)])) }
+        }
+        for i in 0..<15 { XCTAssertEqual(ours.distances[i * k + k - 1], 0) }
+    }
+
+    /// Same seed, same bits on any number of threads; another seed, another layout.
     func testDeterministicGivenSeed() throws {
         let pcs = try FixtureData.matrix("data/cell_lines/pcs.tsv.gz").selectingRows(0..<1500)
         var p = UMAPParameters()
         p.epochs = 60
+        p.threads = 3
         let first = try UMAP.layout(pcs, parameters: p)
         p.threads = 1
         let second = try UMAP.layout(pcs, parameters: p)

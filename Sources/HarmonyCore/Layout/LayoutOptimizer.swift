@@ -13,8 +13,19 @@
 // Precision: positions are Float (2-D coordinates of order 10, as umap-learn's float32), sums are per edge.
 // d^(2b) is exp(b ln d^2) with FastMath's polynomial exp and log (relative error about 1e-6, far below the
 // noise of the sampling; cheaper than powf in this loop, not measured separately).
-// Determinism: one thread, edges in a fixed order, one SeededGenerator stream for the negative samples, so a
-// seed gives the same bits. Parallel "Hogwild" updates would make the result depend on thread timing.
+//
+// Parallel and still deterministic. umap-learn's parallel mode lets threads update shared positions as they
+// go ("Hogwild"), so its result depends on timing. Here an epoch cuts the vertices into fixed ranges of
+// `verticesPerTask` heads (edges are grouped by head), independent of the thread count, and a task updates only
+// the heads of its range, live, in edge order. Everything else it reads (tails, negative samples) comes from a
+// snapshot of the layout taken at the start of the epoch, and its negative samples come from its own
+// generator stream (seed, epoch, range). So no task sees another's writes, and the same seed gives the same
+// bits on any number of threads.
+// Where umap-learn moves both ends of a sampled edge, a task moves only the head: the graph lists every
+// undirected edge in both directions with the same weight, hence the same sampling epochs, so each end gets
+// its pull from its own copy of the edge. Each end receives two pulls per sample in umap-learn (one as head,
+// one as tail), so a moving-tails layout applies the attraction twice. Placing new cells on a fixed layout
+// moves heads only, as umap-learn's transform does, and applies it once.
 
 #if canImport(Glibc)
 import Glibc
@@ -28,72 +39,140 @@ struct LayoutOptimizer {
     let learningRate: Float
     let negativeSampleRate: Int
     let repulsion: Float
+    /// Threads (0: every core); the result does not depend on it.
+    var threads: Int = 0
+
+    /// Heads per task in an epoch: large enough to amortise a task's start, small enough to balance two cores.
+    static let verticesPerTask = 1024
 
     /// Optimises `heads` (vertexCount x 2, row-major) in place. Tails and negative samples index `tails`
-    /// (`tailCount` x 2): the same buffer as `heads` for a layout of its own (then tails move too), or a fixed
-    /// reference layout when placing new points.
+    /// (`tailCount` x 2): the same buffer as `heads` for a layout of its own (`moveTails`: the tails are the
+    /// other heads), or a fixed reference layout when placing new points. `generator` seeds the per-task streams.
     func run(heads: UnsafeMutablePointer<Float>, tails: UnsafeMutablePointer<Float>, tailCount: Int,
              moveTails: Bool, generator: inout SeededGenerator) {
         let maxWeight = graph.weights.max() ?? 0
         guard maxWeight > 0, tailCount > 0 else { return }
-        let floor = maxWeight / Float(epochs)
-        var edgeHead: [Int32] = [], edgeTail: [Int32] = [], period: [Float] = []
-        for e in graph.weights.indices where graph.weights[e] >= floor {
-            edgeHead.append(graph.heads[e]); edgeTail.append(graph.tails[e])
-            period.append(maxWeight / graph.weights[e])
-        }
-        let negativeRate = Float(negativeSampleRate)
-        var nextSample = period
-        var negativePeriod = period.map { negativeRate > 0 ? $0 / negativeRate : .infinity }
-        var nextNegative = negativePeriod
-        let a = Float(curve.a), b = Float(curve.b)
-        let gamma = repulsion
-        edgeHead.withUnsafeBufferPointer { eh in
-        edgeTail.withUnsafeBufferPointer { et in
-        period.withUnsafeBufferPointer { per in
-        nextSample.withUnsafeMutableBufferPointer { next in
-        negativePeriod.withUnsafeMutableBufferPointer { negPer in
-        nextNegative.withUnsafeMutableBufferPointer { nextNeg in
+        var schedule = EdgeSchedule(graph: graph, maxWeight: maxWeight, epochs: epochs,
+                                    negativeRate: Float(negativeSampleRate))
+        let seed = generator.next()
+        let vertices = graph.vertexCount
+        // The epoch's snapshot that tails and negative samples are read from when the tails move.
+        let snapshot = UnsafeMutablePointer<Float>.allocate(capacity: moveTails ? 2 * tailCount : 0)
+        defer { snapshot.deallocate() }
+        let reads = moveTails ? UnsafePointer(snapshot) : UnsafePointer(tails)
+        let runner = TaskRunner(requested: threads)
+        let step = Step(a: Float(curve.a), b: Float(curve.b), gamma: repulsion, pull: moveTails ? 2 : 1)
+        schedule.withPointers { edges in
             for epoch in 0..<epochs {
+                if moveTails { snapshot.update(from: heads, count: 2 * tailCount) }
                 let n = Float(epoch)
                 let alpha = learningRate * (1 - n / Float(epochs))
-                for e in 0..<eh.count where next[e] <= n {
-                    let h = heads + 2 * Int(eh[e]), t = tails + 2 * Int(et[e])
-                    let dx = h[0] - t[0], dy = h[1] - t[1]
-                    let d2 = dx * dx + dy * dy
-                    if d2 > 0 {
-                        let p = power(d2, b)
-                        let coefficient = -2 * a * b * (p / d2) / (a * p + 1)
-                        let gx = clip(coefficient * dx) * alpha, gy = clip(coefficient * dy) * alpha
-                        h[0] += gx; h[1] += gy
-                        if moveTails { t[0] -= gx; t[1] -= gy }
+                runner.runRanges(vertices, perTask: Self.verticesPerTask) { task, first, end in
+                    var random = SeededGenerator(seed: seed, stream: UInt64(epoch) << 32 | UInt64(task))
+                    for v in first..<end {
+                        let h = heads + 2 * v
+                        for e in edges.start[v]..<edges.start[v + 1] where edges.next[e] <= n {
+                            step.attract(h, reads + 2 * Int(edges.tail[e]), alpha: alpha)
+                            edges.next[e] += edges.period[e]
+                            let negatives = max(0, Int((n - edges.nextNegative[e]) / edges.negativePeriod[e]))
+                            for _ in 0..<negatives {
+                                let other = random.below(tailCount)
+                                // A layout's own point is no negative sample of itself.
+                                if moveTails && other == v { continue }
+                                step.repel(h, reads + 2 * other, alpha: alpha)
+                            }
+                            edges.nextNegative[e] += Float(negatives) * edges.negativePeriod[e]
+                        }
                     }
-                    next[e] += per[e]
-                    let negatives = Int((n - nextNeg[e]) / negPer[e])
-                    for _ in 0..<max(0, negatives) {
-                        let other = generator.below(tailCount)
-                        let o = tails + 2 * other
-                        if moveTails && o == h { continue }
-                        let ox = h[0] - o[0], oy = h[1] - o[1]
-                        let o2 = ox * ox + oy * oy
-                        guard o2 > 0 else { continue }
-                        let coefficient = 2 * gamma * b / ((0.001 + o2) * (a * power(o2, b) + 1))
-                        h[0] += clip(coefficient * ox) * alpha; h[1] += clip(coefficient * oy) * alpha
-                    }
-                    nextNeg[e] += Float(max(0, negatives)) * negPer[e]
                 }
             }
-        }}}}}}
+        }
+    }
+}
+
+/// The forces of one sample, as in the file header.
+private struct Step {
+    let a: Float, b: Float, gamma: Float
+    /// Times the attraction is applied to the head (2 when the tails move, see the file header).
+    let pull: Float
+
+    /// Moves head `h` toward tail `t`.
+    @inline(__always)
+    func attract(_ h: UnsafeMutablePointer<Float>, _ t: UnsafePointer<Float>, alpha: Float) {
+        let dx = h[0] - t[0], dy = h[1] - t[1]
+        let d2 = dx * dx + dy * dy
+        guard d2 > 0 else { return }
+        let p = power(d2)
+        let coefficient = -2 * a * b * (p / d2) / (a * p + 1)
+        h[0] += pull * clip(coefficient * dx) * alpha
+        h[1] += pull * clip(coefficient * dy) * alpha
+    }
+
+    /// Pushes head `h` away from the negative sample `o`.
+    @inline(__always)
+    func repel(_ h: UnsafeMutablePointer<Float>, _ o: UnsafePointer<Float>, alpha: Float) {
+        let ox = h[0] - o[0], oy = h[1] - o[1]
+        let o2 = ox * ox + oy * oy
+        guard o2 > 0 else { return }
+        let coefficient = 2 * gamma * b / ((0.001 + o2) * (a * power(o2) + 1))
+        h[0] += clip(coefficient * ox) * alpha
+        h[1] += clip(coefficient * oy) * alpha
     }
 
     /// x^b for x > 0 (denormal x is raised to the smallest normal, where FastMath.log is exact enough).
     @inline(__always)
-    private func power(_ x: Float, _ b: Float) -> Float {
+    private func power(_ x: Float) -> Float {
         FastMath.exp(b * FastMath.log(max(x, .leastNormalMagnitude)))
     }
 
     @inline(__always)
     private func clip(_ x: Float) -> Float {
         x > 4 ? 4 : (x < -4 ? -4 : x)
+    }
+}
+
+/// The sampled edges grouped by head (CSR), with when each is next sampled and next draws negative samples.
+private struct EdgeSchedule {
+    /// Edges of head v: start[v] ..< start[v + 1].
+    var start: [Int]
+    var tail: [Int32]
+    var period: [Float]
+    var next: [Float]
+    var negativePeriod: [Float]
+    var nextNegative: [Float]
+
+    /// Keeps the edges sampled at least once in `epochs` (weight >= maxWeight / epochs), in the graph's order.
+    init(graph: FuzzyGraph, maxWeight: Float, epochs: Int, negativeRate: Float) {
+        let floor = maxWeight / Float(epochs)
+        start = [Int](repeating: 0, count: graph.vertexCount + 1)
+        tail = []; period = []
+        for e in graph.weights.indices where graph.weights[e] >= floor {
+            start[Int(graph.heads[e]) + 1] += 1
+            tail.append(graph.tails[e])
+            period.append(maxWeight / graph.weights[e])
+        }
+        for v in 0..<graph.vertexCount { start[v + 1] += start[v] }
+        next = period
+        negativePeriod = period.map { negativeRate > 0 ? $0 / negativeRate : .infinity }
+        nextNegative = negativePeriod
+    }
+
+    /// Raw views for the epochs' tasks: each task writes the `next` and `nextNegative` entries of its own heads.
+    struct Pointers: @unchecked Sendable {
+        let start: UnsafePointer<Int>, tail: UnsafePointer<Int32>, period: UnsafePointer<Float>
+        let negativePeriod: UnsafePointer<Float>
+        let next: UnsafeMutablePointer<Float>, nextNegative: UnsafeMutablePointer<Float>
+    }
+
+    mutating func withPointers(_ body: (Pointers) -> Void) {
+        start.withUnsafeBufferPointer { s in
+        tail.withUnsafeBufferPointer { t in
+        period.withUnsafeBufferPointer { p in
+        negativePeriod.withUnsafeBufferPointer { np in
+        next.withUnsafeMutableBufferPointer { x in
+        nextNegative.withUnsafeMutableBufferPointer { xn in
+            body(Pointers(start: s.baseAddress!, tail: t.baseAddress!, period: p.baseAddress!,
+                          negativePeriod: np.baseAddress!, next: x.baseAddress!, nextNegative: xn.baseAddress!))
+        }}}}}}
     }
 }

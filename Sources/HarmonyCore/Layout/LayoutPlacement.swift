@@ -50,7 +50,7 @@ public enum LayoutPlacement {
             graph: FuzzyGraph(vertexCount: queries, heads: heads, tails: tails, weights: weights),
             curve: UMAPCurve(minDist: parameters.minDist, spread: parameters.spread), epochs: rounds,
             learningRate: Float(parameters.learningRate) / 4, negativeSampleRate: parameters.negativeSampleRate,
-            repulsion: Float(parameters.repulsion))
+            repulsion: Float(parameters.repulsion), threads: parameters.threads)
         var generator = SeededGenerator(seed: parameters.seed)
         var fixed = reference.values
         out.withUnsafeMutableBufferPointer { h in

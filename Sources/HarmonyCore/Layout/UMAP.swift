@@ -1,5 +1,10 @@
-// UMAP (McInnes, Healy & Melville 2018) of an embedding into 2-D: exact kNN graph (NearestNeighbors), fuzzy
-// simplicial set (FuzzyGraph), a deterministic start, and SGD (LayoutOptimizer).
+// UMAP (McInnes, Healy & Melville 2018) of an embedding into 2-D: exact kNN graph, fuzzy simplicial set
+// (FuzzyGraph), a deterministic start, and SGD (LayoutOptimizer).
+//
+// Neighbours: the exact k nearest other cells of the coordinates rounded to Float (the layout is Float), found
+// with the inverted-file index (NearestNeighborIndex) that the mapping uses: cells are searched against
+// themselves for k + 1 neighbours and each cell then drops itself. On clustered data the index scans a few
+// lists per cell instead of every cell, as a brute-force search would.
 //
 // Start: instead of umap-learn's spectral embedding of the graph, the first two principal components of the
 // input (eigenvectors of the d x d covariance by cyclic Jacobi rotations, each signed so its largest
@@ -18,7 +23,8 @@ public enum UMAP {
     /// - Throws: `invalidParameter`/`invalidInput` for bad parameters or too few cells.
     public static func layout(_ points: Matrix<Double>, parameters: UMAPParameters = UMAPParameters()) throws -> Matrix<Float> {
         try parameters.validate(cells: points.rows)
-        let neighbors = NearestNeighbors.exact(points, k: parameters.neighbors, threads: parameters.threads)
+        let neighbors = otherNeighbors(points.converted(to: Float.self), k: parameters.neighbors,
+                                       threads: parameters.threads)
         let graph = FuzzyGraph(indices: neighbors.indices, distances: neighbors.distances, rows: points.rows,
                                k: parameters.neighbors)
         var generator = SeededGenerator(seed: parameters.seed)
@@ -26,12 +32,31 @@ public enum UMAP {
         let optimizer = LayoutOptimizer(
             graph: graph, curve: UMAPCurve(minDist: parameters.minDist, spread: parameters.spread),
             epochs: parameters.resolvedEpochs(cells: points.rows), learningRate: Float(parameters.learningRate),
-            negativeSampleRate: parameters.negativeSampleRate, repulsion: Float(parameters.repulsion))
+            negativeSampleRate: parameters.negativeSampleRate, repulsion: Float(parameters.repulsion),
+            threads: parameters.threads)
         positions.values.withUnsafeMutableBufferPointer { p in
             optimizer.run(heads: p.baseAddress!, tails: p.baseAddress!, tailCount: points.rows, moveTails: true,
                           generator: &generator)
         }
         return positions
+    }
+
+    /// The `k` nearest other points of every point (n x k, nearest first) and their distances.
+    static func otherNeighbors(_ points: Matrix<Float>, k: Int, threads: Int) -> (indices: [Int32], distances: [Double]) {
+        let n = points.rows
+        let found = NearestNeighborIndex(points: points).search(points, k: k + 1, threads: threads)
+        var indices = [Int32](repeating: 0, count: n * k), distances = [Double](repeating: 0, count: n * k)
+        for i in 0..<n {
+            // The point itself is among its k + 1 nearest unless more than k others coincide with it (ties go
+            // to the smaller index); then the farthest of the k + 1 is dropped instead.
+            var kept = 0
+            for c in 0...k where kept < k && found.indices[i * (k + 1) + c] != Int32(i) {
+                indices[i * k + kept] = found.indices[i * (k + 1) + c]
+                distances[i * k + kept] = Double(found.distances[i * (k + 1) + c])
+                kept += 1
+            }
+        }
+        return (indices, distances)
     }
 
     /// The first two principal components of `points`, scaled into UMAP's starting box, with a small jitter.

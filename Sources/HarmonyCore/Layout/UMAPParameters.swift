@@ -17,7 +17,7 @@ public struct UMAPParameters: Sendable, Equatable {
     public var repulsion: Double = 1.0
     /// Seed of the initial jitter and the negative sampling.
     public var seed: UInt64 = 0
-    /// Threads for the kNN search (0: all cores); the layout does not depend on it.
+    /// Threads for the kNN search and the optimisation (0: all cores); the layout does not depend on it.
     public var threads: Int = 0
 
     /// Default settings.
