@@ -121,6 +121,9 @@ struct CSRExpression: ExpressionSource {
         wideIndices ? Int(indptr.assumingMemoryBound(to: Int64.self)[i]) : Int(indptr.assumingMemoryBound(to: Int32.self)[i])
     }
 
+    /// Reads the caller's buffers, which nothing writes during the call.
+    var readsConcurrently: Bool { true }
+
     func rows(_ range: Range<Int>) throws -> SparseRows {
         guard range.lowerBound >= 0, range.upperBound <= cellIDs.count else {
             throw HarmonyError.invalidParameter("\(origin): cells \(range) are outside 0..<\(cellIDs.count)")

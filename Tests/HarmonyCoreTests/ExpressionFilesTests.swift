@@ -82,12 +82,25 @@ final class ExpressionFilesTests: XCTestCase {
             expected[c][g] = Float(1 + k % 97)
             lines.append("\(g + 1) \(c + 1) \(1 + k % 97)")
         }
+        // Three orders: scattered; by cell (the CSR as read); by cell except the last line, moved to the middle
+        // (the order breaks half-way, after entries whose cells were never stored).
+        let cellOf = { (line: String) in Int(line.split(separator: " ")[1])! }
+        let byCell = lines.enumerated().sorted { (cellOf($0.1), $0.0) < (cellOf($1.1), $1.0) }.map(\.1)
+        var broken = byCell
+        broken.insert(broken.removeLast(), at: broken.count / 2)
+        for (order, entries) in [lines, byCell, broken].enumerated() {
+            try checkPieces(entries, order: order, genes: genes, cells: cells, expected: expected, in: dir)
+        }
+    }
+
+    private func checkPieces(_ lines: [String], order: Int, genes: Int, cells: Int, expected: [[Float]],
+                             in dir: IOTestDirectory) throws {
         let text = "%%MatrixMarket matrix coordinate integer general\n% a comment\n\(genes) \(cells) \(lines.count)\n"
             + lines.joined(separator: "\n") + "\n"
-        let plain = try dir.write("m.mtx", text)
+        let plain = try dir.write("m\(order).mtx", text)
         let bytes = Array(text.utf8), half = bytes.count / 2
         let gzipped = try Gzip.compress(Array(bytes[..<half])) + Gzip.compress(Array(bytes[half...]))
-        let packed = try dir.write("m.mtx.gz", bytes: gzipped)
+        let packed = try dir.write("m\(order).mtx.gz", bytes: gzipped)
         for path in [plain, packed] {
             for chunk in [64, 16 << 20] {
                 let m = try MatrixMarket.readCellsByGenes(path, chunkBytes: chunk)
@@ -102,6 +115,32 @@ final class ExpressionFilesTests: XCTestCase {
         let cut = try dir.write("cut.mtx.gz", bytes: Array(gzipped.dropLast(12)))
         XCTAssertThrowsError(try MatrixMarket.readCellsByGenes(cut, chunkBytes: 64)) {
             XCTAssertTrue("\($0)".contains("cut.mtx.gz"), "\($0)")
+        }
+    }
+
+    /// The eight-bytes-at-a-time integer reader agrees with Swift's own parse of the leading digits, for runs of
+    /// 0 to 20 digits followed by every kind of byte, including runs that end at the readable end.
+    func testWordAtATimeCountsAgreeWithTheByteReader() {
+        var g = SeededGenerator(seed: 5)
+        let tails: [UInt8] = Array(" \t\n\r/:.eE-+x".utf8) + [0, 0x80, 0xFF]
+        for trial in 0..<20_000 {
+            let length = g.below(21)
+            var bytes = (0..<length).map { _ in UInt8(48 + g.below(10)) }
+            bytes += (0..<g.below(9)).map { _ in tails[g.below(tails.count)] }
+            bytes.append(0)
+            let text = String(decoding: bytes.prefix { $0 >= 48 && $0 <= 57 }, as: UTF8.self)
+            let expected: Int? = text.isEmpty || text.count > 18 ? nil : Int(text)
+            bytes.withUnsafeBufferPointer { raw in
+                raw.withMemoryRebound(to: CChar.self) { b in
+                    // Every readable end from the last byte to the whole buffer.
+                    for end in max(1, b.count - 8)...b.count {
+                        var p = b.baseAddress!
+                        let v = MatrixMarket.parseCount(&p, before: b.baseAddress! + end)
+                        XCTAssertEqual(v, expected, "trial \(trial): \(text)")
+                        if v != nil { XCTAssertEqual(p - b.baseAddress!, text.count) }
+                    }
+                }
+            }
         }
     }
 

@@ -30,20 +30,22 @@ public struct ExpressionQuery: Sendable {
     ///   is empty; `invalidParameter` for an overlap outside [0, 1].
     public init(model: ReferenceModel, source: any ExpressionSource,
                 minimumOverlap: Double = ExpressionQuery.defaultMinimumOverlap,
-                blockCells: Int = ExpressionQuery.defaultBlockCells) throws {
+                blockCells: Int = ExpressionQuery.defaultBlockCells, threads: Int = 0) throws {
         guard let space = model.geneSpace else {
             throw HarmonyError.invalidInput(
                 "\(source.origin) holds expression, but the reference model has no genes (it was built from an "
                 + "embedding): give the query as an embedding in the reference's PC space, or build the reference "
                 + "from expression with `harmony reference`")
         }
-        try self.init(space: space, source: source, minimumOverlap: minimumOverlap, blockCells: blockCells)
+        try self.init(space: space, source: source, minimumOverlap: minimumOverlap, blockCells: blockCells,
+                      threads: threads)
     }
 
-    /// Projects every cell of `source` on `space`; see `init(model:source:minimumOverlap:blockCells:)`.
+    /// Projects every cell of `source` on `space`; see `init(model:source:minimumOverlap:blockCells:threads:)`.
+    /// `threads` (0: every core) project blocks of `blockCells` cells at once; the result does not depend on it.
     public init(space: GeneSpace, source: any ExpressionSource,
                 minimumOverlap: Double = ExpressionQuery.defaultMinimumOverlap,
-                blockCells: Int = ExpressionQuery.defaultBlockCells) throws {
+                blockCells: Int = ExpressionQuery.defaultBlockCells, threads: Int = 0) throws {
         guard minimumOverlap >= 0, minimumOverlap <= 1 else {
             throw HarmonyError.invalidParameter("the minimum gene overlap must be within 0...1, not \(minimumOverlap)")
         }
@@ -58,11 +60,38 @@ public struct ExpressionQuery: Sendable {
         let n = source.cellCount, d = space.dimension
         let ids = source.cellIDs
         var out = Matrix<Float>(rows: n, cols: d)
-        try GeneSpaceBuilder.forEachBlock(source, block: blockCells) { start, block in
-            let (rows, totals) = try match.referenceRows(block, counts: space.normalization.expectsCounts,
-                                                         firstCell: start, cellIDs: ids, source: source.origin)
+        let counts = space.normalization.expectsCounts
+        // One block of cells over the query genes -> its rows of the projection.
+        func project(_ start: Int, _ block: SparseRows, into out: UnsafeMutablePointer<Float>) throws {
+            let (rows, totals) = try match.referenceRows(block, counts: counts, firstCell: start, cellIDs: ids,
+                                                         source: source.origin)
             let part = try space.project(rows, totals: totals, present: match.present)
-            out.values.replaceSubrange((start * d)..<((start + block.rowCount) * d), with: part.values)
+            part.values.withUnsafeBufferPointer { (out + start * d).update(from: $0.baseAddress!, count: $0.count) }
+        }
+        try out.values.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let base = buffer.baseAddress!
+            guard source.readsConcurrently else {
+                // One reader (a file's handle): blocks in order, the next read while this one is projected.
+                return try GeneSpaceBuilder.forEachBlock(source, block: blockCells, runner: TaskRunner(requested: threads)) {
+                    try project($0, $1, into: base)
+                }
+            }
+            // Blocks are independent and write disjoint rows: project them in parallel, and report the error of
+            // the first failing block, as the sequential order would.
+            var failures = [(any Error)?](repeating: nil, count: TaskRunner.taskCount(n, perTask: blockCells))
+            failures.withUnsafeMutableBufferPointer { failed in
+                nonisolated(unsafe) let failed = failed
+                TaskRunner(requested: threads).runRanges(n, perTask: blockCells) { task, lo, hi in
+                    do {
+                        let block = try source.rows(lo..<hi)
+                        guard block.rowCount == hi - lo else {
+                            throw HarmonyError.fileFormat("\(source.origin): cells \(lo)..<\(hi) came back as \(block.rowCount) cells")
+                        }
+                        try project(lo, block, into: base)
+                    } catch { failed[task] = error }
+                }
+            }
+            if let first = failures.lazy.compactMap({ $0 }).first { throw first }
         }
         self.match = match
         self.queryGeneCount = source.geneCount

@@ -12,6 +12,8 @@ public protocol ExpressionSource {
     var genes: [Gene] { get }
     /// The cells `range` (a sub-range of `0..<cellIDs.count`) as one CSR block over all genes.
     func rows(_ range: Range<Int>) throws -> SparseRows
+    /// Whether `rows` may be called from several threads at once (in-memory matrices; not a file's handle).
+    var readsConcurrently: Bool { get }
 }
 
 extension ExpressionSource {
@@ -19,4 +21,6 @@ extension ExpressionSource {
     public var cellCount: Int { cellIDs.count }
     /// Number of genes.
     public var geneCount: Int { genes.count }
+    /// Sources read through a file handle read one block at a time.
+    public var readsConcurrently: Bool { false }
 }

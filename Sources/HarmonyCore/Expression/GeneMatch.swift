@@ -76,43 +76,84 @@ public struct GeneMatch: Sendable, Equatable {
         }
         let n = block.rowCount
         var starts = [Int](repeating: 0, count: n + 1)
-        var columns: [Int32] = []
-        var values: [Float] = []
-        columns.reserveCapacity(block.columns.count)
-        values.reserveCapacity(block.values.count)
+        var columns = [Int32](repeating: 0, count: block.columns.count)
+        var values = [Float](repeating: 0, count: block.values.count)
         var totals = [Double](repeating: 0, count: n)
         var entries: [(Int32, Float)] = []
-        for i in 0..<n {
-            func cell() -> String {
-                let c = firstCell + i
-                return c < cellIDs.count ? "cell \(cellIDs[c])" : "cell \(c + 1)"
-            }
-            entries.removeAll(keepingCapacity: true)
-            var total = 0.0
-            for e in block.rowStarts[i]..<block.rowStarts[i + 1] {
-                let x = block.values[e]
-                guard x.isFinite, !counts || (x >= 0 && x == x.rounded()) else {
+        var kept = 0
+        try block.columns.withUnsafeBufferPointer { queryColumns in
+        try block.values.withUnsafeBufferPointer { queryValues in
+        try queryToReference.withUnsafeBufferPointer { toReference in
+        try columns.withUnsafeMutableBufferPointer { columns in
+        try values.withUnsafeMutableBufferPointer { values in
+            for i in 0..<n {
+                let range = block.rowStarts[i]..<block.rowStarts[i + 1]
+                let (total, valid) = Self.libraryTotal(queryValues, range, counts: counts)
+                guard valid else {
+                    let e = range.first { !Self.isValid(queryValues[$0], counts: counts) }!
+                    let x = queryValues[e]
                     throw HarmonyError.invalidInput(
-                        "\(source): \(cell()) has the value \(x) for gene \(block.columns[e] + 1); "
+                        "\(source): \(Self.cellName(firstCell + i, cellIDs)) has the value \(x) for gene \(queryColumns[e] + 1); "
                         + (counts && x.isFinite ? "counts must be non-negative integers (log-normalized input needs a "
                                                   + "reference built from log-normalized values)" : "values must be finite"))
                 }
-                total += Double(x)
-                let r = queryToReference[Int(block.columns[e])]
-                if r >= 0 { entries.append((r, x)) }
+                guard total != 0 || !counts, !range.isEmpty else {
+                    throw HarmonyError.invalidInput("\(source): \(Self.cellName(firstCell + i, cellIDs)) is empty (no counts); remove empty cells first")
+                }
+                totals[i] = total
+                // The cell's reference genes, in reference order: query and reference orders may differ, and a cell's
+                // entries are only sorted when they came out of order.
+                let first = kept
+                var ordered = true, previous: Int32 = -1
+                for e in range {
+                    let r = toReference[Int(queryColumns[e])]
+                    if r >= 0 {
+                        columns[kept] = r
+                        values[kept] = queryValues[e]
+                        ordered = ordered && r > previous
+                        previous = r
+                        kept += 1
+                    }
+                }
+                if !ordered {
+                    entries.removeAll(keepingCapacity: true)
+                    for e in first..<kept { entries.append((columns[e], values[e])) }
+                    entries.sort { $0.0 < $1.0 }
+                    for (offset, (r, x)) in entries.enumerated() {
+                        columns[first + offset] = r
+                        values[first + offset] = x
+                    }
+                }
+                starts[i + 1] = kept
             }
-            guard total != 0 || !counts, block.rowStarts[i + 1] > block.rowStarts[i] else {
-                throw HarmonyError.invalidInput("\(source): \(cell()) is empty (no counts); remove empty cells first")
-            }
-            totals[i] = total
-            // Query and reference orders differ: sort the cell's entries by reference gene.
-            entries.sort { $0.0 < $1.0 }
-            for (r, x) in entries {
-                columns.append(r)
-                values.append(x)
-            }
-            starts[i + 1] = columns.count
-        }
+        }}}}}
+        columns.removeLast(columns.count - kept)
+        values.removeLast(values.count - kept)
         return (SparseRows(unchecked: referenceGeneCount, rowStarts: starts, columns: columns, values: values), totals)
+    }
+
+    // The sum of a cell's values in stored order, and whether all are valid (a separate pass names the first bad
+    // one): one branch-free loop, whose running total stays in a register.
+    @inline(__always)
+    private static func libraryTotal(_ values: UnsafeBufferPointer<Float>, _ range: Range<Int>,
+                                     counts: Bool) -> (total: Double, valid: Bool) {
+        var total = 0.0, valid = true
+        for e in range {
+            let x = values[e]
+            valid = valid && isValid(x, counts: counts)
+            total += Double(x)
+        }
+        return (total, valid)
+    }
+
+    // Finite, and for counts a non-negative integer (every Float from 2^23 up is an integer).
+    @inline(__always)
+    private static func isValid(_ x: Float, counts: Bool) -> Bool {
+        guard counts else { return x.isFinite }
+        return x >= 0 && (x >= 8_388_608 ? x.isFinite : Float(Int32(x)) == x)
+    }
+
+    private static func cellName(_ c: Int, _ cellIDs: [String]) -> String {
+        c < cellIDs.count ? "cell \(cellIDs[c])" : "cell \(c + 1)"
     }
 }

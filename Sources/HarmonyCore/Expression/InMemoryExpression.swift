@@ -19,6 +19,9 @@ public struct InMemoryExpression: ExpressionSource, Sendable {
         self.matrix = matrix
     }
 
+    /// Reads only immutable arrays.
+    public var readsConcurrently: Bool { true }
+
     public func rows(_ range: Range<Int>) throws -> SparseRows {
         try checkRowRange(range, cellCount: cellIDs.count, origin: origin)
         let lo = matrix.rowStarts[range.lowerBound], hi = matrix.rowStarts[range.upperBound]
