@@ -48,7 +48,7 @@ public enum Harmony {
         let theta = try params.thetaPerLevel(design: design, clusters: kc)
         let blockSize = params.resolvedBlockSize(cellCount: n)
         let harmony1 = params.preset == .harmony1
-        let runner = TaskRunner(requested: params.threads)
+        let runner = TaskRunner(requested: params.threads, policy: params.threadPolicy)
         var timings = PhaseTimings()
         var rng = SeededGenerator(seed: params.seed)
 
