@@ -14,9 +14,9 @@ public enum ThreadPolicy: Sendable, Equatable {
     /// libdispatch's shared pool: no thread is created per parallel step. The default.
     case sharedPool
     /// Threads created for each parallel step, which inherit the caller's scheduling class. For a caller in
-    /// SCHED_IDLE (a daemon's background refit, see `BackgroundScheduling`): shared threads run at normal priority
-    /// and must never be moved into SCHED_IDLE, so its work would otherwise compete with the latency-critical
-    /// threads it is meant to yield to.
+    /// SCHED_IDLE (a daemon's background refit, see `BackgroundScheduling`): the shared pool's threads run at
+    /// normal priority and must never be moved into SCHED_IDLE, so on them its work would compete with the
+    /// latency-critical threads it is meant to yield to.
     case ownThreads
 }
 
