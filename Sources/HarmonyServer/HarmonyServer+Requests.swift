@@ -1,5 +1,7 @@
-// Request handling: dispatch and the small requests (HELLO, INFO, STATS, EXPORT, REFIT). MAP, MAP_TRANSIENT and
-// FORGET, which go through the log and the batch queues, are in HarmonyServer+Map.swift. Loop thread only.
+// Request handling: dispatch, replies, and the small requests answered at once (HELLO, INFO, STATS, REFIT). The
+// requests that go through the log, a batch's queue or the pool have an operation type each, in Operations/:
+// `MapOperation`, `TransientMapOperation`, `ExpressionMapOperation`, `ForgetOperation`, `ExportOperation`.
+// Loop thread only.
 import HarmonyCore
 import HarmonyProtocol
 
@@ -33,8 +35,10 @@ extension HarmonyServer {
             return fail(reply, .internal, "\(error)")
         }
         switch message {
-        case .mapExpression(let request): return mapExpression(request, transient: false, reply)
-        case .mapExpressionTransient(let request): return mapExpression(request.map, transient: true, reply)
+        case .mapExpression(let request):
+            return ExpressionMapOperation(server: self, request: request, transient: false, reply: reply).start()
+        case .mapExpressionTransient(let request):
+            return ExpressionMapOperation(server: self, request: request.map, transient: true, reply: reply).start()
         default:
             // Behind a MAP_EXPRESSION still being projected, if any (requests are admitted in read order).
             connection.admissions.admit { [self] in dispatch(message, reply) }
@@ -46,11 +50,12 @@ extension HarmonyServer {
         case .hello(let request): hello(request, reply)
         case .info: info(reply)
         case .stats: stats(reply)
-        case .map(let request): map(request, reply)
-        case .export(let request): export(request, reply)
+        case .map(let request): MapOperation(server: self, request: request, reply: reply, type: .map).start()
+        case .export(let request): ExportOperation(server: self, request: request, reply: reply).start()
         case .refit: refit(reply)
-        case .forget(let request): forget(request, reply)
-        case .mapTransient(let request): mapTransient(request.map, reply)
+        case .forget(let request): ForgetOperation(server: self, request: request, reply: reply).start()
+        case .mapTransient(let request):
+            TransientMapOperation(server: self, request: request.map, reply: reply, type: .mapTransient).start()
         default:
             // decodeRequest lets no reply type through.
             fail(reply, .unknownType, "\(message.type.name) is a reply type; clients send requests only")
@@ -120,58 +125,6 @@ extension HarmonyServer {
                                connections: UInt32(connections.count), refitRunning: refits.running,
                                latency: percentiles, batches: counts)
             .encodedFrame(requestID: reply.requestID))
-    }
-
-    // MARK: - EXPORT
-
-    private func export(_ request: ExportRequest, _ reply: PendingReply) {
-        guard let batch = table.batches[request.batch] else {
-            return fail(reply, .unknownBatch, "no cells of batch \"\(request.batch)\" have been mapped")
-        }
-        guard !batch.forgetting else {
-            return fail(reply, .busy, "batch \"\(request.batch)\" is being forgotten; retry")
-        }
-        batch.enqueue { [self] done in
-            // Every MAP of this batch read before the EXPORT has run: the first `statedCells` cells are exactly
-            // the durable cells of those MAPs.
-            let cells = batch.statedCells
-            guard cells > 0 else {
-                fail(reply, .unknownBatch, "no cells of batch \"\(request.batch)\" have been mapped")
-                return done()
-            }
-            // A log written before batch labels were limited may hold a longer one; its generated ids would not
-            // fit a str16, so such a batch is refused rather than encoded.
-            guard batch.name.utf8.count <= ProtocolLimits.maxBatchLabelBytes else {
-                fail(reply, .malformed, "batch labels longer than \(ProtocolLimits.maxBatchLabelBytes) bytes "
-                     + "cannot be exported")
-                return done()
-            }
-            // A frame's length field is 32 bits: a batch beyond that cannot be exported in one reply.
-            let replyBytes = cells * (4 * models.current.model.dimension + 2) + batch.idBytes
-            guard replyBytes < Int(UInt32.max) - 64 else {
-                fail(reply, .tooManyCells, "batch \"\(request.batch)\" has \(cells) cells, more than one EXPORT "
-                     + "reply (4 GiB) can carry")
-                return done()
-            }
-            let model = models.current
-            let state = batch.state, version = batch.stateVersion
-            let history = batch.chunks
-            batch.state = nil
-            let work = { BatchMapping.export(batch: batch.name, requestID: reply.requestID, state: state,
-                                             builtFor: version, history: history, cells: cells, model: model) }
-            let publish = { (outcome: BatchMapping.Outcome) in
-                batch.state = outcome.state
-                batch.stateVersion = outcome.state == nil ? 0 : model.version
-                self.keepState(of: batch)
-                self.send(reply, outcome.frame)
-                done()
-            }
-            if cells <= configuration.inlineCellLimit {
-                publish(work())
-            } else {
-                loop.submit(work, completion: publish)
-            }
-        }
     }
 
     // MARK: - REFIT

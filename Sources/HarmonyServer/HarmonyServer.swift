@@ -1,5 +1,6 @@
 // harmonyd's server: wiring of the loop, the listening socket, connections, the write-ahead log, batches and
-// refits. Request handling is in HarmonyServer+Requests.swift, refits in HarmonyServer+Refit.swift.
+// refits. Request dispatch is in HarmonyServer+Requests.swift, one operation type per request kind in
+// Operations/, refits in HarmonyServer+Refit.swift (see README.md).
 //
 // Thread contract: `init` runs on the caller's thread before the loop exists for anyone else; `run()` runs the
 // loop on the calling thread, and from then on every member is touched only by that thread, except `stop()`,

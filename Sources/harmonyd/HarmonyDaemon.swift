@@ -27,6 +27,9 @@ struct HarmonyDaemon: ParsableCommand {
             """,
         version: "harmonyd \(HarmonyServerInfo.version) (libuv \(HarmonyServerInfo.libuvVersion))")
 
+    // The flags' defaults are the library's, written once in `ServerConfiguration`.
+    private static let defaults = ServerConfiguration(referencePath: nil, socketPath: "", stateDirectory: "")
+
     @Option(name: .long, help: "The reference model file (.hmod) to serve when the state directory has none.")
     var reference: String?
 
@@ -37,7 +40,7 @@ struct HarmonyDaemon: ParsableCommand {
     var stateDir: String?
 
     @Option(name: .customLong("refit-after"), help: "Refit in the background once this many new cells arrived (0: only on REFIT).")
-    var refitAfter: Int = 0
+    var refitAfter: Int = Self.defaults.refitAfter
 
     @Option(name: .customLong("socket-mode"), help: "Octal permission bits of the socket file.")
     var socketMode: String = "0600"
@@ -46,28 +49,28 @@ struct HarmonyDaemon: ParsableCommand {
     var allowUID: String?
 
     @Option(name: .customLong("max-connections"), help: "Largest number of simultaneous connections.")
-    var maxConnections: Int = 256
+    var maxConnections: Int = Self.defaults.maxConnections
 
     @Option(name: .customLong("max-frame-bytes"), help: "Largest frame payload accepted, in bytes.")
-    var maxFrameBytes: Int = 67_108_864
+    var maxFrameBytes: Int = Self.defaults.maxFrameBytes
 
     @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle connection is closed (0: never).")
-    var idleTimeout: Int = 300
+    var idleTimeout: Int = Self.defaults.idleTimeoutSeconds
 
     @Option(name: .customLong("frame-timeout"), help: "Seconds within which a started frame must arrive completely (0: no limit); slower peers are closed.")
-    var frameTimeout: Int = 30
+    var frameTimeout: Int = Self.defaults.frameTimeoutSeconds
 
     @Option(name: .customLong("max-batches"), help: "Largest number of query batches held; a MAP starting another is answered BUSY.")
-    var maxBatches: Int = 100_000
+    var maxBatches: Int = Self.defaults.maxBatches
 
     @Option(name: .customLong("max-cells"), help: "Largest number of query cells held over all batches; a MAP passing it is answered BUSY.")
-    var maxCells: Int = 50_000_000
+    var maxCells: Int = Self.defaults.maxCellsHeld
 
     @Option(name: .customLong("batch-states"), help: "Query batches that keep their streaming state (about K x d x 32 bytes each) in memory; the least recently used others rebuild it from their cells when used.")
-    var batchStates: Int = 256
+    var batchStates: Int = Self.defaults.batchStates
 
     @Option(name: .long, help: "Threads in libuv's pool for mapping, logging and refits (0: libuv's default).")
-    var threads: Int = 0
+    var threads: Int = Self.defaults.threads
 
     @Option(name: .customLong("query-lambda"), help: "Ridge penalty of new query batches, a pseudo-count of cells: early streamed corrections are shrunk by n / (n + L) (default 1, Symphony's and harmony map's; 10-50 damps a stream's first answers but under-corrects small batches).")
     var queryLambda: Double?

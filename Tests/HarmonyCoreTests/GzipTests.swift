@@ -36,4 +36,38 @@ final class GzipTests: XCTestCase {
         let bad = try dir.write("c.gz", bytes: corrupt)
         XCTAssertThrowsError(try FileBytes.read(bad)) { XCTAssertTrue("\($0)".contains("c.gz"), "\($0)") }
     }
+
+    /// The whole-file reader and the line reader share one inflater: both read members separated and followed by
+    /// zero padding (2 MiB of it, more than one read of the line reader, so padding spans its refills), in pieces
+    /// small enough that the output fills up again and again, and both report data cut inside a member.
+    func testBothReadersTakePaddedMembersAndReportTruncation() throws {
+        let text = Array((0..<200_000).map { "line \($0) \($0 &* 2654435761 % 1000003)\n" }.joined().utf8)
+        let half = text.count / 2
+        let first = try Gzip.compress(Array(text[..<half])), second = try Gzip.compress(Array(text[half...]))
+        let padded = first + [UInt8](repeating: 0, count: 2 << 20) + second + [UInt8](repeating: 0, count: 100)
+        let path = try dir.write("padded.gz", bytes: padded)
+        XCTAssertEqual(try FileBytes.read(path), text)
+        XCTAssertEqual(try linesRead(path, chunkBytes: 64), text)
+        XCTAssertEqual(try linesRead(path, chunkBytes: 1 << 20), text)
+        let cuts = [("member.gz", first + second.prefix(second.count - 5)),
+                    ("header.gz", first + [UInt8](repeating: 0, count: 10) + second.prefix(3))]
+        for (name, bytes) in cuts {
+            let cut = try dir.write(name, bytes: Array(bytes))
+            XCTAssertThrowsError(try FileBytes.read(cut)) { XCTAssertTrue("\($0)".contains("\(name): the gzip data is truncated"), "\($0)") }
+            XCTAssertThrowsError(try linesRead(cut, chunkBytes: 64)) {
+                XCTAssertTrue("\($0)".contains("\(name): the gzip data is truncated"), "\($0)")
+            }
+        }
+    }
+
+    /// Every byte `LineChunks` gives, piece after piece (each without its closing NUL).
+    private func linesRead(_ path: String, chunkBytes: Int) throws -> [UInt8] {
+        let chunks = try LineChunks(path, chunkBytes: chunkBytes)
+        var out: [UInt8] = []
+        while let piece = try chunks.next() {
+            XCTAssertEqual(piece.last, 0)
+            out.append(contentsOf: piece.dropLast())
+        }
+        return out
+    }
 }

@@ -57,7 +57,7 @@ final class HarmonyBehaviourTests: XCTestCase {
         XCTAssertTrue(result.objective.allSatisfy { $0.isFinite })
     }
 
-    func testSameSeedIsBitIdenticalAndIndependentOfThreads() throws {
+    func testSameSeedIsBitIdenticalAndIndependentOfThreadsAndTheirPolicy() throws {
         let data = Simulator.generate(SimulationSpec(cells: 50_000, dims: 10, batches: 3, types: 5, seed: 5))
         let covariate = Covariate(name: "batch", labels: data.batch)
         var params = HarmonyParameters()
@@ -72,6 +72,11 @@ final class HarmonyBehaviourTests: XCTestCase {
         XCTAssertEqual(one.corrected.values, two.corrected.values, "1 and 2 threads must give identical output")
         XCTAssertEqual(one.objective, two.objective)
         XCTAssertEqual(one.assignments.values, two.assignments.values)
+        params.threadPolicy = .ownThreads
+        let own = try Harmony.fit(data.embedding, covariates: [covariate], parameters: params)
+        XCTAssertEqual(one.corrected.values, own.corrected.values, "threads of its own must give identical output")
+        XCTAssertEqual(one.assignments.values, own.assignments.values)
+        params.threadPolicy = .sharedPool
         params.seed = 1
         let other = try Harmony.fit(data.embedding, covariates: [covariate], parameters: params)
         XCTAssertNotEqual(one.corrected.values, other.corrected.values, "different seeds should differ")

@@ -24,26 +24,37 @@ final class TaskRunnerTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(TaskRunner(requested: 0).threads, 1)
     }
 
-    /// A caller in SCHED_IDLE gets workers in SCHED_IDLE (threads of its own, never libdispatch's shared ones),
-    /// every task still runs once, and the caller's class is unchanged afterwards.
-    func testIdleCallerRunsEveryTaskOnIdleWorkers() {
+    /// From a caller in SCHED_IDLE, an `.ownThreads` runner's workers are in SCHED_IDLE too (threads of its own,
+    /// which inherit the class), a `.sharedPool` runner does the same tasks on the shared pool, both give the
+    /// same per-task results, and the caller's class is unchanged afterwards.
+    func testThreadPolicyFromAnIdleCaller() {
         final class Observed: @unchecked Sendable {
             var entered = false, stillIdle = false
             var idle = [Bool](repeating: false, count: 64)
-            var hits = [Int](repeating: 0, count: 64)
+            var hits: [ThreadPolicy: [Int]] = [:]
+            var values: [ThreadPolicy: [Double]] = [:]
         }
         let observed = Observed()
         let done = DispatchSemaphore(value: 0)
         Thread {
             observed.entered = BackgroundScheduling.enterIdleClass()
-            observed.idle.withUnsafeMutableBufferPointer { idle in
-                observed.hits.withUnsafeMutableBufferPointer { hits in
-                    TaskRunner(requested: 3).run(64) { task in
-                        idle[task] = BackgroundScheduling.callerIsIdle
-                        hits[task] += 1
-                        usleep(200)
+            for policy in [ThreadPolicy.ownThreads, .sharedPool] {
+                var hits = [Int](repeating: 0, count: 64)
+                var values = [Double](repeating: 0, count: 64)
+                hits.withUnsafeMutableBufferPointer { hits in
+                    values.withUnsafeMutableBufferPointer { values in
+                        observed.idle.withUnsafeMutableBufferPointer { idle in
+                            TaskRunner(requested: 3, policy: policy).run(64) { task in
+                                if policy == .ownThreads { idle[task] = BackgroundScheduling.callerIsIdle }
+                                hits[task] += 1
+                                values[task] = (0...task).reduce(0.0) { $0 + (Double($1) + 0.5).squareRoot() }
+                                usleep(200)
+                            }
+                        }
                     }
                 }
+                observed.hits[policy] = hits
+                observed.values[policy] = values
             }
             observed.stillIdle = BackgroundScheduling.callerIsIdle
             done.signal()
@@ -51,8 +62,13 @@ final class TaskRunnerTests: XCTestCase {
         done.wait()
         XCTAssertTrue(observed.entered, "an unprivileged thread may always enter SCHED_IDLE")
         XCTAssertTrue(observed.stillIdle)
-        XCTAssertEqual(observed.hits, [Int](repeating: 1, count: 64))
-        XCTAssertEqual(observed.idle, [Bool](repeating: true, count: 64))
+        XCTAssertEqual(observed.idle, [Bool](repeating: true, count: 64), "every .ownThreads task ran in SCHED_IDLE")
+        for policy in [ThreadPolicy.ownThreads, .sharedPool] {
+            XCTAssertEqual(observed.hits[policy], [Int](repeating: 1, count: 64), "\(policy)")
+        }
+        let expected = (0..<64).map { task in (0...task).reduce(0.0) { $0 + (Double($1) + 0.5).squareRoot() } }
+        XCTAssertEqual(observed.values[.ownThreads], expected)
+        XCTAssertEqual(observed.values[.sharedPool], expected)
         XCTAssertFalse(BackgroundScheduling.callerIsIdle, "the test thread itself is untouched")
     }
 }

@@ -34,26 +34,122 @@ public enum Harmony {
                            progress: ((FitProgress) -> Void)? = nil,
                            shouldStop: (@Sendable () -> Bool)? = nil,
                            shard: CellShard? = nil) throws -> HarmonyFitResult {
-        let clock = DispatchTime.now().uptimeNanoseconds
-        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9 }
+        let clock = FitClock()
         let shard = shard ?? .whole(embedding.rows)
-        try validateInput(embedding, covariates: covariates, correcting: parameters.maxIterations > 0, shard: shard)
-        var params = parameters
-        if let start = initialCentroids, params.nClusters == nil { params.nClusters = start.rows }
-        try params.validate(covariateCount: covariates.count, cellCount: shard.totalCells)
-        let n = shard.totalCells, d = embedding.cols
-        let kc = params.resolvedClusterCount(cellCount: n)
-        let design = FitDesign(covariates: covariates, cells: n)
-        let sigma = params.sigma.count == 1 ? [Double](repeating: params.sigma[0], count: kc) : params.sigma
-        let theta = try params.thetaPerLevel(design: design, clusters: kc)
-        let blockSize = params.resolvedBlockSize(cellCount: n)
-        let harmony1 = params.preset == .harmony1
-        let runner = TaskRunner(requested: params.threads)
+        let setup = try FitSetup(embedding, covariates: covariates, parameters: parameters,
+                                 initialCentroids: initialCentroids, shard: shard)
         var timings = PhaseTimings()
-        var rng = SeededGenerator(seed: params.seed)
+        var rng = SeededGenerator(seed: setup.params.seed)
 
         // MARK: - Initialisation
-        let centroids: [Float]
+        let centroids = try startingCentroids(embedding, initialCentroids: initialCentroids, setup: setup,
+                                              rng: &rng, timings: &timings, clock: clock)
+        let clustering = SoftClustering(embedding: embedding.values, centroids: centroids, dims: setup.dims,
+                                        clusters: setup.clusters, design: setup.design, sigma: setup.sigma,
+                                        theta: setup.theta, harmony1: setup.harmony1, blockSize: setup.blockSize,
+                                        rng: rng, runner: setup.runner, shard: shard)
+        // The initial rows are read only by Harmony1's first centroid update or returned when no iteration runs.
+        let initialObjective = clustering.assignWithoutPenalty(storeRows: setup.harmony1
+                                                               || setup.params.maxIterations == 0)
+        var trace = FitTrace(initialObjective: initialObjective, setup: setup)
+        timings.initialization = clock.elapsed()
+
+        var iteration = 0
+        var converged = false
+        while iteration < setup.params.maxIterations {
+            if let shouldStop, shouldStop() { throw FitCancelled(iterations: iteration) }
+            iteration += 1
+            // The previous terms are replaced by this iteration's correction (K x levels x d doubles).
+            trace.levelTerms = []
+            // MARK: - Clustering
+            let clusterStart = clock.elapsed()
+            let rounds = clusteringStep(clustering, iteration: iteration, setup: setup, trace: &trace)
+            timings.clustering += clock.elapsed() - clusterStart
+
+            // MARK: - Correction
+            let correctionStart = clock.elapsed()
+            try correctionStep(embedding, clustering, setup: setup, trace: &trace)
+            timings.correction += clock.elapsed() - correctionStart
+
+            progress?(FitProgress(iteration: iteration, objective: trace.objective.last!, clusterRounds: rounds,
+                                  elapsed: clock.elapsed()))
+            if setup.params.earlyStop && outerConverged(trace.objective, epsilon: setup.params.epsilonHarmony) {
+                converged = true
+                break
+            }
+        }
+        timings.total = clock.elapsed()
+        return result(clustering, trace: &trace, setup: setup, iterations: iteration, converged: converged,
+                      timings: timings)
+    }
+
+    /// Seconds since the fit started.
+    struct FitClock {
+        let start = DispatchTime.now().uptimeNanoseconds
+        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+    }
+
+    /// The checked input and what the fit resolves from the parameters before it starts.
+    struct FitSetup {
+        let params: HarmonyParameters
+        let shard: CellShard
+        let dims: Int
+        let clusters: Int
+        let design: FitDesign
+        let sigma: [Double]
+        let theta: [Double]
+        let blockSize: Double
+        let harmony1: Bool
+        let runner: TaskRunner
+        let settings: CorrectionSettings
+
+        /// Checks the input and the parameters (`initialCentroids` sets K when the parameters leave it open).
+        init(_ embedding: Matrix<Float>, covariates: [Covariate], parameters: HarmonyParameters,
+             initialCentroids: Matrix<Float>?, shard: CellShard) throws {
+            try Harmony.validateInput(embedding, covariates: covariates, correcting: parameters.maxIterations > 0,
+                                      shard: shard)
+            var params = parameters
+            if let start = initialCentroids, params.nClusters == nil { params.nClusters = start.rows }
+            try params.validate(covariateCount: covariates.count, cellCount: shard.totalCells)
+            let n = shard.totalCells
+            let kc = params.resolvedClusterCount(cellCount: n)
+            self.params = params
+            self.shard = shard
+            dims = embedding.cols
+            clusters = kc
+            design = FitDesign(covariates: covariates, cells: n)
+            sigma = params.sigma.count == 1 ? [Double](repeating: params.sigma[0], count: kc) : params.sigma
+            theta = try params.thetaPerLevel(design: design, clusters: kc)
+            blockSize = params.resolvedBlockSize(cellCount: n)
+            harmony1 = params.preset == .harmony1
+            runner = TaskRunner(requested: params.threads, policy: params.threadPolicy)
+            settings = CorrectionSettings(penalty: params.lambda, dropLevels: !harmony1,
+                                          cutoff: params.batchPropCutoff, updateCentroids: !harmony1)
+        }
+    }
+
+    /// What the iterations record: objectives, rounds per clustering step, and the last correction's terms.
+    struct FitTrace {
+        var objective: [Double]
+        var objectiveKMeans: [Double]
+        var clusterRounds: [Int] = []
+        /// Per level a K x d array (all share one zero buffer until a correction replaces them).
+        var levelTerms: [[Double]]
+
+        init(initialObjective: Double, setup: FitSetup) {
+            objective = [initialObjective]
+            objectiveKMeans = [initialObjective]
+            levelTerms = [[Double]](repeating: [Double](repeating: 0, count: setup.clusters * setup.dims),
+                                    count: setup.design.levelCount)
+        }
+    }
+
+    /// The unit-row centroids the fit starts from: `initialCentroids` normalised (a refit's warm start), or the
+    /// k-means start (timed as `kmeansStart`).
+    private static func startingCentroids(_ embedding: Matrix<Float>, initialCentroids: Matrix<Float>?,
+                                          setup: FitSetup, rng: inout SeededGenerator, timings: inout PhaseTimings,
+                                          clock: FitClock) throws -> [Float] {
+        let d = setup.dims, kc = setup.clusters
         if let start = initialCentroids {
             guard start.rows == kc, start.cols == d else {
                 throw HarmonyError.invalidParameter("initial centroids are \(start.rows) x \(start.cols); expected \(kc) x \(d)")
@@ -61,101 +157,82 @@ public enum Harmony {
             guard start.values.allSatisfy({ $0.isFinite }) else {
                 throw HarmonyError.invalidParameter("initial centroids contain a non-finite value")
             }
-            centroids = RowNormalization.normalized(start, runner: runner).values
-        } else {
-            let startClock = elapsed()
-            defer { timings.kmeansStart = elapsed() - startClock }
-            // The unit rows exist only for the k-means start (the clustering normalises rows per task).
-            let zcos = RowNormalization.normalized(embedding, runner: runner)
-            centroids = try zcos.values.withUnsafeBufferPointer { z in
-                try KMeansStart.centroids(zcos: z.baseAddress!, cells: n, dims: d, clusters: kc, rng: &rng,
-                                          runner: runner, shard: shard)
-            }
+            return RowNormalization.normalized(start, runner: setup.runner).values
         }
-        let clustering = SoftClustering(embedding: embedding.values, centroids: centroids, dims: d, clusters: kc, design: design,
-                                        sigma: sigma, theta: theta, harmony1: harmony1, blockSize: blockSize,
-                                        rng: rng, runner: runner, shard: shard)
-        // The initial rows are read only by Harmony1's first centroid update or returned when no iteration runs.
-        let initialObjective = clustering.assignWithoutPenalty(storeRows: harmony1 || params.maxIterations == 0)
-        var objective = [initialObjective]
-        var objectiveKMeans = [initialObjective]
-        var clusterRounds: [Int] = []
-        // Per level a K x d array (all share one zero buffer until a correction replaces them).
-        var levelTerms = [[Double]](repeating: [Double](repeating: 0, count: kc * d), count: design.levelCount)
-        var converged = false
-        timings.initialization = elapsed()
+        let startClock = clock.elapsed()
+        defer { timings.kmeansStart = clock.elapsed() - startClock }
+        // The unit rows exist only for the k-means start (the clustering normalises rows per task).
+        let zcos = RowNormalization.normalized(embedding, runner: setup.runner)
+        return try zcos.values.withUnsafeBufferPointer { z in
+            try KMeansStart.centroids(zcos: z.baseAddress!, cells: setup.shard.totalCells, dims: d, clusters: kc,
+                                      rng: &rng, runner: setup.runner, shard: setup.shard)
+        }
+    }
 
-        let settings = CorrectionSettings(penalty: params.lambda, dropLevels: !harmony1,
-                                          cutoff: params.batchPropCutoff, updateCentroids: !harmony1)
-        var iteration = 0
-        while iteration < params.maxIterations {
-            if let shouldStop, shouldStop() { throw FitCancelled(iterations: iteration) }
-            iteration += 1
-            // The previous terms are replaced by this iteration's correction (K x levels x d doubles).
-            levelTerms = []
-            // MARK: - Clustering
-            let clusterStart = elapsed()
-            if iteration > 1 && !harmony1 {
-                // Cold start: O and E from R = softmax(-D / sigma) for the new centroids; every row is
-                // recomputed by the first round before it is read, so only the sums are kept, and the
-                // exponentials for the rounds (SoftClustering).
-                clustering.assignWithoutPenalty(storeRows: false)
-            }
-            var rounds = 0
-            for t in 0..<params.maxClusterRounds {
-                if harmony1 { clustering.moveCentroidsToAssignments() }
-                // R rows are only read after the last round (correction, result) or, in Harmony1, by the
-                // centroid update before each round. Inner convergence can end the step after round 5 on; such a
-                // round writes its rows only once it is known to be the last.
-                let lastAllowed = t == params.maxClusterRounds - 1
-                objectiveKMeans.append(clustering.round(storeRows: harmony1 || lastAllowed))
-                rounds += 1
-                if t > 3 && innerConverged(objectiveKMeans, epsilon: params.epsilonCluster, signed: harmony1) {
-                    if !harmony1 && !lastAllowed { clustering.storeLastRoundRows() }
-                    break
-                }
-            }
-            clusterRounds.append(rounds)
-            objective.append(objectiveKMeans.last!)
-            // Harmony2 rebuilds them in the next cold start; Harmony1 carries them into its next rounds.
-            if !harmony1 { clustering.releaseRoundSums() }
-            timings.clustering += elapsed() - clusterStart
-
-            // MARK: - Correction
-            let correctionStart = elapsed()
-            let output = try embedding.values.withUnsafeBufferPointer { z in
-                try clustering.assignments.withUnsafeBufferPointer { r in
-                    // Written over the current embedding (a copy of the input at the first correction).
-                    try clustering.embedding.withUnsafeMutableBufferPointer { out in
-                        try RidgeCorrection.correct(z: z.baseAddress!, r: r.baseAddress!, corrected: out.baseAddress!,
-                                                    dims: d, clusters: kc, centroids: clustering.centroids,
-                                                    design: design,
-                                                    settings: settings, runner: runner, shard: shard)
-                    }
-                }
-            }
-            clustering.centroids = output.centroids
-            levelTerms = output.levelTerms
-            timings.correction += elapsed() - correctionStart
-
-            progress?(FitProgress(iteration: iteration, objective: objective.last!, clusterRounds: rounds,
-                                  elapsed: elapsed()))
-            if params.earlyStop && outerConverged(objective, epsilon: params.epsilonHarmony) {
-                converged = true
+    /// One clustering step of iteration `iteration` (1-based): up to `maxClusterRounds` rounds until the inner
+    /// convergence rule holds; appends to the trace's objectives and returns the rounds run.
+    private static func clusteringStep(_ clustering: SoftClustering, iteration: Int, setup: FitSetup,
+                                       trace: inout FitTrace) -> Int {
+        let params = setup.params, harmony1 = setup.harmony1
+        if iteration > 1 && !harmony1 {
+            // Cold start: O and E from R = softmax(-D / sigma) for the new centroids; every row is
+            // recomputed by the first round before it is read, so only the sums are kept, and the
+            // exponentials for the rounds (SoftClustering).
+            clustering.assignWithoutPenalty(storeRows: false)
+        }
+        var rounds = 0
+        for t in 0..<params.maxClusterRounds {
+            if harmony1 { clustering.moveCentroidsToAssignments() }
+            // R rows are only read after the last round (correction, result) or, in Harmony1, by the
+            // centroid update before each round. Inner convergence can end the step after round 5 on; such a
+            // round writes its rows only once it is known to be the last.
+            let lastAllowed = t == params.maxClusterRounds - 1
+            trace.objectiveKMeans.append(clustering.round(storeRows: harmony1 || lastAllowed))
+            rounds += 1
+            if t > 3 && innerConverged(trace.objectiveKMeans, epsilon: params.epsilonCluster, signed: harmony1) {
+                if !harmony1 && !lastAllowed { clustering.storeLastRoundRows() }
                 break
             }
         }
-        timings.total = elapsed()
+        trace.clusterRounds.append(rounds)
+        trace.objective.append(trace.objectiveKMeans.last!)
+        // Harmony2 rebuilds them in the next cold start; Harmony1 carries them into its next rounds.
+        if !harmony1 { clustering.releaseRoundSums() }
+        return rounds
+    }
 
-        let terms = levelTerms.map { Matrix<Double>(rows: kc, cols: d, values: $0) }
-        levelTerms = []
+    /// One ridge correction with R fixed: the clustering's embedding becomes Zcorr (written over the current
+    /// embedding, a copy of the input at the first correction), its centroids and the trace's terms the new ones.
+    private static func correctionStep(_ embedding: Matrix<Float>, _ clustering: SoftClustering, setup: FitSetup,
+                                       trace: inout FitTrace) throws {
+        let output = try embedding.values.withUnsafeBufferPointer { z in
+            try clustering.assignments.withUnsafeBufferPointer { r in
+                try clustering.embedding.withUnsafeMutableBufferPointer { out in
+                    try RidgeCorrection.correct(z: z.baseAddress!, r: r.baseAddress!, corrected: out.baseAddress!,
+                                                dims: setup.dims, clusters: setup.clusters,
+                                                centroids: clustering.centroids, design: setup.design,
+                                                settings: setup.settings, runner: setup.runner, shard: setup.shard)
+                }
+            }
+        }
+        clustering.centroids = output.centroids
+        trace.levelTerms = output.levelTerms
+    }
+
+    /// The fit's result from the final state (the trace's terms are moved into it).
+    private static func result(_ clustering: SoftClustering, trace: inout FitTrace, setup: FitSetup,
+                               iterations: Int, converged: Bool, timings: PhaseTimings) -> HarmonyFitResult {
+        let kc = setup.clusters, d = setup.dims
+        let terms = trace.levelTerms.map { Matrix<Double>(rows: kc, cols: d, values: $0) }
+        trace.levelTerms = []
         return HarmonyFitResult(
-            corrected: Matrix(rows: shard.count, cols: d, values: clustering.embedding),
-            assignments: Matrix(rows: shard.count, cols: kc, values: clustering.assignments),
+            corrected: Matrix(rows: setup.shard.count, cols: d, values: clustering.embedding),
+            assignments: Matrix(rows: setup.shard.count, cols: kc, values: clustering.assignments),
             centroids: Matrix(rows: kc, cols: d, values: clustering.centroids),
-            levelTerms: terms, objective: objective, objectiveKMeans: objectiveKMeans, clusterRounds: clusterRounds,
-            iterations: iteration, converged: converged,
-            resolved: ResolvedParameters(nClusters: kc, sigma: sigma, thetaPerLevel: theta, blockSize: blockSize),
+            levelTerms: terms, objective: trace.objective, objectiveKMeans: trace.objectiveKMeans,
+            clusterRounds: trace.clusterRounds, iterations: iterations, converged: converged,
+            resolved: ResolvedParameters(nClusters: kc, sigma: setup.sigma, thetaPerLevel: setup.theta,
+                                         blockSize: setup.blockSize),
             timings: timings)
     }
 

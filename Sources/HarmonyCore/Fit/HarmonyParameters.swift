@@ -47,6 +47,8 @@ public struct HarmonyParameters: Sendable, Equatable {
     public var seed: UInt64
     /// Worker threads; 0 means every available core. Results do not depend on it.
     public var threads: Int
+    /// Where the workers come from (the fit and the model built from it). Results do not depend on it.
+    public var threadPolicy: ThreadPolicy
 
     /// The defaults of a preset.
     public init(preset: HarmonyPreset = .harmony2) {
@@ -59,6 +61,7 @@ public struct HarmonyParameters: Sendable, Equatable {
         self.maxIterations = 10
         self.seed = 0
         self.threads = 0
+        self.threadPolicy = .sharedPool
         self.earlyStop = true
         switch preset {
         case .harmony2:

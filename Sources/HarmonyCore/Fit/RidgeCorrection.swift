@@ -27,44 +27,87 @@ enum RidgeCorrection {
                         dims d: Int, clusters kc: Int, centroids: [Float], design: FitDesign,
                         settings: CorrectionSettings, runner: TaskRunner,
                         shard: CellShard? = nil) throws -> CorrectionOutput {
-        let ng = design.groupCount, nb = design.levelCount, nc = design.covariateCount
         let shard = shard ?? .whole(design.cells)
-        // By global cell index, as `groupOrder` lists them.
-        let z = localZ - shard.first * d, r = localR - shard.first * kc, corrected = localOut - shard.first * d
+        let cells = CellRows(z: localZ - shard.first * d, r: localR - shard.first * kc,
+                             corrected: localOut - shard.first * d)
         let tasks = groupTasks(design, cells: shard.range)
 
-        // MARK: - Phase 1: per-group sums
-        var (groupN, groupS) = groupSums(z: z, r: r, dims: d, clusters: kc, design: design, tasks: tasks,
-                                         runner: runner)
+        // MARK: - Phase 1: per-group sums, then per level
+        var (groupN, groupS) = groupSums(cells, dims: d, clusters: kc, design: design, tasks: tasks, runner: runner)
         if shard.isDistributed { sumOverRanks(&groupN, &groupS, shard: shard) }
-        // One covariate: the groups are the levels in level order (FitDesign), so the per-level sums are the
-        // per-group sums (moved, not copied).
-        let oneCovariate = nc == 1
-        var levelN = [Double](repeating: 0, count: nb * kc)
+        var sums = LevelSums(groupN: groupN, groupS: &groupS, dims: d, clusters: kc, design: design)
+
+        // MARK: - Phase 2: one regression per cluster; the terms replace the level sums
+        let solved = try solveClusters(&sums, groupN: groupN, groupS: groupS, centroids: centroids, dims: d,
+                                       clusters: kc, design: design, settings: settings, runner: runner)
+        let terms = sums.levelS
+        sums.levelS = []
+
+        // MARK: - Phase 3: apply per group
+        // M_g in Float; with one covariate M_g is level g's terms, converted per task instead of stored.
+        let groupTerms = sums.oneCovariate ? nil : combinedTerms(terms, dims: d, clusters: kc, design: design)
+        groupS = []
+        apply(cells, terms: terms, groupTerms: groupTerms, dims: d, clusters: kc, design: design, tasks: tasks,
+              runner: runner)
+        return CorrectionOutput(centroids: solved.centroids, levelTerms: terms,
+                                activeClusters: solved.active.filter { $0 }.count)
+    }
+
+    /// The shard's rows of Z, R and Zcorr, addressed by global cell index (as `groupOrder` lists cells): the
+    /// pointers are moved back by the shard's first cell.
+    struct CellRows {
+        let z: UnsafePointer<Float>
+        let r: UnsafePointer<Float>
+        let corrected: UnsafeMutablePointer<Float>
+    }
+
+    /// Per-level sums of all cells: n_bk (levels x K), s_b (one K x d array a level), and N_k.
+    struct LevelSums {
+        var levelN: [Double]
         var levelS: [[Double]]
-        if oneCovariate {
-            levelS = groupS
-            groupS = []
-        } else {
-            levelS = [[Double]](repeating: [Double](repeating: 0, count: kc * d), count: nb)
-        }
-        var clusterTotal = [Double](repeating: 0, count: kc)
-        for g in 0..<ng {
-            for k in 0..<kc { clusterTotal[k] += groupN[g * kc + k] }
-            for c in 0..<nc {
-                let b = design.groupLevels[g * nc + c]
-                for k in 0..<kc { levelN[b * kc + k] += groupN[g * kc + k] }
-                if !oneCovariate {
-                    levelS[b].withUnsafeMutableBufferPointer { level in
-                        groupS[g].withUnsafeBufferPointer { group in
-                            for x in 0..<(kc * d) { level[x] += group[x] }
+        var clusterTotal: [Double]
+        /// One covariate: the groups are the levels in level order (FitDesign), so the per-level sums are the
+        /// per-group sums.
+        let oneCovariate: Bool
+
+        /// Sums the per-group sums over each group's levels; with one covariate `groupS` is moved (not copied)
+        /// into `levelS` and left empty.
+        init(groupN: [Double], groupS: inout [[Double]], dims d: Int, clusters kc: Int, design: FitDesign) {
+            let ng = design.groupCount, nb = design.levelCount, nc = design.covariateCount
+            oneCovariate = nc == 1
+            levelN = [Double](repeating: 0, count: nb * kc)
+            if oneCovariate {
+                levelS = groupS
+                groupS = []
+            } else {
+                levelS = [[Double]](repeating: [Double](repeating: 0, count: kc * d), count: nb)
+            }
+            clusterTotal = [Double](repeating: 0, count: kc)
+            for g in 0..<ng {
+                for k in 0..<kc { clusterTotal[k] += groupN[g * kc + k] }
+                for c in 0..<nc {
+                    let b = design.groupLevels[g * nc + c]
+                    for k in 0..<kc { levelN[b * kc + k] += groupN[g * kc + k] }
+                    if !oneCovariate {
+                        levelS[b].withUnsafeMutableBufferPointer { level in
+                            groupS[g].withUnsafeBufferPointer { group in
+                                for x in 0..<(kc * d) { level[x] += group[x] }
+                            }
                         }
                     }
                 }
             }
         }
+    }
 
-        // MARK: - Phase 2: one regression per cluster; the terms replace the level sums
+    /// Phase 2: solves every cluster's system, in waves of 2 clusters a thread, and writes each cluster's terms
+    /// over its K-slice of `sums.levelS` (0 for a level without an unknown). Returns the centroids (moved to the
+    /// normalised intercepts when `settings.updateCentroids`) and which clusters corrected.
+    private static func solveClusters(_ sums: inout LevelSums, groupN: [Double], groupS: [[Double]],
+                                      centroids: [Float], dims d: Int, clusters kc: Int, design: FitDesign,
+                                      settings: CorrectionSettings,
+                                      runner: TaskRunner) throws -> (centroids: [Float], active: [Bool]) {
+        let nb = design.levelCount
         var newCentroids = centroids
         var active = [Bool](repeating: false, count: kc)
         let wave = 2 * runner.threads
@@ -73,7 +116,8 @@ enum RidgeCorrection {
             var solved = [(levels: [Int], beta: [Double])?](repeating: nil, count: clusters.count)
             var failure = [HarmonyError?](repeating: nil, count: clusters.count)
             do {
-                let sums = levelS, groups = oneCovariate ? levelS : groupS
+                let levelN = sums.levelN, levelS = sums.levelS, clusterTotal = sums.clusterTotal
+                let groups = sums.oneCovariate ? levelS : groupS
                 solved.withUnsafeMutableBufferPointer { solvedBuf in
                     failure.withUnsafeMutableBufferPointer { failBuf in
                         runner.run(clusters.count) { x in
@@ -81,7 +125,7 @@ enum RidgeCorrection {
                             do {
                                 guard let system = buildSystem(cluster: k, clusters: kc, dims: d, design: design,
                                                                settings: settings, groupN: groupN, groupS: groups,
-                                                               levelN: levelN, levelS: sums,
+                                                               levelN: levelN, levelS: levelS,
                                                                clusterTotal: clusterTotal[k]) else { return }
                                 solvedBuf[x] = (system.levels, try system.system.solve())
                             } catch let error as HarmonyError {
@@ -100,7 +144,7 @@ enum RidgeCorrection {
                 for (j, b) in (result?.levels ?? []).enumerated() { unknown[x * nb + b] = Int32(j + 1) }
             }
             for b in 0..<nb {
-                levelS[b].withUnsafeMutableBufferPointer { slice in
+                sums.levelS[b].withUnsafeMutableBufferPointer { slice in
                     for (x, k) in clusters.enumerated() {
                         let j = Int(unknown[x * nb + b])
                         for t in 0..<d { slice[k * d + t] = j < 0 ? 0 : solved[x]!.beta[j * d + t] }
@@ -118,20 +162,29 @@ enum RidgeCorrection {
                 }
             }
         }
-        let terms = levelS
-        levelS = []
+        return (newCentroids, active)
+    }
 
-        // MARK: - Phase 3: apply per group
-        // M_g in Float; with one covariate M_g is level g's terms, converted per task instead of stored.
-        var groupTerms = [Float](repeating: 0, count: oneCovariate ? 0 : ng * kc * d)
-        for g in 0..<ng where !oneCovariate {
+    /// M_g = sum over group g's levels of their K x d terms, in Float (G x K x d).
+    private static func combinedTerms(_ terms: [[Double]], dims d: Int, clusters kc: Int,
+                                      design: FitDesign) -> [Float] {
+        let ng = design.groupCount, nc = design.covariateCount
+        var groupTerms = [Float](repeating: 0, count: ng * kc * d)
+        for g in 0..<ng {
             for c in 0..<nc {
                 let b = design.groupLevels[g * nc + c]
                 for x in 0..<(kc * d) { groupTerms[g * kc * d + x] += Float(terms[b][x]) }
             }
         }
-        groupS = []
-        groupTerms.withUnsafeBufferPointer { mBuf in
+        return groupTerms
+    }
+
+    /// Phase 3: Zcorr = Z - R M_g for every task's cells, one sgemm a task. `groupTerms` holds M_g, or is nil
+    /// with one covariate (M_g is then level g's terms, converted per task).
+    private static func apply(_ cells: CellRows, terms: [[Double]], groupTerms: [Float]?, dims d: Int,
+                              clusters kc: Int, design: FitDesign, tasks: [GroupTask], runner: TaskRunner) {
+        let oneCovariate = groupTerms == nil
+        (groupTerms ?? []).withUnsafeBufferPointer { mBuf in
             design.groupOrder.withUnsafeBufferPointer { order in
                 runner.run(tasks.count) { t in
                     let task = tasks[t], len = task.end - task.start
@@ -150,25 +203,24 @@ enum RidgeCorrection {
                     }
                     for row in 0..<len {
                         let i = Int(order[task.start + row])
-                        let src = r + i * kc, dst = rBuf + row * kc
+                        let src = cells.r + i * kc, dst = rBuf + row * kc
                         for k in 0..<kc { dst[k] = src[k] }
                     }
                     BLAS.sgemm(m: len, n: d, k: kc, a: rBuf, lda: kc, b: m, ldb: d, c: out, ldc: d)
                     for row in 0..<len {
                         let i = Int(order[task.start + row])
-                        for t in 0..<d { corrected[i * d + t] = z[i * d + t] - out[row * d + t] }
+                        for t in 0..<d { cells.corrected[i * d + t] = cells.z[i * d + t] - out[row * d + t] }
                     }
                 }
             }
         }
-        return CorrectionOutput(centroids: newCentroids, levelTerms: terms,
-                                activeClusters: active.filter { $0 }.count)
     }
 
     /// Phase 1: n_gk (G x K) and, per group, s_g (K x d), summed in task order.
-    private static func groupSums(z: UnsafePointer<Float>, r: UnsafePointer<Float>, dims d: Int, clusters kc: Int,
+    private static func groupSums(_ cells: CellRows, dims d: Int, clusters kc: Int,
                                   design: FitDesign, tasks: [GroupTask],
                                   runner: TaskRunner) -> (n: [Double], s: [[Double]]) {
+        let z = cells.z, r = cells.r
         var groupN = [Double](repeating: 0, count: design.groupCount * kc)
         var groupS = [[Double]](repeating: [Double](repeating: 0, count: kc * d), count: design.groupCount)
         // About 4M floats of partial sums per wave, but at least one task per thread.

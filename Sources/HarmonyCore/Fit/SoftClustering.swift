@@ -410,177 +410,21 @@ final class SoftClustering {
     /// says, storing the rows unless `storeRows` is false. Adds the new rows per (next block, level) pair into
     /// `pendingSums`, sets `passLevels` to their sums per level, and `assignmentSum` to sum_i T_i.
     private func pass(order: UnsafePointer<Int32>?, start: Int, end: Int, kind: PassKind, storeRows: Bool) {
-        let kc = clusters, nc = design.covariateCount
-        let kp = SoftmaxKernel.padded(kc)
         let count = end - start
         let perTask = SoftClustering.cellsPerTask(count)
+        let plan = PassPlan(order: order, start: start, end: end, perTask: perTask, kind: kind, storeRows: storeRows,
+                            clusters: clusters, covariates: design.covariateCount, dims: dims, taskRows: taskRows,
+                            pairCount: next.pairCount, scale: logitScale)
         let tasks = TaskRunner.taskCount(count, perTask: perTask)
-        let rows = taskRows, pairCount = next.pairCount
         passLevels.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         assignmentSum = 0
         var waveStart = 0
         while waveStart < tasks {
             let waveCount = min(waveTasks, tasks - waveStart)
-            partialPending.withUnsafeMutableBufferPointer { ppBuf in
-              partialPairs.withUnsafeMutableBufferPointer { pairBuf in
-                partialCounts.withUnsafeMutableBufferPointer { countBuf in
-                partialObjective.withUnsafeMutableBufferPointer { poBuf in
-                    embedding.withUnsafeBufferPointer { zBuf in
-                        assignments.withUnsafeMutableBufferPointer { rBuf in
-                          rowShift.withUnsafeMutableBufferPointer { shiftBuf in
-                            next.cellPairs.withUnsafeBufferPointer { nextBuf in
-                                design.cellLevels.withUnsafeBufferPointer { levelBuf in
-                                  logPenalty.withUnsafeBufferPointer { logBuf in
-                                    penaltyFactor.withUnsafeBufferPointer { factorBuf in
-                                        sigma.withUnsafeBufferPointer { sigmaBuf in
-                                          centroids.withUnsafeBufferPointer { yBuf in
-                                            let po = poBuf.baseAddress!, pp = ppBuf.baseAddress!
-                                            let slotPairs = pairBuf.baseAddress!, slotCounts = countBuf.baseAddress!
-                                            // By global cell index (only the shard's rows are held).
-                                            let first = self.shard.first
-                                            let zc = zBuf.baseAddress! - first * dims
-                                            let r = rBuf.baseAddress! - first * kc
-                                            let shifts = shiftBuf.baseAddress! - first
-                                            let y = yBuf.baseAddress!, d = dims, scale = logitScale
-                                            let cellPairs = nextBuf.baseAddress! - first * nc
-                                            let lv = levelBuf.baseAddress!
-                                            let logTable = logBuf.baseAddress!, factorTable = factorBuf.baseAddress!
-                                            let sg = sigmaBuf.baseAddress!
-                                            runner.run(waveCount) { w in
-                                                let from = start + (waveStart + w) * perTask
-                                                let to = min(end, from + perTask)
-                                                let sums = pp + w * rows * kp, pairsOfSlot = slotPairs + w * rows
-                                                var used = 0
-                                                let scratch = SoftmaxKernel.makeScratch(clusters: kc)
-                                                let len = to - from
-                                                // Logits rows of the task's cells (one row in a cached pass, for
-                                                // the cells recomputed in log space).
-                                                let logitRows = kind == .cached ? 1 : len
-                                                let logits = UnsafeMutablePointer<Float>.allocate(capacity: logitRows * kp)
-                                                for x in 0..<logitRows {
-                                                    for k in kc..<kp { logits[x * kp + k] = SoftmaxKernel.padding }
-                                                }
-                                                // Local slot of each pair this task touches (-1: none yet).
-                                                let slotOf = UnsafeMutablePointer<Int32>.allocate(capacity: pairCount)
-                                                slotOf.initialize(repeating: -1, count: pairCount)
-                                                let cellSlots = UnsafeMutablePointer<Int32>.allocate(capacity: nc)
-                                                let staged = StagedCells(cells: kind == .cached ? SoftClustering.stagedCells : 0,
-                                                                         clusters: kc, covariates: nc)
-                                                defer {
-                                                    scratch.deallocate(); logits.deallocate()
-                                                    slotOf.deallocate(); cellSlots.deallocate(); staged.deallocate()
-                                                }
-                                                if kind != .cached {
-                                                    SoftClustering.logits(cells: zc, order: order, from: from, to: to,
-                                                                          dims: d, centroids: y, clusters: kc,
-                                                                          scale: scale, into: logits)
-                                                }
-                                                var total = 0.0
-                                                // A cached pass stages its cells' exponentials, levels and pairs
-                                                // in sub-blocks (the rows of a block are scattered over R), and
-                                                // while it computes one sub-block it prefetches the rows of the
-                                                // next, so memory and arithmetic overlap.
-                                                var stagedFrom = from, stagedTo = from
-                                                for pos in from..<to {
-                                                    let i = order.map { Int($0[pos]) } ?? pos
-                                                    if kind == .cached && pos == stagedTo {
-                                                        stagedFrom = pos
-                                                        stagedTo = min(to, pos + SoftClustering.stagedCells)
-                                                        SoftClustering.stage(cells: order, from: stagedFrom, to: stagedTo,
-                                                                             rows: r, clusters: kc, pairs: cellPairs,
-                                                                             levels: lv, covariates: nc, into: staged)
-                                                    }
-                                                    let stagedCell = pos - stagedFrom
-                                                    if kind == .cached && stagedTo + stagedCell < to {
-                                                        let ahead = stagedTo + stagedCell
-                                                        SoftClustering.prefetch(cell: order.map { Int($0[ahead]) } ?? ahead,
-                                                                                rows: r, clusters: kc, pairs: cellPairs,
-                                                                                levels: lv, covariates: nc)
-                                                    }
-                                                    for c in 0..<nc {
-                                                        let pair = kind == .cached
-                                                            ? Int(staged.pairs[stagedCell * nc + c])
-                                                            : Int(cellPairs[i * nc + c])
-                                                        if slotOf[pair] < 0 {
-                                                            slotOf[pair] = Int32(used)
-                                                            pairsOfSlot[used] = Int32(pair)
-                                                            (sums + used * kp).update(repeating: 0, count: kp)
-                                                            used += 1
-                                                        }
-                                                        cellSlots[c] = slotOf[pair]
-                                                    }
-                                                    let row = r + i * kc, levels = lv + i * nc
-                                                    switch kind {
-                                                    case .fill:
-                                                        let parts = SoftmaxKernel.fill(
-                                                            logits: logits + (pos - from) * kp, slots: cellSlots,
-                                                            covariates: nc, sigma: sg, clusters: kc, cache: row,
-                                                            sums: sums, scratch: scratch)
-                                                        shifts[i] = parts.shift
-                                                        total += parts.term
-                                                    case .cached:
-                                                        if let term = SoftmaxKernel.assignCached(
-                                                            exponentials: staged.rows + stagedCell * kp, shift: shifts[i],
-                                                            levels: staged.levels + stagedCell * nc,
-                                                            slots: cellSlots, covariates: nc, factors: factorTable,
-                                                            logFactors: logTable, sigma: sg, clusters: kc,
-                                                            row: storeRows ? row : nil, sums: sums, scratch: scratch) {
-                                                            total += term
-                                                        } else {
-                                                            // Row sum too small for Float products: this cell in
-                                                            // log space from its recomputed logits.
-                                                            SoftClustering.logits(cells: zc, order: order, from: pos,
-                                                                                  to: pos + 1, dims: d, centroids: y,
-                                                                                  clusters: kc, scale: scale,
-                                                                                  into: logits)
-                                                            total += SoftmaxKernel.assign(
-                                                                logits: logits, levels: levels, slots: cellSlots,
-                                                                covariates: nc, penalty: logTable, sigma: sg,
-                                                                clusters: kc, row: storeRows ? row : nil, sums: sums,
-                                                                scratch: scratch)
-                                                        }
-                                                    case .logSpace(let penalty):
-                                                        total += SoftmaxKernel.assign(
-                                                            logits: logits + (pos - from) * kp, levels: levels,
-                                                            slots: cellSlots, covariates: nc,
-                                                            penalty: penalty ? logTable : nil, sigma: sg,
-                                                            clusters: kc, row: storeRows ? row : nil, sums: sums,
-                                                            scratch: scratch)
-                                                    }
-                                                }
-                                                slotCounts[w] = used
-                                                po[w] = total
-                                            }
-                                          }
-                                        }
-                                    }
-                                  }
-                                }
-                            }
-                          }
-                        }
-                    }
-                }
-                }
-              }
+            withPassBuffers { buffers in
+                runner.run(waveCount) { w in plan.run(task: waveStart + w, slot: w, buffers) }
             }
-            partialPending.withUnsafeBufferPointer { src in
-              partialPairs.withUnsafeBufferPointer { pairs in
-                partialCounts.withUnsafeBufferPointer { counts in
-                  next.pairLevel.withUnsafeBufferPointer { pairLevel in
-                    pendingSums.withUnsafeMutableBufferPointer { pending in
-                      passLevels.withUnsafeMutableBufferPointer { levels in
-                        PassReduction.addTasks(src.baseAddress!, pairs: pairs.baseAddress!, counts: counts.baseAddress!,
-                                               tasks: waveCount, taskRows: rows, pairLevel: pairLevel.baseAddress!,
-                                               clusters: kc, padded: kp, pending: pending.baseAddress!,
-                                               levelTotals: levels.baseAddress!, runner: runner)
-                      }
-                    }
-                  }
-                }
-              }
-            }
-            for w in 0..<waveCount { assignmentSum += partialObjective[w] }
+            addWave(waveCount)
             waveStart += waveCount
         }
         if shard.isDistributed {
@@ -589,6 +433,249 @@ final class SoftClustering {
             shard.sum(&totals)
             assignmentSum = totals.removeLast()
             passLevels = totals
+        }
+    }
+
+    /// Adds the partial sums of a wave's `count` tasks, in task order, into `pendingSums`, `passLevels` and
+    /// `assignmentSum`.
+    private func addWave(_ count: Int) {
+        let kc = clusters, kp = SoftmaxKernel.padded(kc), rows = taskRows
+        partialPending.withUnsafeBufferPointer { src in
+          partialPairs.withUnsafeBufferPointer { pairs in
+            partialCounts.withUnsafeBufferPointer { counts in
+              next.pairLevel.withUnsafeBufferPointer { pairLevel in
+                pendingSums.withUnsafeMutableBufferPointer { pending in
+                  passLevels.withUnsafeMutableBufferPointer { levels in
+                    PassReduction.addTasks(src.baseAddress!, pairs: pairs.baseAddress!, counts: counts.baseAddress!,
+                                           tasks: count, taskRows: rows, pairLevel: pairLevel.baseAddress!,
+                                           clusters: kc, padded: kp, pending: pending.baseAddress!,
+                                           levelTotals: levels.baseAddress!, runner: runner)
+                  }
+                }
+              }
+            }
+          }
+        }
+        for w in 0..<count { assignmentSum += partialObjective[w] }
+    }
+
+    /// The state a pass reads and writes, as raw pointers for its tasks. Per-cell arrays are addressed by global
+    /// cell index: only the shard's rows are held, so their pointers are moved back by the shard's first cell.
+    /// Valid only inside `withPassBuffers`.
+    private struct PassBuffers {
+        /// Z (N x d).
+        let cells: UnsafePointer<Float>
+        /// R or the cached exponentials (N x K).
+        let rows: UnsafeMutablePointer<Float>
+        /// m_i (N).
+        let shifts: UnsafeMutablePointer<Float>
+        /// Each cell's (next block, level) pair per covariate (N x covariates).
+        let cellPairs: UnsafePointer<Int32>
+        /// Each cell's global level per covariate (N x covariates; the design covers every cell).
+        let levels: UnsafePointer<Int32>
+        /// q and f = exp(q) per level (B x Kp).
+        let logPenalty: UnsafePointer<Float>
+        let factors: UnsafePointer<Float>
+        /// sigma_k (Kp) and the centroids (K x d).
+        let sigma: UnsafePointer<Float>
+        let centroids: UnsafePointer<Float>
+        /// A wave's per-task outputs: partial sums (taskRows x Kp a task), their pairs, rows used, objective part.
+        let partialSums: UnsafeMutablePointer<Float>
+        let partialPairs: UnsafeMutablePointer<Int32>
+        let partialCounts: UnsafeMutablePointer<Int>
+        let partialObjective: UnsafeMutablePointer<Double>
+    }
+
+    /// Calls `body` with pointers to the pass's state.
+    private func withPassBuffers(_ body: (PassBuffers) -> Void) {
+        let first = shard.first, d = dims, kc = clusters, nc = design.covariateCount
+        partialPending.withUnsafeMutableBufferPointer { ppBuf in
+          partialPairs.withUnsafeMutableBufferPointer { pairBuf in
+            partialCounts.withUnsafeMutableBufferPointer { countBuf in
+              partialObjective.withUnsafeMutableBufferPointer { poBuf in
+                embedding.withUnsafeBufferPointer { zBuf in
+                  assignments.withUnsafeMutableBufferPointer { rBuf in
+                    rowShift.withUnsafeMutableBufferPointer { shiftBuf in
+                      next.cellPairs.withUnsafeBufferPointer { nextBuf in
+                        design.cellLevels.withUnsafeBufferPointer { levelBuf in
+                          logPenalty.withUnsafeBufferPointer { logBuf in
+                            penaltyFactor.withUnsafeBufferPointer { factorBuf in
+                              sigma.withUnsafeBufferPointer { sigmaBuf in
+                                centroids.withUnsafeBufferPointer { yBuf in
+                                    body(PassBuffers(cells: zBuf.baseAddress! - first * d,
+                                                     rows: rBuf.baseAddress! - first * kc,
+                                                     shifts: shiftBuf.baseAddress! - first,
+                                                     cellPairs: nextBuf.baseAddress! - first * nc,
+                                                     levels: levelBuf.baseAddress!, logPenalty: logBuf.baseAddress!,
+                                                     factors: factorBuf.baseAddress!, sigma: sigmaBuf.baseAddress!,
+                                                     centroids: yBuf.baseAddress!, partialSums: ppBuf.baseAddress!,
+                                                     partialPairs: pairBuf.baseAddress!,
+                                                     partialCounts: countBuf.baseAddress!,
+                                                     partialObjective: poBuf.baseAddress!))
+                                }
+                              }
+                            }
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+    }
+
+    /// What every task of one pass shares: the cells it covers, how they are cut into tasks, and what it computes.
+    private struct PassPlan {
+        let order: UnsafePointer<Int32>?
+        let start: Int, end: Int, perTask: Int
+        let kind: PassKind
+        let storeRows: Bool
+        let clusters: Int, covariates: Int, dims: Int
+        let taskRows: Int
+        /// (next block, level) pairs of the coming round.
+        let pairCount: Int
+        /// 2 / sigma_k.
+        let scale: [Float]
+
+        /// Runs task `task` of the pass, writing its partial sums, pairs, row count and objective part into
+        /// wave slot `w`.
+        func run(task: Int, slot w: Int, _ b: PassBuffers) {
+            let kc = clusters, nc = covariates, kp = SoftmaxKernel.padded(kc)
+            let from = start + task * perTask
+            let to = min(end, from + perTask)
+            let scratch = TaskScratch(plan: self, cells: to - from)
+            defer { scratch.deallocate() }
+            var slots = TaskSlots(sums: b.partialSums + w * taskRows * kp, pairs: b.partialPairs + w * taskRows,
+                                  slotOf: scratch.slotOf, cellSlots: scratch.cellSlots, padded: kp)
+            if kind != .cached {
+                SoftClustering.logits(cells: b.cells, order: order, from: from, to: to, dims: dims,
+                                      centroids: b.centroids, clusters: kc, scale: scale, into: scratch.logits)
+            }
+            var total = 0.0
+            // A cached pass stages its cells' exponentials, levels and pairs in sub-blocks (the rows of a block
+            // are scattered over R), and while it computes one sub-block it prefetches the rows of the next, so
+            // memory and arithmetic overlap.
+            var stagedFrom = from, stagedTo = from
+            for pos in from..<to {
+                let i = order.map { Int($0[pos]) } ?? pos
+                if kind == .cached && pos == stagedTo {
+                    stagedFrom = pos
+                    stagedTo = min(to, pos + SoftClustering.stagedCells)
+                    SoftClustering.stage(cells: order, from: stagedFrom, to: stagedTo, rows: b.rows, clusters: kc,
+                                         pairs: b.cellPairs, levels: b.levels, covariates: nc, into: scratch.staged)
+                }
+                let stagedCell = pos - stagedFrom
+                if kind == .cached && stagedTo + stagedCell < to {
+                    let ahead = stagedTo + stagedCell
+                    SoftClustering.prefetch(cell: order.map { Int($0[ahead]) } ?? ahead, rows: b.rows, clusters: kc,
+                                            pairs: b.cellPairs, levels: b.levels, covariates: nc)
+                }
+                for c in 0..<nc {
+                    slots.take(pair: kind == .cached ? Int(scratch.staged.pairs[stagedCell * nc + c])
+                                                     : Int(b.cellPairs[i * nc + c]), covariate: c)
+                }
+                total += assign(cell: i, position: pos, logitRow: pos - from, stagedCell: stagedCell, slots: slots,
+                                scratch: scratch, b)
+            }
+            b.partialCounts[w] = slots.used
+            b.partialObjective[w] = total
+        }
+
+        /// Cell i's new row (written when `storeRows`) added into its slots' sums; returns its objective term T_i.
+        @inline(__always)
+        private func assign(cell i: Int, position pos: Int, logitRow: Int, stagedCell: Int, slots: TaskSlots,
+                            scratch: TaskScratch, _ b: PassBuffers) -> Double {
+            let kc = clusters, nc = covariates, kp = SoftmaxKernel.padded(kc)
+            let row = b.rows + i * kc, levels = b.levels + i * nc
+            switch kind {
+            case .fill:
+                let parts = SoftmaxKernel.fill(logits: scratch.logits + logitRow * kp, slots: slots.cellSlots,
+                                               covariates: nc, sigma: b.sigma, clusters: kc, cache: row,
+                                               sums: slots.sums, scratch: scratch.kernel)
+                b.shifts[i] = parts.shift
+                return parts.term
+            case .cached:
+                if let term = SoftmaxKernel.assignCached(
+                    exponentials: scratch.staged.rows + stagedCell * kp, shift: b.shifts[i],
+                    levels: scratch.staged.levels + stagedCell * nc, slots: slots.cellSlots, covariates: nc,
+                    factors: b.factors, logFactors: b.logPenalty, sigma: b.sigma, clusters: kc,
+                    row: storeRows ? row : nil, sums: slots.sums, scratch: scratch.kernel) {
+                    return term
+                }
+                // Row sum too small for Float products: this cell in log space from its recomputed logits.
+                SoftClustering.logits(cells: b.cells, order: order, from: pos, to: pos + 1, dims: dims,
+                                      centroids: b.centroids, clusters: kc, scale: scale, into: scratch.logits)
+                return SoftmaxKernel.assign(logits: scratch.logits, levels: levels, slots: slots.cellSlots,
+                                            covariates: nc, penalty: b.logPenalty, sigma: b.sigma, clusters: kc,
+                                            row: storeRows ? row : nil, sums: slots.sums, scratch: scratch.kernel)
+            case .logSpace(let penalty):
+                return SoftmaxKernel.assign(logits: scratch.logits + logitRow * kp, levels: levels,
+                                            slots: slots.cellSlots, covariates: nc,
+                                            penalty: penalty ? b.logPenalty : nil, sigma: b.sigma, clusters: kc,
+                                            row: storeRows ? row : nil, sums: slots.sums, scratch: scratch.kernel)
+            }
+        }
+    }
+
+    /// A task's compact list of the (next block, level) pairs its cells touch: each gets a local slot, a row of
+    /// Kp partial sums, the first time a cell of the task has it.
+    private struct TaskSlots {
+        /// The task's partial-sum rows (Kp apart) and the pair of each used slot.
+        let sums: UnsafeMutablePointer<Float>
+        let pairs: UnsafeMutablePointer<Int32>
+        /// Local slot of each pair (-1: none yet), and the current cell's slot per covariate.
+        let slotOf: UnsafeMutablePointer<Int32>
+        let cellSlots: UnsafeMutablePointer<Int32>
+        let padded: Int
+        /// Slots used so far.
+        var used = 0
+
+        /// Makes `pair` the current cell's slot for covariate `c`, opening a zeroed row for a pair not seen yet.
+        @inline(__always)
+        mutating func take(pair: Int, covariate c: Int) {
+            if slotOf[pair] < 0 {
+                slotOf[pair] = Int32(used)
+                pairs[used] = Int32(pair)
+                (sums + used * padded).update(repeating: 0, count: padded)
+                used += 1
+            }
+            cellSlots[c] = slotOf[pair]
+        }
+    }
+
+    /// A task's scratch memory, allocated per task (tasks of one wave run at once).
+    private struct TaskScratch {
+        /// Logits rows (Kp apart, padded): one per cell, or one in a cached pass (for the cells recomputed in log
+        /// space).
+        let logits: UnsafeMutablePointer<Float>
+        let slotOf: UnsafeMutablePointer<Int32>
+        let cellSlots: UnsafeMutablePointer<Int32>
+        /// A cached pass's staged sub-block (empty otherwise).
+        let staged: StagedCells
+        /// The softmax kernel's scratch.
+        let kernel: UnsafeMutablePointer<Float>
+
+        init(plan: PassPlan, cells len: Int) {
+            let kc = plan.clusters, kp = SoftmaxKernel.padded(kc)
+            kernel = SoftmaxKernel.makeScratch(clusters: kc)
+            let logitRows = plan.kind == .cached ? 1 : len
+            logits = UnsafeMutablePointer<Float>.allocate(capacity: logitRows * kp)
+            for x in 0..<logitRows {
+                for k in kc..<kp { logits[x * kp + k] = SoftmaxKernel.padding }
+            }
+            slotOf = UnsafeMutablePointer<Int32>.allocate(capacity: plan.pairCount)
+            slotOf.initialize(repeating: -1, count: plan.pairCount)
+            cellSlots = UnsafeMutablePointer<Int32>.allocate(capacity: plan.covariates)
+            staged = StagedCells(cells: plan.kind == .cached ? SoftClustering.stagedCells : 0, clusters: kc,
+                                 covariates: plan.covariates)
+        }
+
+        func deallocate() {
+            kernel.deallocate(); logits.deallocate()
+            slotOf.deallocate(); cellSlots.deallocate(); staged.deallocate()
         }
     }
 

@@ -1,4 +1,3 @@
-import CZlib
 import HarmonySystem
 
 /// Whole-file reads that decompress gzip transparently.
@@ -25,44 +24,31 @@ public enum FileBytes {
 
     /// Inflates gzip data (one or more concatenated members, as `Gzip.compress` and pigz write).
     static func inflate(_ compressed: [UInt8], path: String) throws -> [UInt8] {
-        var stream = z_stream()
-        // windowBits 15 + 32: accept a gzip (or zlib) header automatically.
-        guard inflateInit2_(&stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw HarmonyError.io("\(path): cannot start the decompressor")
-        }
-        defer { inflateEnd(&stream) }
+        let inflater = try GzipInflater(path: path)
         var out = [UInt8](repeating: 0, count: max(1 << 16, compressed.count * 4))
         var produced = 0, consumed = 0
-        var input = compressed
-        while true {
+        // The output doubles whenever it is full.
+        func growIfFull() {
             if produced == out.count { out.append(contentsOf: repeatElement(0, count: out.count)) }
-            let rc: Int32 = input.withUnsafeMutableBufferPointer { inBuf in
-                out.withUnsafeMutableBufferPointer { outBuf in
-                    stream.next_in = inBuf.baseAddress! + consumed
-                    stream.avail_in = UInt32(min(inBuf.count - consumed, Int(UInt32.max)))
-                    stream.next_out = outBuf.baseAddress! + produced
-                    stream.avail_out = UInt32(min(outBuf.count - produced, Int(UInt32.max)))
-                    let before = (stream.avail_in, stream.avail_out)
-                    let rc = CZlib.inflate(&stream, Z_NO_FLUSH)
-                    consumed += Int(before.0 - stream.avail_in)
-                    produced += Int(before.1 - stream.avail_out)
-                    return rc
+        }
+        try compressed.withUnsafeBufferPointer { input in
+            while consumed < input.count {
+                growIfFull()
+                let step = try out.withUnsafeMutableBufferPointer { outBuf in
+                    try inflater.inflate(UnsafeBufferPointer(rebasing: input[consumed...]),
+                                         into: UnsafeMutableBufferPointer(rebasing: outBuf[produced...]))
                 }
+                consumed += step.read
+                produced += step.written
             }
-            if rc == Z_STREAM_END {
-                // Another gzip member may follow (multi-member files); skip trailing zero padding.
-                while consumed < compressed.count && compressed[consumed] == 0 { consumed += 1 }
-                if consumed >= compressed.count { break }
-                guard inflateReset(&stream) == Z_OK else { throw HarmonyError.fileFormat("\(path): cannot decompress") }
-                continue
+        }
+        while true {
+            growIfFull()
+            let written = try out.withUnsafeMutableBufferPointer { outBuf in
+                try inflater.finish(into: UnsafeMutableBufferPointer(rebasing: outBuf[produced...]))
             }
-            if rc == Z_BUF_ERROR && consumed >= compressed.count {
-                throw HarmonyError.fileFormat("\(path): the gzip data is truncated")
-            }
-            guard rc == Z_OK || rc == Z_BUF_ERROR else {
-                let reason = stream.msg.map { String(cString: $0) } ?? "zlib error \(rc)"
-                throw HarmonyError.fileFormat("\(path): cannot decompress: \(reason)")
-            }
+            if written == 0 { break }
+            produced += written
         }
         out.removeLast(out.count - produced)
         return out

@@ -1,4 +1,4 @@
-import CZlib
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,12 +13,10 @@ final class LineChunks {
     let path: String
     let chunkBytes: Int
     private let fd: Int32
-    // The inflater of a gzip file, at a fixed address (zlib's state points back at its stream).
-    private var gzip: UnsafeMutablePointer<z_stream>?
+    // The inflater of a gzip file; nil for plain text.
+    private var gzip: GzipInflater?
     private var input: [UInt8]
     private var inputStart = 0, inputEnd = 0, endOfFile = false, finished = false
-    // Whether a gzip member has started and not ended: the end of the file there means it was truncated.
-    private var midMember = false
     // The start of a line cut by the end of the previous piece (shorter than chunkBytes).
     private var carry: [UInt8] = []
     // Two buffers of 2 chunkBytes + 1 (a carry, a chunk, the NUL), used in turn.
@@ -35,24 +33,12 @@ final class LineChunks {
         buffers = (0..<2).map { _ in .allocate(capacity: 2 * max(1, chunkBytes) + 1) }
         try fill()
         if inputEnd - inputStart >= 2, input[0] == 0x1f, input[1] == 0x8b {
-            let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-            stream.initialize(to: z_stream())
-            // windowBits 15 + 32: a gzip (or zlib) header, recognized automatically.
-            guard inflateInit2_(stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-                stream.deallocate()
-                close(fd)
-                throw HarmonyError.io("\(path): cannot start the decompressor")
-            }
-            gzip = stream
+            gzip = try GzipInflater(path: path)
         }
     }
 
     deinit {
         for buffer in buffers { buffer.deallocate() }
-        if let gzip {
-            inflateEnd(gzip)
-            gzip.deallocate()
-        }
         close(fd)
     }
 
@@ -96,49 +82,18 @@ final class LineChunks {
             inputStart += n
             return n
         }
+        let room = UnsafeMutableBufferPointer(rebasing: piece[at..<limit])
         while true {
             if inputStart == inputEnd {
-                if endOfFile {
-                    if midMember { throw HarmonyError.fileFormat("\(path): the gzip data is truncated") }
-                    return 0
-                }
+                if endOfFile { return try gzip.finish(into: room) }
                 try fill()
                 continue
             }
-            let (rc, read, wrote) = input.withUnsafeMutableBufferPointer { inBuf in
-                gzip.pointee.next_in = inBuf.baseAddress! + inputStart
-                gzip.pointee.avail_in = UInt32(inputEnd - inputStart)
-                gzip.pointee.next_out = piece.baseAddress! + at
-                gzip.pointee.avail_out = UInt32(limit - at)
-                let rc = CZlib.inflate(gzip, Z_NO_FLUSH)
-                return (rc, inputEnd - inputStart - Int(gzip.pointee.avail_in), limit - at - Int(gzip.pointee.avail_out))
+            let step = try input.withUnsafeBufferPointer { inBuf in
+                try gzip.inflate(UnsafeBufferPointer(rebasing: inBuf[inputStart..<inputEnd]), into: room)
             }
-            inputStart += read
-            midMember = rc != Z_STREAM_END
-            switch rc {
-            case Z_STREAM_END:
-                // Another member may follow; trailing zero padding ends the data.
-                try skipPadding()
-                if inputStart < inputEnd {
-                    guard inflateReset(gzip) == Z_OK else { throw HarmonyError.fileFormat("\(path): cannot decompress") }
-                }
-                if wrote > 0 { return wrote }
-                if inputStart == inputEnd && endOfFile { return 0 }
-            case Z_OK, Z_BUF_ERROR:
-                if wrote > 0 { return wrote }
-            default:
-                let reason = gzip.pointee.msg.map { String(cString: $0) } ?? "zlib error \(rc)"
-                throw HarmonyError.fileFormat("\(path): cannot decompress: \(reason)")
-            }
-        }
-    }
-
-    // Drops zero bytes after a gzip member, reading on when they reach the end of the buffer.
-    private func skipPadding() throws {
-        while true {
-            while inputStart < inputEnd && input[inputStart] == 0 { inputStart += 1 }
-            guard inputStart == inputEnd, !endOfFile else { return }
-            try fill()
+            inputStart += step.read
+            if step.written > 0 { return step.written }
         }
     }
 
@@ -146,13 +101,13 @@ final class LineChunks {
     private func fill() throws {
         inputStart = 0
         inputEnd = 0
-        while true {
-            let n = input.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw HarmonyError.io("\(path): cannot read: \(String(cString: strerror(errno)))") }
-            inputEnd = n
-            endOfFile = n == 0
-            return
+        do {
+            inputEnd = try input.withUnsafeMutableBytes { buffer in
+                try SystemCall.retrying("read") { read(fd, buffer.baseAddress!, buffer.count) }
+            }
+        } catch let error as SystemCallError {
+            throw HarmonyError.io("\(path): cannot read: \(error.reason)")
         }
+        endOfFile = inputEnd == 0
     }
 }

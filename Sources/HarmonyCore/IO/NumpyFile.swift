@@ -1,3 +1,4 @@
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -174,11 +175,13 @@ public enum NumpyFile {
                                   path: String) throws {
         var done = 0
         while done < count {
-            let got = pread(fd, buffer + done, count - done, off_t(offset + done))
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else {
-                throw HarmonyError.io("\(path): cannot read: \(got < 0 ? String(cString: strerror(errno)) : "unexpected end of file")")
+            let got: Int
+            do {
+                got = try SystemCall.retrying("pread") { pread(fd, buffer + done, count - done, off_t(offset + done)) }
+            } catch let error as SystemCallError {
+                throw HarmonyError.io("\(path): cannot read: \(error.reason)")
             }
+            guard got > 0 else { throw HarmonyError.io("\(path): cannot read: unexpected end of file") }
             done += got
         }
     }

@@ -8,7 +8,7 @@ import Glibc
 // loop on a small machine notices as milliseconds of tail latency.
 //
 // Leaving SCHED_IDLE needs privileges (RLIMIT_NICE), so shared threads (libdispatch's pool) must never enter
-// it: `TaskRunner` gives an idle caller workers of its own, which inherit the class from it.
+// it: work started from an idle thread asks for `ThreadPolicy.ownThreads`, whose workers inherit the class.
 
 /// The SCHED_IDLE scheduling class for the calling thread.
 public enum BackgroundScheduling {
@@ -24,5 +24,5 @@ public enum BackgroundScheduling {
     }
 
     /// Whether the calling thread runs in SCHED_IDLE.
-    public static var callerIsIdle: Bool { sched_getscheduler(0) == idlePolicy }
+    static var callerIsIdle: Bool { sched_getscheduler(0) == idlePolicy }
 }

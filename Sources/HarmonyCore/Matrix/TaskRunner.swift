@@ -9,16 +9,30 @@ import Glibc
 // Each task writes only its own output slot; callers then combine the slots in task order. Threads pull tasks
 // from a shared counter, which only changes *when* a task runs, never what it computes.
 
+/// Where a parallel computation's worker threads come from.
+public enum ThreadPolicy: Sendable, Equatable {
+    /// libdispatch's shared pool: no thread is created per parallel step. The default.
+    case sharedPool
+    /// Threads created for each parallel step, which inherit the caller's scheduling class. For a caller in
+    /// SCHED_IDLE (a daemon's background refit, see `BackgroundScheduling`): the shared pool's threads run at
+    /// normal priority and must never be moved into SCHED_IDLE, so on them its work would compete with the
+    /// latency-critical threads it is meant to yield to.
+    case ownThreads
+}
+
 /// Runs a fixed number of independent tasks on up to `threads` threads.
 struct TaskRunner: Sendable {
     /// Threads to use (at least 1).
     let threads: Int
+    /// Where the workers beyond the caller come from.
+    let policy: ThreadPolicy
 
     /// Cells per task for streaming passes over cells.
     static let cellsPerTask = 2048
 
-    /// A runner for `requested` threads; 0 means every online core.
-    init(requested: Int) {
+    /// A runner for `requested` threads (0 means every online core) whose workers come from `policy`.
+    init(requested: Int, policy: ThreadPolicy = .sharedPool) {
+        self.policy = policy
         if requested > 0 {
             threads = requested
         } else {
@@ -49,10 +63,9 @@ struct TaskRunner: Sendable {
                     body(task)
                 }
             }
-            if BackgroundScheduling.callerIsIdle {
-                Self.runOnOwnThreads(workers, work)
-            } else {
-                DispatchQueue.concurrentPerform(iterations: workers) { _ in work() }
+            switch policy {
+            case .sharedPool: DispatchQueue.concurrentPerform(iterations: workers) { _ in work() }
+            case .ownThreads: Self.runOnOwnThreads(workers, work)
             }
         }
     }

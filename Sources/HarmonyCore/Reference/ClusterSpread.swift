@@ -53,7 +53,8 @@ public struct ClusterSpread: Sendable, Equatable {
     /// A cluster without mass gets a zero centre and covariance; one whose weight sits on a single cell
     /// (1 - sum w^2 = 0, where cov.wt divides by zero) gets a zero covariance. Clusters run in parallel, each
     /// in a fixed cell order, so the result does not depend on the thread count.
-    static func compute(embedding x: Matrix<Float>, assignments r: Matrix<Float>, threads: Int = 0) throws -> ClusterSpread {
+    static func compute(embedding x: Matrix<Float>, assignments r: Matrix<Float>, threads: Int = 0,
+                        policy: ThreadPolicy = .sharedPool) throws -> ClusterSpread {
         let n = x.rows, d = x.cols, k = r.cols
         let (mass, sums) = ReferenceModel.clusterStatistics(assignments: r, corrected: x)
         var centres = Matrix<Double>(rows: k, cols: d)
@@ -64,7 +65,7 @@ public struct ClusterSpread: Sendable, Equatable {
         covariances.withUnsafeMutableBufferPointer { cb in
             // Tasks write disjoint clusters.
             nonisolated(unsafe) let cb = cb
-            TaskRunner(requested: threads).run(k) { c in
+            TaskRunner(requested: threads, policy: policy).run(k) { c in
                 guard mass[c] > 0 else { return }
                 let out = cb.baseAddress! + c * d * d
                 // a = rows sqrt(R_ic) (x_i - mu_c) of a block; out += a^T a (upper triangle, mirrored below).

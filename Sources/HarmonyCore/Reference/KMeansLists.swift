@@ -11,7 +11,7 @@ enum KMeansLists {
     static let block = 2048
 
     /// `lists` centroids (lists x d, row-major) from a sample of the points; deterministic for a seed.
-    static func centroids(_ points: Matrix<Float>, lists: Int, seed: UInt64) -> [Float] {
+    static func centroids(_ points: Matrix<Float>, lists: Int, seed: UInt64, runner: TaskRunner) -> [Float] {
         let n = points.rows, d = points.cols
         var rng = SeededGenerator(seed: seed)
         var pick = Array(0..<n)
@@ -32,7 +32,7 @@ enum KMeansLists {
             for j in 0..<d { centers[l * d + j] = sample[r * d + j] }
         }
         for _ in 0..<rounds {
-            let assignment = nearest(sample, n: m, d: d, centroids: centers, k: lists)
+            let assignment = nearest(sample, n: m, d: d, centroids: centers, k: lists, runner: runner)
             var sums = [Double](repeating: 0, count: lists * d)
             var counts = [Int](repeating: 0, count: lists)
             for r in 0..<m {
@@ -49,13 +49,13 @@ enum KMeansLists {
 
     /// The nearest centroid of each of the n points (n x d values); first on ties. Blocks run in parallel and
     /// write disjoint slots, so the answer does not depend on the thread count.
-    static func nearest(_ values: [Float], n: Int, d: Int, centroids: [Float], k: Int) -> [Int32] {
+    static func nearest(_ values: [Float], n: Int, d: Int, centroids: [Float], k: Int, runner: TaskRunner) -> [Int32] {
         var out = [Int32](repeating: 0, count: n)
         var cnorm = [Float](repeating: 0, count: k)
         for l in 0..<k { for j in 0..<d { cnorm[l] += centroids[l * d + j] * centroids[l * d + j] } }
         out.withUnsafeMutableBufferPointer { ob in
             nonisolated(unsafe) let ob = ob
-            TaskRunner(requested: 0).runRanges(n, perTask: block) { _, start, end in
+            runner.runRanges(n, perTask: block) { _, start, end in
                 let m = end - start
                 var dots = [Float](repeating: 0, count: m * k)
                 values.withUnsafeBufferPointer { vb in

@@ -29,15 +29,17 @@ public struct LabelTransfer: Sendable {
     let frequencies: [Float]
 
     /// A label transfer for `model`, or nil when the model has no labels. A full model uses kNN (the index is
-    /// built here), a compact one the cluster-based estimate; `forceClusters` picks the latter for any model.
-    public init?(model: ReferenceModel, k: Int = 5, forceClusters: Bool = false) {
+    /// built here, with workers from `threadPolicy`), a compact one the cluster-based estimate; `forceClusters`
+    /// picks the latter for any model.
+    public init?(model: ReferenceModel, k: Int = 5, forceClusters: Bool = false,
+                 threadPolicy: ThreadPolicy = .sharedPool) {
         guard let labels = model.labels else { return nil }
         self.labels = labels
         self.k = max(1, k)
         frequencies = labels.clusterFrequencies.values.map { Float($0) }
         if let cells = model.cells, !forceClusters, cells.ids.count > 0 {
             method = .nearestNeighbors
-            index = NearestNeighborIndex(points: cells.corrected)
+            index = NearestNeighborIndex(points: cells.corrected, threadPolicy: threadPolicy)
             labelCodes = cells.labelCodes
         } else {
             method = .clusters
@@ -46,11 +48,13 @@ public struct LabelTransfer: Sendable {
         }
     }
 
-    /// Predictions for mapped cells: kNN uses `corrected`, the cluster-based method `assignments` (required then).
-    public func predict(corrected: Matrix<Float>, assignments: Matrix<Float>?) throws -> LabelPredictions {
+    /// Predictions for mapped cells: kNN uses `corrected` (searched on every core, workers from `threadPolicy`),
+    /// the cluster-based method `assignments` (required then).
+    public func predict(corrected: Matrix<Float>, assignments: Matrix<Float>?,
+                        threadPolicy: ThreadPolicy = .sharedPool) throws -> LabelPredictions {
         switch method {
         case .nearestNeighbors:
-            return vote(index!.search(corrected, k: k).indices, cells: corrected.rows)
+            return vote(index!.search(corrected, k: k, threadPolicy: threadPolicy).indices, cells: corrected.rows)
         case .clusters:
             guard let r = assignments else {
                 throw HarmonyError.invalidInput("cluster-based label transfer needs the soft assignments of the query cells")

@@ -53,16 +53,17 @@ public struct NearestNeighborIndex: Sendable {
     /// (d + 4) roundings of 2^-24 each in the dot product, norms and centring; `search` adds d.
     static let floatErrorUnit: Double = 4 * 6e-8
 
-    /// Builds the index; `seed` fixes the k-means start, so the index (not the answers, which are exact)
-    /// is reproducible.
-    public init(points input: Matrix<Float>, seed: UInt64 = 0) {
+    /// Builds the index on every core, their workers from `threadPolicy`; `seed` fixes the k-means start, so the
+    /// index (not the answers, which are exact) is reproducible.
+    public init(points input: Matrix<Float>, seed: UInt64 = 0, threadPolicy: ThreadPolicy = .sharedPool) {
         let n = input.rows, d = input.cols
         count = n
         dimension = d
         let lists = max(1, min(n, Int((0.3 * Double(n).squareRoot()).rounded())))
         listCount = lists
-        let centers = KMeansLists.centroids(input, lists: lists, seed: seed)
-        let assignment = KMeansLists.nearest(input.values, n: n, d: d, centroids: centers, k: lists)
+        let runner = TaskRunner(requested: 0, policy: threadPolicy)
+        let centers = KMeansLists.centroids(input, lists: lists, seed: seed, runner: runner)
+        let assignment = KMeansLists.nearest(input.values, n: n, d: d, centroids: centers, k: lists, runner: runner)
         var start = [Int](repeating: 0, count: lists + 1)
         for a in assignment { start[Int(a) + 1] += 1 }
         for l in 0..<lists { start[l + 1] += start[l] }
@@ -123,15 +124,18 @@ public struct NearestNeighborIndex: Sendable {
 
     /// The k nearest points of each query (n x d): indices into the indexed points and Euclidean distances,
     /// n x k row-major, nearest first (fewer than k only when the index holds fewer points; the rest is -1).
-    /// `threads` = 0 uses every core; the answer does not depend on it (each query is searched independently).
-    public func search(_ queries: Matrix<Float>, k: Int, threads: Int = 0) -> (indices: [Int32], distances: [Float]) {
+    /// `threads` = 0 uses every core, their workers from `threadPolicy`; the answer depends on neither (each query
+    /// is searched independently).
+    public func search(_ queries: Matrix<Float>, k: Int, threads: Int = 0,
+                       threadPolicy: ThreadPolicy = .sharedPool) -> (indices: [Int32], distances: [Float]) {
         precondition(queries.cols == dimension, "query dimension \(queries.cols), index dimension \(dimension)")
         let n = queries.rows, d = dimension
         let kk = min(k, count)
         var indices = [Int32](repeating: -1, count: n * k)
         var distances = [Float](repeating: .infinity, count: n * k)
         guard n > 0, kk > 0 else { return (indices, distances) }
-        let primary = KMeansLists.nearest(queries.values, n: n, d: d, centroids: centroids, k: listCount)
+        let runner = TaskRunner(requested: threads, policy: threadPolicy)
+        let primary = KMeansLists.nearest(queries.values, n: n, d: d, centroids: centroids, k: listCount, runner: runner)
         var groups = [[Int]](repeating: [], count: listCount)
         for i in 0..<n { groups[Int(primary[i])].append(i) }
         // Tasks: groups cut into pieces of at most `groupLimit` queries (bounds the query x list scratch).
@@ -145,7 +149,7 @@ public struct NearestNeighborIndex: Sendable {
             distances.withUnsafeMutableBufferPointer { db in
                 // Tasks write disjoint rows of the outputs.
                 nonisolated(unsafe) let ib = ib, db = db
-                TaskRunner(requested: threads).run(tasks.count) { t in
+                runner.run(tasks.count) { t in
                     var searcher = ListSearcher(index: self, k: kk)
                     let members = Array(tasks[t].members)
                     let results = searcher.search(queries: queries.values, rows: members, group: tasks[t].group)

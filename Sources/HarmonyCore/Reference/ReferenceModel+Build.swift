@@ -53,7 +53,8 @@ extension ReferenceModel {
                                   covariates: covariates.map { ReferenceCovariate(name: $0.name, levels: $0.levels) },
                                   labels: labelInfo, cells: cells, geneSpace: geneSpace,
                                   clusterSpread: try ClusterSpread.compute(embedding: embedding, assignments: fit.assignments,
-                                                                           threads: parameters.threads))
+                                                                           threads: parameters.threads,
+                                                                           policy: parameters.threadPolicy))
     }
 
     /// N_k = column sums of R and C = R^T Z (K x d), accumulated in Double block by block.

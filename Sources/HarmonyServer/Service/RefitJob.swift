@@ -2,8 +2,10 @@
 // plus the accumulated query cells (each query batch becomes a new level of every covariate), warm-started
 // from the current centroids; the result becomes the next model version and is persisted before it is served.
 //
-// Thread contract: `run` executes on a background thread of its own (`BackgroundThread`)
+// Thread contract: `run` executes on a background thread of its own (`BackgroundThread`, in SCHED_IDLE)
 // and touches only its input (immutable values); the server swaps the returned model in on the loop thread.
+// Every parallel step of the refit (the fit, the model build, label predictions, the new model's kNN index)
+// asks for workers of its own (`RefitJob.threadPolicy`), which inherit SCHED_IDLE from the refit's thread.
 import Foundation
 import HarmonyCore
 
@@ -28,6 +30,10 @@ struct RefitJob: Sendable {
     let store: ModelStore
     /// Threads the fit may use.
     let threads: Int
+
+    /// Where the refit's workers come from: threads of its own, which inherit SCHED_IDLE from the refit's
+    /// thread; the shared pool's threads would run the work at normal priority.
+    static let threadPolicy = ThreadPolicy.ownThreads
 
     /// Fits, builds and persists the next model; returns it ready to serve, with its file path. Once `cancel` is
     /// set the fit stops before its next iteration and nothing is persisted (`FitCancelled` is thrown).
@@ -68,7 +74,8 @@ struct RefitJob: Sendable {
             for part in cells {
                 let mapped = try current.newState().correct(cells: Matrix(rows: part.count, cols: d, values: part.values),
                                                             batches: [String](repeating: part.batch, count: part.count))
-                names.append(contentsOf: try current.predictLabels(mapped).codes.map { known.values[Int($0)] })
+                names.append(contentsOf: try current.predictLabels(mapped, threadPolicy: Self.threadPolicy).codes
+                    .map { known.values[Int($0)] })
             }
             labels = (known.name, names)
         }
@@ -80,6 +87,7 @@ struct RefitJob: Sendable {
         parameters.lambda = old.parameters.lambda
         parameters.nClusters = old.clusterCount
         parameters.threads = threads
+        parameters.threadPolicy = Self.threadPolicy
         let fit = try Harmony.fit(embedding, covariates: covariates, parameters: parameters,
                                   initialCentroids: old.centroids, shouldStop: { cancel.isSet })
         var model = try ReferenceModel.build(fit: fit, embedding: embedding, covariates: covariates,
@@ -89,7 +97,8 @@ struct RefitJob: Sendable {
         if cancel.isSet { throw FitCancelled(iterations: fit.iterations) }
         let path = try store.persist(model, foldedSequence: foldedSequence, previousVersion: old.modelVersion)
         return (try ServedModel(model: model, queryLambda: queryLambda, foldedSequence: foldedSequence,
-                                clusterLabels: clusterLabels, mappingDistances: mappingDistances), path)
+                                clusterLabels: clusterLabels, mappingDistances: mappingDistances,
+                                threadPolicy: Self.threadPolicy), path)
     }
 }
 

@@ -37,13 +37,14 @@ struct ServedModel: Sendable {
     /// Prepares `model` for mapping with the query ridge `queryLambda` (nil: `defaultQueryLambda`);
     /// `clusterLabels` picks the cluster-based label estimate even when the model keeps its cells (as
     /// `harmony map --cluster-labels` does); `mappingDistances` false leaves them out of replies even when the
-    /// model keeps its cluster spreads (INFO then says there are none).
+    /// model keeps its cluster spreads (INFO then says there are none). `threadPolicy` says where the workers
+    /// building the label transfer's index come from (`.ownThreads` on a refit's SCHED_IDLE thread).
     init(model: ReferenceModel, queryLambda: Double?, foldedSequence: UInt64, clusterLabels: Bool = false,
-         mappingDistances: Bool = true) throws {
+         mappingDistances: Bool = true, threadPolicy: ThreadPolicy = .sharedPool) throws {
         self.model = model
         var options = QueryMappingOptions()
         options.lambda = queryLambda ?? ServedModel.defaultQueryLambda
-        labelTransfer = LabelTransfer(model: model, forceClusters: clusterLabels)
+        labelTransfer = LabelTransfer(model: model, forceClusters: clusterLabels, threadPolicy: threadPolicy)
         let spread = mappingDistances ? model.clusterSpread : nil
         options.includeAssignments = labelTransfer?.method == .clusters || spread != nil
         self.mapper = try QueryMapper(model: model, options: options)
@@ -88,13 +89,16 @@ struct ServedModel: Sendable {
     /// Label names in code order (empty without labels).
     var labelNames: [String] { model.labels?.values ?? [] }
 
-    /// Predicted label codes and confidences of mapped cells (-1 and 0 when the model has no labels).
-    func predictLabels(_ mapped: MappedCells) throws -> (codes: [Int32], confidence: [Float]) {
+    /// Predicted label codes and confidences of mapped cells (-1 and 0 when the model has no labels), searched
+    /// with workers from `threadPolicy`.
+    func predictLabels(_ mapped: MappedCells,
+                       threadPolicy: ThreadPolicy = .sharedPool) throws -> (codes: [Int32], confidence: [Float]) {
         let n = mapped.corrected.rows
         guard let labelTransfer else {
             return ([Int32](repeating: -1, count: n), [Float](repeating: 0, count: n))
         }
-        let predictions = try labelTransfer.predict(corrected: mapped.corrected, assignments: mapped.assignments)
+        let predictions = try labelTransfer.predict(corrected: mapped.corrected, assignments: mapped.assignments,
+                                                    threadPolicy: threadPolicy)
         return (predictions.codes, predictions.confidence)
     }
 }
