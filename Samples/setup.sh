@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build and test Harmony for Swift. Idempotent.
-# - C libraries: OpenBLAS, libuv, zlib, HDF5 (AnnData .h5ad and 10x .h5), cairo and a font (`harmony plot`);
+# - C libraries: OpenBLAS, libuv, zlib, ISA-L (gzip inflate), HDF5 (AnnData .h5ad and 10x .h5), cairo and a font (`harmony plot`);
 #   patchelf (makes the Python wheel relocatable); python3-venv (the wheel test uses a fresh venv); Open MPI
 #   (libopenmpi-dev, openmpi-bin: the distributed fit harmony-mpi and its tests).
 # - Python modules of the package and its tests: numpy, pytest, h5py, anndata, scanpy, scikit-misc (scanpy's
@@ -8,7 +8,7 @@
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 need=()
-for pkg in libopenblas-dev libuv1-dev zlib1g-dev libhdf5-dev libcairo2-dev fonts-dejavu-core pkg-config \
+for pkg in libopenblas-dev libuv1-dev zlib1g-dev libisal-dev libhdf5-dev libcairo2-dev fonts-dejavu-core pkg-config \
            patchelf python3-venv python3-pip libopenmpi-dev openmpi-bin; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done

@@ -60,6 +60,31 @@ final class GzipTests: XCTestCase {
         }
     }
 
+    /// A member whose CRC-32 or length trailer disagrees with its data is refused, by both readers; a file written
+    /// by the system's gzip (its header names the original file) reads back exactly.
+    func testTrailerMismatchIsRefusedAndGzipHeadersAreRead() throws {
+        let text = Array((0..<50_000).map { "row \($0)\n" }.joined().utf8)
+        let member = try Gzip.compress(text)
+        for (name, offset) in [("crc.gz", member.count - 8), ("length.gz", member.count - 1)] {
+            var damaged = member + member
+            damaged[offset] ^= 0x01
+            let path = try dir.write(name, bytes: damaged)
+            XCTAssertThrowsError(try FileBytes.read(path)) { XCTAssertTrue("\($0)".contains("\(name): cannot decompress"), "\($0)") }
+            XCTAssertThrowsError(try linesRead(path, chunkBytes: 4096)) {
+                XCTAssertTrue("\($0)".contains("\(name): cannot decompress"), "\($0)")
+            }
+        }
+        let original = try dir.write("named.txt", bytes: text)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "gzip -k -N '\(original)'"]
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertEqual(try FileBytes.read(original + ".gz"), text)
+        XCTAssertEqual(try linesRead(original + ".gz", chunkBytes: 1000), text)
+    }
+
     /// Every byte `LineChunks` gives, piece after piece (each without its closing NUL).
     private func linesRead(_ path: String, chunkBytes: Int) throws -> [UInt8] {
         let chunks = try LineChunks(path, chunkBytes: chunkBytes)

@@ -1,4 +1,4 @@
-import CZlib
+import CIsal
 
 // Gzip data as our writers and pigz produce it: one or more members back to back (`Gzip.compress` writes one per
 // 8 MiB piece), possibly followed by zero bytes (some tools pad to a block size). Zero padding may also sit between
@@ -8,63 +8,43 @@ import CZlib
 /// whole-file reads (`FileBytes`) and line-by-line reads (`LineChunks`).
 ///
 /// Feed it with `inflate(_:into:)` while input remains, then call `finish(into:)` until it returns 0: that drains
-/// what zlib still holds and throws when the data ended inside a member.
+/// what the inflater still holds and throws when the data ended inside a member.
 final class GzipInflater {
     /// The file named in error messages.
     let path: String
-    // At a fixed address: zlib's internal state points back at its stream.
-    private let stream: UnsafeMutablePointer<z_stream>
+    // ISA-L's inflate state (see CIsal/shim.h), verifying each member's CRC-32 and length.
+    private let state: UnsafeMutableRawPointer
     // Whether the last member ended: zero bytes are padding, and the next other byte starts a member.
     private var memberEnded = false
 
     /// A fresh inflater for the data of `path`.
     init(path: String) throws {
         self.path = path
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        // windowBits 15 + 32: a gzip (or zlib) header, recognized automatically.
-        guard inflateInit2_(stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            stream.deallocate()
-            throw HarmonyError.io("\(path): cannot start the decompressor")
-        }
+        guard let state = harmony_isal_new() else { throw HarmonyError.io("\(path): cannot start the decompressor") }
+        self.state = state
     }
 
-    deinit {
-        inflateEnd(stream)
-        stream.deallocate()
-    }
+    deinit { harmony_isal_free(state) }
 
     /// Inflates from `input` into `output` until one of them is used up or a member ends; returns the bytes read
     /// and written. Padding after a member is skipped and the next member started. With both non-empty, it always
     /// reads or writes something.
     func inflate(_ input: UnsafeBufferPointer<UInt8>,
                  into output: UnsafeMutableBufferPointer<UInt8>) throws -> (read: Int, written: Int) {
-        var read = 0
+        var skipped = 0
         if memberEnded {
-            while read < input.count && input[read] == 0 { read += 1 }
-            if read == input.count { return (read, 0) }
-            guard inflateReset(stream) == Z_OK else { throw HarmonyError.fileFormat("\(path): cannot decompress") }
+            while skipped < input.count && input[skipped] == 0 { skipped += 1 }
+            if skipped == input.count { return (skipped, 0) }
+            harmony_isal_reset(state)
             memberEnded = false
         }
-        stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress).map { $0 + read }
-        stream.pointee.avail_in = UInt32(min(input.count - read, Int(UInt32.max)))
-        stream.pointee.next_out = output.baseAddress
-        stream.pointee.avail_out = UInt32(min(output.count, Int(UInt32.max)))
-        let before = (stream.pointee.avail_in, stream.pointee.avail_out)
-        let rc = CZlib.inflate(stream, Z_NO_FLUSH)
-        read += Int(before.0 - stream.pointee.avail_in)
-        let written = Int(before.1 - stream.pointee.avail_out)
-        switch rc {
-        case Z_STREAM_END:
-            memberEnded = true
-        case Z_OK, Z_BUF_ERROR:
-            // Z_BUF_ERROR: no progress without more input or more room; the caller brings either.
-            break
-        default:
-            let reason = stream.pointee.msg.map { String(cString: $0) } ?? "zlib error \(rc)"
-            throw HarmonyError.fileFormat("\(path): cannot decompress: \(reason)")
-        }
-        return (read, written)
+        var read: UInt32 = 0, written: UInt32 = 0, ended: Int32 = 0
+        let rc = harmony_isal_inflate(state, input.baseAddress.map { $0 + skipped },
+                                      UInt32(min(input.count - skipped, Int(UInt32.max))), output.baseAddress,
+                                      UInt32(min(output.count, Int(UInt32.max))), &read, &written, &ended)
+        guard rc >= 0 else { throw HarmonyError.fileFormat("\(path): cannot decompress: \(Self.reason(rc))") }
+        memberEnded = ended != 0
+        return (skipped + Int(read), Int(written))
     }
 
     /// After the last input: writes into `output` what is still held and returns its size; 0 once nothing is
@@ -74,5 +54,13 @@ final class GzipInflater {
         let written = try inflate(UnsafeBufferPointer(start: nil, count: 0), into: output).written
         if written == 0 && !memberEnded { throw HarmonyError.fileFormat("\(path): the gzip data is truncated") }
         return written
+    }
+
+    private static func reason(_ rc: Int32) -> String {
+        switch rc {
+        case ISAL_INCORRECT_CHECKSUM: return "a member's CRC-32 does not match its data"
+        case ISAL_INVALID_WRAPPER, ISAL_UNSUPPORTED_METHOD: return "not a valid gzip member header"
+        default: return "invalid deflate data (ISA-L code \(rc))"
+        }
     }
 }
