@@ -79,11 +79,8 @@ struct PlotMappingCommand: ParsableCommand {
             (queryLevels, queryCodes) = (covariate.levels, covariate.codes)
         }
         let layout = try PlotCommand.layout(of: ref.embedding, from: referenceLayout, umap: umap)
-        let k = min(umap.neighbors, ref.embedding.cellCount)
-        let index = NearestNeighborIndex(points: ref.embedding.floatValues)
-        let found = index.search(queryEmbedding.floatValues, k: k, threads: umap.threads)
         let placed = try CommandFailure.readingInput {
-            try LayoutPlacement.place(on: layout, indices: found.indices, distances: found.distances.map(Double.init), k: k,
+            try LayoutPlacement.place(queryEmbedding.floatValues, on: layout, of: ref.embedding.floatValues,
                                       parameters: umap.parameters)
         }
         let (rx, ry) = PlotCommand.coordinates(layout), (qx, qy) = PlotCommand.coordinates(placed)

@@ -1,4 +1,5 @@
-"""Tools in symphonypy's conventions: building a reference and mapping query cells onto it."""
+"""Tools in symphonypy's and scanpy's conventions: building a reference and mapping query cells onto it, 2-D
+layouts (UMAP) and LISI scores."""
 
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ def build_reference(adata, key: Union[str, Sequence[str]], basis: Optional[str] 
     adata.obsm[adjusted_basis] = result.Z_corr
     adata.uns["harmony"] = _anndata.plain({
         **provenance, "params": result.parameters, "objective": result.objective_harmony,
+        "objective_kmeans": result.objective_kmeans, "cluster_rounds": result.cluster_rounds,
         "iterations": result.iterations, "converged": result.converged, "fit_seconds": result.fit_seconds})
     return result.reference
 
@@ -123,3 +125,41 @@ def map_query(adata_query, reference: Union[Reference, str], key: str, basis: Op
         "params": {"query_lambda": query_lambda, "sigma": sigma, "joint": joint, "k": k,
                    "cluster_labels": cluster_labels},
         "label_method": mapped.label_method})
+
+
+def umap(adata, use_rep: str = "X_pca_harmony", key_added: str = "X_umap", *, n_neighbors: int = 15,
+         min_dist: float = 0.1, spread: float = 1.0, maxiter: Optional[int] = None, alpha: float = 1.0,
+         gamma: float = 1.0, negative_sample_rate: int = 5, random_state: int = 0, ncores: int = 0,
+         copy: bool = False):
+    """A 2-D UMAP layout of `adata.obsm[use_rep]`, written to `adata.obsm[key_added]` (cells x 2, float32).
+
+    The same numbers as `harmony umap` with the same settings: the exact kNN graph of `n_neighbors` neighbours
+    per cell (the cell itself not counted, unlike scanpy's `sc.pp.neighbors`), UMAP's fuzzy graph, a start from
+    the first two principal components and seeded stochastic gradient descent (`random_state`; the same seed
+    gives the same bits). `min_dist`, `spread`, `maxiter` (epochs; None: 500 up to 10,000 cells, 200 above),
+    `alpha` (learning rate), `gamma` (repulsion) and `negative_sample_rate` are `sc.tl.umap`'s. `ncores` runs
+    the neighbour search (0: every core; the layout does not depend on it). The settings go to `uns["umap"]`.
+    Returns the AnnData when `copy`, else None.
+    """
+    adata = adata.copy() if copy else adata
+    settings = dict(n_neighbors=n_neighbors, min_dist=min_dist, spread=spread, maxiter=maxiter, alpha=alpha,
+                    gamma=gamma, negative_sample_rate=negative_sample_rate, random_state=random_state)
+    adata.obsm[key_added] = _core.umap_layout(_anndata.basis(adata, use_rep), ncores=ncores, **settings)
+    adata.uns["umap"] = _anndata.plain({"params": {"use_rep": use_rep, **settings},
+                                        "package": f"harmony-swift {__version__}"})
+    return adata if copy else None
+
+
+def lisi(adata, keys: Union[str, Sequence[str]], use_rep: str = "X_pca_harmony", *, perplexity: float = 30.0,
+         key_added: str = "lisi_", ncores: int = 0) -> None:
+    """Per-cell LISI (Local Inverse Simpson's Index) of `adata.obsm[use_rep]` over each obs column in `keys`,
+    written to `obs[f"{key_added}{key}"]` (float64): the effective number of that column's values among each
+    cell's 3 x `perplexity` nearest cells, weighted by a kernel calibrated to the perplexity (the R `lisi`
+    package's definition; the numbers of `harmony lisi --per-cell`). Over the batch (iLISI) higher means better
+    mixed, up to the number of batches; over the cell type (cLISI) 1 means the types stay apart.
+    """
+    columns = _anndata.keys(keys)
+    label_sets = [(c, _anndata.obs_column(adata, c)) for c in columns]
+    scores = _core.lisi_scores(_anndata.basis(adata, use_rep), label_sets, perplexity=perplexity, ncores=ncores)
+    for column, values in zip(columns, scores):
+        adata.obs[key_added + column] = values
