@@ -46,11 +46,12 @@ print(f"median iLISI after integration {adata.obs['lisi_batch'].median():.2f} (o
       f"median cLISI {adata.obs['lisi_cell_type'].median():.2f}")
 hs.pl.lisi(adata, ["batch", "cell_type"], save=saved("lisi.png"))
 
-# %% A reference from two batches, the third mapped onto it and shown on the reference's view.
+# %% A reference from two batches that keeps its 2-D view (layout=True: reference.obsm["X_umap"], and in the
+# saved model), the third batch mapped onto it, placed on that view (query.obsm["X_umap"]) and drawn.
 batches = sorted(adata.obs["batch"].unique())
 reference = adata[adata.obs["batch"] != batches[-1]].copy()
 query = adata[adata.obs["batch"] == batches[-1]].copy()
-model = hs.tl.build_reference(reference, "batch", "X_pca", label_key="cell_type", progress=False)
+model = hs.tl.build_reference(reference, "batch", "X_pca", label_key="cell_type", progress=False, layout=True)
 hs.tl.map_query(query, model, "batch")
 hs.pl.mapping(reference, query, "cell_type", save=saved("mapping.png"))
 accuracy = float((query.obs["harmony_label"].astype(str) == query.obs["cell_type"]).mean())

@@ -471,6 +471,7 @@ class Reference:
         self.compact, self.has_genes = bool(info.compact), bool(info.has_genes)
         self.model_version = int(info.model_version)
         self.has_cluster_spread = bool(info.has_cluster_spread)
+        self.has_layout = bool(info.has_layout)
         raw = _native.lib.harmony_model_describe(self._handle)
         try:
             import json
@@ -518,6 +519,38 @@ class Reference:
         labels = f", labels '{self.label_name}' ({len(self.labels)})" if self.label_name else ""
         return (f"<harmony_swift.Reference: {kind}{self.n_cells} cells, K={self.n_clusters}, d={self.n_dims}, "
                 f"covariates {list(self.covariates)}{labels}>")
+
+    @property
+    def layout(self) -> Optional[np.ndarray]:
+        """The reference cells' 2-D layout kept in the model (cells x 2, float32), or None."""
+        if not self.has_layout:
+            return None
+        positions = np.empty((self.n_cells, 2), dtype=np.float32)
+        _native.call(_native.lib.harmony_model_layout_positions, self._handle, _native.pointer(positions, ctypes.c_float))
+        return positions
+
+    @property
+    def layout_params(self) -> Optional[Dict[str, object]]:
+        """The UMAP settings of the kept layout (`tl.umap`'s names), or None."""
+        return self.description.get("layout")
+
+    def with_layout(self, **umap_params) -> "Reference":
+        """A new model that also keeps the UMAP layout of its reference cells' corrected embedding (`tl.umap`'s
+        settings: n_neighbors, min_dist, ..., random_state), so mapped cells can be placed on the reference's
+        view (`place`, `tl.map_query`). Needs a full (not compact) model; saved as model format 3."""
+        params = _umap_params(**umap_params)
+        handle = ctypes.c_void_p()
+        _native.call(_native.lib.harmony_model_add_layout, self._handle, ctypes.byref(params), ctypes.byref(handle))
+        return Reference(handle.value)
+
+    def place(self, mapped, *, ncores: int = 0) -> np.ndarray:
+        """Positions (cells x 2, float32) of mapped query cells (their corrected embedding, `MappedQuery.corrected`)
+        on the kept layout, with the layout's settings: the numbers of `harmony map --layout-out`."""
+        array, dtype = embedding_array(mapped, "mapped query")
+        placed = np.empty((array.shape[0], 2), dtype=np.float32)
+        _native.call(_native.lib.harmony_model_place, self._handle, array.ctypes.data_as(ctypes.c_void_p), dtype,
+                     array.shape[0], array.shape[1], int(ncores or 0), _native.pointer(placed, ctypes.c_float))
+        return placed
 
     def map(self, query, batches, batch_key: str, *, query_lambda: float = 1.0, sigma: Optional[float] = None,
             joint: bool = False, k: int = 5, cluster_labels: bool = False, labels: bool = True,

@@ -76,7 +76,7 @@ class ModelInfo(ctypes.Structure):
     _fields_ = [("clusters", ctypes.c_int64), ("dimensions", ctypes.c_int64), ("cells", ctypes.c_int64),
                 ("covariates", ctypes.c_int64), ("label_count", ctypes.c_int64), ("compact", ctypes.c_int32),
                 ("has_genes", ctypes.c_int32), ("model_version", ctypes.c_uint64),
-                ("has_cluster_spread", ctypes.c_int32)]
+                ("has_cluster_spread", ctypes.c_int32), ("has_layout", ctypes.c_int32)]
 
 
 class MapParams(ctypes.Structure):
@@ -170,6 +170,11 @@ def _load() -> ctypes.CDLL:
                                                   ctypes.POINTER(ctypes.c_float), ctypes.c_void_p, ctypes.c_int32,
                                                   ctypes.c_int64, ctypes.POINTER(UmapParams), ctypes.c_int64,
                                                   ctypes.POINTER(ctypes.c_float), *_ERR]),
+        "harmony_model_add_layout": (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(UmapParams),
+                                                      ctypes.POINTER(ctypes.c_void_p), *_ERR]),
+        "harmony_model_layout_positions": (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_float), *_ERR]),
+        "harmony_model_place": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64,
+                                                 ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(ctypes.c_float), *_ERR]),
         "harmony_lisi": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_int64,
                                           ctypes.POINTER(Covariate), ctypes.c_int64, ctypes.c_double, ctypes.c_int64,
                                           ctypes.POINTER(ctypes.c_double), *_ERR]),

@@ -238,27 +238,26 @@ def lisi(adata, key: Union[str, Sequence[str]], basis: Union[str, Sequence[str]]
 
 
 def mapping(reference_adata, query_adata, color: Optional[str] = None, query_color: Optional[str] = "harmony_label",
-            *, basis: str = "X_pca_harmony", key_added: str = "X_umap", save: Optional[str] = None,
-            size: Optional[float] = None, random_state: int = 0, title: Optional[str] = "Query on the reference's 2-D view",
-            **umap_params):
+            *, basis: str = "X_pca_harmony", save: Optional[str] = None, size: Optional[float] = None,
+            random_state: int = 0, title: Optional[str] = "Query on the reference's 2-D view", **umap_params):
     """Mapped query cells on the reference's 2-D view, as `harmony plot mapping` draws them: the reference
     coloured by `color` (left; default: the label column the reference was built with, else none), and the
     reference in grey under the query cells coloured by `query_color` (right; default `harmony_label` from
     `tl.map_query`, or one colour when the query has no such column).
 
-    The reference's view is `layout(reference_adata, basis)` (computed with `tl.umap` when absent). The query's
-    positions are `query_adata.obsm[key_added]` when `tl.map_query` wrote them (a reference with a stored
-    layout), else they are placed here on the reference's view (each query cell by its nearest reference cells
-    in `basis`, without moving the reference) and stored in `query_adata.obsm[key_added]`."""
+    The reference's view is `layout(reference_adata, basis)` (computed with `tl.umap` when absent; with a
+    reference built with `layout=True` it is the stored layout). The query's positions are those `tl.map_query`
+    wrote to `obsm["X_umap"]` when it placed the cells on a reference's stored layout; otherwise each query cell
+    is placed here on the reference's view from its nearest reference cells in `basis`, without moving the
+    reference, and nothing is written to the query (its own `X_umap`, e.g. from `sc.tl.umap`, stays as it is)."""
     ref_xy = layout(reference_adata, basis, random_state=random_state, **umap_params)
-    if key_added in query_adata.obsm and query_adata.obsm[key_added].shape == (query_adata.n_obs, 2):
-        query_xy = np.asarray(query_adata.obsm[key_added])
+    if (query_adata.uns.get("harmony", {}) or {}).get("placed_on_layout") and "X_umap" in query_adata.obsm:
+        query_xy = np.asarray(query_adata.obsm["X_umap"])
     else:
         neighbours = {k: v for k, v in umap_params.items() if k in ("n_neighbors", "min_dist", "spread", "alpha",
                                                                      "gamma", "negative_sample_rate", "ncores")}
         query_xy = _core.place_on_layout(_anndata.basis(reference_adata, basis), ref_xy,
                                          _anndata.basis(query_adata, basis), random_state=random_state, **neighbours)
-        query_adata.obsm[key_added] = query_xy
     if color is None:
         color = (reference_adata.uns.get("harmony", {}) or {}).get("label_key")
     if query_color is not None and query_color not in query_adata.obs.columns:

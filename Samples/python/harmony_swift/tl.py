@@ -16,7 +16,7 @@ def build_reference(adata, key: Union[str, Sequence[str]], basis: Optional[str] 
                     compact: bool = False, layer: Optional[str] = None, normalized: bool = False,
                     target_sum: float = 1e4, min_cells: int = 3, n_genes: int = 2000,
                     genes: Optional[Sequence[str]] = None, n_pcs: int = 20, progress=True,
-                    **harmony_params) -> Reference:
+                    layout: bool = False, layout_params: Optional[dict] = None, **harmony_params) -> Reference:
     """Builds a reference model from `adata` and returns it; save it with `Reference.save("ref.hmod")`.
 
     Without `basis`, from expression, as `harmony reference` does on the same data: `adata.X` (or
@@ -36,7 +36,14 @@ def build_reference(adata, key: Union[str, Sequence[str]], basis: Optional[str] 
     the reference cells out of the model (smaller; labels then come from per-cluster frequencies).
     `harmony_params` are `pp.harmony_integrate`'s (theta, lamb, sigma, nclust, ..., random_state (also the
     PCA's seed), ncores).
+
+    `layout=True` also keeps the UMAP layout of the corrected reference in the model (`harmony reference
+    --layout`; not with `compact`), written to `obsm["X_umap"]` (settings in `uns["umap"]`), so that
+    `map_query` places query cells on it. `layout_params` are `umap`'s settings (random_state defaults to the
+    fit's).
     """
+    if layout and compact:
+        raise _core.HarmonyError("layout=True needs the reference cells, which compact=True leaves out", 1)
     columns = _anndata.keys(key)
     ids = list(map(str, adata.obs_names))
     covariates = [(c, *_core.factorize(_anndata.obs_column(adata, c), c, ids)) for c in columns]
@@ -63,11 +70,18 @@ def build_reference(adata, key: Union[str, Sequence[str]], basis: Optional[str] 
                            "n_genes": None if genes is not None else n_genes, "n_pcs": n_pcs,
                            "genes": result.reference.n_genes})
     adata.obsm[adjusted_basis] = result.Z_corr
+    model = result.reference
+    if layout:
+        settings = {"random_state": harmony_params.get("random_state", 0), **(layout_params or {})}
+        model = model.with_layout(ncores=harmony_params.get("ncores", 0), **settings)
+        adata.obsm["X_umap"] = model.layout
+        adata.uns["umap"] = _anndata.plain({"params": {"use_rep": adjusted_basis, **model.layout_params},
+                                            "package": f"harmony-swift {__version__}"})
     adata.uns["harmony"] = _anndata.plain({
         **provenance, "params": result.parameters, "objective": result.objective_harmony,
         "objective_kmeans": result.objective_kmeans, "cluster_rounds": result.cluster_rounds,
         "iterations": result.iterations, "converged": result.converged, "fit_seconds": result.fit_seconds})
-    return result.reference
+    return model
 
 
 def map_query(adata_query, reference: Union[Reference, str], key: str, basis: Optional[str] = None,
@@ -87,7 +101,8 @@ def map_query(adata_query, reference: Union[Reference, str], key: str, basis: Op
     reference cluster, categorical), `{prefix}cluster_probability`, and with a labelled reference
     `{prefix}label` (categorical over the reference's labels) and `{prefix}label_confidence`, and with a model
     that holds cluster spreads `{prefix}mapping_distance` (see `Reference.map`); provenance goes
-    to `uns["harmony"]`. `key` is the obs column of query batches: values that are levels of the reference's
+    to `uns["harmony"]`. With a reference that keeps its 2-D layout (`build_reference(..., layout=True)`), the
+    query cells' positions on it go to `obsm["X_umap"]` (`harmony map --layout-out`). `key` is the obs column of query batches: values that are levels of the reference's
     covariate of that name use the reference's terms, other batches are estimated (see `Reference.map`).
     """
     if not isinstance(reference, Reference):
@@ -109,6 +124,8 @@ def map_query(adata_query, reference: Union[Reference, str], key: str, basis: Op
         mapped = reference.map(_anndata.basis(adata_query, basis), batches, key, **options)
         source = {"basis": basis}
     adata_query.obsm[adjusted_basis] = mapped.corrected
+    if reference.has_layout:
+        adata_query.obsm["X_umap"] = reference.place(mapped.corrected, ncores=ncores)
     adata_query.obs[prefix + "cluster"] = _anndata.categorical(mapped.top_cluster, range(reference.n_clusters))
     adata_query.obs[prefix + "cluster_probability"] = mapped.top_probability
     if mapped.mapping_distance is not None:
@@ -124,7 +141,7 @@ def map_query(adata_query, reference: Union[Reference, str], key: str, basis: Op
                       "compact": reference.compact, "label_name": reference.label_name},
         "params": {"query_lambda": query_lambda, "sigma": sigma, "joint": joint, "k": k,
                    "cluster_labels": cluster_labels},
-        "label_method": mapped.label_method})
+        "label_method": mapped.label_method, "placed_on_layout": reference.has_layout})
 
 
 def umap(adata, use_rep: str = "X_pca_harmony", key_added: str = "X_umap", *, n_neighbors: int = 15,

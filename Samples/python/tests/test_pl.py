@@ -107,8 +107,13 @@ def test_mapping(tmp_path):
     assert len(axes) == 2 and len(legends) == 2
     assert legend_labels(figure.axes[0]) == ["jurkat", "t293"]
     assert legend_labels(figure.axes[1]) == ["jurkat", "t293"]
-    placed, layout = query.obsm["X_umap"], reference.obsm["X_umap_pca_harmony"]
-    assert placed.shape == (query.n_obs, 2)
+    layout = reference.obsm["X_umap_pca_harmony"]
+    # The query's cells are drawn where placing them on the reference's view puts them; the query keeps no
+    # positions (the reference has no stored layout, so nothing would say where an X_umap came from).
+    placed = hs._core.place_on_layout(reference.obsm["X_pca_harmony"], layout, query.obsm["X_pca_harmony"])
+    drawn = figure.axes[1].collections[1].get_offsets()
+    assert np.array_equal(np.unique(np.asarray(drawn), axis=0), np.unique(placed, axis=0))
+    assert "X_umap" not in query.obsm
     # Query cells land beside reference cells of the type they were given (the mixture holds both types).
     nearest = np.argmin(((placed[:, None, :] - layout[None, :, :]) ** 2).sum(-1), axis=1)
     agree = np.mean(reference.obs["cell_type"].to_numpy()[nearest] == query.obs["cell_type"].to_numpy())

@@ -122,6 +122,7 @@ typedef struct {
     int32_t has_genes;            /* the model holds a gene space (genes, statistics, loadings) */
     uint64_t model_version;
     int32_t has_cluster_spread;   /* the model can compute mapping distances (model format 2) */
+    int32_t has_layout;           /* the model keeps its cells' 2-D layout (model format 3) */
 } harmony_model_info;
 
 int32_t harmony_model_load(const char *path, harmony_model **model, char *err, size_t err_len);
@@ -252,6 +253,22 @@ int32_t harmony_layout_place(const void *reference, int32_t reference_dtype, int
 int32_t harmony_lisi(const void *embedding, int32_t dtype, int64_t n, int64_t d, const harmony_covariate *labels,
                      int64_t label_set_count, double perplexity, int64_t threads, double *scores,
                      char *err, size_t err_len);
+
+/* ---- a model's 2-D layout (model format 3) ---- */
+
+/* A new handle (*out, free it) for `model` with the UMAP layout of its reference cells' corrected embedding
+   (as `harmony reference --layout`; the model must keep its cells, i.e. not be compact). */
+int32_t harmony_model_add_layout(const harmony_model *model, const harmony_umap_params *params, harmony_model **out,
+                                 char *err, size_t err_len);
+
+/* Copies the model's layout (cells x 2 float32, the order of the model's cells) into `positions`. Its settings
+   are in harmony_model_describe's "layout" object. */
+int32_t harmony_model_layout_positions(const harmony_model *model, float *positions, char *err, size_t err_len);
+
+/* Places mapped query cells (n x d: the corrected embedding of harmony_map) on the model's layout with the
+   layout's settings, as `harmony map --layout-out`. Writes `placed` (n x 2 float32). */
+int32_t harmony_model_place(const harmony_model *model, const void *mapped, int32_t dtype, int64_t n, int64_t d,
+                            int64_t threads, float *placed, char *err, size_t err_len);
 
 #ifdef __cplusplus
 }
