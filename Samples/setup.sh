@@ -20,7 +20,8 @@ fi
 # pip, or Debian's package where pip may not install. Each entry: import name, pip name, Debian package.
 for module in numpy:numpy:python3-numpy pytest:pytest:python3-pytest h5py:h5py:python3-h5py \
               anndata:anndata:python3-anndata scanpy:scanpy:python3-scanpy skmisc:scikit-misc:- \
-              sklearn:scikit-learn:python3-sklearn harmonypy:harmonypy:- symphonypy:symphonypy:-; do
+              sklearn:scikit-learn:python3-sklearn matplotlib:matplotlib:python3-matplotlib \
+              harmonypy:harmonypy:- symphonypy:symphonypy:-; do
     IFS=: read -r import pip_name deb_name <<< "$module"
     python3 -c "import $import" 2>/dev/null && continue
     echo "setup: installing the Python module $pip_name" >&2

@@ -9,23 +9,39 @@ enum CInput {
     /// HarmonyCore's precision notes), so float64 input is rounded once here.
     static func matrix(_ data: UnsafeRawPointer?, dtype: Int32, rows n: Int64, cols d: Int64,
                        what: String) throws -> Matrix<Float> {
+        try matrix(data, dtype: dtype, rows: n, cols: d, what: what, as: Float.self)
+    }
+
+    /// An n x d float32 or float64 array as a matrix of `T`: the layouts and LISI work in Double (as `harmony umap`
+    /// and `harmony lisi` read their files), where float32 input converts exactly.
+    static func matrix<T: BinaryFloatingPoint & Sendable>(_ data: UnsafeRawPointer?, dtype: Int32, rows n: Int64,
+                                                          cols d: Int64, what: String, as type: T.Type) throws -> Matrix<T> {
         guard let data else { throw HarmonyError.invalidInput("the \(what) pointer is NULL") }
         guard n >= 0, d >= 1 else { throw HarmonyError.invalidInput("the \(what) must be n x d with d >= 1 (got \(n) x \(d))") }
         let (count, overflow) = Int(n).multipliedReportingOverflow(by: Int(d))
         guard !overflow else { throw HarmonyError.invalidInput("the \(what) is too large (\(n) x \(d))") }
         switch dtype {
         case Int32(HARMONY_FLOAT32.rawValue):
-            let source = UnsafeBufferPointer(start: data.assumingMemoryBound(to: Float.self), count: count)
-            return Matrix(rows: Int(n), cols: Int(d), values: Array(source))
+            return Matrix(rows: Int(n), cols: Int(d), values: converted(data.assumingMemoryBound(to: Float.self), count: count))
         case Int32(HARMONY_FLOAT64.rawValue):
-            let source = data.assumingMemoryBound(to: Double.self)
-            let values = [Float](unsafeUninitializedCapacity: count) { out, initialized in
-                for i in 0..<count { out[i] = Float(source[i]) }
-                initialized = count
-            }
-            return Matrix(rows: Int(n), cols: Int(d), values: values)
+            return Matrix(rows: Int(n), cols: Int(d), values: converted(data.assumingMemoryBound(to: Double.self), count: count))
         default:
             throw HarmonyError.invalidParameter("unknown dtype \(dtype) for the \(what) (0: float32, 1: float64)")
+        }
+    }
+
+    /// `count` values read once from the caller's buffer into a new array of `T`.
+    private static func converted<S: BinaryFloatingPoint, T: BinaryFloatingPoint>(_ source: UnsafePointer<S>, count: Int) -> [T] {
+        return [T](unsafeUninitializedCapacity: count) { out, initialized in
+            for i in 0..<count { out[i] = T(source[i]) }
+            initialized = count
+        }
+    }
+
+    /// Throws `invalidInput` naming the first non-finite value's cell and dimension (1-based).
+    static func requireFinite<T: BinaryFloatingPoint>(_ matrix: Matrix<T>, what: String) throws {
+        if let bad = matrix.values.firstIndex(where: { !$0.isFinite }) {
+            throw HarmonyError.invalidInput("the \(what) has a non-finite value (NaN or infinity) at cell \(bad / matrix.cols + 1), dimension \(bad % matrix.cols + 1)")
         }
     }
 

@@ -71,7 +71,7 @@ public func harmonyFit(_ embedding: UnsafeRawPointer?, _ dtype: Int32, _ n: Int6
 
 /// Writing a fit's results into the caller's `harmony_fit_outputs`.
 enum FitOutput {
-    /// Copies the corrected embedding, the objective trace and the counts, and hands over a model handle.
+    /// Copies the corrected embedding, the objective traces (per iteration, per clustering round) and the counts, and hands over a model handle.
     /// Call only once nothing can fail any more: the caller's buffers are written here and nowhere else.
     static func write(_ result: HarmonyFitResult, model: ReferenceModel?,
                       to outputs: UnsafeMutablePointer<harmony_fit_outputs>) {
@@ -83,6 +83,16 @@ enum FitOutput {
             let count = min(result.objective.count, Int(max(0, out.objective_capacity)))
             for i in 0..<count { objective[i] = result.objective[i] }
             out.objective_count = Int64(count)
+        }
+        if let kmeans = out.objective_kmeans {
+            let count = min(result.objectiveKMeans.count, Int(max(0, out.objective_kmeans_capacity)))
+            for i in 0..<count { kmeans[i] = result.objectiveKMeans[i] }
+            out.objective_kmeans_count = Int64(count)
+        }
+        if let rounds = out.cluster_rounds {
+            let count = min(result.clusterRounds.count, Int(max(0, out.cluster_rounds_capacity)))
+            for i in 0..<count { rounds[i] = Int64(result.clusterRounds[i]) }
+            out.cluster_rounds_count = Int64(count)
         }
         out.iterations = Int64(result.iterations)
         out.converged = result.converged ? 1 : 0

@@ -65,6 +65,7 @@ public func harmonyModelInfoGet(_ handle: OpaquePointer?, _ info: UnsafeMutableP
     out.has_genes = model.geneSpace == nil ? 0 : 1
     out.model_version = model.modelVersion
     out.has_cluster_spread = model.clusterSpread == nil ? 0 : 1
+    out.has_layout = model.layout == nil ? 0 : 1
     info.pointee = out
 }
 
@@ -103,6 +104,16 @@ enum ModelDescription {
         fields.append(("covariates", "[" + model.covariates.map {
             JSONText.object([("name", JSONText.string($0.name)), ("levels", JSONText.strings($0.levels))])
         }.joined(separator: ",") + "]"))
+        if let layout = model.layout {
+            let p = layout.parameters
+            fields.append(("layout", JSONText.object([
+                ("n_neighbors", "\(p.neighbors)"), ("min_dist", JSONText.number(p.minDist)),
+                ("spread", JSONText.number(p.spread)), ("maxiter", "\(p.resolvedEpochs(cells: layout.positions.rows))"),
+                ("alpha", JSONText.number(p.learningRate)), ("gamma", JSONText.number(p.repulsion)),
+                ("negative_sample_rate", "\(p.negativeSampleRate)"), ("random_state", "\(p.seed)")])))
+        } else {
+            fields.append(("layout", "null"))
+        }
         if let labels = model.labels {
             fields.append(("labels", JSONText.object([("name", JSONText.string(labels.name)),
                                                        ("values", JSONText.strings(labels.values))])))

@@ -115,6 +115,11 @@ struct MapCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also write predicted labels and clusters (.tsv/.csv/.txt[.gz]).", valueName: "file"))
     var predictions: String?
 
+    @Option(name: .customLong("layout-out"), help: ArgumentHelp(
+        "Also write the mapped cells' positions on the reference's 2-D layout (cell_id, UMAP1, UMAP2): each is placed by its nearest reference cells without moving the reference. Needs a model built with `harmony reference --layout`.",
+        valueName: "file"))
+    var layoutOut: String?
+
     @Option(name: .customLong("query-lambda"),
             help: ArgumentHelp("Ridge penalty on new query batches' terms, a pseudo-count of cells: a cluster's offset is shrunk by n / (n + L) while it has n cells' worth of mass (the default, 1, is Symphony's and harmonyd's; 10-50 damps the first answers of a stream but under-corrects small batches).",
                                valueName: "L"))
@@ -150,6 +155,7 @@ struct MapCommand: ParsableCommand {
         try OutputPath.check(out, option: "--out", allowH5AD: true)
         if let predictions { try OutputPath.check(predictions, option: "--predictions") }
         if let projectionOut { try OutputPath.check(projectionOut, option: "--projection-out") }
+        if let layoutOut { try OutputPath.check(layoutOut, option: "--layout-out") }
         guard k >= 1 else { throw ValidationError("--k must be at least 1.") }
         guard queryLambda >= 0, queryLambda.isFinite else { throw ValidationError("--query-lambda must be a number >= 0.") }
         if let sigma, !(sigma > 0 && sigma.isFinite) { throw ValidationError("--sigma must be a positive number.") }
@@ -198,6 +204,10 @@ struct MapCommand: ParsableCommand {
                                      + "(a format-1 model); rebuild it to get mapping distances",
                                  status: CommandFailure.usageStatus)
         }
+        if layoutOut != nil, model.layout == nil {
+            throw CommandFailure(message: "\(reference) keeps no 2-D layout for --layout-out; build it with `harmony reference --layout`",
+                                 status: CommandFailure.usageStatus)
+        }
         progress("read \(embedding.cellCount) query cells and a reference of \(model.cellCount) cells, "
                  + "K \(model.clusterCount), in \(FitCommand.seconds(clock.elapsed))")
         let uncorrected = embedding.floatValues
@@ -213,6 +223,7 @@ struct MapCommand: ParsableCommand {
         let labels = try transfer.map { try $0.predict(corrected: mapped.corrected, assignments: mapped.assignments) }
         progress("mapped in \(FitCommand.seconds(mapClock.elapsed))" + (transfer.map { ", labels by \($0.method.rawValue)" } ?? ""))
         let columns = predictionColumns(mapped, labels: labels)
+        let placed = try layoutOut.map { _ in try CommandFailure.readingInput { try model.placeOnLayout(mapped.corrected) } }
         try CommandFailure.writingOutput {
             var group = AtomicFileGroup()
             if OutputPath.isH5AD(out) {
@@ -225,13 +236,16 @@ struct MapCommand: ParsableCommand {
             if let projectionOut {
                 try MatrixWriter.add(uncorrected, ids: embedding.ids, columnNames: embedding.columnNames, to: projectionOut, in: &group)
             }
+            if let layoutOut, let placed {
+                try MatrixWriter.add(placed, ids: embedding.ids, columnNames: ["UMAP1", "UMAP2"], to: layoutOut, in: &group)
+            }
             if let predictions {
                 try LabelTable(ids: embedding.ids, columns: columns.map { ($0.name, Self.text($0.column)) })
                     .add(to: predictions, in: &group)
             }
             try group.commit()
         }
-        progress("wrote " + ([out] + [projectionOut, predictions].compactMap { $0 }).joined(separator: ", "))
+        progress("wrote " + ([out] + [projectionOut, layoutOut, predictions].compactMap { $0 }).joined(separator: ", "))
     }
 
     /// The prediction columns: label and confidence (when labels are transferred), cluster, cluster_prob,

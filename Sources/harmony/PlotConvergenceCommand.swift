@@ -34,16 +34,17 @@ struct PlotConvergenceCommand: ParsableCommand {
         let perIteration = Panel(title: "Objective per iteration", xLabel: "iteration (0 = start)", yLabel: "objective",
                                  marks: [.line(x: iterations, y: history.objective, color: .category(0), width: 1.6, dots: true)])
         var rounds = Panel(title: "Objective per clustering round", xLabel: "clustering round", yLabel: "objective")
-        var first = 0
+        // objective_kmeans[0] is the objective after initialisation; entry j >= 1 follows clustering round j.
+        var first = 1
         for (iteration, count) in history.clusterRounds.enumerated() where count > 0 {
             let end = min(first + count, history.objectiveKMeans.count)
             guard first < end else { break }
-            rounds.marks.append(.line(x: (first..<end).map { Double($0 + 1) }, y: Array(history.objectiveKMeans[first..<end]),
+            rounds.marks.append(.line(x: (first..<end).map { Double($0) }, y: Array(history.objectiveKMeans[first..<end]),
                                       color: .category(iteration), width: 1.2, dots: true))
             first = end
         }
         if rounds.marks.isEmpty {
-            rounds.marks.append(.line(x: history.objectiveKMeans.indices.map { Double($0 + 1) }, y: history.objectiveKMeans,
+            rounds.marks.append(.line(x: history.objectiveKMeans.indices.map { Double($0) }, y: history.objectiveKMeans,
                                       color: .category(0), width: 1.2, dots: true))
         }
         rounds.legend = history.clusterRounds.indices.prefix(rounds.marks.count).map {

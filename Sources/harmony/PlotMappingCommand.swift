@@ -8,7 +8,8 @@ struct PlotMappingCommand: ParsableCommand {
         commandName: "mapping",
         abstract: "Plot query cells placed on the reference's 2-D view.",
         discussion: """
-            The reference's corrected embedding (`harmony fit --out`) gets a UMAP layout (or --reference-layout). \
+            The reference's corrected embedding (`harmony fit --out`) gets a UMAP layout (or --reference-layout); \
+            a model built with `harmony reference --layout` (--model) brings both, and its layout's settings. \
             Each mapped query cell (`harmony map --out`, in the same space) is placed on it without moving the \
             reference: it starts at the membership-weighted mean of the layout positions of its --neighbors \
             nearest reference cells, then a few optimisation epochs with the reference fixed settle it (as \
@@ -19,13 +20,18 @@ struct PlotMappingCommand: ParsableCommand {
             Examples:
               harmony plot mapping --reference corrected.tsv.gz --reference-meta meta.tsv.gz --color-by cell_type \\
                 --query mapped.tsv.gz --query-meta predictions.tsv --query-color-by label --out mapping.png
+              harmony plot mapping --model ref.hmod --reference-meta meta.tsv.gz --color-by cell_type \\
+                --query mapped.tsv.gz --out mapping.png
               harmony plot mapping --reference corrected.tsv.gz --reference-layout ref_umap.tsv \\
                 --reference-meta meta.tsv.gz --color-by cell_type --query mapped.tsv.gz --out mapping.svg \\
                 --placed-out query_umap.tsv
             """)
 
-    @Option(help: ArgumentHelp("The reference's corrected embedding (`harmony fit --out`).", valueName: "file"))
-    var reference: String
+    @Option(help: ArgumentHelp("The reference's corrected embedding (`harmony fit --out`); or give --model.", valueName: "file"))
+    var reference: String?
+
+    @Option(help: ArgumentHelp("A reference model that keeps its layout (`harmony reference --layout`): its cells' corrected embedding and 2-D layout are used instead of --reference and a new UMAP.", valueName: "model.hmod"))
+    var model: String?
 
     @Option(name: .customLong("reference-meta"), help: ArgumentHelp("The reference cells' metadata (first column: cell id).", valueName: "file"))
     var referenceMeta: String
@@ -55,6 +61,10 @@ struct PlotMappingCommand: ParsableCommand {
     var umap: UMAPOptions
 
     func validate() throws {
+        guard (reference == nil) != (model == nil) else { throw ValidationError("give either --reference or --model.") }
+        if model != nil, referenceLayout != nil {
+            throw ValidationError("--model brings its own layout; --reference-layout goes with --reference.")
+        }
         guard (queryMeta == nil) == (queryColorBy == nil) else {
             throw ValidationError("--query-meta and --query-color-by go together.")
         }
@@ -63,12 +73,10 @@ struct PlotMappingCommand: ParsableCommand {
     }
 
     func run() throws {
-        let ref = try CommandFailure.readingInput {
-            try FitInput.load(embedding: reference, metadata: referenceMeta, columns: [colorBy], requireTwoLevels: false)
-        }
+        let (refEmbedding, covariate, storedLayout) = try readReference()
         let queryEmbedding = try CommandFailure.readingInput { try Embedding.read(query) }
-        guard queryEmbedding.values.cols == ref.embedding.values.cols else {
-            throw CommandFailure(message: "\(query): \(queryEmbedding.values.cols) dimensions, but the reference \(reference) has \(ref.embedding.values.cols)",
+        guard queryEmbedding.values.cols == refEmbedding.values.cols else {
+            throw CommandFailure(message: "\(query): \(queryEmbedding.values.cols) dimensions, but the reference \(refEmbedding.path) has \(refEmbedding.values.cols)",
                                  status: CommandFailure.usageStatus)
         }
         var queryLevels = ["query"], queryCodes = [Int32](repeating: 0, count: queryEmbedding.cellCount)
@@ -78,16 +86,14 @@ struct PlotMappingCommand: ParsableCommand {
             }
             (queryLevels, queryCodes) = (covariate.levels, covariate.codes)
         }
-        let layout = try PlotCommand.layout(of: ref.embedding, from: referenceLayout, umap: umap)
-        let k = min(umap.neighbors, ref.embedding.cellCount)
-        let index = NearestNeighborIndex(points: ref.embedding.floatValues)
-        let found = index.search(queryEmbedding.floatValues, k: k, threads: umap.threads)
+        let layout = try storedLayout?.positions ?? PlotCommand.layout(of: refEmbedding, from: referenceLayout, umap: umap)
+        // A stored layout is placed on with its own settings, a computed or given one with the UMAP options.
+        var settings = storedLayout?.parameters ?? umap.parameters
+        settings.threads = umap.threads
         let placed = try CommandFailure.readingInput {
-            try LayoutPlacement.place(on: layout, indices: found.indices, distances: found.distances.map(Double.init), k: k,
-                                      parameters: umap.parameters)
+            try LayoutPlacement.place(queryEmbedding.floatValues, on: layout, of: refEmbedding.floatValues, parameters: settings)
         }
         let (rx, ry) = PlotCommand.coordinates(layout), (qx, qy) = PlotCommand.coordinates(placed)
-        let covariate = ref.covariates[0]
         let panels: [Panel] = [
             .categoricalScatter(title: "reference: \(colorBy)", x: rx, y: ry, levels: covariate.levels,
                                 codes: covariate.codes, seed: umap.seed),
@@ -102,6 +108,26 @@ struct PlotMappingCommand: ParsableCommand {
                 try MatrixWriter.add(placed, ids: queryEmbedding.ids, columnNames: ["UMAP1", "UMAP2"], to: placedOut, in: &group)
             }
             try group.commit()
+        }
+    }
+
+    /// The reference embedding, the --color-by covariate of its cells and, with --model, the stored layout.
+    private func readReference() throws -> (Embedding, Covariate, ReferenceLayout?) {
+        try CommandFailure.readingInput {
+            guard let model else {
+                let ref = try FitInput.load(embedding: reference ?? "", metadata: referenceMeta, columns: [colorBy],
+                                            requireTwoLevels: false)
+                return (ref.embedding, ref.covariates[0], nil)
+            }
+            let stored = try ModelFile.read(model)
+            guard let layout = stored.layout, let cells = stored.cells else {
+                throw HarmonyError.invalidInput("\(model) keeps no 2-D layout; build it with `harmony reference --layout`, or give --reference")
+            }
+            let embedding = Embedding(path: model, ids: cells.ids,
+                                      columnNames: (0..<cells.corrected.cols).map { "PC\($0 + 1)" },
+                                      values: cells.corrected.converted(to: Double.self))
+            let covariate = try CellMetadata.read(referenceMeta).covariates([colorBy], for: embedding)[0]
+            return (embedding, covariate, layout)
         }
     }
 }

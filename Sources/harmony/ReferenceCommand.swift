@@ -36,6 +36,7 @@ struct ReferenceCommand: ParsableCommand {
               harmony reference filtered_feature_bc_matrix --meta meta.tsv.gz --vars donor \\
                 --genes 3000 --pcs 30 --out ref.hmod --corrected-out ref_corrected.tsv.gz
               harmony reference logcounts.h5ad --normalized --genes-from genes.txt --vars batch --out ref.hmod
+              harmony reference counts.h5ad --vars sample --labels cell_type --layout --out ref.hmod
             """)
 
     @Argument(help: ArgumentHelp("The expression matrix (.h5ad, 10x directory or .h5, or .mtx[.gz]).", valueName: "counts"))
@@ -101,6 +102,15 @@ struct ReferenceCommand: ParsableCommand {
                                valueName: "file"))
     var report: String?
 
+    @Flag(help: "Also keep the UMAP layout of the reference cells' corrected embedding in the model (not with --compact; model format 3), so `harmony map --layout-out` and `harmony plot mapping --model` place mapped cells on the reference's 2-D view. Seeded by --seed.")
+    var layout = false
+
+    @Option(name: .customLong("layout-neighbors"), help: ArgumentHelp("With --layout: UMAP neighbours per cell (the cell itself not counted).", valueName: "k"))
+    var layoutNeighbors: Int = 15
+
+    @Option(name: .customLong("layout-min-dist"), help: ArgumentHelp("With --layout: how tightly points may pack in the layout (umap-learn's min_dist).", valueName: "d"))
+    var layoutMinDist: Double = 0.1
+
     @OptionGroup(title: "Algorithm")
     var algorithm: AlgorithmOptions
 
@@ -113,6 +123,9 @@ struct ReferenceCommand: ParsableCommand {
         if let pcsOut { try OutputPath.check(pcsOut, option: "--pcs-out") }
         if let genesOut { try OutputPath.check(genesOut, option: "--genes-out") }
         if let report { try OutputPath.check(report, option: "--report", formatByExtension: false) }
+        if layout && compact { throw ValidationError("--layout needs the reference cells, which --compact leaves out.") }
+        guard layoutNeighbors >= 2 else { throw ValidationError("--layout-neighbors must be at least 2.") }
+        guard layoutMinDist >= 0 && layoutMinDist < 3 else { throw ValidationError("--layout-min-dist must be in [0, 3).") }
         guard targetSum > 0, targetSum.isFinite else { throw ValidationError("--target-sum must be positive.") }
         guard minCells >= 0 else { throw ValidationError("--min-cells must be 0 or more.") }
         guard pcs >= 1 else { throw ValidationError("--pcs must be at least 1.") }
@@ -165,7 +178,15 @@ struct ReferenceCommand: ParsableCommand {
                     progress("iteration \(p.iteration): objective \(String(format: "%.6g", p.objective)), \(p.clusterRounds) clustering rounds")
                 })
         }
-        let build = reference.build, fit = reference.fit, model = reference.model
+        let build = reference.build, fit = reference.fit
+        var model = reference.model
+        if layout {
+            let layoutClock = Stopwatch()
+            var umap = UMAPParameters()
+            (umap.neighbors, umap.minDist, umap.seed, umap.threads) = (layoutNeighbors, layoutMinDist, algorithm.seed, algorithm.threads)
+            model = try CommandFailure.readingInput { try model.addingLayout(parameters: umap) }
+            progress("laid out the reference cells in \(FitCommand.seconds(layoutClock.elapsed))")
+        }
         if !build.droppedGenes.isEmpty {
             let names = build.droppedGenes.prefix(10).map(\.name).joined(separator: ", ")
             fputs("harmony reference: dropped \(build.droppedGenes.count) listed gene(s) that do not vary over the reference cells: \(names)\(build.droppedGenes.count > 10 ? ", ..." : "")\n", stderr)

@@ -113,10 +113,8 @@ final class UMAPTests: XCTestCase {
         var p = UMAPParameters()
         p.epochs = 200
         let layout = try UMAP.layout(reference, parameters: p)
-        let index = NearestNeighborIndex(points: reference.converted(to: Float.self))
-        let found = index.search(queries.converted(to: Float.self), k: 15)
-        let placed = try LayoutPlacement.place(on: layout, indices: found.indices, distances: found.distances.map(Double.init),
-                                               k: 15, parameters: p)
+        let placed = try LayoutPlacement.place(queries.converted(to: Float.self), on: layout,
+                                               of: reference.converted(to: Float.self), parameters: p)
         var agree = 0
         for (q, row) in queryRows.enumerated() {
             // The nearest reference cell in the layout.

@@ -143,6 +143,9 @@ class HarmonyResult:
     fit_seconds: float
     parameters: Dict[str, object] = field(default_factory=dict)
     reference: Optional["Reference"] = None
+    # The objective after initialisation, then after every clustering round, and the rounds of each iteration.
+    objective_kmeans: np.ndarray = field(default_factory=lambda: np.empty(0))
+    cluster_rounds: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
 def fit(data, covariates: Sequence[Tuple[str, List[str], np.ndarray]], *, progress: ProgressArg = False,
@@ -218,6 +221,12 @@ def _run_fit(invoke, n: int, d: int, covariates, options: dict, progress: Progre
     outputs.corrected = _native.pointer(corrected, ctypes.c_float)
     outputs.objective = _native.pointer(objective, ctypes.c_double)
     outputs.objective_capacity = len(objective)
+    kmeans = np.empty(max(1, params.max_iter * params.max_iter_cluster + 1), dtype=np.float64)
+    rounds = np.empty(max(1, params.max_iter), dtype=np.int64)
+    outputs.objective_kmeans = _native.pointer(kmeans, ctypes.c_double)
+    outputs.objective_kmeans_capacity = len(kmeans)
+    outputs.cluster_rounds = _native.pointer(rounds, ctypes.c_int64)
+    outputs.cluster_rounds_capacity = len(rounds)
     handle = ctypes.c_void_p()
     if reference is not None:
         outputs.model = ctypes.pointer(handle)
@@ -243,7 +252,9 @@ def _run_fit(invoke, n: int, d: int, covariates, options: dict, progress: Progre
     return HarmonyResult(Z_corr=corrected, objective_harmony=objective[:outputs.objective_count].copy(),
                          iterations=int(outputs.iterations), converged=bool(outputs.converged),
                          K=int(outputs.clusters), fit_seconds=float(outputs.fit_seconds), parameters=used,
-                         reference=Reference(handle.value) if handle.value else None)
+                         reference=Reference(handle.value) if handle.value else None,
+                         objective_kmeans=kmeans[:outputs.objective_kmeans_count].copy(),
+                         cluster_rounds=rounds[:outputs.cluster_rounds_count].copy())
 
 
 def build_from_expression(matrix, genes: Tuple[Optional[Sequence[str]], Sequence[str]],
@@ -354,6 +365,79 @@ def run_harmony(data_mat, meta_data, vars_use, theta=None, lamb=None, sigma=0.1,
 
 
 # ----------------------------------------------------------------------------------------------------------
+# 2-D layouts and LISI
+
+
+def _umap_params(*, n_neighbors: int = 15, min_dist: float = 0.1, spread: float = 1.0, maxiter: Optional[int] = None,
+                 alpha: float = 1.0, gamma: float = 1.0, negative_sample_rate: int = 5, random_state: int = 0,
+                 ncores: int = 0) -> "_native.UmapParams":
+    """The C UMAP settings for scanpy's `sc.tl.umap` names (`maxiter`: epochs, `alpha`: learning rate, `gamma`:
+    repulsion); `n_neighbors` counts the neighbours of a cell without the cell itself."""
+    if int(random_state) < 0:
+        raise HarmonyError(f"random_state must be >= 0, got {random_state}", 1)
+    if maxiter is not None and int(maxiter) < 1:
+        raise HarmonyError(f"maxiter must be at least 1 (or None for the default), got {maxiter}", 1)
+    params = _native.UmapParams()
+    _native.lib.harmony_umap_params_default(ctypes.byref(params))
+    params.neighbors, params.min_dist, params.spread = int(n_neighbors), float(min_dist), float(spread)
+    params.epochs = 0 if maxiter is None else int(maxiter)
+    params.learning_rate, params.repulsion = float(alpha), float(gamma)
+    params.negative_sample_rate, params.seed, params.threads = int(negative_sample_rate), int(random_state), int(ncores or 0)
+    return params
+
+
+def umap_layout(data, **umap_params) -> np.ndarray:
+    """The UMAP layout (cells x 2, float32) of `data` (cells x dimensions), the numbers `harmony umap` writes
+    for the same values and settings (`_umap_params`' names)."""
+    array, dtype = embedding_array(data)
+    n, d = array.shape
+    params = _umap_params(**umap_params)
+    layout = np.empty((n, 2), dtype=np.float32)
+    _native.call(_native.lib.harmony_umap, array.ctypes.data_as(ctypes.c_void_p), dtype, n, d, ctypes.byref(params),
+                 _native.pointer(layout, ctypes.c_float))
+    return layout
+
+
+def place_on_layout(reference, layout, query, *, epochs: Optional[int] = None, **umap_params) -> np.ndarray:
+    """Positions (query cells x 2, float32) of `query` cells placed on `layout`, the 2-D layout of the `reference`
+    cells (same dimensions as the query), without moving it: each query cell starts at the membership-weighted
+    mean of its `n_neighbors` nearest reference cells' positions, then `epochs` optimisation epochs (None: 100 up
+    to 10,000 query cells, 30 above; 0: the weighted mean) settle it, as umap-learn's `transform`."""
+    ref, ref_dtype = embedding_array(reference, "reference embedding")
+    cells, cells_dtype = embedding_array(query, "query embedding")
+    positions = np.ascontiguousarray(layout, dtype=np.float32)
+    if positions.ndim != 2 or positions.shape != (ref.shape[0], 2):
+        raise HarmonyError(f"the reference layout must be {ref.shape[0]} x 2 (one row per reference cell), got "
+                           f"{' x '.join(map(str, positions.shape))}", 2)
+    if cells.shape[1] != ref.shape[1]:
+        raise HarmonyError(f"the query has {cells.shape[1]} dimensions; the reference embedding has {ref.shape[1]}", 2)
+    params = _umap_params(**umap_params)
+    placed = np.empty((cells.shape[0], 2), dtype=np.float32)
+    _native.call(_native.lib.harmony_layout_place, ref.ctypes.data_as(ctypes.c_void_p), ref_dtype, ref.shape[0],
+                 ref.shape[1], _native.pointer(positions, ctypes.c_float), cells.ctypes.data_as(ctypes.c_void_p),
+                 cells_dtype, cells.shape[0], ctypes.byref(params), -1 if epochs is None else int(epochs),
+                 _native.pointer(placed, ctypes.c_float))
+    return placed
+
+
+def lisi_scores(data, label_sets: Sequence[Tuple[str, Sequence]], *, perplexity: float = 30.0,
+                ncores: int = 0) -> np.ndarray:
+    """Per-cell LISI of `data` (cells x dimensions) for each (name, values per cell) label set: an array of label
+    sets x cells (float64), the numbers `harmony lisi --per-cell` writes. A missing label is an error naming
+    the cell, as for batches."""
+    array, dtype = embedding_array(data)
+    n, d = array.shape
+    for name, values in label_sets:
+        if len(values) != n:
+            raise HarmonyError(f"label set '{name}' has {len(values)} values for {n} cells", 2)
+    structs, keep = _covariate_structs([(name, *factorize(values, name)) for name, values in label_sets])
+    scores = np.empty((len(label_sets), n), dtype=np.float64)
+    _native.call(_native.lib.harmony_lisi, array.ctypes.data_as(ctypes.c_void_p), dtype, n, d, structs,
+                 len(label_sets), float(perplexity), int(ncores or 0), _native.pointer(scores, ctypes.c_double))
+    return scores
+
+
+# ----------------------------------------------------------------------------------------------------------
 # Reference models and mapping
 
 
@@ -387,6 +471,7 @@ class Reference:
         self.compact, self.has_genes = bool(info.compact), bool(info.has_genes)
         self.model_version = int(info.model_version)
         self.has_cluster_spread = bool(info.has_cluster_spread)
+        self.has_layout = bool(info.has_layout)
         raw = _native.lib.harmony_model_describe(self._handle)
         try:
             import json
@@ -434,6 +519,38 @@ class Reference:
         labels = f", labels '{self.label_name}' ({len(self.labels)})" if self.label_name else ""
         return (f"<harmony_swift.Reference: {kind}{self.n_cells} cells, K={self.n_clusters}, d={self.n_dims}, "
                 f"covariates {list(self.covariates)}{labels}>")
+
+    @property
+    def layout(self) -> Optional[np.ndarray]:
+        """The reference cells' 2-D layout kept in the model (cells x 2, float32), or None."""
+        if not self.has_layout:
+            return None
+        positions = np.empty((self.n_cells, 2), dtype=np.float32)
+        _native.call(_native.lib.harmony_model_layout_positions, self._handle, _native.pointer(positions, ctypes.c_float))
+        return positions
+
+    @property
+    def layout_params(self) -> Optional[Dict[str, object]]:
+        """The UMAP settings of the kept layout (`tl.umap`'s names), or None."""
+        return self.description.get("layout")
+
+    def with_layout(self, **umap_params) -> "Reference":
+        """A new model that also keeps the UMAP layout of its reference cells' corrected embedding (`tl.umap`'s
+        settings: n_neighbors, min_dist, ..., random_state), so mapped cells can be placed on the reference's
+        view (`place`, `tl.map_query`). Needs a full (not compact) model; saved as model format 3."""
+        params = _umap_params(**umap_params)
+        handle = ctypes.c_void_p()
+        _native.call(_native.lib.harmony_model_add_layout, self._handle, ctypes.byref(params), ctypes.byref(handle))
+        return Reference(handle.value)
+
+    def place(self, mapped, *, ncores: int = 0) -> np.ndarray:
+        """Positions (cells x 2, float32) of mapped query cells (their corrected embedding, `MappedQuery.corrected`)
+        on the kept layout, with the layout's settings: the numbers of `harmony map --layout-out`."""
+        array, dtype = embedding_array(mapped, "mapped query")
+        placed = np.empty((array.shape[0], 2), dtype=np.float32)
+        _native.call(_native.lib.harmony_model_place, self._handle, array.ctypes.data_as(ctypes.c_void_p), dtype,
+                     array.shape[0], array.shape[1], int(ncores or 0), _native.pointer(placed, ctypes.c_float))
+        return placed
 
     def map(self, query, batches, batch_key: str, *, query_lambda: float = 1.0, sigma: Optional[float] = None,
             joint: bool = False, k: int = 5, cluster_labels: bool = False, labels: bool = True,

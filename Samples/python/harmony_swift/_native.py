@@ -9,7 +9,7 @@ from __future__ import annotations
 import ctypes
 import os
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 ERROR_BUFFER = 4096
 
 FLOAT32, FLOAT64 = 0, 1
@@ -53,7 +53,10 @@ class FitOutputs(ctypes.Structure):
                 ("model", ctypes.POINTER(ctypes.c_void_p)), ("cell_ids", ctypes.POINTER(ctypes.c_char_p)),
                 ("label_name", ctypes.c_char_p), ("label_codes", ctypes.POINTER(ctypes.c_int32)),
                 ("label_count", ctypes.c_int64), ("label_values", ctypes.POINTER(ctypes.c_char_p)),
-                ("compact", ctypes.c_int32)]
+                ("compact", ctypes.c_int32),
+                ("objective_kmeans", ctypes.POINTER(ctypes.c_double)), ("objective_kmeans_capacity", ctypes.c_int64),
+                ("objective_kmeans_count", ctypes.c_int64), ("cluster_rounds", ctypes.POINTER(ctypes.c_int64)),
+                ("cluster_rounds_capacity", ctypes.c_int64), ("cluster_rounds_count", ctypes.c_int64)]
 
 
 class Expression(ctypes.Structure):
@@ -73,7 +76,7 @@ class ModelInfo(ctypes.Structure):
     _fields_ = [("clusters", ctypes.c_int64), ("dimensions", ctypes.c_int64), ("cells", ctypes.c_int64),
                 ("covariates", ctypes.c_int64), ("label_count", ctypes.c_int64), ("compact", ctypes.c_int32),
                 ("has_genes", ctypes.c_int32), ("model_version", ctypes.c_uint64),
-                ("has_cluster_spread", ctypes.c_int32)]
+                ("has_cluster_spread", ctypes.c_int32), ("has_layout", ctypes.c_int32)]
 
 
 class MapParams(ctypes.Structure):
@@ -86,6 +89,13 @@ class MapOutputs(ctypes.Structure):
                 ("top_cluster", ctypes.POINTER(ctypes.c_int32)), ("top_probability", ctypes.POINTER(ctypes.c_float)),
                 ("label_codes", ctypes.POINTER(ctypes.c_int32)), ("label_confidence", ctypes.POINTER(ctypes.c_float)),
                 ("mapping_distance", ctypes.POINTER(ctypes.c_double))]
+
+
+class UmapParams(ctypes.Structure):
+    _fields_ = [("neighbors", ctypes.c_int64), ("min_dist", ctypes.c_double), ("spread", ctypes.c_double),
+                ("epochs", ctypes.c_int64), ("learning_rate", ctypes.c_double),
+                ("negative_sample_rate", ctypes.c_int64), ("repulsion", ctypes.c_double), ("seed", ctypes.c_uint64),
+                ("threads", ctypes.c_int64)]
 
 
 PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_double)
@@ -153,6 +163,21 @@ def _load() -> ctypes.CDLL:
         "harmony_map": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64,
                                          ctypes.c_int64, ctypes.POINTER(Covariate), ctypes.POINTER(MapParams),
                                          ctypes.POINTER(MapOutputs), *_ERR]),
+        "harmony_umap_params_default": (None, [ctypes.POINTER(UmapParams)]),
+        "harmony_umap": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_int64,
+                                          ctypes.POINTER(UmapParams), ctypes.POINTER(ctypes.c_float), *_ERR]),
+        "harmony_layout_place": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_int64,
+                                                  ctypes.POINTER(ctypes.c_float), ctypes.c_void_p, ctypes.c_int32,
+                                                  ctypes.c_int64, ctypes.POINTER(UmapParams), ctypes.c_int64,
+                                                  ctypes.POINTER(ctypes.c_float), *_ERR]),
+        "harmony_model_add_layout": (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(UmapParams),
+                                                      ctypes.POINTER(ctypes.c_void_p), *_ERR]),
+        "harmony_model_layout_positions": (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_float), *_ERR]),
+        "harmony_model_place": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64,
+                                                 ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(ctypes.c_float), *_ERR]),
+        "harmony_lisi": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_int64,
+                                          ctypes.POINTER(Covariate), ctypes.c_int64, ctypes.c_double, ctypes.c_int64,
+                                          ctypes.POINTER(ctypes.c_double), *_ERR]),
     }
     for name, (restype, argtypes) in signatures.items():
         function = getattr(lib, name)

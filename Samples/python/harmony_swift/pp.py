@@ -33,6 +33,7 @@ def harmony_integrate(adata, key: Union[str, Sequence[str]], basis: str = "X_pca
     adata.uns["harmony"] = _anndata.plain({
         "method": "harmony_integrate", "package": f"harmony-swift {__version__}", "key": columns,
         "basis": basis, "adjusted_basis": adjusted_basis, "params": result.parameters,
-        "objective": result.objective_harmony, "iterations": result.iterations, "converged": result.converged,
+        "objective": result.objective_harmony, "objective_kmeans": result.objective_kmeans,
+        "cluster_rounds": result.cluster_rounds, "iterations": result.iterations, "converged": result.converged,
         "fit_seconds": result.fit_seconds})
     return adata if copy else None

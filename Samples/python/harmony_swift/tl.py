@@ -1,4 +1,5 @@
-"""Tools in symphonypy's conventions: building a reference and mapping query cells onto it."""
+"""Tools in symphonypy's and scanpy's conventions: building a reference and mapping query cells onto it, 2-D
+layouts (UMAP) and LISI scores."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def build_reference(adata, key: Union[str, Sequence[str]], basis: Optional[str] 
                     compact: bool = False, layer: Optional[str] = None, normalized: bool = False,
                     target_sum: float = 1e4, min_cells: int = 3, n_genes: int = 2000,
                     genes: Optional[Sequence[str]] = None, n_pcs: int = 20, progress=True,
-                    **harmony_params) -> Reference:
+                    layout: bool = False, layout_params: Optional[dict] = None, **harmony_params) -> Reference:
     """Builds a reference model from `adata` and returns it; save it with `Reference.save("ref.hmod")`.
 
     Without `basis`, from expression, as `harmony reference` does on the same data: `adata.X` (or
@@ -35,7 +36,14 @@ def build_reference(adata, key: Union[str, Sequence[str]], basis: Optional[str] 
     the reference cells out of the model (smaller; labels then come from per-cluster frequencies).
     `harmony_params` are `pp.harmony_integrate`'s (theta, lamb, sigma, nclust, ..., random_state (also the
     PCA's seed), ncores).
+
+    `layout=True` also keeps the UMAP layout of the corrected reference in the model (`harmony reference
+    --layout`; not with `compact`), written to `obsm["X_umap"]` (settings in `uns["umap"]`), so that
+    `map_query` places query cells on it. `layout_params` are `umap`'s settings (random_state defaults to the
+    fit's).
     """
+    if layout and compact:
+        raise _core.HarmonyError("layout=True needs the reference cells, which compact=True leaves out", 1)
     columns = _anndata.keys(key)
     ids = list(map(str, adata.obs_names))
     covariates = [(c, *_core.factorize(_anndata.obs_column(adata, c), c, ids)) for c in columns]
@@ -62,10 +70,18 @@ def build_reference(adata, key: Union[str, Sequence[str]], basis: Optional[str] 
                            "n_genes": None if genes is not None else n_genes, "n_pcs": n_pcs,
                            "genes": result.reference.n_genes})
     adata.obsm[adjusted_basis] = result.Z_corr
+    model = result.reference
+    if layout:
+        settings = {"random_state": harmony_params.get("random_state", 0), **(layout_params or {})}
+        model = model.with_layout(ncores=harmony_params.get("ncores", 0), **settings)
+        adata.obsm["X_umap"] = model.layout
+        adata.uns["umap"] = _anndata.plain({"params": {"use_rep": adjusted_basis, **model.layout_params},
+                                            "package": f"harmony-swift {__version__}"})
     adata.uns["harmony"] = _anndata.plain({
         **provenance, "params": result.parameters, "objective": result.objective_harmony,
+        "objective_kmeans": result.objective_kmeans, "cluster_rounds": result.cluster_rounds,
         "iterations": result.iterations, "converged": result.converged, "fit_seconds": result.fit_seconds})
-    return result.reference
+    return model
 
 
 def map_query(adata_query, reference: Union[Reference, str], key: str, basis: Optional[str] = None,
@@ -85,7 +101,8 @@ def map_query(adata_query, reference: Union[Reference, str], key: str, basis: Op
     reference cluster, categorical), `{prefix}cluster_probability`, and with a labelled reference
     `{prefix}label` (categorical over the reference's labels) and `{prefix}label_confidence`, and with a model
     that holds cluster spreads `{prefix}mapping_distance` (see `Reference.map`); provenance goes
-    to `uns["harmony"]`. `key` is the obs column of query batches: values that are levels of the reference's
+    to `uns["harmony"]`. With a reference that keeps its 2-D layout (`build_reference(..., layout=True)`), the
+    query cells' positions on it go to `obsm["X_umap"]` (`harmony map --layout-out`). `key` is the obs column of query batches: values that are levels of the reference's
     covariate of that name use the reference's terms, other batches are estimated (see `Reference.map`).
     """
     if not isinstance(reference, Reference):
@@ -107,6 +124,8 @@ def map_query(adata_query, reference: Union[Reference, str], key: str, basis: Op
         mapped = reference.map(_anndata.basis(adata_query, basis), batches, key, **options)
         source = {"basis": basis}
     adata_query.obsm[adjusted_basis] = mapped.corrected
+    if reference.has_layout:
+        adata_query.obsm["X_umap"] = reference.place(mapped.corrected, ncores=ncores)
     adata_query.obs[prefix + "cluster"] = _anndata.categorical(mapped.top_cluster, range(reference.n_clusters))
     adata_query.obs[prefix + "cluster_probability"] = mapped.top_probability
     if mapped.mapping_distance is not None:
@@ -122,4 +141,42 @@ def map_query(adata_query, reference: Union[Reference, str], key: str, basis: Op
                       "compact": reference.compact, "label_name": reference.label_name},
         "params": {"query_lambda": query_lambda, "sigma": sigma, "joint": joint, "k": k,
                    "cluster_labels": cluster_labels},
-        "label_method": mapped.label_method})
+        "label_method": mapped.label_method, "placed_on_layout": reference.has_layout})
+
+
+def umap(adata, use_rep: str = "X_pca_harmony", key_added: str = "X_umap", *, n_neighbors: int = 15,
+         min_dist: float = 0.1, spread: float = 1.0, maxiter: Optional[int] = None, alpha: float = 1.0,
+         gamma: float = 1.0, negative_sample_rate: int = 5, random_state: int = 0, ncores: int = 0,
+         copy: bool = False):
+    """A 2-D UMAP layout of `adata.obsm[use_rep]`, written to `adata.obsm[key_added]` (cells x 2, float32).
+
+    The same numbers as `harmony umap` with the same settings: the exact kNN graph of `n_neighbors` neighbours
+    per cell (the cell itself not counted, unlike scanpy's `sc.pp.neighbors`), UMAP's fuzzy graph, a start from
+    the first two principal components and seeded stochastic gradient descent (`random_state`; the same seed
+    gives the same bits). `min_dist`, `spread`, `maxiter` (epochs; None: 500 up to 10,000 cells, 200 above),
+    `alpha` (learning rate), `gamma` (repulsion) and `negative_sample_rate` are `sc.tl.umap`'s. `ncores` runs
+    the neighbour search (0: every core; the layout does not depend on it). The settings go to `uns["umap"]`.
+    Returns the AnnData when `copy`, else None.
+    """
+    adata = adata.copy() if copy else adata
+    settings = dict(n_neighbors=n_neighbors, min_dist=min_dist, spread=spread, maxiter=maxiter, alpha=alpha,
+                    gamma=gamma, negative_sample_rate=negative_sample_rate, random_state=random_state)
+    adata.obsm[key_added] = _core.umap_layout(_anndata.basis(adata, use_rep), ncores=ncores, **settings)
+    adata.uns["umap"] = _anndata.plain({"params": {"use_rep": use_rep, **settings},
+                                        "package": f"harmony-swift {__version__}"})
+    return adata if copy else None
+
+
+def lisi(adata, keys: Union[str, Sequence[str]], use_rep: str = "X_pca_harmony", *, perplexity: float = 30.0,
+         key_added: str = "lisi_", ncores: int = 0) -> None:
+    """Per-cell LISI (Local Inverse Simpson's Index) of `adata.obsm[use_rep]` over each obs column in `keys`,
+    written to `obs[f"{key_added}{key}"]` (float64): the effective number of that column's values among each
+    cell's 3 x `perplexity` nearest cells, weighted by a kernel calibrated to the perplexity (the R `lisi`
+    package's definition; the numbers of `harmony lisi --per-cell`). Over the batch (iLISI) higher means better
+    mixed, up to the number of batches; over the cell type (cLISI) 1 means the types stay apart.
+    """
+    columns = _anndata.keys(keys)
+    label_sets = [(c, _anndata.obs_column(adata, c)) for c in columns]
+    scores = _core.lisi_scores(_anndata.basis(adata, use_rep), label_sets, perplexity=perplexity, ncores=ncores)
+    for column, values in zip(columns, scores):
+        adata.obs[key_added + column] = values

@@ -38,6 +38,9 @@ def test_harmony_integrate_equals_harmony_fit(cli_fit):
     info = adata.uns["harmony"]
     assert info["iterations"] == report["iterations"] and info["converged"] == report["converged"]
     np.testing.assert_allclose(info["objective"], report["objective"], rtol=1e-12)
+    # The objective per clustering round and the rounds per iteration (what pl.convergence draws).
+    np.testing.assert_allclose(info["objective_kmeans"], report["objective_kmeans"], rtol=1e-12)
+    assert list(info["cluster_rounds"]) == report["cluster_rounds"]
     assert [i for i, _ in seen] == list(range(1, report["iterations"] + 1))
     np.testing.assert_allclose([o for _, o in seen], report["objective"][1:], rtol=1e-12)
     # The corrected embedding really moved: batches mix after integration, not before.

@@ -151,3 +151,29 @@ def test_map_query_refuses_a_query_with_other_genes(cli):
     query.var["gene_ids"] = [f"ID{i}" for i in range(query.n_vars)]
     with pytest.raises(hs.HarmonyError, match="below the minimum overlap"):
         hs.tl.map_query(query, hs.Reference.load(out / "cli.hmod"), "sample_id")
+
+
+def test_reference_with_layout_equals_harmony_reference_layout(cli, tmp_path):
+    """`harmony reference --layout` and `build_reference(layout=True)` write the same format-3 model file; the
+    stored layout is `harmony umap` of the corrected reference (same settings and seed)."""
+    ref, out = cli
+    result = subprocess.run(
+        [binary("harmony"), "reference", str(out / "ref.h5ad"), "--vars", "sample_id", "--labels", "cell_type",
+         "--genes", str(GENES), "--layout", "--layout-neighbors", "10", "--layout-min-dist", "0.2", "--seed", "3",
+         "--out", str(tmp_path / "cli.hmod"), "--corrected-out", str(tmp_path / "corrected.npy"), "--quiet"],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    adata = ref.copy()
+    model = hs.tl.build_reference(adata, "sample_id", label_key="cell_type", n_genes=GENES, progress=False,
+                                  random_state=3, layout=True, layout_params={"n_neighbors": 10, "min_dist": 0.2})
+    model.save(tmp_path / "py.hmod")
+    assert (tmp_path / "py.hmod").read_bytes() == (tmp_path / "cli.hmod").read_bytes()
+    assert (tmp_path / "cli.hmod").read_bytes()[8] == 3
+    subprocess.run([binary("harmony"), "umap", str(tmp_path / "corrected.npy"), "--out", str(tmp_path / "umap.npy"),
+                    "--neighbors", "10", "--min-dist", "0.2", "--seed", "3", "--quiet"], check=True)
+    assert np.array_equal(hs.Reference.load(tmp_path / "cli.hmod").layout, np.load(tmp_path / "umap.npy"))
+    assert np.array_equal(adata.obsm["X_umap"], np.load(tmp_path / "umap.npy"))
+    # --layout needs the reference cells.
+    refused = subprocess.run([binary("harmony"), "reference", str(out / "ref.h5ad"), "--vars", "sample_id",
+                              "--compact", "--layout", "--out", str(tmp_path / "x.hmod")], capture_output=True, text=True)
+    assert refused.returncode == 2 and "--compact" in refused.stderr and not (tmp_path / "x.hmod").exists()

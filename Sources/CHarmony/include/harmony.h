@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below or a signature changes; bindings check it before any other call. */
-#define HARMONY_ABI_VERSION 2
+#define HARMONY_ABI_VERSION 3
 
 enum harmony_status {
     HARMONY_OK = 0,
@@ -92,6 +92,13 @@ typedef struct {
     int64_t label_count;
     const char *const *label_values;
     int32_t compact;              /* leave the reference cells out of the model */
+    /* The objective per clustering round (may be NULL): after initialisation, then after every round. */
+    double *objective_kmeans;
+    int64_t objective_kmeans_capacity;  /* max_iter x max_iter_cluster + 1 values always suffice */
+    int64_t objective_kmeans_count;     /* out: values written */
+    int64_t *cluster_rounds;            /* the clustering rounds of each iteration (may be NULL) */
+    int64_t cluster_rounds_capacity;    /* max_iter values always suffice */
+    int64_t cluster_rounds_count;       /* out: values written (the iterations run) */
 } harmony_fit_outputs;
 
 void harmony_fit_params_default(harmony_fit_params *params, int32_t preset);
@@ -115,6 +122,7 @@ typedef struct {
     int32_t has_genes;            /* the model holds a gene space (genes, statistics, loadings) */
     uint64_t model_version;
     int32_t has_cluster_spread;   /* the model can compute mapping distances (model format 2) */
+    int32_t has_layout;           /* the model keeps its cells' 2-D layout (model format 3) */
 } harmony_model_info;
 
 int32_t harmony_model_load(const char *path, harmony_model **model, char *err, size_t err_len);
@@ -205,6 +213,62 @@ int32_t harmony_map_expression(const harmony_model *model, const harmony_express
                                const char *const *cell_ids, double minimum_overlap, const harmony_covariate *batch,
                                const harmony_map_params *params, float *projection, harmony_map_outputs *outputs,
                                char *err, size_t err_len);
+
+/* ---- 2-D layouts (UMAP) and LISI ---- */
+
+/* The settings of a UMAP layout, `harmony umap`'s options. Fill with harmony_umap_params_default. */
+typedef struct {
+    int64_t neighbors;            /* kNN graph neighbours per cell, the cell itself not counted (15) */
+    double min_dist;              /* how tightly points may pack (0.1) */
+    double spread;                /* scale of the attraction curve beyond min_dist (1) */
+    int64_t epochs;               /* 0: 500 up to 10,000 cells, 200 above */
+    double learning_rate;         /* initial SGD step (1) */
+    int64_t negative_sample_rate; /* negative samples per positive one (5) */
+    double repulsion;             /* weight of the repulsive term (1, umap-learn's repulsion_strength) */
+    uint64_t seed;                /* same seed and input, same layout bit for bit */
+    int64_t threads;              /* neighbour search threads, 0: every core; the layout does not depend on it */
+} harmony_umap_params;
+
+void harmony_umap_params_default(harmony_umap_params *params);
+
+/* The UMAP layout of `embedding` (n x d, float32 or float64; computed in float64, as `harmony umap` reads its
+   files) into `layout` (n x 2 float32): the same numbers as `harmony umap` with the same settings. */
+int32_t harmony_umap(const void *embedding, int32_t dtype, int64_t n, int64_t d, const harmony_umap_params *params,
+                     float *layout, char *err, size_t err_len);
+
+/* Places `query` cells (n x d) on `reference_layout` (reference_count x 2 float32), the layout of the reference
+   cells `reference` (reference_count x d): each query cell's params->neighbors nearest reference cells give it
+   UMAP memberships, it starts at their weighted mean position and `epochs` SGD epochs with the reference fixed
+   settle it (-1: 100 up to 10,000 query cells, 30 above; 0: the weighted mean). Writes `placed` (n x 2 float32);
+   the same numbers as `harmony plot mapping --placed-out`. Both embeddings are read in float32. */
+int32_t harmony_layout_place(const void *reference, int32_t reference_dtype, int64_t reference_count, int64_t d,
+                             const float *reference_layout, const void *query, int32_t query_dtype, int64_t n,
+                             const harmony_umap_params *params, int64_t epochs, float *placed,
+                             char *err, size_t err_len);
+
+/* Per-cell LISI (Local Inverse Simpson's Index) of `embedding` (n x d, float32 or float64) for each of
+   `label_set_count` label sets (covariate structs: codes per cell; names are not used), as `harmony lisi`:
+   the effective number of labels among each cell's 3 x perplexity nearest cells. Writes `scores`
+   (label_set_count x n float64, one label set after the other; -1 where every kernel weight underflowed). */
+int32_t harmony_lisi(const void *embedding, int32_t dtype, int64_t n, int64_t d, const harmony_covariate *labels,
+                     int64_t label_set_count, double perplexity, int64_t threads, double *scores,
+                     char *err, size_t err_len);
+
+/* ---- a model's 2-D layout (model format 3) ---- */
+
+/* A new handle (*out, free it) for `model` with the UMAP layout of its reference cells' corrected embedding
+   (as `harmony reference --layout`; the model must keep its cells, i.e. not be compact). */
+int32_t harmony_model_add_layout(const harmony_model *model, const harmony_umap_params *params, harmony_model **out,
+                                 char *err, size_t err_len);
+
+/* Copies the model's layout (cells x 2 float32, the order of the model's cells) into `positions`. Its settings
+   are in harmony_model_describe's "layout" object. */
+int32_t harmony_model_layout_positions(const harmony_model *model, float *positions, char *err, size_t err_len);
+
+/* Places mapped query cells (n x d: the corrected embedding of harmony_map) on the model's layout with the
+   layout's settings, as `harmony map --layout-out`. Writes `placed` (n x 2 float32). */
+int32_t harmony_model_place(const harmony_model *model, const void *mapped, int32_t dtype, int64_t n, int64_t d,
+                            int64_t threads, float *placed, char *err, size_t err_len);
 
 #ifdef __cplusplus
 }

@@ -67,6 +67,20 @@ extension ModelFile {
         return w.bytes
     }
 
+    static func encodeLayout(_ layout: ReferenceLayout) -> [UInt8] {
+        let p = layout.parameters
+        var w = ByteWriter(capacity: 64 + 4 * layout.positions.values.count)
+        w.writeUInt64(UInt64(layout.positions.rows))
+        w.writeUInt32(UInt32(p.neighbors))
+        w.writeUInt32(UInt32(p.resolvedEpochs(cells: layout.positions.rows)))
+        w.writeUInt32(UInt32(p.negativeSampleRate))
+        w.writeUInt32(0)
+        w.writeUInt64(p.seed)
+        w.writeFloat64Array([p.minDist, p.spread, p.learningRate, p.repulsion])
+        w.writeFloat32Array(layout.positions.values)
+        return w.bytes
+    }
+
     static func encodeCellData(_ cells: ReferenceCells) -> [UInt8] {
         var w = ByteWriter(capacity: 16 + 8 * cells.original.values.count + 4 * cells.ids.count * (1 + cells.covariateCodes.count))
         w.writeUInt64(UInt64(cells.ids.count))
@@ -153,10 +167,34 @@ extension ModelFile {
         }
     }
 
+    /// The LAYOUT section: N, the UMAP settings, then N x 2 positions.
+    static func decodeLayout(_ r: ModelSectionReader) throws -> ReferenceLayout {
+        var r = r
+        let n64 = try r.u64()
+        var p = UMAPParameters()
+        p.neighbors = Int(try r.u32())
+        p.epochs = Int(try r.u32())
+        p.negativeSampleRate = Int(try r.u32())
+        guard try r.u32() == 0 else { throw r.fail("a reserved field is not zero") }
+        p.seed = try r.u64()
+        let settings = try r.doubles(4)
+        (p.minDist, p.spread, p.learningRate, p.repulsion) = (settings[0], settings[1], settings[2], settings[3])
+        guard n64 <= UInt64(r.remaining / 8), Int(n64) * 8 == r.remaining else {
+            throw r.fail("length does not match \(n64) cells x 2 positions")
+        }
+        let positions = Matrix<Float>(rows: Int(n64), cols: 2, values: try r.floats(2 * Int(n64)))
+        do {
+            return try ReferenceLayout(positions: positions, parameters: p)
+        } catch let error as HarmonyError {
+            throw r.fail(error.description)
+        }
+    }
+
     static func decodeModel(version: UInt64, parameters pr: ModelSectionReader, statistics sr: ModelSectionReader,
                             covariates cr: ModelSectionReader, levelTerms lr: ModelSectionReader, labels lbr: ModelSectionReader?,
                             cellIds ir: ModelSectionReader?, cellData dr: ModelSectionReader?, genes gr: ModelSectionReader?,
-                            clusterSpread csr: ModelSectionReader?, source: String) throws -> ReferenceModel {
+                            clusterSpread csr: ModelSectionReader?, layout lor: ModelSectionReader?,
+                            source: String) throws -> ReferenceModel {
         var pr = pr, sr = sr, cr = cr, lr = lr
         let k = Int(try pr.u32()), d = Int(try pr.u32())
         guard k >= 1, d >= 1, k <= 1 << 20, d <= 1 << 20 else { throw pr.fail("invalid K \(k) or d \(d)") }
@@ -230,10 +268,11 @@ extension ModelFile {
         }
         let geneSpace = try gr.map { try decodeGenes($0, dimension: d) }
         let spread = try csr.map { try decodeClusterSpread($0, clusters: k, dimension: d) }
+        let layout = try lor.map { try decodeLayout($0) }
         do {
             return try ReferenceModel(modelVersion: version, parameters: params, clusterMass: mass, clusterSums: sums,
                                       levelTerms: terms, covariates: covariates, labels: labels, cells: cells,
-                                      geneSpace: geneSpace, clusterSpread: spread)
+                                      geneSpace: geneSpace, clusterSpread: spread, layout: layout)
         } catch let error as HarmonyError {
             throw HarmonyError.fileFormat("\(source): inconsistent model: \(error.description)")
         }

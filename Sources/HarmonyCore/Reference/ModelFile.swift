@@ -19,6 +19,7 @@ public enum ModelFile {
     static let flagLabels: UInt32 = 2
     static let flagGenes: UInt32 = 4
     static let flagClusterSpread: UInt32 = 8
+    static let flagLayout: UInt32 = 16
 
     /// One entry of the section table, as `harmony inspect` shows it.
     public struct SectionInfo: Sendable, Equatable {
@@ -53,13 +54,15 @@ public enum ModelFile {
         }
         if let genes = model.geneSpace { sections.append((.genes, encodeGenes(genes))) }
         if let spread = model.clusterSpread { sections.append((.clusterSpread, encodeClusterSpread(spread))) }
+        if let layout = model.layout { sections.append((.layout, encodeLayout(layout))) }
         let flags = (model.isCompact ? flagCompact : 0) | (model.labels != nil ? flagLabels : 0)
             | (model.geneSpace != nil ? flagGenes : 0) | (model.clusterSpread != nil ? flagClusterSpread : 0)
+            | (model.layout != nil ? flagLayout : 0)
         let tableEnd = fixedHeaderSize + tableEntrySize * sections.count
         var offset = align8(tableEnd + 4)
         var out = ByteWriter(capacity: offset + sections.reduce(0) { $0 + align8($1.1.count) })
         out.writeBytes(magic)
-        out.writeUInt32(ReferenceModel.currentFormatVersion)
+        out.writeUInt32(model.formatVersion)
         out.writeUInt32(flags)
         out.writeUInt64(model.modelVersion)
         let lengthField = out.count
@@ -97,6 +100,7 @@ public enum ModelFile {
             let expected: [ModelSection] = [.parameters, .statistics, .covariates, .levelTerms]
                 + (flags & flagLabels != 0 ? [.labels] : []) + (flags & flagCompact == 0 ? [.cellIds, .cellData] : [])
                 + (flags & flagGenes != 0 ? [.genes] : []) + (flags & flagClusterSpread != 0 ? [.clusterSpread] : [])
+                + (flags & flagLayout != 0 ? [.layout] : [])
             guard table.map(\.0) == expected else {
                 throw HarmonyError.fileFormat("\(source): the sections \(table.map(\.0.name)) do not match the flags "
                                               + "(expected \(expected.map(\.name)))")
@@ -104,7 +108,8 @@ public enum ModelFile {
             return try decodeModel(version: version, parameters: reader(.parameters)!, statistics: reader(.statistics)!,
                                    covariates: reader(.covariates)!, levelTerms: reader(.levelTerms)!,
                                    labels: reader(.labels), cellIds: reader(.cellIds), cellData: reader(.cellData),
-                                   genes: reader(.genes), clusterSpread: reader(.clusterSpread), source: source)
+                                   genes: reader(.genes), clusterSpread: reader(.clusterSpread), layout: reader(.layout),
+                                   source: source)
         }
     }
 
@@ -163,8 +168,11 @@ public enum ModelFile {
                       ? "truncated: the header says \(declaredLength) bytes, the file has \(raw.count)"
                       : "\(UInt64(raw.count) - declaredLength) unexpected bytes after the end of the model")
         }
-        // Format 1 knew only the compact and labels bits; format 2 added the gene and cluster-spread sections.
-        let known = format == 1 ? flagCompact | flagLabels : flagCompact | flagLabels | flagGenes | flagClusterSpread
+        // Format 1 knew only the compact and labels bits; format 2 added the gene and cluster-spread sections,
+        // format 3 the layout.
+        let known = format == 1 ? flagCompact | flagLabels
+            : format == 2 ? flagCompact | flagLabels | flagGenes | flagClusterSpread
+            : flagCompact | flagLabels | flagGenes | flagClusterSpread | flagLayout
         guard flags & ~known == 0, reserved == 0 else { throw bad("unknown header flags") }
         var entries: [(ModelSection, Int, Int)] = []
         var reader = ModelSectionReader(bytes, range: fixedHeaderSize..<tableEnd, context: source)

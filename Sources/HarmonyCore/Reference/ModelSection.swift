@@ -18,6 +18,8 @@ enum ModelSection: UInt32, CaseIterable {
     case genes = 8
     /// Per-cluster centre and covariance of the uncorrected reference (format 2). Present iff flag bit 3.
     case clusterSpread = 9
+    /// The reference cells' 2-D layout and its UMAP settings (format 3). Present iff flag bit 4.
+    case layout = 10
 
     /// Upper-case name used in messages and in `harmony inspect`.
     var name: String {
@@ -31,6 +33,7 @@ enum ModelSection: UInt32, CaseIterable {
         case .cellData: return "CELL_DATA"
         case .genes: return "GENES"
         case .clusterSpread: return "CLUSTER_SPREAD"
+        case .layout: return "LAYOUT"
         }
     }
 }

@@ -11,8 +11,9 @@
 /// reference cells), not the fit's internal centroids (normalised ridge intercepts); the two agree closely,
 /// and this choice reproduces Symphony's `mapQuery` and the fixtures exactly.
 public struct ReferenceModel: Sendable, Equatable {
-    /// The model file format version this library writes.
-    public static let currentFormatVersion: UInt32 = 2
+    /// The newest model file format version this library reads and writes. A model without a layout is written
+    /// as format 2 (`formatVersion`), which readers of format 2 still read.
+    public static let currentFormatVersion: UInt32 = 3
 
     /// Model version: 1 for a fresh build; the daemon increments it at each refit.
     public var modelVersion: UInt64
@@ -38,6 +39,12 @@ public struct ReferenceModel: Sendable, Equatable {
     /// Per cluster, the centre and covariance of the reference cells' uncorrected embedding (the per-cell
     /// mapping distance); nil in models written before format 2.
     public let clusterSpread: ClusterSpread?
+    /// The 2-D layout of the reference cells (format 3), for placing mapped cells on the reference's view; nil
+    /// unless the model was built with one.
+    public let layout: ReferenceLayout?
+
+    /// The format version this model is written in: 3 with a layout, else 2.
+    public var formatVersion: UInt32 { layout == nil ? 2 : 3 }
 
     /// Number of clusters K.
     public var clusterCount: Int { centroids.rows }
@@ -54,7 +61,7 @@ public struct ReferenceModel: Sendable, Equatable {
     public init(modelVersion: UInt64 = 1, parameters: ReferenceParameters, clusterMass: [Double],
                 clusterSums: Matrix<Double>, levelTerms: [Matrix<Double>], covariates: [ReferenceCovariate],
                 labels: ReferenceLabels?, cells: ReferenceCells?, geneSpace: GeneSpace? = nil,
-                clusterSpread: ClusterSpread? = nil) throws {
+                clusterSpread: ClusterSpread? = nil, layout: ReferenceLayout? = nil) throws {
         let k = clusterSums.rows, d = clusterSums.cols
         func bad(_ m: String) -> HarmonyError { .invalidInput("reference model: \(m)") }
         guard k >= 1, d >= 1 else { throw bad("it needs at least one cluster and one dimension") }
@@ -100,6 +107,12 @@ public struct ReferenceModel: Sendable, Equatable {
         if let clusterSpread, clusterSpread.clusterCount != k || clusterSpread.dimension != d {
             throw bad("the cluster spread is \(clusterSpread.clusterCount) x \(clusterSpread.dimension), expected \(k) x \(d)")
         }
+        if let layout {
+            guard let cells else { throw bad("a layout needs the reference cells (a compact model keeps none)") }
+            guard layout.positions.rows == cells.ids.count else {
+                throw bad("the layout has \(layout.positions.rows) positions for \(cells.ids.count) cells")
+            }
+        }
         self.modelVersion = modelVersion
         self.parameters = parameters
         self.clusterMass = clusterMass
@@ -111,6 +124,7 @@ public struct ReferenceModel: Sendable, Equatable {
         self.cells = cells
         self.geneSpace = geneSpace
         self.clusterSpread = clusterSpread
+        self.layout = layout
     }
 
     /// The global level index of `label` in covariate `name`, or nil if the reference does not know it.
