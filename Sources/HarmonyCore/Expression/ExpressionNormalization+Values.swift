@@ -26,8 +26,15 @@ extension ExpressionNormalization {
 
     /// Whether `x` is an acceptable raw value (`problem(with:)` is nil), without branches on the way.
     @inline(__always)
-    func accepts(_ x: Float) -> Bool {
-        x.isFinite && (!expectsCounts || (x >= 0 && x == x.rounded(.towardZero)))
+    func accepts(_ x: Float) -> Bool { Self.accepts(x, counts: expectsCounts) }
+
+    /// Whether `x` is an acceptable raw value of input that must be counts (finite non-negative integers) or not
+    /// (finite). Every Float from 2^23 up is an integer; below, a round trip through Int32 drops a fraction without
+    /// the library call that `rounded()` is on the x86-64 baseline.
+    @inline(__always)
+    static func accepts(_ x: Float, counts: Bool) -> Bool {
+        guard counts else { return x.isFinite }
+        return x >= 0 && (x >= 8_388_608 ? x.isFinite : Float(Int32(x)) == x)
     }
 
     /// Nil when `x` is an acceptable raw value; otherwise the reason, for an error message.

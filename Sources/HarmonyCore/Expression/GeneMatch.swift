@@ -90,7 +90,7 @@ public struct GeneMatch: Sendable, Equatable {
                 let range = block.rowStarts[i]..<block.rowStarts[i + 1]
                 let (total, valid) = Self.libraryTotal(queryValues, range, counts: counts)
                 guard valid else {
-                    let e = range.first { !Self.isValid(queryValues[$0], counts: counts) }!
+                    let e = range.first { !ExpressionNormalization.accepts(queryValues[$0], counts: counts) }!
                     let x = queryValues[e]
                     throw HarmonyError.invalidInput(
                         "\(source): \(Self.cellName(firstCell + i, cellIDs)) has the value \(x) for gene \(queryColumns[e] + 1); "
@@ -140,17 +140,10 @@ public struct GeneMatch: Sendable, Equatable {
         var total = 0.0, valid = true
         for e in range {
             let x = values[e]
-            valid = valid && isValid(x, counts: counts)
+            valid = valid && ExpressionNormalization.accepts(x, counts: counts)
             total += Double(x)
         }
         return (total, valid)
-    }
-
-    // Finite, and for counts a non-negative integer (every Float from 2^23 up is an integer).
-    @inline(__always)
-    private static func isValid(_ x: Float, counts: Bool) -> Bool {
-        guard counts else { return x.isFinite }
-        return x >= 0 && (x >= 8_388_608 ? x.isFinite : Float(Int32(x)) == x)
     }
 
     private static func cellName(_ c: Int, _ cellIDs: [String]) -> String {

@@ -62,7 +62,9 @@ struct LayoutOptimizer {
         let reads = moveTails ? UnsafePointer(snapshot) : UnsafePointer(tails)
         let runner = TaskRunner(requested: threads)
         let step = Step(a: Float(curve.a), b: Float(curve.b), gamma: repulsion, pull: moveTails ? 2 : 1)
-        schedule.withPointers { edges in
+        let start = schedule.start
+        // Each task updates the edges of its own heads only.
+        schedule.edges.withUnsafeMutableBufferPointer { edges in
             for epoch in 0..<epochs {
                 if moveTails { snapshot.update(from: heads, count: 2 * tailCount) }
                 let n = Float(epoch)
@@ -71,17 +73,17 @@ struct LayoutOptimizer {
                     var random = SeededGenerator(seed: seed, stream: UInt64(epoch) << 32 | UInt64(task))
                     for v in first..<end {
                         let h = heads + 2 * v
-                        for e in edges.start[v]..<edges.start[v + 1] where edges.next[e] <= n {
-                            step.attract(h, reads + 2 * Int(edges.tail[e]), alpha: alpha)
-                            edges.next[e] += edges.period[e]
-                            let negatives = max(0, Int((n - edges.nextNegative[e]) / edges.negativePeriod[e]))
+                        for e in start[v]..<start[v + 1] where edges[e].next <= n {
+                            step.attract(h, reads + 2 * Int(edges[e].tail), alpha: alpha)
+                            edges[e].next += edges[e].period
+                            let negatives = max(0, Int((n - edges[e].nextNegative) / edges[e].negativePeriod))
                             for _ in 0..<negatives {
                                 let other = random.below(tailCount)
                                 // A layout's own point is no negative sample of itself.
                                 if moveTails && other == v { continue }
                                 step.repel(h, reads + 2 * other, alpha: alpha)
                             }
-                            edges.nextNegative[e] += Float(negatives) * edges.negativePeriod[e]
+                            edges[e].nextNegative += Float(negatives) * edges[e].negativePeriod
                         }
                     }
                 }
@@ -133,46 +135,33 @@ private struct Step {
 
 /// The sampled edges grouped by head (CSR), with when each is next sampled and next draws negative samples.
 private struct EdgeSchedule {
+    /// One sampled edge: its tail, sampling period, and the epochs of its next sample and next negative samples.
+    struct Edge {
+        let tail: Int32
+        let period: Float
+        var next: Float
+        let negativePeriod: Float
+        var nextNegative: Float
+    }
+
     /// Edges of head v: start[v] ..< start[v + 1].
-    var start: [Int]
-    var tail: [Int32]
-    var period: [Float]
-    var next: [Float]
-    var negativePeriod: [Float]
-    var nextNegative: [Float]
+    let start: [Int]
+    var edges: [Edge]
 
     /// Keeps the edges sampled at least once in `epochs` (weight >= maxWeight / epochs), in the graph's order.
     init(graph: FuzzyGraph, maxWeight: Float, epochs: Int, negativeRate: Float) {
         let floor = maxWeight / Float(epochs)
-        start = [Int](repeating: 0, count: graph.vertexCount + 1)
-        tail = []; period = []
+        var start = [Int](repeating: 0, count: graph.vertexCount + 1)
+        var edges: [Edge] = []
         for e in graph.weights.indices where graph.weights[e] >= floor {
             start[Int(graph.heads[e]) + 1] += 1
-            tail.append(graph.tails[e])
-            period.append(maxWeight / graph.weights[e])
+            let period = maxWeight / graph.weights[e]
+            let negativePeriod = negativeRate > 0 ? period / negativeRate : .infinity
+            edges.append(Edge(tail: graph.tails[e], period: period, next: period, negativePeriod: negativePeriod,
+                              nextNegative: negativePeriod))
         }
         for v in 0..<graph.vertexCount { start[v + 1] += start[v] }
-        next = period
-        negativePeriod = period.map { negativeRate > 0 ? $0 / negativeRate : .infinity }
-        nextNegative = negativePeriod
-    }
-
-    /// Raw views for the epochs' tasks: each task writes the `next` and `nextNegative` entries of its own heads.
-    struct Pointers: @unchecked Sendable {
-        let start: UnsafePointer<Int>, tail: UnsafePointer<Int32>, period: UnsafePointer<Float>
-        let negativePeriod: UnsafePointer<Float>
-        let next: UnsafeMutablePointer<Float>, nextNegative: UnsafeMutablePointer<Float>
-    }
-
-    mutating func withPointers(_ body: (Pointers) -> Void) {
-        start.withUnsafeBufferPointer { s in
-        tail.withUnsafeBufferPointer { t in
-        period.withUnsafeBufferPointer { p in
-        negativePeriod.withUnsafeBufferPointer { np in
-        next.withUnsafeMutableBufferPointer { x in
-        nextNegative.withUnsafeMutableBufferPointer { xn in
-            body(Pointers(start: s.baseAddress!, tail: t.baseAddress!, period: p.baseAddress!,
-                          negativePeriod: np.baseAddress!, next: x.baseAddress!, nextNegative: xn.baseAddress!))
-        }}}}}}
+        self.start = start
+        self.edges = edges
     }
 }
