@@ -27,7 +27,7 @@ struct BenchCommand: ParsableCommand {
             --map-cells N also benchmarks reference mapping: the last fit becomes a reference model (with the \
             simulated cell types as labels), N of its cells are streamed as a new batch through the streaming \
             mapper in --map-chunk-cell chunks on one thread (cells per CPU second), and labels are transferred \
-            to them by the exact kNN index (build and search timed apart).
+            to them by the exact kNN index (build and search timed apart); the search is then repeated as harmonyd does it, one request at a time on one thread: per --map-chunk chunk and per single cell (CPU microseconds a cell).
 
             Examples:
               harmony bench --cells 100000 --dims 30 --batches 4
@@ -208,8 +208,23 @@ struct BenchCommand: ParsableCommand {
         let searchClock = Stopwatch()
         _ = try transfer.predict(corrected: Matrix(rows: mapCells, cols: dims, values: corrected), assignments: nil)
         let searchSeconds = searchClock.elapsed
+        // As harmonyd searches: one request's cells at a time (the --map-chunk chunks, and single cells) on one
+        // thread, in CPU time of this thread, against an index over the same reference cells.
+        let index = NearestNeighborIndex(points: fit.corrected)
+        func searchCPU(chunk: Int, cells: Int) -> Double {
+            let start = threadCPUSeconds()
+            for first in stride(from: 0, to: cells, by: chunk) {
+                _ = index.search(Matrix(rows: min(chunk, cells - first), cols: dims,
+                                        values: Array(corrected[(first * dims)..<(min(cells, first + chunk) * dims)])),
+                                 k: transfer.k, threads: 1)
+            }
+            return (threadCPUSeconds() - start) / Double(cells) * 1e6
+        }
+        let chunkMicros = searchCPU(chunk: mapChunk, cells: mapCells)
+        let singleMicros = searchCPU(chunk: 1, cells: min(mapCells, 2_000))
         return [("model_build_seconds", buildSeconds), ("map_cpu_seconds", cpu), ("map_wall_seconds", wall),
                 ("map_cells_per_cpu_second", Double(mapCells) / cpu), ("knn_index_build_seconds", indexSeconds),
-                ("knn_search_seconds", searchSeconds)]
+                ("knn_search_seconds", searchSeconds), ("knn_cpu_us_per_cell_in_chunks", chunkMicros),
+                ("knn_cpu_us_per_single_cell", singleMicros)]
     }
 }

@@ -110,6 +110,14 @@ final class MappingDistanceTests: XCTestCase {
         }
         XCTAssertLessThan(worst, 1e-5, "largest relative difference from numpy")
         print("mapping distance vs numpy: largest relative difference \(worst)")
+        // Requests of one and three cells (a daemon's; they take the DGEMV path) give the same distances.
+        for (start, count) in [(0, 1), (37, 1), (398, 1), (100, 3), (250, 7)] {
+            let rows = start..<(start + count)
+            let part = distance.distances(cells: z.selectingRows(rows), assignments: rq.selectingRows(rows))
+            for (j, i) in rows.enumerated() {
+                XCTAssertEqual(part[j], got[i], accuracy: 1e-10 * got[i], "cell \(i) in a request of \(count)")
+            }
+        }
     }
 
     /// A cluster whose cells lie on a line (rank-1 covariance) gets a ridge and finite distances; the

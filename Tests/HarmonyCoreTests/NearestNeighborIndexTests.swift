@@ -112,10 +112,12 @@ final class NearestNeighborIndexTests: XCTestCase {
     }
 
     /// The dot-product kernel against Double sums, for row counts around its block of four and list sizes
-    /// around its width of eight (dimension-major points, as the index stores them).
+    /// around its widths (eight; sixteen for four rows; sixty-four for a row alone), dimension-major points as the
+    /// index stores them.
     func testDotProductKernelMatchesDoubleSums() {
         var rng = QueryStateTests.SplitMix(state: 11)
-        for (rows, size, d) in [(1, 1, 3), (3, 7, 30), (4, 8, 30), (5, 17, 8), (9, 40, 1)] {
+        for (rows, size, d) in [(1, 1, 3), (3, 7, 30), (4, 8, 30), (5, 17, 8), (9, 40, 1), (4, 15, 30), (4, 16, 30),
+                                (8, 33, 20), (1, 63, 30), (1, 64, 30), (2, 137, 30), (7, 200, 5)] {
             let block = QueryStateTests.randomCells(rows, d: d, rng: &rng).values
             let points = QueryStateTests.randomCells(d, d: size, rng: &rng).values
             var out = [Float](repeating: .nan, count: rows * size)

@@ -42,6 +42,16 @@ enum BLAS {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// y (n) = A^T x + beta * y for a row-major A (k x n, row stride `lda`) and x (k): one row's worth of a
+    /// `dgemm`, without the packing of A that GEMM pays on every call (which dominates when m is 1).
+    @inline(__always)
+    static func dgemvTransposed(k: Int, n: Int, a: UnsafePointer<Double>, lda: Int, x: UnsafePointer<Double>,
+                                beta: Double = 0, y: UnsafeMutablePointer<Double>) {
+        _ = singleThreaded
+        guard n > 0 else { return }
+        cblas_dgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), 1, a, Int32(lda), x, 1, beta, y, 1)
+    }
+
     /// The single-precision counterpart of `dsyrkUpperTransposed`.
     @inline(__always)
     static func ssyrkUpperTransposed(n: Int, k: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,

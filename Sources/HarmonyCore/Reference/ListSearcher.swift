@@ -120,43 +120,102 @@ struct ListSearcher {
 
     /// out[row * size + p] = block[row] . point p, for `rows` query rows (row-major, `dims`) and the `size` points of
     /// one list stored dimension-major (`NearestNeighborIndex.points`). Float sums of `dims` products, whose
-    /// rounding the exactness bound covers in any order. Four rows share each load of eight points; the last
-    /// group of rows repeats its last row rather than branch in the inner loop.
+    /// rounding the exactness bound covers in any order and with or without fused multiply-adds.
+    // Speed: each sum is a chain of dependent multiply-adds (latency ~4 cycles, two issued a cycle), so a kernel needs
+    // about eight independent chains to keep the units busy: four rows share each load of sixteen points, and a
+    // leftover row (a single-cell request has one) runs alone over sixty-four points at a time.
     static func dotProducts(_ block: UnsafePointer<Float>, rows: Int, dims d: Int, points: UnsafePointer<Float>,
                             size: Int, into out: UnsafeMutablePointer<Float>) {
-        let wide = size - size % 8
         var row = 0
-        while row < rows {
-            let b0 = block + row * d, b1 = block + min(row + 1, rows - 1) * d
-            let b2 = block + min(row + 2, rows - 1) * d, b3 = block + min(row + 3, rows - 1) * d
-            var p = 0
-            while p < wide {
-                var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-                var column = points + p
-                for j in 0..<d {
-                    let v = UnsafeRawPointer(column).loadUnaligned(as: SIMD8<Float>.self)
-                    a0 += v * b0[j]
-                    a1 += v * b1[j]
-                    a2 += v * b2[j]
-                    a3 += v * b3[j]
-                    column += size
-                }
-                UnsafeMutableRawPointer(out + row * size + p).storeBytes(of: a0, as: SIMD8<Float>.self)
-                if row + 1 < rows { UnsafeMutableRawPointer(out + (row + 1) * size + p).storeBytes(of: a1, as: SIMD8<Float>.self) }
-                if row + 2 < rows { UnsafeMutableRawPointer(out + (row + 2) * size + p).storeBytes(of: a2, as: SIMD8<Float>.self) }
-                if row + 3 < rows { UnsafeMutableRawPointer(out + (row + 3) * size + p).storeBytes(of: a3, as: SIMD8<Float>.self) }
-                p += 8
-            }
-            for r in row..<min(row + 4, rows) {
-                let b = block + r * d
-                for q in wide..<size {
-                    var sum: Float = 0
-                    for j in 0..<d { sum += b[j] * points[j * size + q] }
-                    out[r * size + q] = sum
-                }
-            }
+        while row + 4 <= rows {
+            fourRows(block + row * d, dims: d, points: points, size: size, into: out + row * size)
             row += 4
         }
+        while row < rows {
+            oneRow(block + row * d, dims: d, points: points, size: size, into: out + row * size)
+            row += 1
+        }
+    }
+
+    // Four consecutive query rows of `block` against every point.
+    private static func fourRows(_ b0: UnsafePointer<Float>, dims d: Int, points: UnsafePointer<Float>, size: Int,
+                                 into out: UnsafeMutablePointer<Float>) {
+        let b1 = b0 + d, b2 = b1 + d, b3 = b2 + d
+        var p = 0
+        while p + 16 <= size {
+            var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a10 = SIMD8<Float>(), a11 = SIMD8<Float>()
+            var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a30 = SIMD8<Float>(), a31 = SIMD8<Float>()
+            var column = points + p
+            for j in 0..<d {
+                let v0 = load8(column), v1 = load8(column + 8)
+                let s0 = SIMD8(repeating: b0[j]), s1 = SIMD8(repeating: b1[j])
+                let s2 = SIMD8(repeating: b2[j]), s3 = SIMD8(repeating: b3[j])
+                a00 = a00.addingProduct(v0, s0); a01 = a01.addingProduct(v1, s0)
+                a10 = a10.addingProduct(v0, s1); a11 = a11.addingProduct(v1, s1)
+                a20 = a20.addingProduct(v0, s2); a21 = a21.addingProduct(v1, s2)
+                a30 = a30.addingProduct(v0, s3); a31 = a31.addingProduct(v1, s3)
+                column += size
+            }
+            store8(a00, out + p); store8(a01, out + p + 8)
+            store8(a10, out + size + p); store8(a11, out + size + p + 8)
+            store8(a20, out + 2 * size + p); store8(a21, out + 2 * size + p + 8)
+            store8(a30, out + 3 * size + p); store8(a31, out + 3 * size + p + 8)
+            p += 16
+        }
+        for r in 0..<4 { tail(b0 + r * d, dims: d, points: points, size: size, from: p, into: out + r * size) }
+    }
+
+    // One query row against every point.
+    private static func oneRow(_ b: UnsafePointer<Float>, dims d: Int, points: UnsafePointer<Float>, size: Int,
+                               into out: UnsafeMutablePointer<Float>) {
+        var p = 0
+        while p + 64 <= size {
+            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+            var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
+            var column = points + p
+            for j in 0..<d {
+                let s = SIMD8(repeating: b[j])
+                a0 = a0.addingProduct(load8(column), s); a1 = a1.addingProduct(load8(column + 8), s)
+                a2 = a2.addingProduct(load8(column + 16), s); a3 = a3.addingProduct(load8(column + 24), s)
+                a4 = a4.addingProduct(load8(column + 32), s); a5 = a5.addingProduct(load8(column + 40), s)
+                a6 = a6.addingProduct(load8(column + 48), s); a7 = a7.addingProduct(load8(column + 56), s)
+                column += size
+            }
+            store8(a0, out + p); store8(a1, out + p + 8); store8(a2, out + p + 16); store8(a3, out + p + 24)
+            store8(a4, out + p + 32); store8(a5, out + p + 40); store8(a6, out + p + 48); store8(a7, out + p + 56)
+            p += 64
+        }
+        tail(b, dims: d, points: points, size: size, from: p, into: out)
+    }
+
+    // Points `from` ..< size for one row: eight at a time, then one at a time.
+    private static func tail(_ b: UnsafePointer<Float>, dims d: Int, points: UnsafePointer<Float>, size: Int, from: Int,
+                             into out: UnsafeMutablePointer<Float>) {
+        var p = from
+        while p + 8 <= size {
+            var a = SIMD8<Float>()
+            var column = points + p
+            for j in 0..<d {
+                a = a.addingProduct(load8(column), SIMD8(repeating: b[j]))
+                column += size
+            }
+            store8(a, out + p)
+            p += 8
+        }
+        while p < size {
+            var sum: Float = 0
+            for j in 0..<d { sum = sum.addingProduct(b[j], points[j * size + p]) }
+            out[p] = sum
+            p += 1
+        }
+    }
+
+    @inline(__always) private static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always) private static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
     /// Exact Double distances for the kept candidates; the k best by (distance, index). A query whose answer the

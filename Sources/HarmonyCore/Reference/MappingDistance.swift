@@ -39,6 +39,9 @@ public struct MappingDistance: Sendable {
 
     /// Cells per DGEMM block (a block's monomials and distances stay a few hundred KB).
     static let block = 128
+    /// Blocks of fewer cells (a daemon's single-cell request, a request's last cells) go row by row through DGEMV:
+    /// DGEMM would pack all K x monomials coefficients (400 KB at d 30, K 100) for them on every call.
+    static let smallBlock = 8
 
     /// Factors the covariances of `spread`.
     public init(spread: ClusterSpread) {
@@ -95,8 +98,9 @@ public struct MappingDistance: Sendable {
                      "cells \(cells.rows) x \(cells.cols) and R \(r.rows) x \(r.cols) do not fit K \(clusterCount), d \(dimension)")
         let n = cells.rows, d = dimension, k = clusterCount, width = monomialCount
         var out = [Double](repeating: 0, count: n)
-        var monomials = [Double](repeating: 0, count: Self.block * width)
-        var squared = [Double](repeating: 0, count: Self.block * k)
+        let rows = min(Self.block, n)
+        var monomials = [Double](repeating: 0, count: rows * width)
+        var squared = [Double](repeating: 0, count: rows * k)
         var z = [Double](repeating: 0, count: d)
         for start in stride(from: 0, to: n, by: Self.block) {
             let m = min(Self.block, n - start)
@@ -108,8 +112,19 @@ public struct MappingDistance: Sendable {
                 }
                 for a in 0..<d { monomials[e + a] = z[a] }
             }
-            BLAS.dgemm(m: m, n: k, k: width, a: monomials, lda: width, b: coefficients, ldb: k, beta: 0,
-                       c: &squared, ldc: k)
+            if m >= Self.smallBlock {
+                BLAS.dgemm(m: m, n: k, k: width, a: monomials, lda: width, b: coefficients, ldb: k, beta: 0,
+                           c: &squared, ldc: k)
+            } else {
+                monomials.withUnsafeBufferPointer { mb in
+                    squared.withUnsafeMutableBufferPointer { sb in
+                        for row in 0..<m {
+                            BLAS.dgemvTransposed(k: width, n: k, a: coefficients, lda: k, x: mb.baseAddress! + row * width,
+                                                 y: sb.baseAddress! + row * k)
+                        }
+                    }
+                }
+            }
             for row in 0..<m {
                 let i = start + row
                 var total = 0.0
