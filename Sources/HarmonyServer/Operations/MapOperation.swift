@@ -10,6 +10,10 @@
 //   4. Map: the operation queued on the batch in step 2 waits for step 3, then borrows the batch's streaming state
 //      (`StateLoan`), maps the new cells onto it (their immediate correction) and corrects the already-held ones
 //      with the state after that; inline for small requests, on the pool for large ones.
+//      A small request is mapped AHEAD, while its record is being synced, on the assumption that all its cells
+//      are new: the state stays lent to the operation and the reply is held, so nothing is visible yet. Once
+//      durable, the reply goes out if the assumption held; otherwise (a failed write, cells already held) the
+//      state is restored as it was lent and step 4 runs as above. The sync and the mapping then overlap.
 //   5. Reply, and `done()` lets the batch's next operation run. Every path ends in exactly one reply and one
 //      `done()`.
 import HarmonyCore
@@ -28,6 +32,9 @@ final class DurableOutcome {
             waiter(outcome)
         }
     }
+
+    /// Whether the outcome is known.
+    var isResolved: Bool { result != nil }
 
     /// Runs `body` with the outcome, now or once it is known.
     func whenResolved(_ body: @escaping (Result<QueryBatch.Acceptance, Error>) -> Void) {
@@ -51,7 +58,8 @@ struct MapOperation {
         let batch = server.table.batch(named: request.batch)
         let outcome = log(for: batch)
         batch.enqueue { done in
-            outcome.whenResolved { result in mapOnceDurable(result, batch: batch, done: done) }
+            let ahead = outcome.isResolved ? nil : mapAhead(on: batch)
+            outcome.whenResolved { result in mapOnceDurable(result, batch: batch, ahead: ahead, done: done) }
         }
     }
 
@@ -110,9 +118,40 @@ struct MapOperation {
         return outcome
     }
 
-    // Step 4, in the batch's queue once the record's outcome is known.
-    private func mapOnceDurable(_ result: Result<QueryBatch.Acceptance, Error>, batch: QueryBatch,
+    /// A small request's mapping, done while its record was being made durable (step 4 ahead).
+    private struct MappedAhead {
+        /// The state lent to the operation, and what the mapping made of it.
+        let loan: StateLoan
+        let outcome: BatchMapping.Outcome
+        /// The batch's cells processed into its state before this request.
+        let prior: Int
+    }
+
+    // Step 4 ahead of step 3, for a request small enough to map inline (nil for a larger one), assuming every cell
+    // is new; it runs at the head of the batch's queue, so no other operation can touch the state meanwhile.
+    private func mapAhead(on batch: QueryBatch) -> MappedAhead? {
+        let n = request.cellCount, model = server.models.current
+        let rebuilds = batch.state == nil || batch.stateVersion != model.version
+        guard n + (rebuilds ? batch.statedCells : 0) <= server.configuration.inlineCellLimit else { return nil }
+        let input = BatchMapping.MapInput(values: request.values, count: n, newRows: Array(0..<n), duplicateRows: [],
+                                          duplicateValues: [], request: type, version: reply.version)
+        let loan = StateLoan(taking: batch, server: server)
+        return MappedAhead(loan: loan, outcome: Self.job(input, loan: loan, reply: reply)(), prior: batch.statedCells)
+    }
+
+    // Step 4, in the batch's queue once the record's outcome is known: the reply mapped ahead if it still holds.
+    private func mapOnceDurable(_ result: Result<QueryBatch.Acceptance, Error>, batch: QueryBatch, ahead: MappedAhead?,
                                 done: @escaping () -> Void) {
+        if let ahead {
+            if case .success(let acceptance) = result, acceptance.duplicates.isEmpty,
+               acceptance.newRows.count == request.cellCount {
+                ahead.loan.giveBack(ahead.outcome.state, server: server)
+                batch.statedCells = ahead.prior + request.cellCount
+                server.send(reply, ahead.outcome.frame)
+                return done()
+            }
+            ahead.loan.restore(server: server)
+        }
         switch result {
         case .failure(let error):
             server.fail(reply, .internal, "the cells could not be made durable, so none of them was kept: \(error)")
@@ -134,17 +173,23 @@ struct MapOperation {
                     reply: PendingReply, done: @escaping () -> Void) {
         let loan = StateLoan(taking: batch, server: server)
         let prior = batch.statedCells
-        let history = loan.rebuilds ? batch.chunks : []
-        let work = { BatchMapping.map(input, batch: batch.name, requestID: reply.requestID, state: loan.state,
-                                      builtFor: loan.builtFor, history: history, historyCells: prior,
-                                      model: loan.model) }
         let inline = input.count + (loan.rebuilds ? prior : 0) <= server.configuration.inlineCellLimit
-        server.perform(work, inline: inline) { outcome in
+        server.perform(job(input, loan: loan, reply: reply), inline: inline) { outcome in
             loan.giveBack(outcome.state, server: server)
             // A failed job leaves no state; the next operation rebuilds it from all processed cells.
             if !input.transient { batch.statedCells = prior + input.newRows.count }
             server.send(reply, outcome.frame)
             done()
         }
+    }
+
+    // The mapping of `input` against the lent state (rebuilt from the batch's processed cells when the loan
+    // carries none for its model), as a job that only captures values.
+    private static func job(_ input: BatchMapping.MapInput, loan: StateLoan,
+                            reply: PendingReply) -> () -> BatchMapping.Outcome {
+        let batch = loan.batch, prior = batch.statedCells
+        let history = loan.rebuilds ? batch.chunks : []
+        return { BatchMapping.map(input, batch: batch.name, requestID: reply.requestID, state: loan.state,
+                                  builtFor: loan.builtFor, history: history, historyCells: prior, model: loan.model) }
     }
 }

@@ -28,6 +28,13 @@ struct StateLoan {
     /// Whether the job rebuilds the state from the batch's cells (none was kept, or it is for an older model).
     var rebuilds: Bool { state == nil || builtFor != model.version }
 
+    /// Gives the state back as it was taken (a mapping done ahead that is not used).
+    func restore(server: HarmonyServer) {
+        batch.state = state
+        batch.stateVersion = builtFor
+        server.keepState(of: batch)
+    }
+
     /// Gives the job's resulting state back to the batch (nil after a failure) and marks it recently used.
     func giveBack(_ outcome: QueryState?, server: HarmonyServer) {
         batch.state = outcome
