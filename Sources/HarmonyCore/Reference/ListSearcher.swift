@@ -357,6 +357,8 @@ private struct Candidates {
     let keep: Int
     /// The largest distance kept (infinity until `keep` candidates were offered).
     private var threshold: Float
+    /// Bit `lane` in lane `lane`: summing the selected lanes gives a mask of them.
+    private static let laneBits = SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128)
 
     init(distances: UnsafeMutablePointer<Float>, ids: UnsafeMutablePointer<Int32>, keep: Int) {
         self.distances = distances
@@ -378,8 +380,14 @@ private struct Candidates {
             let nbv = UnsafeRawPointer(nb + p).loadUnaligned(as: SIMD8<Float>.self)
             let dv = UnsafeRawPointer(dots + p).loadUnaligned(as: SIMD8<Float>.self)
             let dist = qnv + nbv - 2 * dv
-            if any(dist .<= SIMD8<Float>(repeating: threshold)) {
-                for lane in 0..<8 { offer(list.ids[p + lane], dist[lane]) }
+            // Only the lanes within the threshold as it stood are offered (lowest first, as the scalar order);
+            // `offer` checks each against the threshold as it tightens.
+            var lanes = Self.laneBits.replacing(with: 0, where: .!(dist .<= SIMD8<Float>(repeating: threshold)))
+                .wrappedSum()
+            while lanes != 0 {
+                let lane = lanes.trailingZeroBitCount
+                offer(list.ids[p + lane], dist[lane])
+                lanes &= lanes - 1
             }
             p += 8
         }
