@@ -108,6 +108,19 @@ final class KMeansStartTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(worstScalar, 0)
     }
 
+    /// The race's integer-to-float conversion is exact on its whole range.
+    func testUniformConversionIsExact() {
+        var wrong = 0
+        var x: UInt32 = 1
+        while x <= 1 << 24 {
+            let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7) &+ x
+            let converted = KMeansStart.float(lanes)
+            for lane in 0..<8 where lanes[lane] <= 1 << 24 && converted[lane] != Float(lanes[lane]) { wrong += 1 }
+            x += 8
+        }
+        XCTAssertEqual(wrong, 0)
+    }
+
     /// The seeds equal a plain race: per anchor j, the smallest key -ln v / delta over all cells with v from
     /// stream (j x tasks + task) in cell order, dots as scalar fused multiply-add chains, an already chosen cell
     /// rescanned without the chosen ones.

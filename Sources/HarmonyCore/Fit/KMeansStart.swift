@@ -36,6 +36,17 @@ enum KMeansStart {
     /// Cells per sub-block of the race: 256 x 104 dots (104 KB at K = 100) stay in cache.
     static let raceRows = 256
 
+    /// Float(x) for x in 1...2^24, exactly (x - 1 = hi 2^12 + lo, each part converted by the 2^23 exponent
+    /// trick): SIMD8's integer-to-float initialisers are out-of-line generic calls.
+    @inline(__always)
+    static func float(_ x: SIMD8<UInt32>) -> SIMD8<Float> {
+        let magic = SIMD8<UInt32>(repeating: 0x4B00_0000), shift = SIMD8<Float>(repeating: 0x1p23)
+        let r = x &- 1
+        let hi = unsafeBitCast((r &>> 12) | magic, to: SIMD8<Float>.self) - shift
+        let lo = unsafeBitCast((r & 0xFFF) | magic, to: SIMD8<Float>.self) - shift
+        return hi * 4096 + lo + 1
+    }
+
     /// K unit centroids (K x d row-major) for unit rows `zcos` (N x d; with a `shard`, its cells' rows only).
     static func centroids(zcos local: UnsafePointer<Float>, cells n: Int, dims d: Int, clusters kc: Int,
                           rng: inout SeededGenerator, runner: TaskRunner,
@@ -207,7 +218,7 @@ private struct RaceLanes {
         let smallest = SIMD8<Float>(repeating: KMeansStart.smallestLimit)
         for row in 0..<rows {
             let bits = (streams.next() &>> 40) &+ 1
-            let v = SIMD8<Float>(SIMD8<UInt32>(truncatingIfNeeded: bits)) * scale
+            let v = KMeansStart.float(SIMD8<UInt32>(truncatingIfNeeded: bits)) * scale
             let dot = UnsafeRawPointer(dots + row * stride).loadUnaligned(as: SIMD8<Float>.self)
             let gap = two * (one - dot)
             let delta = gap.replacing(with: -gap, where: gap .< 0) + tiny
@@ -217,7 +228,8 @@ private struct RaceLanes {
             let better = key .< best
             best.replace(with: key, where: better)
             bestRow.replace(with: SIMD8<Int32>(repeating: Int32(firstRow + row)), where: better)
-            limit = pointwiseMax(best * slack, smallest)
+            let scaled = best * slack
+            limit = scaled.replacing(with: smallest, where: scaled .< smallest)
         }
         self.streams = streams
         self.best = best

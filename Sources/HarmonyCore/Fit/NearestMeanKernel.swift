@@ -166,10 +166,16 @@ struct NearestMeanKernel: Sendable {
         at.replace(with: k, where: better)
     }
 
-    /// The lowest k among the lanes holding the smallest score.
+    /// The lowest k among the lanes holding the smallest score. Lane minima by halves with compares and blends:
+    /// the generic `min()` and `pointwiseMin` are out-of-line calls.
     @inline(__always)
     private func first(_ best: SIMD8<Float>, _ at: SIMD8<Int32>) -> Int32 {
-        let low = best.min()
-        return at.replacing(with: .max, where: best .!= low).min()
+        let best4 = best.lowHalf.replacing(with: best.highHalf, where: best.highHalf .< best.lowHalf)
+        let best2 = best4.lowHalf.replacing(with: best4.highHalf, where: best4.highHalf .< best4.lowHalf)
+        let low = SIMD8<Float>(repeating: best2[1] < best2[0] ? best2[1] : best2[0])
+        let at8 = at.replacing(with: .max, where: best .!= low)
+        let at4 = at8.lowHalf.replacing(with: at8.highHalf, where: at8.highHalf .< at8.lowHalf)
+        let at2 = at4.lowHalf.replacing(with: at4.highHalf, where: at4.highHalf .< at4.lowHalf)
+        return at2[1] < at2[0] ? at2[1] : at2[0]
     }
 }
