@@ -20,6 +20,79 @@ final class BlockScheduleTests: XCTestCase {
             }
         }
     }
+
+    /// Every cell lands in each block with probability size / N, and two cells share a block with probability
+    /// sum s (s - 1) / (N (N - 1)), whether or not they are in the same segment (small segments here).
+    func testBlocksAreUniformAcrossSegments() {
+        let cells = 200, draws = 4000
+        var schedule = BlockSchedule(cells: cells, segmentCells: 16)
+        var rng = SeededGenerator(seed: 3)
+        var inBlock = [Int](repeating: 0, count: cells * 10)
+        var sameSegment = 0, otherSegments = 0
+        for _ in 0..<draws {
+            schedule.draw(rng: &rng, blockSize: 0.1)
+            XCTAssertEqual(schedule.blockCount, 10)
+            for i in 0..<cells { inBlock[i * 10 + Int(schedule.blockOf[i])] += 1 }
+            if schedule.blockOf[0] == schedule.blockOf[1] { sameSegment += 1 }
+            if schedule.blockOf[0] == schedule.blockOf[150] { otherSegments += 1 }
+        }
+        // Binomial counts: 5 standard deviations.
+        let p = 0.1, sd = (Double(draws) * p * (1 - p)).squareRoot()
+        XCTAssertLessThan(inBlock.map { abs(Double($0) - Double(draws) * p) }.max()!, 5 * sd)
+        let pair = 19.0 / 199, pairSD = (Double(draws) * pair * (1 - pair)).squareRoot()
+        XCTAssertEqual(Double(sameSegment), Double(draws) * pair, accuracy: 5 * pairSD)
+        XCTAssertEqual(Double(otherSegments), Double(draws) * pair, accuracy: 5 * pairSD)
+    }
+
+    /// A rank's blocks do not depend on how the other cells are split: shards of any size, with segments smaller
+    /// than a shard and segments cut by shard edges.
+    func testShardsOfAnySizeSeeTheSameBlocks() {
+        let cells = 10_000
+        var whole = BlockSchedule(cells: cells, segmentCells: 3000)
+        var rng = SeededGenerator(seed: 8)
+        whole.draw(rng: &rng, blockSize: 0.05)
+        for rows in [0..<2048, 2048..<10_000, 4096..<6144, 8192..<10_000] {
+            let shard = CellShard(totalCells: cells, first: rows.lowerBound, count: rows.count, communicator: nil)
+            var part = BlockSchedule(cells: cells, shard: shard, segmentCells: 3000)
+            var same = SeededGenerator(seed: 8)
+            part.draw(rng: &same, blockSize: 0.05)
+            for i in rows { XCTAssertEqual(part.blockOf[i - rows.lowerBound], whole.blockOf[i], "cell \(i)") }
+        }
+    }
+}
+
+/// Hypergeometric draws against the exact law.
+final class HypergeometricTests: XCTestCase {
+    func testSmallCaseFollowsTheExactProbabilities() {
+        let population = 20, marked = 7, draws = 8, samples = 100_000
+        var rng = SeededGenerator(seed: 12)
+        var seen = [Int](repeating: 0, count: draws + 1)
+        for _ in 0..<samples { seen[rng.hypergeometric(population: population, marked: marked, draws: draws)] += 1 }
+        func choose(_ a: Int, _ b: Int) -> Double {
+            b < 0 || b > a ? 0 : (0..<b).reduce(1.0) { $0 * Double(a - $1) / Double($1 + 1) }
+        }
+        for x in 0...draws {
+            let p = choose(marked, x) * choose(population - marked, draws - x) / choose(population, draws)
+            let sd = (Double(samples) * p * (1 - p)).squareRoot()
+            XCTAssertEqual(Double(seen[x]), Double(samples) * p, accuracy: 5 * sd + 0.5, "x = \(x)")
+        }
+    }
+
+    func testLargeCaseHasTheExactMeanAndVariance() {
+        let population = 100_000_000, marked = 5_000_000, draws = 65_536, samples = 2000
+        var rng = SeededGenerator(seed: 13)
+        let xs = (0..<samples).map { _ in Double(rng.hypergeometric(population: population, marked: marked, draws: draws)) }
+        let p = Double(marked) / Double(population), n = Double(draws), total = Double(population)
+        let mean = n * p, variance = n * p * (1 - p) * (total - n) / (total - 1)
+        let sampleMean = xs.reduce(0, +) / Double(samples)
+        let sampleVariance = xs.map { ($0 - sampleMean) * ($0 - sampleMean) }.reduce(0, +) / Double(samples - 1)
+        XCTAssertEqual(sampleMean, mean, accuracy: 5 * (variance / Double(samples)).squareRoot())
+        // The sample variance's standard deviation is about variance sqrt(2 / samples).
+        XCTAssertEqual(sampleVariance, variance, accuracy: 5 * variance * (2 / Double(samples)).squareRoot())
+        XCTAssertEqual(rng.hypergeometric(population: 10, marked: 10, draws: 4), 4)
+        XCTAssertEqual(rng.hypergeometric(population: 10, marked: 0, draws: 4), 0)
+        XCTAssertEqual(rng.hypergeometric(population: 10, marked: 6, draws: 10), 6)
+    }
 }
 
 /// The shards of a distributed fit: runs of 2,048 cells, and each rank's blocks are the whole schedule's blocks

@@ -9,14 +9,18 @@ import Glibc
 //    (24 bits; keys in Float with FastMath.log, which only has to rank them);
 //    the seed point is argmin_i (-ln v_i) / delta_i over cells not already chosen (exponential race: a cell
 //    far from the anchor is chosen with probability proportional to delta_i).
-//    The dots for all anchors come from one sgemm per task; the uniforms of (task t, anchor j) come from their
-//    own stream, so the choice does not depend on the thread count. A collision with an earlier pick (rare)
-//    rescans that anchor with the same streams, excluding chosen cells.
+//    Most cells cannot win: the computed -ln v is never below 1 - v (checked on all 2^24 values of v by
+//    KMeansStartTests), so a cell with 1 - v >= fl(limit delta), limit = max(best (1 + 2^-10), 2^-60) >= best, has
+//    -ln v / delta > best (the 2^-10 covers the roundings of both products; the 2^-60 keeps them normal) and its
+//    key, rounded, is not below best: the logarithm and the division are skipped for it, with the same picks.
+//    The dots come from NearestMeanKernel in sub-blocks of `raceRows` cells; the uniforms
+//    of (task t, anchor j) come from their own stream, so the choice does not depend on the thread count.
+//    A collision with an earlier pick (rare) rescans that anchor with the same streams, excluding chosen cells.
 // 3. 10 Lloyd iterations (nearest mean, ties to the lowest index; means recomputed). An empty cluster takes
 //    the last cell (highest index) of the highest-numbered cluster with at least 2 cells.
-//    One pass over the cells per iteration: each task computes its cells' dot products with the means by sgemm
-//    in sub-blocks small enough to stay in cache, takes each row's argmin there and adds the cell to its new
-//    cluster's sum (Double, per task); the task sums are added in task order.
+//    One pass over the cells per iteration (LloydStep): each task finds its cells' nearest means by
+//    NearestMeanKernel and adds each cell to its new cluster's sum (Double, per task); the task sums are added in
+//    task order.
 // 4. Means scaled to unit length -> Y (K x d).
 // Distributed (CellShard): each rank races and assigns its own cells (its tasks are the single process's tasks
 // and streams); the best seed per anchor is the first rank's best among equal keys (= the first task's), and
@@ -26,6 +30,22 @@ import Glibc
 enum KMeansStart {
     /// Lloyd iterations after seeding.
     static let lloydIterations = 10
+    /// A race candidate is skipped when 1 - v >= max(best slack, smallestLimit) delta (see the file header).
+    static let slack: Float = 1 + 0x1p-10
+    static let smallestLimit: Float = 0x1p-60
+    /// Cells per sub-block of the race: 256 x 104 dots (104 KB at K = 100) stay in cache.
+    static let raceRows = 256
+
+    /// Float(x) for x in 1...2^24, exactly (x - 1 = hi 2^12 + lo, each part converted by the 2^23 exponent
+    /// trick): SIMD8's integer-to-float initialisers are out-of-line generic calls.
+    @inline(__always)
+    static func float(_ x: SIMD8<UInt32>) -> SIMD8<Float> {
+        let magic = SIMD8<UInt32>(repeating: 0x4B00_0000), shift = SIMD8<Float>(repeating: 0x1p23)
+        let r = x &- 1
+        let hi = unsafeBitCast((r &>> 12) | magic, to: SIMD8<Float>.self) - shift
+        let lo = unsafeBitCast((r & 0xFFF) | magic, to: SIMD8<Float>.self) - shift
+        return hi * 4096 + lo + 1
+    }
 
     /// K unit centroids (K x d row-major) for unit rows `zcos` (N x d; with a `shard`, its cells' rows only).
     static func centroids(zcos local: UnsafePointer<Float>, cells n: Int, dims d: Int, clusters kc: Int,
@@ -52,7 +72,7 @@ enum KMeansStart {
     }
 
     /// Step 2: one seed cell per anchor; returns their rows (K x d).
-    private static func seeds(zcos: UnsafePointer<Float>, cells n: Int, dims d: Int, anchors: [Int],
+    static func seeds(zcos: UnsafePointer<Float>, cells n: Int, dims d: Int, anchors: [Int],
                               raceSeed: UInt64, runner: TaskRunner, shard: CellShard) throws -> [Float] {
         let kc = anchors.count
         let anchorRows = shard.shareRows(anchors, dims: d) { zcos + $0 * d }
@@ -82,83 +102,72 @@ enum KMeansStart {
         return shard.shareRows(picks, dims: d) { zcos + $0 * d }
     }
 
-    /// The exponential race for every anchor (or only anchor `only`), skipping `excluded` cells.
+    /// The exponential race for every anchor, or for anchor `only` skipping `excluded` cells.
     private static func race(zcos: UnsafePointer<Float>, cells n: Int, dims d: Int, anchorRows: [Float],
                              raceSeed: UInt64, only: Int?, excluded: Set<Int>, bestKey: inout [Double],
                              bestCell: inout [Int], runner: TaskRunner, shard: CellShard) {
-        let kc = anchorRows.count / d
+        let kc = anchorRows.count / d, kp = NearestMeanKernel.padded(kc)
         let tasks = TaskRunner.taskCount(n)
         // The shard's tasks (its range starts at a task boundary; see CellShard).
         let firstTask = shard.first / TaskRunner.cellsPerTask, localTasks = TaskRunner.taskCount(shard.count)
-        anchorRows.withUnsafeBufferPointer { aBuf in
-            bestKey.withUnsafeMutableBufferPointer { keyBuf in
-                bestCell.withUnsafeMutableBufferPointer { cellBuf in
-                    let a = aBuf.baseAddress!, keys = keyBuf.baseAddress!, cellsOut = cellBuf.baseAddress!
-                    runner.run(localTasks) { local in
-                        let t = firstTask + local
-                        let start = t * TaskRunner.cellsPerTask, end = min(n, start + TaskRunner.cellsPerTask)
-                        let len = end - start
-                        let dots = UnsafeMutablePointer<Float>.allocate(capacity: len * kc)
-                        defer { dots.deallocate() }
-                        BLAS.sgemm(transB: true, m: len, n: kc, k: d, a: zcos + start * d, lda: d, b: a, ldb: d,
-                                   c: dots, ldc: kc)
-                        var first = 0
-                        if only == nil && excluded.isEmpty {
-                            // Eight anchors at a time, one stream per SIMD lane (same draws, same keys).
-                            while first + 8 <= kc {
-                                let best = raceEight(dots: dots, rows: len, stride: kc, anchor: first,
-                                                     raceSeed: raceSeed, streamBase: first * tasks + t, streamStep: tasks)
-                                for lane in 0..<8 {
-                                    keys[t * kc + first + lane] = Double(best.keys[lane])
-                                    cellsOut[t * kc + first + lane] = best.rows[lane] < 0 ? -1 : start + Int(best.rows[lane])
-                                }
-                                first += 8
-                            }
-                        }
-                        for j in first..<kc where only == nil || only == j {
-                            var stream = SeededGenerator(seed: raceSeed, stream: UInt64(j * tasks + t))
-                            var best = Float.infinity, bestIndex = -1
+        let kernel = NearestMeanKernel(means: anchorRows, dims: d, clusters: kc)
+        bestKey.withUnsafeMutableBufferPointer { keyBuf in
+            bestCell.withUnsafeMutableBufferPointer { cellBuf in
+                let keys = keyBuf.baseAddress!, cellsOut = cellBuf.baseAddress!
+                runner.run(localTasks) { local in
+                    let t = firstTask + local
+                    let start = t * TaskRunner.cellsPerTask, end = min(n, start + TaskRunner.cellsPerTask)
+                    let dots = UnsafeMutablePointer<Float>.allocate(capacity: KMeansStart.raceRows * kp)
+                    defer { dots.deallocate() }
+                    if let j = only {
+                        var stream = SeededGenerator(seed: raceSeed, stream: UInt64(j * tasks + t))
+                        var best = Float.infinity, bestIndex = -1, limit = Float.infinity
+                        var block = start
+                        while block < end {
+                            let len = min(KMeansStart.raceRows, end - block)
+                            kernel.dots(rows: zcos + block * d, count: len, into: dots)
                             for row in 0..<len {
                                 // A uniform in (0, 1] with 24 random bits; -ln v is an exponential variate.
                                 let v = Float((stream.next() >> 40) + 1) * 0x1.0p-24
-                                let i = start + row
+                                let i = block + row
                                 if !excluded.isEmpty && excluded.contains(i) { continue }
-                                let delta = abs(2 * (1 - dots[row * kc + j])) + 1e-10
+                                let delta = abs(2 * (1 - dots[row * kp + j])) + 1e-10
+                                if 1 - v >= limit * delta { continue }
                                 let key = -FastMath.log(v) / delta
-                                if key < best { best = key; bestIndex = i }
+                                if key < best {
+                                    best = key
+                                    bestIndex = i
+                                    limit = max(best * KMeansStart.slack, KMeansStart.smallestLimit)
+                                }
                             }
-                            keys[t * kc + j] = Double(best)
-                            cellsOut[t * kc + j] = bestIndex
+                            block += len
                         }
+                        keys[t * kc + j] = Double(best)
+                        cellsOut[t * kc + j] = bestIndex
+                        return
+                    }
+                    // Eight anchors per lane group, lane l of group g drawing from stream (8 g + l) tasks + t:
+                    // the scalar race's draws and keys (lanes past K only pad the last group).
+                    var groups = (0..<(kp / 8)).map {
+                        RaceLanes(seed: raceSeed, firstStream: UInt64($0 * 8 * tasks + t), step: UInt64(tasks))
+                    }
+                    var block = start
+                    while block < end {
+                        let len = min(KMeansStart.raceRows, end - block)
+                        kernel.dots(rows: zcos + block * d, count: len, into: dots)
+                        for g in groups.indices {
+                            groups[g].run(dots: dots + 8 * g, rows: len, stride: kp, firstRow: block - start)
+                        }
+                        block += len
+                    }
+                    for j in 0..<kc {
+                        let lanes = groups[j / 8], lane = j % 8
+                        keys[t * kc + j] = Double(lanes.best[lane])
+                        cellsOut[t * kc + j] = lanes.bestRow[lane] < 0 ? -1 : start + Int(lanes.bestRow[lane])
                     }
                 }
             }
         }
-    }
-
-    /// The race of anchors anchor..<anchor + 8 over `rows` rows of dots (row stride `stride`), lane l drawing
-    /// from stream streamBase + l * streamStep: the scalar loop's arithmetic, lane by lane. Returns each lane's
-    /// smallest key and its row (-1 if none).
-    private static func raceEight(dots: UnsafePointer<Float>, rows: Int, stride: Int, anchor: Int, raceSeed: UInt64,
-                                  streamBase: Int, streamStep: Int) -> (keys: SIMD8<Float>, rows: SIMD8<Int32>) {
-        var streams = SeededLanes8(seed: raceSeed, firstStream: UInt64(streamBase),
-                                             step: UInt64(streamStep))
-        var best = SIMD8<Float>(repeating: .infinity)
-        var bestRow = SIMD8<Int32>(repeating: -1)
-        let scale = SIMD8<Float>(repeating: 0x1.0p-24), one = SIMD8<Float>(repeating: 1)
-        let two = SIMD8<Float>(repeating: 2), tiny = SIMD8<Float>(repeating: 1e-10)
-        for row in 0..<rows {
-            let bits = (streams.next() &>> 40) &+ 1
-            let v = SIMD8<Float>(SIMD8<UInt32>(truncatingIfNeeded: bits)) * scale
-            let dot = UnsafeRawPointer(dots + row * stride + anchor).loadUnaligned(as: SIMD8<Float>.self)
-            let gap = two * (one - dot)
-            let delta = gap.replacing(with: -gap, where: gap .< 0) + tiny
-            let key = -FastMath.log(v) / delta
-            let better = key .< best
-            best.replace(with: key, where: better)
-            bestRow.replace(with: SIMD8<Int32>(repeating: Int32(row)), where: better)
-        }
-        return (best, bestRow)
     }
 
     /// Per anchor j in `anchors`, the cell with the smallest key over tasks (ties: earliest task, i.e. lowest
@@ -183,5 +192,48 @@ enum KMeansStart {
             }
             return pick
         }
+    }
+}
+
+/// The race of eight anchors over a task's rows, one stream per lane: the scalar race's arithmetic, lane by lane.
+private struct RaceLanes {
+    private var streams: SeededLanes8
+    /// Each lane's smallest key and its row in the task (-1 if none).
+    private(set) var best = SIMD8<Float>(repeating: .infinity)
+    private(set) var bestRow = SIMD8<Int32>(repeating: -1)
+    /// max(best slack, smallestLimit): rows where 1 - v >= limit delta in every lane cannot win (file header).
+    private var limit = SIMD8<Float>(repeating: .infinity)
+
+    init(seed: UInt64, firstStream: UInt64, step: UInt64) {
+        streams = SeededLanes8(seed: seed, firstStream: firstStream, step: step)
+    }
+
+    /// The next `rows` rows of the task (the first being row `firstRow`), their dots with the eight anchors at
+    /// `dots` (row stride `stride`).
+    mutating func run(dots: UnsafePointer<Float>, rows: Int, stride: Int, firstRow: Int) {
+        var streams = self.streams, best = self.best, bestRow = self.bestRow, limit = self.limit
+        let scale = SIMD8<Float>(repeating: 0x1.0p-24), one = SIMD8<Float>(repeating: 1)
+        let two = SIMD8<Float>(repeating: 2), tiny = SIMD8<Float>(repeating: 1e-10)
+        let slack = SIMD8<Float>(repeating: KMeansStart.slack)
+        let smallest = SIMD8<Float>(repeating: KMeansStart.smallestLimit)
+        for row in 0..<rows {
+            let bits = (streams.next() &>> 40) &+ 1
+            let v = KMeansStart.float(SIMD8<UInt32>(truncatingIfNeeded: bits)) * scale
+            let dot = UnsafeRawPointer(dots + row * stride).loadUnaligned(as: SIMD8<Float>.self)
+            let gap = two * (one - dot)
+            let delta = gap.replacing(with: -gap, where: gap .< 0) + tiny
+            // No lane can win in most rows (see the file header).
+            guard any(one - v .< limit * delta) else { continue }
+            let key = -FastMath.log(v) / delta
+            let better = key .< best
+            best.replace(with: key, where: better)
+            bestRow.replace(with: SIMD8<Int32>(repeating: Int32(firstRow + row)), where: better)
+            let scaled = best * slack
+            limit = scaled.replacing(with: smallest, where: scaled .< smallest)
+        }
+        self.streams = streams
+        self.best = best
+        self.bestRow = bestRow
+        self.limit = limit
     }
 }

@@ -4,18 +4,15 @@ import Glibc
 
 // One Lloyd iteration of the k-means start (KMeansStart, step 3) as a single pass over the cells.
 //
-// Per fixed task of `TaskRunner.cellsPerTask` cells: sub-blocks of `rowsPerBlock` cells get their scores
-// |mu_k|^2 - 2 z . mu_k from one sgemm into a buffer that stays in L1/L2, each cell's nearest mean is the
-// smallest score (ties to the lowest k), and its row is added in Double to the task's sums of that cluster.
+// Per fixed task of `TaskRunner.cellsPerTask` cells: NearestMeanKernel finds each cell's nearest mean (ties to
+// the lowest k) without writing a score matrix, then each cell's row is added in Double to the task's sums of its
+// cluster while the task's rows are still in cache.
 // Task sums are added in task order, so the means do not depend on the thread count.
 // Distributed (CellShard): a rank runs its own tasks and adds their sums in task order; the ranks' sums are then
 // added in rank order.
 
 /// Assignment and mean update of one Lloyd iteration, with its buffers kept between iterations.
 struct LloydStep {
-    /// Cells per sgemm sub-block: 256 x K scores (100 KB at K = 100) stay in cache for the argmin.
-    static let rowsPerBlock = 256
-
     let cells: Int
     let dims: Int
     let clusters: Int
@@ -43,78 +40,29 @@ struct LloydStep {
     /// least 2 cells. `zcos` is addressed by global cell index (only the shard's rows are read).
     mutating func run(zcos: UnsafePointer<Float>, means: [Float], runner: TaskRunner) throws -> [Float] {
         let d = dims, kc = clusters, first = shard.first
-        var norms = [Float](repeating: 0, count: kc)
-        for k in 0..<kc { for j in 0..<d { norms[k] += means[k * d + j] * means[k * d + j] } }
-        means.withUnsafeBufferPointer { mBuf in
-          norms.withUnsafeBufferPointer { normBuf in
-            assignment.withUnsafeMutableBufferPointer { outBuf in
-              partialSums.withUnsafeMutableBufferPointer { sumBuf in
-                partialCounts.withUnsafeMutableBufferPointer { countBuf in
-                    // `out` by global cell index, like `zcos`.
-                    let m = mBuf.baseAddress!, norm = normBuf.baseAddress!, out = outBuf.baseAddress! - first
-                    let sumsAll = sumBuf.baseAddress!, countsAll = countBuf.baseAddress!
-                    runner.runRanges(shard.count) { t, localStart, localEnd in
-                        let start = first + localStart, end = first + localEnd
-                        let sums = sumsAll + t * kc * d, counts = countsAll + t * kc
-                        sums.update(repeating: 0, count: kc * d)
-                        counts.update(repeating: 0, count: kc)
-                        let scores = UnsafeMutablePointer<Float>.allocate(capacity: LloydStep.rowsPerBlock * kc)
-                        defer { scores.deallocate() }
-                        var block = start
-                        while block < end {
-                            let len = min(LloydStep.rowsPerBlock, end - block)
-                            BLAS.sgemm(transB: true, m: len, n: kc, k: d, a: zcos + block * d, lda: d, b: m, ldb: d,
-                                       c: scores, ldc: kc)
-                            for row in 0..<len {
-                                let best = LloydStep.nearest(scores + row * kc, norms: norm, clusters: kc)
-                                let i = block + row
-                                out[i] = Int32(best)
-                                counts[best] += 1
-                                LloydStep.add(zcos + i * d, to: sums + best * d, count: d)
-                            }
-                            block += len
-                        }
+        let kernel = NearestMeanKernel(means: means, dims: d, clusters: kc)
+        assignment.withUnsafeMutableBufferPointer { outBuf in
+          partialSums.withUnsafeMutableBufferPointer { sumBuf in
+            partialCounts.withUnsafeMutableBufferPointer { countBuf in
+                // `out` by global cell index, like `zcos`.
+                let out = outBuf.baseAddress! - first
+                let sumsAll = sumBuf.baseAddress!, countsAll = countBuf.baseAddress!
+                runner.runRanges(shard.count) { t, localStart, localEnd in
+                    let start = first + localStart, end = first + localEnd
+                    let sums = sumsAll + t * kc * d, counts = countsAll + t * kc
+                    sums.update(repeating: 0, count: kc * d)
+                    counts.update(repeating: 0, count: kc)
+                    kernel.nearest(rows: zcos + start * d, count: end - start, into: out + start)
+                    for i in start..<end {
+                        let best = Int(out[i])
+                        counts[best] += 1
+                        LloydStep.add(zcos + i * d, to: sums + best * d, count: d)
                     }
                 }
-              }
             }
           }
         }
         return try clusterMeans(zcos: zcos)
-    }
-
-    /// argmin_k norms_k - 2 dots_k over one row of dots (ties to the lowest k); the row is overwritten with
-    /// the scores.
-    @inline(__always)
-    static func nearest(_ line: UnsafeMutablePointer<Float>, norms norm: UnsafePointer<Float>,
-                                clusters kc: Int) -> Int {
-        var best8 = SIMD8<Float>(repeating: .infinity)
-        var k = 0
-        while k + 8 <= kc {
-            let v = UnsafeRawPointer(norm + k).loadUnaligned(as: SIMD8<Float>.self)
-                - 2 * UnsafeRawPointer(line + k).loadUnaligned(as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(line + k).storeBytes(of: v, as: SIMD8<Float>.self)
-            best8.replace(with: v, where: v .< best8)
-            k += 8
-        }
-        var best = best8.min()
-        while k < kc {
-            line[k] = norm[k] - 2 * line[k]
-            best = Swift.min(best, line[k])
-            k += 1
-        }
-        // The lowest index holding the minimum: first 8-lane group with a match, then its first lane.
-        let target = SIMD8<Float>(repeating: best)
-        k = 0
-        while k + 8 <= kc {
-            let hit = UnsafeRawPointer(line + k).loadUnaligned(as: SIMD8<Float>.self) .== target
-            if any(hit) {
-                for lane in 0..<8 where hit[lane] { return k + lane }
-            }
-            k += 8
-        }
-        while line[k] != best { k += 1 }
-        return k
     }
 
     /// sums[j] += Double(row[j]) for j < count, four at a time (the same additions as a scalar loop).
