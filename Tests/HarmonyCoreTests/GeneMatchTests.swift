@@ -64,6 +64,7 @@ final class GeneMatchTests: XCTestCase {
         XCTAssertEqual(totals, expected.totals)
         XCTAssertEqual(rows, try SparseRows(columnCount: 4, rowStarts: [0, 0, 2], columns: [0, 2], values: [4, 3]))
         XCTAssertEqual(totals, [7, 7])
+        XCTAssertThrowsError(try match.referenceRows(block, cells: 3..<5, counts: true, firstCell: 3, cellIDs: ids, source: "q"))
         let empty = try SparseRows(columnCount: 3, rowStarts: [0, 1, 1], columns: [0], values: [2])
         XCTAssertThrowsError(try match.referenceRows(empty, cells: 1..<2, counts: true, firstCell: 1, cellIDs: ids, source: "q")) {
             XCTAssertTrue("\($0)".contains("cell b is empty"), "\($0)")

@@ -76,6 +76,9 @@ public struct GeneMatch: Sendable, Equatable {
             throw HarmonyError.invalidInput("\(source): a block has \(block.columnCount) genes, the query \(queryToReference.count)")
         }
         let cells = cells ?? 0..<block.rowCount
+        guard cells.lowerBound >= 0, cells.upperBound <= block.rowCount else {
+            throw HarmonyError.invalidParameter("\(source): cells \(cells) of a block of \(block.rowCount)")
+        }
         let n = cells.count
         let stored = block.rowStarts[cells.upperBound] - block.rowStarts[cells.lowerBound]
         var starts = [Int](repeating: 0, count: n + 1)
