@@ -50,6 +50,27 @@ final class GeneMatchTests: XCTestCase {
         XCTAssertEqual(totals, [8, 7])
     }
 
+    /// A range of the rows of a block gives what the same rows copied out as a block of their own give.
+    func testReferenceRowsOfARangeEqualThoseRowsCopied() throws {
+        let query = [Gene(id: "E7", name: "GAPDH"), Gene(id: "E3", name: "LYZ"), Gene(id: "E1", name: "CD3E")]
+        let match = try GeneMatch(reference: reference, query: query, source: "q")
+        let block = try SparseRows(columnCount: 3, rowStarts: [0, 3, 4, 6, 7], columns: [0, 1, 2, 0, 1, 2, 2],
+                                   values: [5, 2, 1, 7, 3, 4, 9])
+        let ids = ["a", "b", "c", "d"]
+        let (rows, totals) = try match.referenceRows(block, cells: 1..<3, counts: true, firstCell: 1, cellIDs: ids, source: "q")
+        let copied = try SparseRows(columnCount: 3, rowStarts: [0, 1, 3], columns: [0, 1, 2], values: [7, 3, 4])
+        let expected = try match.referenceRows(copied, counts: true, firstCell: 1, cellIDs: ids, source: "q")
+        XCTAssertEqual(rows, expected.rows)
+        XCTAssertEqual(totals, expected.totals)
+        XCTAssertEqual(rows, try SparseRows(columnCount: 4, rowStarts: [0, 0, 2], columns: [0, 2], values: [4, 3]))
+        XCTAssertEqual(totals, [7, 7])
+        XCTAssertThrowsError(try match.referenceRows(block, cells: 3..<5, counts: true, firstCell: 3, cellIDs: ids, source: "q"))
+        let empty = try SparseRows(columnCount: 3, rowStarts: [0, 1, 1], columns: [0], values: [2])
+        XCTAssertThrowsError(try match.referenceRows(empty, cells: 1..<2, counts: true, firstCell: 1, cellIDs: ids, source: "q")) {
+            XCTAssertTrue("\($0)".contains("cell b is empty"), "\($0)")
+        }
+    }
+
     /// Negative or non-integer counts and empty cells are errors naming the cell.
     func testBadCountsAndEmptyCells() throws {
         let match = try GeneMatch(reference: reference, query: reference, source: "q")

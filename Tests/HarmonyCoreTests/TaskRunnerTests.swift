@@ -71,4 +71,61 @@ final class TaskRunnerTests: XCTestCase {
         XCTAssertEqual(observed.values[.sharedPool], expected)
         XCTAssertFalse(BackgroundScheduling.callerIsIdle, "the test thread itself is untouched")
     }
+
+    /// The pipeline with parts: every part of every item runs once; an item's merge runs after all of its parts and
+    /// before any part of the next item; items come in order. A failing part's error is thrown (the first in part
+    /// order) rather than a later item's production error, and a production error only after the item before it
+    /// was merged.
+    func testPipelineWithParts() throws {
+        enum Failure: Error, Equatable { case part(Int, Int), produce(Int) }
+        let items = 12, maxParts = 5
+        for threads in [1, 2, 3] {
+            var done = [Int](repeating: 0, count: items * maxParts)
+            var merged: [Int] = []
+            var produced = 0
+            try done.withUnsafeMutableBufferPointer { done in
+                let runs = done
+                try TaskRunner(requested: threads).pipeline({ () -> Int? in
+                    defer { produced += 1 }
+                    return produced < items ? produced : nil
+                }, parts: { $0 % maxParts }, { item, k in
+                    runs[item * maxParts + k] += 1
+                    usleep(UInt32(100 * (k % 3)))
+                }, merge: { item in
+                    for k in 0..<maxParts {
+                        XCTAssertEqual(runs[item * maxParts + k], k < item % maxParts ? 1 : 0, "item \(item), part \(k)")
+                    }
+                    if item + 1 < items {
+                        XCTAssertTrue(runs[((item + 1) * maxParts)..<((item + 2) * maxParts)].allSatisfy { $0 == 0 })
+                    }
+                    merged.append(item)
+                })
+            }
+            XCTAssertEqual(merged, Array(0..<items), "threads \(threads)")
+
+            merged = []
+            produced = 0
+            XCTAssertThrowsError(try TaskRunner(requested: threads).pipeline({ () -> Int? in
+                defer { produced += 1 }
+                if produced == 4 { throw Failure.produce(4) }
+                return produced
+            }, parts: { _ in 4 }, { item, k in
+                if item == 3 && k >= 1 { throw Failure.part(item, k) }
+            }, merge: { merged.append($0) })) {
+                XCTAssertEqual($0 as? Failure, .part(3, 1), "threads \(threads)")
+            }
+            XCTAssertEqual(merged, [0, 1, 2])
+
+            merged = []
+            produced = 0
+            XCTAssertThrowsError(try TaskRunner(requested: threads).pipeline({ () -> Int? in
+                defer { produced += 1 }
+                if produced == 4 { throw Failure.produce(4) }
+                return produced
+            }, parts: { _ in 2 }, { _, _ in }, merge: { merged.append($0) })) {
+                XCTAssertEqual($0 as? Failure, .produce(4), "threads \(threads)")
+            }
+            XCTAssertEqual(merged, [0, 1, 2, 3])
+        }
+    }
 }

@@ -62,9 +62,9 @@ public struct ExpressionQuery: Sendable {
         var out = Matrix<Float>(rows: n, cols: d)
         let counts = space.normalization.expectsCounts
         // One block of cells over the query genes -> its rows of the projection.
-        func project(_ start: Int, _ block: SparseRows, into out: UnsafeMutablePointer<Float>) throws {
-            let (rows, totals) = try match.referenceRows(block, counts: counts, firstCell: start, cellIDs: ids,
-                                                         source: source.origin)
+        func project(_ start: Int, _ block: SparseRows, cells: Range<Int>? = nil, into out: UnsafeMutablePointer<Float>) throws {
+            let (rows, totals) = try match.referenceRows(block, cells: cells, counts: counts, firstCell: start,
+                                                         cellIDs: ids, source: source.origin)
             let part = try space.project(rows, totals: totals, present: match.present)
             part.values.withUnsafeBufferPointer { (out + start * d).update(from: $0.baseAddress!, count: $0.count) }
         }
@@ -83,11 +83,7 @@ public struct ExpressionQuery: Sendable {
                 nonisolated(unsafe) let failed = failed
                 TaskRunner(requested: threads).runRanges(n, perTask: blockCells) { task, lo, hi in
                     do {
-                        let block = try source.rows(lo..<hi)
-                        guard block.rowCount == hi - lo else {
-                            throw HarmonyError.fileFormat("\(source.origin): cells \(lo)..<\(hi) came back as \(block.rowCount) cells")
-                        }
-                        try project(lo, block, into: base)
+                        try source.withRows(lo..<hi) { try project(lo, $0, cells: $1, into: base) }
                     } catch { failed[task] = error }
                 }
             }

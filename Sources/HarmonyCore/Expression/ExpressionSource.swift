@@ -14,6 +14,9 @@ public protocol ExpressionSource {
     func rows(_ range: Range<Int>) throws -> SparseRows
     /// Whether `rows` may be called from several threads at once (in-memory matrices; not a file's handle).
     var readsConcurrently: Bool { get }
+    /// Calls `body` with a CSR that holds the cells `range`, and their rows in it: a block read for them (rows
+    /// 0..<range.count), or, for a matrix held in memory, the whole matrix, which saves copying the block out.
+    func withRows<T>(_ range: Range<Int>, _ body: (SparseRows, Range<Int>) throws -> T) throws -> T
 }
 
 extension ExpressionSource {
@@ -23,4 +26,13 @@ extension ExpressionSource {
     public var geneCount: Int { genes.count }
     /// Sources read through a file handle read one block at a time.
     public var readsConcurrently: Bool { false }
+
+    /// The block `rows(range)`, checked to hold `range.count` cells.
+    public func withRows<T>(_ range: Range<Int>, _ body: (SparseRows, Range<Int>) throws -> T) throws -> T {
+        let block = try rows(range)
+        guard block.rowCount == range.count else {
+            throw HarmonyError.fileFormat("\(origin): cells \(range.lowerBound)..<\(range.upperBound) came back as \(block.rowCount) cells")
+        }
+        return try body(block, 0..<block.rowCount)
+    }
 }

@@ -68,26 +68,34 @@ public struct GeneMatch: Sendable, Equatable {
     /// The cells of `block` (over the query's genes) as rows over the reference's genes, and each cell's library
     /// size over ALL of its query genes (normalization uses the whole library, not just the reference genes).
     /// Checks every value: finite, and non-negative integers when `counts`; a cell without any counts is an
-    /// error. `firstCell` and `cellIDs` name cells in messages.
-    public func referenceRows(_ block: SparseRows, counts: Bool, firstCell: Int, cellIDs: [String],
-                              source: String) throws -> (rows: SparseRows, totals: [Double]) {
+    /// error. `firstCell` and `cellIDs` name cells in messages. `cells`, when given, takes only those rows of
+    /// `block` (a block of a matrix held whole in memory, without copying it out first).
+    public func referenceRows(_ block: SparseRows, cells: Range<Int>? = nil, counts: Bool, firstCell: Int,
+                              cellIDs: [String], source: String) throws -> (rows: SparseRows, totals: [Double]) {
         guard block.columnCount == queryToReference.count else {
             throw HarmonyError.invalidInput("\(source): a block has \(block.columnCount) genes, the query \(queryToReference.count)")
         }
-        let n = block.rowCount
+        let cells = cells ?? 0..<block.rowCount
+        guard cells.lowerBound >= 0, cells.upperBound <= block.rowCount else {
+            throw HarmonyError.invalidParameter("\(source): cells \(cells) of a block of \(block.rowCount)")
+        }
+        let n = cells.count
+        let stored = block.rowStarts[cells.upperBound] - block.rowStarts[cells.lowerBound]
         var starts = [Int](repeating: 0, count: n + 1)
-        var columns = [Int32](repeating: 0, count: block.columns.count)
-        var values = [Float](repeating: 0, count: block.values.count)
         var totals = [Double](repeating: 0, count: n)
         var entries: [(Int32, Float)] = []
         var kept = 0
+        // Room for every entry of the block, left uninitialized: only the entries of reference genes are written
+        // (often a fraction), so zeroing all of it first would cost more than the copy itself.
+        var values: [Float] = []
+        let columns = try [Int32](unsafeUninitializedCapacity: stored) { columns, columnCount in
+        values = try [Float](unsafeUninitializedCapacity: stored) { values, valueCount in
+        defer { (columnCount, valueCount) = (kept, kept) }
         try block.columns.withUnsafeBufferPointer { queryColumns in
         try block.values.withUnsafeBufferPointer { queryValues in
         try queryToReference.withUnsafeBufferPointer { toReference in
-        try columns.withUnsafeMutableBufferPointer { columns in
-        try values.withUnsafeMutableBufferPointer { values in
             for i in 0..<n {
-                let range = block.rowStarts[i]..<block.rowStarts[i + 1]
+                let range = block.rowStarts[cells.lowerBound + i]..<block.rowStarts[cells.lowerBound + i + 1]
                 let (total, valid) = Self.libraryTotal(queryValues, range, counts: counts)
                 guard valid else {
                     let e = range.first { !ExpressionNormalization.accepts(queryValues[$0], counts: counts) }!
@@ -127,8 +135,6 @@ public struct GeneMatch: Sendable, Equatable {
                 starts[i + 1] = kept
             }
         }}}}}
-        columns.removeLast(columns.count - kept)
-        values.removeLast(values.count - kept)
         return (SparseRows(unchecked: referenceGeneCount, rowStarts: starts, columns: columns, values: values), totals)
     }
 

@@ -22,6 +22,12 @@ public struct InMemoryExpression: ExpressionSource, Sendable {
     /// Reads only immutable arrays.
     public var readsConcurrently: Bool { true }
 
+    /// The whole matrix, and `range` in it: no copy.
+    public func withRows<T>(_ range: Range<Int>, _ body: (SparseRows, Range<Int>) throws -> T) throws -> T {
+        try checkRowRange(range, cellCount: cellIDs.count, origin: origin)
+        return try body(matrix, range)
+    }
+
     public func rows(_ range: Range<Int>) throws -> SparseRows {
         try checkRowRange(range, cellCount: cellIDs.count, origin: origin)
         let lo = matrix.rowStarts[range.lowerBound], hi = matrix.rowStarts[range.upperBound]

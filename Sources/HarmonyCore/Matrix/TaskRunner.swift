@@ -74,19 +74,39 @@ struct TaskRunner: Sendable {
     /// next item is produced while `body` works on the current one (reading ahead of the computation); the first
     /// error of either side is thrown.
     func pipeline<Item>(_ produce: () throws -> Item?, _ body: (Item) throws -> Void) throws {
+        try pipeline(produce, parts: { _ in 1 }, { item, _ in try body(item) }, merge: { _ in })
+    }
+
+    /// `pipeline` with the work on each item cut into parts: `part(item, k)` runs for every k in
+    /// 0..<`parts(item)`, in parallel with the other parts and with the production of the next item, then
+    /// `merge(item)` runs alone, before the next item's parts start. The tasks come from one counter, the
+    /// producer's first, so a thread done producing takes the parts still waiting: both threads stay busy when
+    /// producing is the shorter side. Errors: the first failing part's (in part order), else the merge's, else the
+    /// producer's, which is the order in which a sequential run would meet them.
+    func pipeline<Item>(_ produce: () throws -> Item?, parts: (Item) throws -> Int,
+                        _ part: (Item, Int) throws -> Void, merge: (Item) throws -> Void) throws {
         var current = try produce()
         while let item = current {
+            let count = try parts(item)
             guard threads > 1 else {
-                try body(item)
+                for k in 0..<count { try part(item, k) }
+                try merge(item)
                 current = try produce()
                 continue
             }
             var produced: Result<Item?, any Error> = .success(nil)
-            var worked: Result<Void, any Error> = .success(())
-            run(2) { task in
-                if task == 0 { produced = Result { try produce() } } else { worked = Result { try body(item) } }
+            var failures = [(any Error)?](repeating: nil, count: count)
+            failures.withUnsafeMutableBufferPointer { failed in
+                run(1 + count) { task in
+                    if task == 0 {
+                        produced = Result { try produce() }
+                    } else {
+                        do { try part(item, task - 1) } catch { failed[task - 1] = error }
+                    }
+                }
             }
-            try worked.get()
+            if let first = failures.lazy.compactMap({ $0 }).first { throw first }
+            try merge(item)
             current = try produced.get()
         }
     }
