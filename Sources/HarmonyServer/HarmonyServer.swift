@@ -15,12 +15,14 @@ import HarmonyProtocol
 import Glibc
 #endif
 
+// Unchecked Sendable: once `run()` starts only the loop thread touches its state; `stop()`, the one member for
+// other threads, goes through `StopGate` and a `LoopWaker`.
 /// The harmonyd daemon: serves a Harmony reference model over a Unix-domain socket.
 ///
 /// Process-wide settings are the embedding program's: it must ignore SIGPIPE (a peer that hangs up while its
 /// replies are written must give EPIPE, not end the process), and it sets `UV_THREADPOOL_SIZE` before the first
 /// server starts if it wants a pool size other than libuv's default. The `harmonyd` executable does both.
-public final class HarmonyServer {
+public final class HarmonyServer: @unchecked Sendable {
     /// The settings the server runs with.
     public let configuration: ServerConfiguration
     let log: ServerLog

@@ -15,7 +15,8 @@ enum BackgroundThread {
 
     /// Starts `body` on a new SCHED_IDLE thread (or, failing that, nice `fallbackNiceness`) and returns at once;
     /// `finished` runs on that thread with the result.
-    static func start<T>(_ body: @escaping () throws -> T, finished: @escaping (Result<T, Error>) -> Void) {
+    static func start<T>(_ body: @escaping @Sendable () throws -> T,
+                         finished: @escaping @Sendable (Result<T, Error>) -> Void) {
         let thread = Thread {
             // Only this thread changes: on Linux both the class and the nice value are per thread.
             if !BackgroundScheduling.enterIdleClass() {
