@@ -42,7 +42,7 @@ enum HDF5Library {
 }
 
 /// An HDF5 file opened for reading (AnnData `.h5ad`, 10x Genomics `.h5`).
-public final class HDF5File: @unchecked Sendable {
+public final class HDF5File: Sendable {
     /// The path, for messages.
     public let path: String
     fileprivate let id: hid_t
@@ -75,7 +75,7 @@ public final class HDF5File: @unchecked Sendable {
 public enum HDF5ObjectKind: Sendable { case group, dataset }
 
 /// Members shared by groups and datasets: a path in a file, and its attributes.
-public protocol HDF5Object {
+public protocol HDF5Object: Sendable {
     /// The file.
     var file: HDF5File { get }
     /// The object's absolute path in the file.
