@@ -11,6 +11,7 @@ import CLibUV
 import Foundation
 import HarmonyCore
 import HarmonyProtocol
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -279,21 +280,12 @@ extension HarmonyServer: ConnectionHandler {
 }
 
 /// A flag that another thread can act on only while it is set, under a lock.
-final class StopGate: @unchecked Sendable {
-    private let lock = NSLock()
-    private var open = true
+final class StopGate: Sendable {
+    private let open = Mutex(true)
 
     /// Runs `body` if the gate is still open, holding the lock (so `close()` waits for it).
-    func ifOpen(_ body: () -> Void) {
-        lock.lock()
-        defer { lock.unlock() }
-        if open { body() }
-    }
+    func ifOpen(_ body: () -> Void) { open.withLock { if $0 { body() } } }
 
     /// Closes the gate; later `ifOpen` calls do nothing.
-    func close() {
-        lock.lock()
-        open = false
-        lock.unlock()
-    }
+    func close() { open.withLock { $0 = false } }
 }
