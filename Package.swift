@@ -97,5 +97,6 @@ let package = Package(
         .testTarget(name: "HarmonyPlotTests", dependencies: ["HarmonyPlot", "CCairo"]),
         .testTarget(name: "HarmonyCLITests", dependencies: ["HarmonyCore", "HarmonyClient", "HarmonyTestSupport"]),
     ],
+    // Every target builds in the Swift 6 language mode: complete concurrency checking.
     swiftLanguageModes: [.v6]
 )
