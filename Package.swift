@@ -59,28 +59,26 @@ let package = Package(
                        providers: [.apt(["libcairo2-dev"])]),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
-        .target(name: "HarmonySystem", swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "HarmonySystem"),
         .target(name: "HarmonyCore", dependencies: ["HarmonyProtocol", "HarmonySystem", "COpenBLAS", "CZlib", "CIsal",
                                                     "CHDF5"],
                 swiftSettings: numericSettings),
-        // The wire codec and the client build in the Swift 6 language mode (complete concurrency checking).
-        .target(name: "HarmonyProtocol", swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "HarmonyProtocol"),
         .target(name: "HarmonyPlot", dependencies: ["HarmonyCore", "CCairo"]),
         .target(name: "CHarmony"),
         .target(name: "HarmonyC", dependencies: ["CHarmony", "HarmonyCore"]),
-        .target(name: "HarmonyClient", dependencies: ["HarmonyProtocol", "HarmonySystem"],
-                swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "HarmonyClient", dependencies: ["HarmonyProtocol", "HarmonySystem"]),
         .target(name: "HarmonyServer", dependencies: ["HarmonyCore", "HarmonyProtocol", "HarmonySystem", "CLibUV"],
                 exclude: ["README.md"]),
         // harmonyd --self-bench and the simulated reference the server tests use; not part of the server library.
         .target(name: "HarmonyBenchmark", dependencies: ["HarmonyServer", "HarmonyClient", "HarmonyCore", "HarmonyProtocol",
                                                         "HarmonySystem"]),
         .executableTarget(name: "harmony", dependencies: [
-            "HarmonyCore", "HarmonyClient", "HarmonyProtocol", "HarmonyPlot",
+            "HarmonyCore", "HarmonyClient", "HarmonyProtocol", "HarmonyPlot", "HarmonySystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ] + (withMPI ? ["HarmonyMPI"] : []), swiftSettings: withMPI ? [.define("HARMONY_MPI")] : []),
         .executableTarget(name: "harmonyd", dependencies: [
-            "HarmonyServer", "HarmonyBenchmark",
+            "HarmonyServer", "HarmonyBenchmark", "HarmonySystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
     ] + (withMPI ? [
@@ -99,5 +97,6 @@ let package = Package(
         .testTarget(name: "HarmonyPlotTests", dependencies: ["HarmonyPlot", "CCairo"]),
         .testTarget(name: "HarmonyCLITests", dependencies: ["HarmonyCore", "HarmonyClient", "HarmonyTestSupport"]),
     ],
-    swiftLanguageModes: [.v5]
+    // Every target builds in the Swift 6 language mode: complete concurrency checking.
+    swiftLanguageModes: [.v6]
 )

@@ -8,6 +8,7 @@ import HarmonyClient
 import HarmonyCore
 import HarmonyProtocol
 import HarmonyServer
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,9 +55,8 @@ public enum ExpressionBenchmark {
         return try BenchServer.run(model: data.model, directory: directory, syncWAL: syncWAL, clusterLabels: clusterLabels,
                                    mappingDistances: mappingDistances) { configuration in
             let request = Self.request(data, cells: cellsPerRequest)
-            let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: clients)
-            counts.initialize(repeating: -1)
-            defer { counts.deallocate() }
+            // Cells answered per client (-1: it failed), each written once by its client's thread.
+            let counts = Mutex([Int](repeating: -1, count: clients))
             let start = DispatchTime.now().uptimeNanoseconds
             let end = start + UInt64(seconds * 1e9)
             DispatchQueue.concurrentPerform(iterations: clients) { c in
@@ -73,15 +73,16 @@ public enum ExpressionBenchmark {
                         _ = try connection.receive(requestID: inFlight.removeFirst(), as: ExpressionMapReply.self)
                         done += cellsPerRequest
                     }
-                    counts[c] = done
+                    counts.withLock { $0[c] = done }
                 } catch {
-                    counts[c] = -1
+                    counts.withLock { $0[c] = -1 }
                 }
             }
-            guard !counts.contains(-1) else { throw ServerError.state("an expression benchmark client failed") }
+            let answered = counts.withLock { $0 }
+            guard !answered.contains(-1) else { throw ServerError.state("an expression benchmark client failed") }
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let g = data.query.columnCount
-            return Report(cellsPerSecond: Double(counts.reduce(0, +)) / elapsed, genes: g,
+            return Report(cellsPerSecond: Double(answered.reduce(0, +)) / elapsed, genes: g,
                           density: Double(data.query.values.count) / Double(data.query.rowCount * g),
                           referenceCells: data.model.cellCount, clusters: data.model.clusterCount,
                           dimensions: data.model.dimension, durable: syncWAL, distances: mappingDistances,

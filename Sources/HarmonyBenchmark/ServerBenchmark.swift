@@ -13,6 +13,7 @@ import HarmonyCore
 import HarmonyProtocol
 import HarmonyServer
 import HarmonySystem
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -178,9 +179,8 @@ public enum ServerBenchmark {
         let n = options.cellsPerRequest, d = cells.cols
         let rows = (0..<n).map { $0 % cells.rows }
         let values = cells.selectingRows(rows).values
-        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: options.clients)
-        counts.initialize(repeating: -1)
-        defer { counts.deallocate() }
+        // Cells answered per client (-1: it failed), each written once by its client's thread.
+        let counts = Mutex([Int](repeating: -1, count: options.clients))
         let start = DispatchTime.now().uptimeNanoseconds
         let end = start + UInt64(options.seconds * 1e9)
         DispatchQueue.concurrentPerform(iterations: options.clients) { c in
@@ -195,14 +195,15 @@ public enum ServerBenchmark {
                     _ = try connection.receive(requestID: inFlight.removeFirst(), as: MapReply.self)
                     done += n
                 }
-                counts[c] = done
+                counts.withLock { $0[c] = done }
             } catch {
-                counts[c] = -1
+                counts.withLock { $0[c] = -1 }
             }
         }
-        guard !counts.contains(-1) else { throw ServerError.state("a throughput client failed") }
+        let answered = counts.withLock { $0 }
+        guard !answered.contains(-1) else { throw ServerError.state("a throughput client failed") }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return Double(counts.reduce(0, +)) / seconds
+        return Double(answered.reduce(0, +)) / seconds
     }
 
     private static func errnoText() -> String { String(cString: strerror(errno)) }

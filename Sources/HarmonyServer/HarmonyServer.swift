@@ -11,16 +11,19 @@ import CLibUV
 import Foundation
 import HarmonyCore
 import HarmonyProtocol
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
+// Unchecked Sendable: once `run()` starts only the loop thread touches its state; `stop()`, the one member for
+// other threads, goes through `StopGate` and a `LoopWaker`.
 /// The harmonyd daemon: serves a Harmony reference model over a Unix-domain socket.
 ///
 /// Process-wide settings are the embedding program's: it must ignore SIGPIPE (a peer that hangs up while its
 /// replies are written must give EPIPE, not end the process), and it sets `UV_THREADPOOL_SIZE` before the first
 /// server starts if it wants a pool size other than libuv's default. The `harmonyd` executable does both.
-public final class HarmonyServer {
+public final class HarmonyServer: @unchecked Sendable {
     /// The settings the server runs with.
     public let configuration: ServerConfiguration
     let log: ServerLog
@@ -277,21 +280,12 @@ extension HarmonyServer: ConnectionHandler {
 }
 
 /// A flag that another thread can act on only while it is set, under a lock.
-final class StopGate: @unchecked Sendable {
-    private let lock = NSLock()
-    private var open = true
+final class StopGate: Sendable {
+    private let open = Mutex(true)
 
     /// Runs `body` if the gate is still open, holding the lock (so `close()` waits for it).
-    func ifOpen(_ body: () -> Void) {
-        lock.lock()
-        defer { lock.unlock() }
-        if open { body() }
-    }
+    func ifOpen(_ body: () -> Void) { open.withLock { if $0 { body() } } }
 
     /// Closes the gate; later `ifOpen` calls do nothing.
-    func close() {
-        lock.lock()
-        open = false
-        lock.unlock()
-    }
+    func close() { open.withLock { $0 = false } }
 }

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Errors of the daemon outside libuv calls (which throw `UVError`). Each carries a sentence for the operator.
 public enum ServerError: Error, Equatable, CustomStringConvertible {
     /// A file in the state directory could not be read, written or synced.
@@ -17,10 +13,4 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
         case .io(let m), .configuration(let m), .state(let m): return m
         }
     }
-}
-
-/// Writes `message` and a newline to stderr.
-public func printError(_ message: String) {
-    var bytes = Array((message + "\n").utf8)
-    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
 }

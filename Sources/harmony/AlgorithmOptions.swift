@@ -1,5 +1,6 @@
 import ArgumentParser
 import HarmonyCore
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -164,9 +165,9 @@ extension AlgorithmOptions {
             let single = zip(covariate.levels, covariate.levelCounts).filter { $0.1 == 1 }.map(\.0)
             guard !single.isEmpty else { continue }
             let names = single.prefix(5).map { "'\($0)'" }.joined(separator: ", ") + (single.count > 5 ? ", ..." : "")
-            fputs("harmony \(command): warning: \(single.count) level(s) of '\(covariate.name)' hold a single cell "
-                  + "(\(names)); a one-cell batch is corrected onto its cluster centres. Check for typos or missing "
-                  + "values, or merge such cells into a larger batch.\n", stderr)
+            StandardError.write("harmony \(command): warning: \(single.count) level(s) of '\(covariate.name)' hold a "
+                                + "single cell (\(names)); a one-cell batch is corrected onto its cluster centres. Check "
+                                + "for typos or missing values, or merge such cells into a larger batch.\n")
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HarmonyCore
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -119,7 +120,7 @@ struct BenchCommand: ParsableCommand {
             let result = try Harmony.fit(data.embedding, covariates: [batch], parameters: parameters)
             runs.append((clock.elapsed, result.timings, result.iterations, result.resolved.nClusters))
             lastFit = result
-            if !json { fputs("harmony bench: run \(r + 1)/\(repeats): \(FitCommand.seconds(clock.elapsed))\n", stderr) }
+            if !json { StandardError.write("harmony bench: run \(r + 1)/\(repeats): \(FitCommand.seconds(clock.elapsed))\n") }
         }
         let median = { (f: (PhaseTimings) -> Double) in LISI.median(runs.map { f($0.timings) }) }
         let wall = LISI.median(runs.map(\.wall))

@@ -2,6 +2,7 @@ import ArgumentParser
 import HarmonyClient
 import HarmonyCore
 import HarmonyProtocol
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,7 +55,7 @@ struct ClientConnectionOptions: ParsableArguments {
 
     /// Prints one line on standard error (progress notes and failures; standard output carries results).
     static func report(_ message: String) {
-        fputs("\(message)\n", stderr)
+        StandardError.write("\(message)\n")
     }
 
     private static func isInputError(_ error: ClientError) -> Bool {

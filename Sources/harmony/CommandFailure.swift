@@ -1,5 +1,6 @@
 import ArgumentParser
 import HarmonyCore
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -66,7 +67,7 @@ struct CommandFailure: Error, CustomStringConvertible {
             status = usageStatus
             message = root.message(for: error) + "\n(see 'harmony help' or 'harmony <command> --help')"
         }
-        if !quiet { fputs("error: \(message)\n", stderr) }
+        if !quiet { StandardError.write("error: \(message)\n") }
         return status
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HarmonyCore
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -146,7 +147,7 @@ struct FitCommand: ParsableCommand {
     }
 
     func progress(_ line: String) {
-        if !quiet { fputs("harmony fit: \(line)\n", stderr) }
+        if !quiet { StandardError.write("harmony fit: \(line)\n") }
     }
 
     /// Seconds with millisecond resolution, e.g. "0.412 s".

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HarmonyCore
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -311,6 +312,6 @@ struct MapCommand: ParsableCommand {
     static let unknownLabel = "Unknown"
 
     private func progress(_ line: String) {
-        if !quiet { fputs("harmony map: \(line)\n", stderr) }
+        if !quiet { StandardError.write("harmony map: \(line)\n") }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HarmonyCore
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -189,7 +190,7 @@ struct ReferenceCommand: ParsableCommand {
         }
         if !build.droppedGenes.isEmpty {
             let names = build.droppedGenes.prefix(10).map(\.name).joined(separator: ", ")
-            fputs("harmony reference: dropped \(build.droppedGenes.count) listed gene(s) that do not vary over the reference cells: \(names)\(build.droppedGenes.count > 10 ? ", ..." : "")\n", stderr)
+            StandardError.write("harmony reference: dropped \(build.droppedGenes.count) listed gene(s) that do not vary over the reference cells: \(names)\(build.droppedGenes.count > 10 ? ", ..." : "")\n")
         }
         if reference.singleLevel { progress("every batch variable has a single level: soft clustering only, no correction") }
         phase(reference.singleLevel ? "soft clustering" : (fit.converged ? "Harmony converged after \(fit.iterations) iterations"
@@ -242,6 +243,6 @@ struct ReferenceCommand: ParsableCommand {
     }
 
     private func progress(_ line: String) {
-        if !quiet { fputs("harmony reference: \(line)\n", stderr) }
+        if !quiet { StandardError.write("harmony reference: \(line)\n") }
     }
 }

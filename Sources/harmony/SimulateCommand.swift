@@ -1,5 +1,6 @@
 import ArgumentParser
 import HarmonyCore
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -97,7 +98,7 @@ struct SimulateCommand: ParsableCommand {
         spec.batchEffect = batchEffect
         let data = Simulator.generate(spec)
         try Self.write(data, to: outDir, npy: format == "npy")
-        fputs("harmony simulate: wrote \(cells) cells x \(spec.dims) dimensions to \(outDir)\n", stderr)
+        StandardError.write("harmony simulate: wrote \(cells) cells x \(spec.dims) dimensions to \(outDir)\n")
     }
 
     /// Writes simulated counts as a 10x directory (or DIR/counts.h5ad) plus DIR/meta.tsv.gz.
@@ -123,7 +124,7 @@ struct SimulateCommand: ParsableCommand {
                 .add(to: "\(outDir)/meta.tsv.gz", in: &group)
             try group.commit()
         }
-        fputs("harmony simulate: wrote \(cells) cells x \(simulation.geneCount) genes of counts to \(outDir) in \(FitCommand.seconds(clock.elapsed))\n", stderr)
+        StandardError.write("harmony simulate: wrote \(cells) cells x \(simulation.geneCount) genes of counts to \(outDir) in \(FitCommand.seconds(clock.elapsed))\n")
     }
 
     /// Writes `data` as DIR/pcs.tsv.gz (or pcs.npy + pcs.ids.txt) and DIR/meta.tsv.gz, creating DIR.

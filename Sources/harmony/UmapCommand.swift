@@ -1,5 +1,6 @@
 import ArgumentParser
 import HarmonyCore
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -47,7 +48,7 @@ struct UmapCommand: ParsableCommand {
             try MatrixWriter.write(layout, ids: input.ids, columnNames: ["UMAP1", "UMAP2"], to: out)
         }
         if !quiet {
-            fputs("harmony umap: \(input.cellCount) cells laid out in \(FitCommand.seconds(clock.elapsed))\n", stderr)
+            StandardError.write("harmony umap: \(input.cellCount) cells laid out in \(FitCommand.seconds(clock.elapsed))\n")
         }
     }
 }

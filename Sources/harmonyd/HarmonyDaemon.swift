@@ -4,6 +4,7 @@
 import ArgumentParser
 import HarmonyBenchmark
 import HarmonyServer
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -149,7 +150,7 @@ struct HarmonyDaemon: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let failure as StartFailure {
-            printError("error: \(failure.message)")
+            StandardError.write("error: \(failure.message)\n")
             Glibc.exit(failure.status)
         } catch {
             let code = exitCode(for: error)
@@ -160,7 +161,7 @@ struct HarmonyDaemon: ParsableCommand {
             var message = fullMessage(for: error)
             // ArgumentParser writes "Error: "; both executables write "error: ".
             if message.hasPrefix("Error: ") { message = "error: " + message.dropFirst("Error: ".count) }
-            if !message.isEmpty { printError(message) }
+            if !message.isEmpty { StandardError.write(message + "\n") }
             Glibc.exit(code == .validationFailure ? 2 : code.rawValue)
         }
     }

@@ -61,6 +61,7 @@ final class DistributedFitTests: XCTestCase {
         let outcomes = UnsafeMutableBufferPointer<Result<HarmonyFitResult, Error>?>.allocate(capacity: ranks)
         outcomes.initialize(repeating: nil)
         defer { outcomes.deallocate() }
+        // Unchecked: rank r's thread writes only slots[r], and done.wait() orders those writes before the reads.
         nonisolated(unsafe) let slots = outcomes
         // One thread per rank (a dispatch pool may run fewer at once, and the ranks wait for each other).
         let done = DispatchGroup()

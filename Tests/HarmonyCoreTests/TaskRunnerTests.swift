@@ -28,6 +28,7 @@ final class TaskRunnerTests: XCTestCase {
     /// which inherit the class), a `.sharedPool` runner does the same tasks on the shared pool, both give the
     /// same per-task results, and the caller's class is unchanged afterwards.
     func testThreadPolicyFromAnIdleCaller() {
+        // Unchecked: written by the thread below (its tasks in disjoint slots), read only after `done.wait()`.
         final class Observed: @unchecked Sendable {
             var entered = false, stillIdle = false
             var idle = [Bool](repeating: false, count: 64)

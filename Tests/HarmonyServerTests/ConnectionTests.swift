@@ -3,6 +3,7 @@ import HarmonyBenchmark
 import HarmonyClient
 import HarmonyCore
 import HarmonyProtocol
+import Synchronization
 import XCTest
 @testable import HarmonyServer
 
@@ -15,7 +16,8 @@ final class ConnectionTests: XCTestCase {
         let server = try RunningServer(model: data.model)
         let served = try ServedModel(model: data.model, queryLambda: nil, foldedSequence: 0)
         let clients = 32, requestsPerClient = 24, d = data.model.dimension
-        var failures = [String](repeating: "", count: clients)
+        // Each client thread writes its own slot, under the lock.
+        let failures = Mutex([String](repeating: "", count: clients))
         DispatchQueue.concurrentPerform(iterations: clients) { c in
             do {
                 // Each client streams its own batch, so the expected replies follow from its requests alone.
@@ -41,13 +43,13 @@ final class ConnectionTests: XCTestCase {
                         throw ClientError.protocolViolation("reply \(index) differs by \(worst)")
                     }
                 }
-                if seen != requestsPerClient { failures[c] = "client \(c) saw \(seen) replies" }
+                if seen != requestsPerClient { failures.withLock { $0[c] = "client \(c) saw \(seen) replies" } }
                 client.close()
             } catch {
-                failures[c] = "client \(c): \(error)"
+                failures.withLock { $0[c] = "client \(c): \(error)" }
             }
         }
-        XCTAssertEqual(failures.filter { !$0.isEmpty }, [])
+        XCTAssertEqual(failures.withLock { $0 }.filter { !$0.isEmpty }, [])
         let stats = try server.client().stats()
         XCTAssertEqual(stats.batches.count, clients)
         XCTAssertTrue(server.stop())

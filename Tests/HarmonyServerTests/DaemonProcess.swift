@@ -3,7 +3,7 @@ import HarmonyClient
 import HarmonyTestSupport
 
 /// The built `harmonyd` binary running as a child process on a socket and state directory.
-final class DaemonProcess {
+final class DaemonProcess: Sendable {
     let process = Process()
     let socketPath: String
     private let stderrPipe = Pipe()

@@ -3,6 +3,7 @@ import HarmonyBenchmark
 import HarmonyClient
 import HarmonyCore
 import HarmonyProtocol
+import Synchronization
 import XCTest
 @testable import HarmonyServer
 
@@ -10,14 +11,14 @@ import XCTest
 /// exactly-once across a restart, FORGET, transient requests, typed refusals that leave nothing behind, and
 /// older peers that keep their layouts.
 final class ExpressionMapTests: XCTestCase {
-    private static var cached: SimulatedExpressionReference?
+    private static let cached = Mutex<SimulatedExpressionReference?>(nil)
 
     /// A small gene-space reference (1,200 simulated cells, 150 of 300 genes, 10 PCs, K 8) with its query.
     private func reference() throws -> SimulatedExpressionReference {
-        if let cached = Self.cached { return cached }
+        if let cached = Self.cached.withLock({ $0 }) { return cached }
         let made = try SimulatedExpressionReference(cells: 1200, simulatedGenes: 300, genes: 150, components: 10,
                                                     clusters: 8, meanUMIs: 2000, seed: 11, threads: 1)
-        Self.cached = made
+        Self.cached.withLock { $0 = made }
         return made
     }
 

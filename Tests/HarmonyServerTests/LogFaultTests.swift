@@ -2,18 +2,18 @@ import Foundation
 import HarmonyClient
 import HarmonyCore
 import HarmonyProtocol
+import Synchronization
 import XCTest
 @testable import HarmonyServer
 
 /// A switch the injected log I/O reads from pool threads.
-final class FaultSwitch: @unchecked Sendable {
-    private let lock = NSLock()
-    private var errnoValue: Int32 = 0
+final class FaultSwitch: Sendable {
+    private let errnoValue = Mutex<Int32>(0)
 
     /// The errno the next writes fail with (0: they succeed).
     var failing: Int32 {
-        get { lock.withLock { errnoValue } }
-        set { lock.withLock { errnoValue = newValue } }
+        get { errnoValue.withLock { $0 } }
+        set { errnoValue.withLock { $0 = newValue } }
     }
 
     /// Log I/O whose pwrite fails with `failing` while it is set.

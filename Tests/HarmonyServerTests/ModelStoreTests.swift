@@ -2,6 +2,7 @@ import Foundation
 import HarmonyBenchmark
 import HarmonyClient
 import HarmonyCore
+import Synchronization
 import XCTest
 @testable import HarmonyServer
 
@@ -17,8 +18,9 @@ final class ModelStoreTests: XCTestCase {
 
     /// Streams chunks of the query from `clients` threads until `stop` is set; returns acknowledged ids per batch.
     private func stream(_ path: String, data: SimulatedReference, clients: Int, refitEvery: Int = 0,
-                        while running: @escaping () -> Bool) -> [String: Set<String>] {
-        var acknowledged = [[String]](repeating: [], count: clients)
+                        while running: @escaping @Sendable () -> Bool) -> [String: Set<String>] {
+        // Each client thread appends to its own list, under the lock.
+        let acknowledged = Mutex([[String]](repeating: [], count: clients))
         DispatchQueue.concurrentPerform(iterations: clients) { c in
             guard let client = try? HarmonyClient.connect(path, timeoutSeconds: 10) else { return }
             var r = 0
@@ -28,13 +30,13 @@ final class ModelStoreTests: XCTestCase {
                 let ids = (0..<n).map { "c\(c)-r\(r)-\($0)" }
                 guard let reply = try? client.map(batch: "stream\(c)", ids: ids, cells: data.query.selectingRows(rows)),
                       reply.cellCount == n else { return }
-                acknowledged[c] += ids
+                acknowledged.withLock { $0[c] += ids }
                 r += 1
                 if refitEvery > 0 && r % refitEvery == 0 { _ = try? client.refit() }
             }
         }
         var byBatch: [String: Set<String>] = [:]
-        for (c, ids) in acknowledged.enumerated() { byBatch["stream\(c)"] = Set(ids) }
+        for (c, ids) in acknowledged.withLock({ $0 }).enumerated() { byBatch["stream\(c)"] = Set(ids) }
         return byBatch
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A bare Unix-socket connection for sending arbitrary (also invalid) bytes to the daemon.
-final class RawSocket {
+final class RawSocket: Sendable {
     private let fd: Int32
 
     init(path: String) throws {

@@ -2,6 +2,7 @@ import Foundation
 import HarmonyClient
 import HarmonyCore
 import HarmonyProtocol
+import Synchronization
 import XCTest
 @testable import HarmonyServer
 
@@ -160,31 +161,32 @@ final class RefitJobTests: XCTestCase {
 }
 
 /// Replies seen by the load clients of a refit test (locked: the clients run on several threads).
-final class LoadResults: @unchecked Sendable {
-    private let lock = NSLock()
-    private var finished = false
-    private var versionLists: [[UInt64]]
-    private var failureList: [String]
+final class LoadResults: Sendable {
+    private struct State {
+        var finished = false
+        var versions: [[UInt64]]
+        var failures: [String]
+    }
+    private let state: Mutex<State>
 
     init(clients: Int) {
-        versionLists = [[UInt64]](repeating: [], count: clients)
-        failureList = [String](repeating: "", count: clients)
+        state = Mutex(State(versions: [[UInt64]](repeating: [], count: clients),
+                            failures: [String](repeating: "", count: clients)))
     }
 
-    var isFinished: Bool { lock.withLock { finished } }
-    var versions: [[UInt64]] { lock.withLock { versionLists } }
-    var failures: [String] { lock.withLock { failureList } }
-    func finish() { lock.withLock { finished = true } }
-    func record(client: Int, version: UInt64) { lock.withLock { versionLists[client].append(version) } }
-    func fail(client: Int, _ message: String) { lock.withLock { failureList[client] = message } }
+    var isFinished: Bool { state.withLock { $0.finished } }
+    var versions: [[UInt64]] { state.withLock { $0.versions } }
+    var failures: [String] { state.withLock { $0.failures } }
+    func finish() { state.withLock { $0.finished = true } }
+    func record(client: Int, version: UInt64) { state.withLock { $0.versions[client].append(version) } }
+    func fail(client: Int, _ message: String) { state.withLock { $0.failures[client] = message } }
 }
 
 /// A counter shared with a `@Sendable` closure.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
+final class Counter: Sendable {
+    private let count = Mutex(0)
 
-    var value: Int { lock.withLock { count } }
+    var value: Int { count.withLock { $0 } }
     /// Adds one and returns the new count.
-    func increment() -> Int { lock.withLock { count += 1; return count } }
+    func increment() -> Int { count.withLock { $0 += 1; return $0 } }
 }

@@ -1,14 +1,15 @@
 import Foundation
 import HarmonyClient
 import HarmonyCore
+import Synchronization
 @testable import HarmonyServer
 
 /// A HarmonyServer running in this process on a background thread, on a temporary socket and state directory.
-final class RunningServer {
+final class RunningServer: Sendable {
     let directory: TemporaryDirectory
     let server: HarmonyServer
     private let finished = DispatchSemaphore(value: 0)
-    private var stopped = false
+    private let stopped = Mutex(false)
 
     var socketPath: String { server.configuration.socketPath }
     var stateDirectory: String { server.configuration.stateDirectory }
@@ -39,8 +40,13 @@ final class RunningServer {
     /// Stops the server and waits (at most `seconds`) for `run()` to return; false on timeout.
     @discardableResult
     func stop(within seconds: Double = 20) -> Bool {
-        guard !stopped else { return true }
-        stopped = true
+        // Only the first call stops the server (stop may come from the test and from deinit).
+        let alreadyStopped = stopped.withLock { flag in
+            let was = flag
+            flag = true
+            return was
+        }
+        guard !alreadyStopped else { return true }
         server.stop()
         return finished.wait(timeout: .now() + seconds) == .success
     }

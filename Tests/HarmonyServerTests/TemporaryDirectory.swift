@@ -2,7 +2,7 @@ import Foundation
 @testable import HarmonyServer
 
 /// A fresh directory under /tmp, removed when the value is released.
-final class TemporaryDirectory {
+final class TemporaryDirectory: Sendable {
     let path: String
 
     init() throws {

@@ -3,18 +3,19 @@ import HarmonyClient
 import HarmonyCore
 import HarmonyProtocol
 import HarmonyServer
+import Synchronization
 import XCTest
 
 /// Reference models shared by the server tests (fitted once per configuration and process).
 enum TestModels {
-    private static var cache: [String: SimulatedReference] = [:]
+    private static let cache = Mutex<[String: SimulatedReference]>([:])
 
     /// A fitted reference of `cells` simulated cells with its query cells.
     static func make(cells: Int = 1200, dims: Int = 8, clusters: Int = 12, seed: UInt64 = 7) throws -> SimulatedReference {
         let key = "\(cells)-\(dims)-\(clusters)-\(seed)"
-        if let cached = cache[key] { return cached }
+        if let cached = cache.withLock({ $0[key] }) { return cached }
         let made = try SimulatedReference(cells: cells, dims: dims, clusters: clusters, seed: seed, threads: 1)
-        cache[key] = made
+        cache.withLock { $0[key] = made }
         return made
     }
 

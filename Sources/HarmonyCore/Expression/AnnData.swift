@@ -55,7 +55,7 @@ public struct AnnDataFrame: Sendable, Equatable {
 }
 
 /// An AnnData `.h5ad` file opened for reading: obs and var, obsm arrays, and the expression matrices.
-public struct AnnData: @unchecked Sendable {
+public struct AnnData: Sendable {
     /// The file's path.
     public let path: String
     /// Cell annotations (index = cell ids).

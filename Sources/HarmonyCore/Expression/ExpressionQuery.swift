@@ -69,7 +69,7 @@ public struct ExpressionQuery: Sendable {
             part.values.withUnsafeBufferPointer { (out + start * d).update(from: $0.baseAddress!, count: $0.count) }
         }
         try out.values.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let base = buffer.baseAddress!
+            let base = buffer.baseAddress!
             guard source.readsConcurrently else {
                 // One reader (a file's handle): blocks in order, the next read while this one is projected.
                 return try GeneSpaceBuilder.forEachBlock(source, block: blockCells, runner: TaskRunner(requested: threads)) {
@@ -80,7 +80,6 @@ public struct ExpressionQuery: Sendable {
             // the first failing block, as the sequential order would.
             var failures = [(any Error)?](repeating: nil, count: TaskRunner.taskCount(n, perTask: blockCells))
             failures.withUnsafeMutableBufferPointer { failed in
-                nonisolated(unsafe) let failed = failed
                 TaskRunner(requested: threads).runRanges(n, perTask: blockCells) { task, lo, hi in
                     do {
                         try source.withRows(lo..<hi) { try project(lo, $0, cells: $1, into: base) }

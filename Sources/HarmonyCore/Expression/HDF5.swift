@@ -27,6 +27,11 @@ enum HDF5Library {
         return true
     }()
 
+    /// The text of a NUL-terminated name HDF5 wrote into `chars` (UTF-8; stops at the array's end without a NUL).
+    static func text(_ chars: [CChar]) -> String {
+        String(decoding: chars.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Runs `body` holding the HDF5 lock.
     static func run<T>(_ body: () throws -> T) rethrows -> T {
         pthread_mutex_lock(&lock.mutex)
@@ -37,7 +42,7 @@ enum HDF5Library {
 }
 
 /// An HDF5 file opened for reading (AnnData `.h5ad`, 10x Genomics `.h5`).
-public final class HDF5File: @unchecked Sendable {
+public final class HDF5File: Sendable {
     /// The path, for messages.
     public let path: String
     fileprivate let id: hid_t
@@ -70,7 +75,7 @@ public final class HDF5File: @unchecked Sendable {
 public enum HDF5ObjectKind: Sendable { case group, dataset }
 
 /// Members shared by groups and datasets: a path in a file, and its attributes.
-public protocol HDF5Object {
+public protocol HDF5Object: Sendable {
     /// The file.
     var file: HDF5File { get }
     /// The object's absolute path in the file.
@@ -224,7 +229,7 @@ public struct HDF5Group: HDF5Object {
                 let size = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, hsize_t(i), nil, 0, h5Default)
                 var name = [CChar](repeating: 0, count: max(0, size) + 1)
                 _ = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, hsize_t(i), &name, name.count, h5Default)
-                return String(cString: name)
+                return HDF5Library.text(name)
             }
         }
     }
@@ -381,7 +386,7 @@ public struct HDF5Dataset: HDF5Object {
                                     + "`adata.write_h5ad(path, compression='gzip')`")
             }
             if H5Zfilter_avail(filter) <= 0 {
-                return file.failure(path, "compressed with filter \(filter) (\(String(cString: name))), which this "
+                return file.failure(path, "compressed with filter \(filter) (\(HDF5Library.text(name))), which this "
                                     + "build cannot read; rewrite it with gzip compression")
             }
         }

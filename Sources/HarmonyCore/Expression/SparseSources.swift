@@ -120,7 +120,7 @@ func checkRowRange(_ range: Range<Int>, cellCount: Int, origin: String) throws {
 /// Memory: the offsets of all cells stay in memory (8 bytes per cell); a block of cells with E stored values
 /// reads E indices (4 bytes each) and E values (4 bytes each) and returns them renumbered, about 16 bytes per
 /// stored value at peak. Nothing else is held.
-final class HDF5SparseRowsSource: ExpressionSource, @unchecked Sendable {
+final class HDF5SparseRowsSource: ExpressionSource, Sendable {
     let origin: String
     let cellIDs: [String]
     let genes: [Gene]
@@ -169,7 +169,7 @@ final class HDF5SparseRowsSource: ExpressionSource, @unchecked Sendable {
 /// A dense cells x genes HDF5 matrix (AnnData's dense X), read in row blocks.
 ///
 /// Memory: a block of R cells reads R x (all source genes) Floats (4 bytes each) and keeps the non-zeros.
-final class HDF5DenseSource: ExpressionSource, @unchecked Sendable {
+final class HDF5DenseSource: ExpressionSource, Sendable {
     let origin: String
     let cellIDs: [String]
     let genes: [Gene]

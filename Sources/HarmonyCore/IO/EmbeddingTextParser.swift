@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
 
 // Parses a delimited text embedding straight from its bytes: numbers go through DecimalParser (strtod's
 // correctly rounded results, with a fast path) on the NUL-terminated buffer (no String per field); only the cell ids become Strings. Lines are parsed in fixed
@@ -49,7 +48,7 @@ struct EmbeddingTextParser {
                 ids.withUnsafeMutableBufferPointer { idOut in
                     errors.withUnsafeMutableBufferPointer { errOut in
                         let base = UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: CChar.self)
-                        DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
+                        TaskRunner(requested: 0).run(chunkCount) { chunk in
                             let lo = 1 + chunk * rows / chunkCount, hi = 1 + (chunk + 1) * rows / chunkCount
                             do {
                                 for li in lo..<hi {

@@ -1,5 +1,4 @@
 import CZlib
-import Dispatch
 
 // Large outputs are compressed in independent pieces on all cores and written as consecutive gzip members,
 // which every gzip reader (gzip -d, zlib's gzread, Python's gzip, FileBytes) reads as one stream. The pieces
@@ -18,7 +17,7 @@ public enum Gzip {
         var results = [Result<[UInt8], HarmonyError>](repeating: .success([]), count: pieces)
         bytes.withUnsafeBufferPointer { input in
             results.withUnsafeMutableBufferPointer { slots in
-                DispatchQueue.concurrentPerform(iterations: pieces) { p in
+                TaskRunner(requested: 0).run(pieces) { p in
                     let lo = p * pieceSize, hi = min(bytes.count, lo + pieceSize)
                     slots[p] = Result { try member(UnsafeBufferPointer(rebasing: input[lo..<hi]), level: level) }
                         .mapError { $0 as? HarmonyError ?? .io("gzip: \($0)") }

@@ -1,5 +1,3 @@
-import Dispatch
-
 // Text output uses Swift's `description` of Float/Double, which is the shortest decimal string that reads back
 // to the same binary value (round-trip exact with strtod). Rows are formatted in fixed chunks on all cores
 // and concatenated in order, so the bytes do not depend on the thread count.
@@ -47,7 +45,7 @@ public enum MatrixWriter {
         var pieces = [[UInt8]](repeating: [], count: chunkCount)
         values.values.withUnsafeBufferPointer { v in
             pieces.withUnsafeMutableBufferPointer { slots in
-                DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
+                TaskRunner(requested: 0).run(chunkCount) { chunk in
                     var piece: [UInt8] = []
                     let lo = chunk * rows / chunkCount, hi = (chunk + 1) * rows / chunkCount
                     piece.reserveCapacity((hi - lo) * (cols * 12 + 16))

@@ -56,7 +56,7 @@ struct TaskRunner: Sendable {
         // others; which thread runs a task never changes what the task computes.
         let counter = TaskCounter()
         withoutActuallyEscaping(body) { body in
-            let work = {
+            let loop = Workers {
                 while true {
                     let task = counter.next()
                     if task >= count { break }
@@ -64,10 +64,16 @@ struct TaskRunner: Sendable {
                 }
             }
             switch policy {
-            case .sharedPool: DispatchQueue.concurrentPerform(iterations: workers) { _ in work() }
-            case .ownThreads: Self.runOnOwnThreads(workers, work)
+            case .sharedPool: DispatchQueue.concurrentPerform(iterations: workers) { _ in loop.work() }
+            case .ownThreads: Self.runOnOwnThreads(workers, loop.work)
             }
         }
+    }
+
+    // The loop every worker of one `run` call executes. Unchecked Sendable: the tasks write disjoint slots (the
+    // contract above) and `run` returns only after every worker finished, so what `body` captures never races.
+    private struct Workers: @unchecked Sendable {
+        let work: () -> Void
     }
 
     /// Calls `body` on every item `produce` returns until it returns nil, in order. With two threads or more, the

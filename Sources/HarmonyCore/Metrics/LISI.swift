@@ -1,4 +1,3 @@
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,7 +48,7 @@ public enum LISI {
         var out = [Double](repeating: 0, count: n)
         let tasks = max(1, min(64, n / 256))
         out.withUnsafeMutableBufferPointer { result in
-            DispatchQueue.concurrentPerform(iterations: tasks) { task in
+            TaskRunner(requested: 0).run(tasks) { task in
                 var p = [Double](repeating: 0, count: k)
                 var perLabel = [Double](repeating: 0, count: levels)
                 for i in (task * n / tasks)..<((task + 1) * n / tasks) {

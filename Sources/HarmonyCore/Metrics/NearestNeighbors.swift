@@ -1,5 +1,4 @@
 import COpenBLAS
-import Dispatch
 
 // Exact k nearest neighbours by Euclidean distance, brute force in blocks:
 //   |x_i - x_j|^2 = |x_i|^2 + |x_j|^2 - 2 x_i . x_j,
@@ -87,11 +86,7 @@ public struct NearestNeighbors: Sendable {
                     }
                 }
             }
-            if threads == 1 {
-                for block in 0..<blocks { searchBlock(block) }
-            } else {
-                DispatchQueue.concurrentPerform(iterations: blocks, execute: searchBlock)
-            }
+            TaskRunner(requested: threads).run(blocks, searchBlock)
         }
         var indices = [Int32](repeating: 0, count: n * k)
         var distances = [Double](repeating: 0, count: n * k)

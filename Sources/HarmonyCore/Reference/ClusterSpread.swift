@@ -64,7 +64,6 @@ public struct ClusterSpread: Sendable, Equatable {
         var covariances = [Double](repeating: 0, count: k * d * d)
         covariances.withUnsafeMutableBufferPointer { cb in
             // Tasks write disjoint clusters.
-            nonisolated(unsafe) let cb = cb
             TaskRunner(requested: threads, policy: policy).run(k) { c in
                 guard mass[c] > 0 else { return }
                 let out = cb.baseAddress! + c * d * d

@@ -54,7 +54,6 @@ enum KMeansLists {
         var cnorm = [Float](repeating: 0, count: k)
         for l in 0..<k { for j in 0..<d { cnorm[l] += centroids[l * d + j] * centroids[l * d + j] } }
         out.withUnsafeMutableBufferPointer { ob in
-            nonisolated(unsafe) let ob = ob
             runner.runRanges(n, perTask: block) { _, start, end in
                 let m = end - start
                 var dots = [Float](repeating: 0, count: m * k)

@@ -100,7 +100,6 @@ public struct QueryState: Sendable {
                     assignments.withUnsafeMutableBufferPointer { rb in
                       distances.withUnsafeMutableBufferPointer { mb in
                         // Blocks write disjoint rows.
-                        nonisolated(unsafe) let zb = zb, cb = cb, pb = pb, rb = rb, mb = mb
                         TaskRunner(requested: threads).runRanges(n, perTask: jointBlock) { _, start, end in
                             let part = cells.selectingRows(start..<end)
                             let assigned = final.mapper.assignments(of: part)

@@ -1,4 +1,3 @@
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -63,7 +62,7 @@ public enum Simulator {
             batchCodes.withUnsafeMutableBufferPointer { bOut in
                 typeCodes.withUnsafeMutableBufferPointer { tOut in
                     let outPtr = out.baseAddress!, bPtr = bOut.baseAddress!, tPtr = tOut.baseAddress!
-                    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                    TaskRunner(requested: 0).run(chunks) { chunk in
                         var local = SeededGenerator(seed: spec.seed, stream: UInt64(chunk))
                         let start = chunk * chunkSize, end = min(n, start + chunkSize)
                         for i in start..<end {

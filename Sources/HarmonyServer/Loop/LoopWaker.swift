@@ -4,8 +4,9 @@
 // everything else, and `fire` itself, runs on the loop thread.
 import CLibUV
 
+// Unchecked Sendable: other threads may only call `wake()` (uv_async_send, the one thread-safe libuv call).
 /// Runs `fire` on the loop thread after `wake()` is called from any thread.
-final class LoopWaker: UVHandle<uv_async_t> {
+final class LoopWaker: UVHandle<uv_async_t>, @unchecked Sendable {
     private let fire: () -> Void
 
     /// A waker registered on `loop`. It keeps the loop alive until closed.

@@ -4,6 +4,7 @@
 // to the loop through a `LoopWaker`.
 import Foundation
 import HarmonyCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +16,8 @@ enum BackgroundThread {
 
     /// Starts `body` on a new SCHED_IDLE thread (or, failing that, nice `fallbackNiceness`) and returns at once;
     /// `finished` runs on that thread with the result.
-    static func start<T>(_ body: @escaping () throws -> T, finished: @escaping (Result<T, Error>) -> Void) {
+    static func start<T>(_ body: @escaping @Sendable () throws -> T,
+                         finished: @escaping @Sendable (Result<T, Error>) -> Void) {
         let thread = Thread {
             // Only this thread changes: on Linux both the class and the nice value are per thread.
             if !BackgroundScheduling.enterIdleClass() {
@@ -34,23 +36,12 @@ enum BackgroundThread {
 }
 
 /// A value handed from one thread to another under a lock.
-final class HandOff<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: T?
+final class HandOff<T: Sendable>: Sendable {
+    private let value = Mutex<T?>(nil)
 
     /// Stores `value` (on the producing thread).
-    func put(_ value: T) {
-        lock.lock()
-        self.value = value
-        lock.unlock()
-    }
+    func put(_ value: T) { self.value.withLock { $0 = value } }
 
     /// Takes the value stored, if any (on the consuming thread).
-    func take() -> T? {
-        lock.lock()
-        defer { lock.unlock() }
-        let taken = value
-        value = nil
-        return taken
-    }
+    func take() -> T? { value.withLock { $0.take() } }
 }

@@ -8,6 +8,7 @@
 // asks for workers of its own (`RefitJob.threadPolicy`), which inherit SCHED_IDLE from the refit's thread.
 import Foundation
 import HarmonyCore
+import Synchronization
 
 /// The inputs and the work of one background refit.
 struct RefitJob: Sendable {
@@ -103,21 +104,12 @@ struct RefitJob: Sendable {
 }
 
 /// A flag one thread sets and another polls (a refit's cancellation).
-final class CancellationFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
+final class CancellationFlag: Sendable {
+    private let value = Mutex(false)
 
     /// Whether `set()` was called.
-    var isSet: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
-    }
+    var isSet: Bool { value.withLock { $0 } }
 
     /// Sets the flag (from any thread).
-    func set() {
-        lock.lock()
-        value = true
-        lock.unlock()
-    }
+    func set() { value.withLock { $0 = true } }
 }

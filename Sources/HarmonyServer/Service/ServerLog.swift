@@ -1,8 +1,9 @@
 // One line per event on stderr: `harmonyd <ISO-8601 UTC time> <level> <event> <details>`, e.g.
 // `harmonyd 2026-11-30T10:40:02.123Z info start socket=/run/h.sock ...`, or with --log-format json one object
 // `{"time":"2026-11-30T10:40:02.123Z","level":"info","event":"start","details":"socket=/run/h.sock ..."}`.
-// Thread contract: loop thread (and start-up); each line is one `write(2)`, so lines never interleave.
+// Thread contract: loop thread (and start-up); each line is one `StandardError.write`, so lines never interleave.
 import HarmonyCore
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,8 +28,7 @@ struct ServerLog {
     /// Writes `event` and `details` as one line.
     func event(_ event: String, _ details: String = "", level: Level = .info) {
         guard !quiet else { return }
-        var bytes = Array(line(event, details, level: level, time: ServerLog.timestamp()).utf8)
-        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+        StandardError.write(line(event, details, level: level, time: ServerLog.timestamp()))
     }
 
     /// The text of one log line, newline included.
