@@ -148,7 +148,6 @@ public struct NearestNeighborIndex: Sendable {
         indices.withUnsafeMutableBufferPointer { ib in
             distances.withUnsafeMutableBufferPointer { db in
                 // Tasks write disjoint rows of the outputs.
-                nonisolated(unsafe) let ib = ib, db = db
                 runner.run(tasks.count) { t in
                     var searcher = ListSearcher(index: self, k: kk)
                     let members = Array(tasks[t].members)
