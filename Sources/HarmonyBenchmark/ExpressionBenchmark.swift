@@ -45,15 +45,13 @@ public enum ExpressionBenchmark {
     /// from a temporary directory and measures `clients` connections x `window` requests of `cellsPerRequest`
     /// cells for `seconds`.
     public static func selfBench(cells: Int = 9000, simulatedGenes: Int = 4000, genes: Int = 2000,
-                                 meanUMIs: Double = 1150, syncWAL: Bool = true, clusterLabels: Bool = false,
-                                 mappingDistances: Bool = true, clients: Int = 4, window: Int = 8, cellsPerRequest: Int = 1000,
-                                 seconds: Double = 5) throws -> Report {
+                                 meanUMIs: Double = 1150, settings: BenchServer.Settings = .init(), clients: Int = 4,
+                                 window: Int = 8, cellsPerRequest: Int = 1000, seconds: Double = 5) throws -> Report {
         let data = try SimulatedExpressionReference(cells: cells, simulatedGenes: simulatedGenes, genes: genes,
                                                     components: 20, clusters: 100, meanUMIs: meanUMIs, seed: 1)
         let stages = try stageCosts(data, cells: cellsPerRequest)
         let directory = "/tmp/harmonyd-expression-bench-\(getpid())"
-        return try BenchServer.run(model: data.model, directory: directory, syncWAL: syncWAL, clusterLabels: clusterLabels,
-                                   mappingDistances: mappingDistances) { configuration in
+        return try BenchServer.run(model: data.model, directory: directory, settings: settings) { configuration in
             let request = Self.request(data, cells: cellsPerRequest)
             // Cells answered per client (-1: it failed), each written once by its client's thread.
             let counts = Mutex([Int](repeating: -1, count: clients))
@@ -85,7 +83,7 @@ public enum ExpressionBenchmark {
             return Report(cellsPerSecond: Double(answered.reduce(0, +)) / elapsed, genes: g,
                           density: Double(data.query.values.count) / Double(data.query.rowCount * g),
                           referenceCells: data.model.cellCount, clusters: data.model.clusterCount,
-                          dimensions: data.model.dimension, durable: syncWAL, distances: mappingDistances,
+                          dimensions: data.model.dimension, durable: settings.syncWAL, distances: settings.mappingDistances,
                           projectionMicroseconds: stages.projection, distanceMicroseconds: stages.distance)
         }
     }

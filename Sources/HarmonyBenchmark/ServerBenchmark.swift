@@ -215,20 +215,19 @@ public enum ServerBenchmark {
     }
 
     /// Fits a simulated reference (`referenceCells` cells, 30 dims, K 100), serves it in-process from a temporary
-    /// directory (fdatasync of the log per group commit unless `syncWAL` is false), and measures it.
-    public static func selfBench(referenceCells: Int = 20_000, syncWAL: Bool = true, clusterLabels: Bool = false,
-                                 mappingDistances: Bool = true, options: Options = Options()) throws -> Report {
+    /// directory with `settings`, and measures it.
+    public static func selfBench(referenceCells: Int = 20_000, settings: BenchServer.Settings = .init(),
+                                 options: Options = Options()) throws -> Report {
         let data = try SimulatedReference(cells: referenceCells * 2, dims: 30, clusters: 100, types: 8, seed: 1)
         let directory = "/tmp/harmonyd-bench-\(getpid())"
-        return try BenchServer.run(model: data.model, directory: directory, syncWAL: syncWAL, clusterLabels: clusterLabels,
-                                   mappingDistances: mappingDistances) { configuration in
+        return try BenchServer.run(model: data.model, directory: directory, settings: settings) { configuration in
             // A few thousand accumulated cells give the refit phase something to fold in.
             let seed = try HarmonyClient.connect(configuration.socketPath)
             let query = data.query
             _ = try seed.roundTrip(MapRequest(batch: "bench-seed", cellCount: 2000, dimensions: 30,
                                               values: query.selectingRows(0..<2000).values), as: MapReply.self)
             var report = try measure(socketPath: configuration.socketPath, cells: query, options: options)
-            report.fsyncP99 = syncWAL ? try fsyncFloor(directory: directory, samples: options.latencySamples) : 0
+            report.fsyncP99 = settings.syncWAL ? try fsyncFloor(directory: directory, samples: options.latencySamples) : 0
             report.socketP99 = try socketFloor(samples: options.latencySamples)
             return report
         }

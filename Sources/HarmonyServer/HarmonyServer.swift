@@ -127,7 +127,8 @@ public final class HarmonyServer: @unchecked Sendable {
             // MARK: Loop and handles.
             loop = try EventLoop()
             wal = try WriteAheadLog(path: store.walPath, loop: loop, validBytes: recovery.validBytes,
-                                    sync: configuration.syncWAL, io: configuration.logFileIO)
+                                    sync: configuration.syncWAL, io: configuration.logFileIO,
+                                    pollMicroseconds: configuration.logPollMicroseconds)
         } catch {
             created.remove()
             throw error
@@ -146,6 +147,7 @@ public final class HarmonyServer: @unchecked Sendable {
     }
 
     private func startHandles() throws {
+        wal.mayPoll = { [unowned self] in !refits.running }
         waker = try LoopWaker(loop: loop) { [unowned self] in beginShutdown(reason: "stop requested") }
         listener = try PipeListener(loop: loop, path: configuration.socketPath,
                                     mode: mode_t(configuration.socketMode)) { [unowned self] in accept(from: $0) }
@@ -256,6 +258,7 @@ public final class HarmonyServer: @unchecked Sendable {
     }
 
     private func closeHandles() {
+        wal.close()
         listener?.close()
         stopGate.close()
         waker?.close()

@@ -80,6 +80,10 @@ struct HarmonyDaemon: ParsableCommand {
           help: "Acknowledge cells without fdatasync of the log (measurements only: a power failure may lose them).")
     var unsafeNoFsync = false
 
+    @Option(name: .customLong("log-poll-us"),
+            help: "Microseconds that the log's thread (after a write) and the event loop (while a write is in flight) poll for each other instead of sleeping, not while a refit runs: saves two thread wake-ups per durable MAP, which cost 30-110 us each on VMs, for some CPU time while cells stream in one by one (0: never poll).")
+    var logPollMicroseconds: Int = Self.defaults.logPollMicroseconds
+
     @Flag(name: .customLong("cluster-labels"),
           help: "Predict labels from the clusters' label frequencies instead of a vote among the 5 nearest reference cells (as harmony map --cluster-labels; about 50x cheaper, for throughput-bound streams).")
     var clusterLabels = false
@@ -136,6 +140,7 @@ struct HarmonyDaemon: ParsableCommand {
         configuration.quiet = quiet
         configuration.jsonLog = logFormat == .json
         configuration.syncWAL = !unsafeNoFsync
+        configuration.logPollMicroseconds = logPollMicroseconds
         do {
             try configuration.validate()
         } catch let error as ServerError {
@@ -186,14 +191,17 @@ struct HarmonyDaemon: ParsableCommand {
         // written must give EPIPE, not end the daemon; libuv sizes its pool from the environment on first use.
         signal(SIGPIPE, SIG_IGN)
         if threads > 0 { setenv("UV_THREADPOOL_SIZE", "\(threads)", 1) }
+        var bench = BenchServer.Settings()
+        bench.syncWAL = !unsafeNoFsync
+        bench.clusterLabels = clusterLabels
+        bench.mappingDistances = !noMappingDistance
+        bench.logPollMicroseconds = logPollMicroseconds
         if selfBench {
-            print(try ServerBenchmark.selfBench(syncWAL: !unsafeNoFsync, clusterLabels: clusterLabels,
-                                                mappingDistances: !noMappingDistance))
+            print(try ServerBenchmark.selfBench(settings: bench))
             return
         }
         if selfBenchExpression {
-            print(try ExpressionBenchmark.selfBench(syncWAL: !unsafeNoFsync, clusterLabels: clusterLabels,
-                                                    mappingDistances: !noMappingDistance))
+            print(try ExpressionBenchmark.selfBench(settings: bench))
             return
         }
         let configuration = try makeConfiguration()

@@ -4,8 +4,8 @@ import HarmonySystem
 // The write-ahead log of accepted query cells, with group commit.
 //
 // Thread contract: `append` and `flush` are called on the loop thread. The file descriptor is written and
-// fdatasync'ed only by pool jobs, and at most one such job runs at a time (`writing`), so the descriptor
-// needs no lock. Records appended while a job runs wait in `pending` and go out together in the next job:
+// fdatasync'ed only by jobs of the log's own thread (`LogThread`), and at most one such job runs at a time
+// (`writing`), so the descriptor needs no lock. Records appended while a job runs wait in `pending` and go out together in the next job:
 // one fdatasync covers them all (group commit). Callbacks run on the loop thread, in append order, only
 // after the bytes of their record are durable.
 //
@@ -40,9 +40,9 @@ final class WriteAheadLog {
 
     /// Where the log lives.
     let path: String
-    private let loop: EventLoop
+    private let thread: LogThread
     private let fd: Int32
-    // Records waiting for the next group commit; they are encoded (and checksummed) on the pool, not the loop.
+    // Records waiting for the next group commit; they are encoded (and checksummed) on the log thread, not the loop.
     private var pending: [WALRecord] = []
     private var pendingCallbacks: [(Error?) -> Void] = []
     private var writing = false
@@ -70,9 +70,11 @@ final class WriteAheadLog {
 
     /// Opens (creating if absent) the log at `path` for appending after `validBytes`; bytes past that
     /// (a torn tail found by `WALRecovery`) are cut off first.
-    init(path: String, loop: EventLoop, validBytes: Int, sync: Bool = true, io: LogFileIO = .system) throws {
+    /// `pollMicroseconds`: how long the log thread and the loop poll for each other instead of sleeping (see
+    /// `LogThread`); 0 never polls.
+    init(path: String, loop: EventLoop, validBytes: Int, sync: Bool = true, io: LogFileIO = .system,
+         pollMicroseconds: Int = ServerConfiguration.defaultLogPollMicroseconds) throws {
         self.path = path
-        self.loop = loop
         self.sync = sync
         self.io = io
         let fd: Int32
@@ -95,15 +97,26 @@ final class WriteAheadLog {
             }
             try WriteAheadLog.zeroFill(fd: fd, at: size, count: zeros)
             try WriteAheadLog.dataSync(fd)
+            thread = try LogThread(loop: loop, pollNanoseconds: UInt64(max(0, pollMicroseconds)) * 1000)
         } catch {
-            close(fd)
+            Glibc.close(fd)
             throw ServerError.io("cannot prepare the write-ahead log \(path): \(error)")
         }
         fileBytes = size
         allocatedBytes = size + zeros
     }
 
-    deinit { close(fd) }
+    deinit { Glibc.close(fd) }
+
+    /// Asked at each write whether the log's thread and the loop may poll for each other around it (see
+    /// `LogThread`); the server says no while a refit runs.
+    var mayPoll: () -> Bool {
+        get { thread.mayPoll }
+        set { thread.mayPoll = newValue }
+    }
+
+    /// Stops the log's thread and closes its loop handles (loop thread, once idle: see `whenIdle`).
+    func close() { thread.close() }
 
     /// Whether records are waiting or being written, a checkpoint waits, or the preallocated region is being
     /// extended.
@@ -143,7 +156,7 @@ final class WriteAheadLog {
         let checkpoint = request.prepare()
         let fd = self.fd, path = self.path, sync = self.sync
         let header = WriteAheadLog.fileMagic.count, zeros = sync ? WriteAheadLog.preallocationBytes : 0
-        loop.submit({ () -> (cut: Bool, allocated: Int, failure: String?) in
+        thread.submit({ () -> (cut: Bool, allocated: Int, failure: String?) in
             do {
                 try checkpoint.write(to: request.path)
             } catch {
@@ -188,7 +201,7 @@ final class WriteAheadLog {
         pending = []
         pendingCallbacks = []
         let fd = self.fd, offset = fileBytes, path = self.path, sync = self.sync, io = self.io
-        loop.submit({ () -> (written: Int, failure: String?) in
+        thread.submit({ () -> (written: Int, failure: String?) in
             var writer = ByteWriter(capacity: size)
             for record in records { record.encode(into: &writer) }
             let bytes = writer.take()
@@ -248,7 +261,7 @@ final class WriteAheadLog {
               allocatedBytes - fileBytes < WriteAheadLog.preallocationBytes / 2 else { return }
         extending = true
         let fd = self.fd, from = allocatedBytes, count = WriteAheadLog.preallocationBytes
-        loop.submit({ (try? WriteAheadLog.zeroFill(fd: fd, at: from, count: count, sync: true)) != nil },
+        thread.submit({ (try? WriteAheadLog.zeroFill(fd: fd, at: from, count: count, sync: true)) != nil },
                     completion: { [self] extended in
             extending = false
             // On failure the log keeps working by appending past its end.

@@ -10,6 +10,8 @@ final class EventLoop {
     /// The libuv loop; valid until `close()`.
     let raw: UnsafeMutablePointer<uv_loop_t>
     private var closed = false
+    // Pool jobs submitted whose completion has not run yet.
+    private var poolJobs = 0
 
     /// A fresh loop.
     init() throws {
@@ -44,6 +46,13 @@ final class EventLoop {
     /// Submits `work` to libuv's thread pool; `completion` receives its result on the loop thread.
     /// The work must touch only what it captures and must not call any loop API.
     func submit<T>(_ work: @escaping () -> T, completion: @escaping (T) -> Void) {
-        WorkItem.start(on: raw, work: work, completion: completion)
+        poolJobs += 1
+        WorkItem.start(on: raw, work: work) { [unowned self] result in
+            poolJobs -= 1
+            completion(result)
+        }
     }
+
+    /// Whether jobs submitted to the pool are still running or waiting for their completion.
+    var hasPoolJobs: Bool { poolJobs > 0 }
 }
