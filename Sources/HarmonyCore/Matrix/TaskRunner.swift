@@ -1,4 +1,5 @@
 import Dispatch
+import HarmonySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,7 +37,7 @@ struct TaskRunner: Sendable {
         if requested > 0 {
             threads = requested
         } else {
-            threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+            threads = OnlineProcessors.count
         }
     }
 

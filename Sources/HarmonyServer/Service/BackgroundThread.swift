@@ -4,6 +4,7 @@
 // to the loop through a `LoopWaker`.
 import Foundation
 import HarmonyCore
+import HarmonySystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -31,7 +32,7 @@ enum BackgroundThread {
 
     /// Threads a refit may use: all cores but one (for the loop), at least one, unless configured.
     static func refitThreads(configured: Int) -> Int {
-        configured > 0 ? configured : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) - 1)
+        configured > 0 ? configured : max(1, OnlineProcessors.count - 1)
     }
 }
 
