@@ -25,10 +25,10 @@ public enum ExpressionBenchmark {
         public var referenceCells: Int, clusters: Int, dimensions: Int
         /// Whether the log was fdatasync'ed, and whether the replies carried mapping distances.
         public var durable: Bool, distances: Bool
-        /// CPU microseconds of one thread per cell for the two computations a MAP_EXPRESSION adds to a MAP, timed
-        /// in-process on the same requests before the socket run: the projection of the counts, and the mapping
-        /// distances of the projected cells.
-        public var projectionMicroseconds: Double, distanceMicroseconds: Double
+        /// CPU microseconds of one thread per cell, timed in-process on the same requests before the socket run:
+        /// the projection of the counts and the mapping distances (what a MAP_EXPRESSION adds to a MAP), and the
+        /// label vote's search for the 5 nearest reference cells of the mapped cells (nil: the model has no cells).
+        public var projectionMicroseconds: Double, distanceMicroseconds: Double, labelSearchMicroseconds: Double?
 
         /// One line with every number.
         public var description: String {
@@ -38,6 +38,7 @@ public enum ExpressionBenchmark {
                 + (distances ? " and mapping distances)" : ", without mapping distances)")
                 + String(format: "\nper cell on one thread: projection %.2f us, mapping distance %.2f us",
                          projectionMicroseconds, distanceMicroseconds)
+                + (labelSearchMicroseconds.map { String(format: ", kNN search of the label vote %.2f us", $0) } ?? "")
         }
     }
 
@@ -84,14 +85,17 @@ public enum ExpressionBenchmark {
                           density: Double(data.query.values.count) / Double(data.query.rowCount * g),
                           referenceCells: data.model.cellCount, clusters: data.model.clusterCount,
                           dimensions: data.model.dimension, durable: settings.syncWAL, distances: settings.mappingDistances,
-                          projectionMicroseconds: stages.projection, distanceMicroseconds: stages.distance)
+                          projectionMicroseconds: stages.projection, distanceMicroseconds: stages.distance,
+                          labelSearchMicroseconds: stages.labelSearch)
         }
     }
 
-    // Thread CPU microseconds per cell of projecting a request's cells and of their mapping distances: the fastest of
-    // 15 rounds of at least 40 ms each (other processes on the machine only ever slow a round down). The distances
-    // take uniform soft assignments: their cost does not depend on the values.
-    static func stageCosts(_ data: SimulatedExpressionReference, cells: Int) throws -> (projection: Double, distance: Double) {
+    // Thread CPU microseconds per cell of projecting a request's cells, of their mapping distances and of the label
+    // vote's search: the fastest of 15 rounds of at least 40 ms each (other processes on the machine only ever slow
+    // a round down). The distances take uniform soft assignments: their cost does not depend on the values. The
+    // search takes the cells as a new batch's first request maps them, against the index harmonyd builds.
+    static func stageCosts(_ data: SimulatedExpressionReference,
+                           cells: Int) throws -> (projection: Double, distance: Double, labelSearch: Double?) {
         guard let space = data.model.geneSpace, let spread = data.model.clusterSpread else {
             throw ServerError.state("the benchmark reference has no gene space or cluster spread")
         }
@@ -116,7 +120,12 @@ public enum ExpressionBenchmark {
         let uniform = Matrix<Float>(rows: cells, cols: k, repeating: 1 / Float(k))
         let distances = MappingDistance(spread: spread)
         let distance = perCell { _ = distances.distances(cells: projected, assignments: uniform) }
-        return (projection, distance)
+        guard let reference = data.model.cells else { return (projection, distance, nil) }
+        var state = QueryState(mapper: try QueryMapper(model: data.model), batchKey: "batch")
+        let corrected = try state.add(cells: projected, batch: "stage-costs").corrected
+        let index = NearestNeighborIndex(points: reference.corrected)
+        let labelSearch = perCell { _ = index.search(corrected, k: 5, threads: 1) }
+        return (projection, distance, labelSearch)
     }
 
     // A request of `cells` query cells (cycling through the simulated ones), without ids: every request adds cells.
