@@ -222,44 +222,92 @@ struct ListSearcher {
     /// float error bound cannot certify is answered by an exact scan of every point.
     private func rerank(queries: [Float], rows: [Int], bestI: [Int32], bestD: [Float],
                         errorScale: [Double]) -> (indices: [Int32], distances: [Float]) {
-        let d = index.dimension
+        let d = index.dimension, n = index.count
         var outI = [Int32](repeating: -1, count: rows.count * k)
         var outD = [Float](repeating: .infinity, count: rows.count * k)
-        var cand: [(Double, Int32)] = []
         let unit = NearestNeighborIndex.floatErrorUnit * Double(d + 4)
-        for (r, i) in rows.enumerated() {
-            cand.removeAll(keepingCapacity: true)
-            for c in 0..<keep {
-                let id = bestI[r * keep + c]
-                guard id != Int32.max else { continue }
-                cand.append((squaredDistance(queries, i, Int(id)), id))
-            }
-            cand.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
-            // Every point not kept had a float distance >= the last kept one's; it is certainly farther than the
-            // k-th when that float distance, less the error bound, exceeds the k-th exact distance.
-            let last = Double(bestD[r * keep + keep - 1])
-            if keep < index.count, last.isFinite, cand.count >= k, !(last - unit * errorScale[r] > cand[k - 1].0) {
-                cand.removeAll(keepingCapacity: true)
-                for p in 0..<index.count { cand.append((squaredDistance(queries, i, p), Int32(p))) }
-                cand.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
-            }
-            for c in 0..<min(k, cand.count) {
-                outI[r * k + c] = cand[c].1
-                outD[r * k + c] = Float(cand[c].0.squareRoot())
+        // One query's candidates (ids, then their exact distances), sorted by (distance, index).
+        var ids = [Int32](repeating: 0, count: keep), exact = [Double](repeating: 0, count: keep)
+        queries.withUnsafeBufferPointer { q in
+            index.original.withUnsafeBufferPointer { x in
+                for (r, i) in rows.enumerated() {
+                    var m = 0
+                    for c in 0..<keep where bestI[r * keep + c] != Int32.max {
+                        ids[m] = bestI[r * keep + c]
+                        m += 1
+                    }
+                    ListSearcher.squaredDistances(q.baseAddress! + i * d, original: x.baseAddress!, ids: ids, count: m,
+                                                  dims: d, into: &exact)
+                    ListSearcher.sortByDistance(&exact, &ids, count: m)
+                    // Every point not kept had a float distance >= the last kept one's; it is certainly farther than
+                    // the k-th when that float distance, less the error bound, exceeds the k-th exact distance.
+                    let last = Double(bestD[r * keep + keep - 1])
+                    if keep < n, last.isFinite, m >= k, !(last - unit * errorScale[r] > exact[k - 1]) {
+                        var distances = [Double](repeating: 0, count: n)
+                        ListSearcher.squaredDistances(q.baseAddress! + i * d, original: x.baseAddress!,
+                                                      ids: (0..<n).map { Int32($0) }, count: n, dims: d, into: &distances)
+                        let order = (0..<n).sorted {
+                            distances[$0] < distances[$1] || (distances[$0] == distances[$1] && $0 < $1)
+                        }
+                        for c in 0..<min(k, n) {
+                            outI[r * k + c] = Int32(order[c])
+                            outD[r * k + c] = Float(distances[order[c]].squareRoot())
+                        }
+                        continue
+                    }
+                    for c in 0..<min(k, m) {
+                        outI[r * k + c] = ids[c]
+                        outD[r * k + c] = Float(exact[c].squareRoot())
+                    }
+                }
             }
         }
         return (outI, outD)
     }
 
-    /// |q_i - x_p|^2 in Double, with x_p the original point p.
-    private func squaredDistance(_ queries: [Float], _ i: Int, _ p: Int) -> Double {
-        let d = index.dimension
-        var ss = 0.0
-        for j in 0..<d {
-            let diff = Double(queries[i * d + j]) - Double(index.original[p * d + j])
-            ss += diff * diff
+    /// out[c] = |q - x_ids[c]|^2 in Double for c < count, with x the original points (N x d). Each distance is the
+    /// sum over j in increasing order of (Double(q_j) - Double(x_j))^2, a multiply then an add; four candidates go
+    /// through the same operations side by side in SIMD lanes, so the bits are those of a scalar loop.
+    static func squaredDistances(_ q: UnsafePointer<Float>, original x: UnsafePointer<Float>, ids: [Int32], count: Int,
+                                 dims d: Int, into out: inout [Double]) {
+        var c = 0
+        while c + 4 <= count {
+            let p0 = x + Int(ids[c]) * d, p1 = x + Int(ids[c + 1]) * d
+            let p2 = x + Int(ids[c + 2]) * d, p3 = x + Int(ids[c + 3]) * d
+            var sum = SIMD4<Double>()
+            for j in 0..<d {
+                let diff = SIMD4<Double>(repeating: Double(q[j]))
+                    - SIMD4<Double>(Double(p0[j]), Double(p1[j]), Double(p2[j]), Double(p3[j]))
+                sum += diff * diff
+            }
+            for lane in 0..<4 { out[c + lane] = sum[lane] }
+            c += 4
         }
-        return ss
+        while c < count {
+            let p = x + Int(ids[c]) * d
+            var sum = 0.0
+            for j in 0..<d {
+                let diff = Double(q[j]) - Double(p[j])
+                sum += diff * diff
+            }
+            out[c] = sum
+            c += 1
+        }
+    }
+
+    /// Sorts the first `count` (distance, id) pairs by distance, then id (insertion sort: a dozen candidates).
+    static func sortByDistance(_ distances: inout [Double], _ ids: inout [Int32], count: Int) {
+        for c in 1..<max(count, 1) {
+            let dist = distances[c], id = ids[c]
+            var pos = c
+            while pos > 0 && (distances[pos - 1] > dist || (distances[pos - 1] == dist && ids[pos - 1] > id)) {
+                distances[pos] = distances[pos - 1]
+                ids[pos] = ids[pos - 1]
+                pos -= 1
+            }
+            distances[pos] = dist
+            ids[pos] = id
+        }
     }
 }
 
