@@ -115,7 +115,9 @@ public enum ExpressionBenchmark {
             return best
         }
         var projected = Matrix<Float>(rows: 0, cols: space.dimension)
-        let projection = try perCell { projected = try space.project(rows, totals: request.totals, present: request.present) }
+        let projection = try perCell {
+            projected = try space.project(rows, totals: request.totals, present: request.present, validated: true)
+        }
         let k = spread.clusterCount
         let uniform = Matrix<Float>(rows: cells, cols: k, repeating: 1 / Float(k))
         let distances = MappingDistance(spread: spread)

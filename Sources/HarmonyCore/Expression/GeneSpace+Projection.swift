@@ -19,8 +19,11 @@ extension GeneSpace {
     ///     of `rows`, right only when `rows` holds every gene of the cells.
     ///   - present: which reference genes the query measures (geneCount flags); nil means all. A cell's stored
     ///     entry on an absent gene is an error.
+    ///   - validated: the caller has checked every stored value already (acceptable for the normalization, and not
+    ///     on an absent gene), as harmonyd's MAP_EXPRESSION validation does; the per-entry checks are skipped.
     /// - Returns: rows.rowCount x `dimension`.
-    public func project(_ rows: SparseRows, totals: [Double]? = nil, present: [Bool]? = nil) throws -> Matrix<Float> {
+    public func project(_ rows: SparseRows, totals: [Double]? = nil, present: [Bool]? = nil,
+                        validated: Bool = false) throws -> Matrix<Float> {
         let g = geneCount, d = dimension, n = rows.rowCount
         func bad(_ m: String) -> HarmonyError { .invalidInput("projecting cells on the reference genes: \(m)") }
         guard rows.columnCount == g else { throw bad("the cells have \(rows.columnCount) genes, the reference \(g)") }
@@ -50,7 +53,8 @@ extension GeneSpace {
                                 var total = 0.0
                                 if let totals { total = totals[i] } else { for e in entries { total += Double(values[e]) } }
                                 guard total.isFinite, total >= 0 else { throw bad("cell \(i) has the library size \(total)") }
-                                if !cell.scale(entries, columns: columns, values: values, total: total, present: present,
+                                if !cell.scale(entries, columns: columns, values: values, total: total,
+                                               present: validated ? nil : present, checks: !validated,
                                                normalization: normalization, scaling: scaling, clip: clip) {
                                     try explainRejection(of: i, rows, present: present)
                                 }
@@ -110,16 +114,17 @@ private final class ProjectionScratch {
 
     /// The scalar work of every stored entry (independent from entry to entry, so it pipelines): normalized value,
     /// scaled and clipped, minus c_g. False when an entry is a value the normalization cannot take or sits on an
-    /// absent gene; the problems are counted without branches, as the common case has none.
+    /// absent gene; the problems are counted without branches, as the common case has none. Without `checks` (values
+    /// validated by the caller) nothing is counted.
     func scale(_ entries: Range<Int>, columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Float>,
-               total: Double, present: [Bool]?, normalization: ExpressionNormalization,
+               total: Double, present: [Bool]?, checks: Bool, normalization: ExpressionNormalization,
                scaling: UnsafeBufferPointer<SIMD4<Double>>, clip: Double) -> Bool {
         let cacheable = normalization.expectsCounts, small = Float(GeneSpace.cachedCounts), d = dimension
         for c in 0..<GeneSpace.cachedCounts { cache[c] = .nan }
         var problems = 0
         for e in entries {
             let k = Int(columns[e]), x = values[e]
-            problems &+= normalization.accepts(x) ? 0 : 1
+            if checks { problems &+= normalization.accepts(x) ? 0 : 1 }
             let v: Double
             if cacheable, x >= 0, x < small {
                 let c = Int(x)

@@ -83,7 +83,8 @@ struct ServedModel: Sendable {
         guard let space = request.valueKind == .counts ? countSpace : normalizedSpace else {
             throw HarmonyError.invalidInput("the reference has no gene space for these values")
         }
-        return try space.project(request.rows, totals: request.totals, present: request.present).values
+        // `ExpressionMapRequest.validate()` has checked every value against the value kind and the present genes.
+        return try space.project(request.rows, totals: request.totals, present: request.present, validated: true).values
     }
 
     /// Label names in code order (empty without labels).
