@@ -297,18 +297,29 @@ struct ListSearcher {
 
     /// Sorts the first `count` (distance, id) pairs by distance, then id (insertion sort: a dozen candidates).
     static func sortByDistance(_ distances: inout [Double], _ ids: inout [Int32], count: Int) {
-        for c in 1..<max(count, 1) {
-            let dist = distances[c], id = ids[c]
-            var pos = c
-            while pos > 0 && (distances[pos - 1] > dist || (distances[pos - 1] == dist && ids[pos - 1] > id)) {
-                distances[pos] = distances[pos - 1]
-                ids[pos] = ids[pos - 1]
-                pos -= 1
+        distances.withUnsafeMutableBufferPointer { d in
+            ids.withUnsafeMutableBufferPointer { i in
+                for c in 1..<max(count, 1) {
+                    insertByDistance(d[c], i[c], at: c, distances: d.baseAddress!, ids: i.baseAddress!)
+                }
             }
-            distances[pos] = dist
-            ids[pos] = id
         }
     }
+}
+
+/// Puts (dist, id) in slot `pos` or, moving the slots before it up by one, before the first of them that comes
+/// after it by (distance, index); the slots before `pos` are sorted that way.
+@inline(__always)
+private func insertByDistance<D: BinaryFloatingPoint>(_ dist: D, _ id: Int32, at pos: Int,
+                                                      distances: UnsafeMutablePointer<D>, ids: UnsafeMutablePointer<Int32>) {
+    var pos = pos
+    while pos > 0 && (distances[pos - 1] > dist || (distances[pos - 1] == dist && ids[pos - 1] > id)) {
+        distances[pos] = distances[pos - 1]
+        ids[pos] = ids[pos - 1]
+        pos -= 1
+    }
+    distances[pos] = dist
+    ids[pos] = id
 }
 
 /// One group of queries (those sharing a nearest list) during a search: the queries, their distances to the list
@@ -450,15 +461,8 @@ private struct Candidates {
     private mutating func offer(_ id: Int32, _ dist: Float) {
         if dist > threshold { return }
         if dist == threshold && id > ids[keep - 1] { return }
-        var pos = keep - 1
-        // Insertion keeps the row sorted by (distance, index).
-        while pos > 0 && (distances[pos - 1] > dist || (distances[pos - 1] == dist && ids[pos - 1] > id)) {
-            distances[pos] = distances[pos - 1]
-            ids[pos] = ids[pos - 1]
-            pos -= 1
-        }
-        distances[pos] = dist
-        ids[pos] = id
+        // The last kept candidate drops out; the row stays sorted by (distance, index).
+        insertByDistance(dist, id, at: keep - 1, distances: distances, ids: ids)
         threshold = distances[keep - 1]
     }
 }
