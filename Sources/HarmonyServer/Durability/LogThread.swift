@@ -141,12 +141,7 @@ private final class Shared: Sendable {
     func attach(_ waker: LoopWaker) { self.waker.withLock { $0 = waker } }
 
     func submit(_ job: any LogJob) {
-        let wasSleeping = state.withLock { state in
-            state.queued.append(job)
-            defer { state.sleeping = false }
-            return state.sleeping
-        }
-        if wasSleeping { wakeUp.signal() }
+        changeAndWake { $0.queued.append(job) }
     }
 
     func takeFinished() -> [any LogJob] {
@@ -158,8 +153,13 @@ private final class Shared: Sendable {
 
     func stop() {
         waker.withLock { $0 = nil }
+        changeAndWake { $0.stopping = true }
+    }
+
+    // Applies `change` under the lock and wakes the thread if it sleeps (one signal per sleep).
+    private func changeAndWake(_ change: (inout State) -> Void) {
         let wasSleeping = state.withLock { state in
-            state.stopping = true
+            change(&state)
             defer { state.sleeping = false }
             return state.sleeping
         }
@@ -177,10 +177,10 @@ private final class Shared: Sendable {
                 job.run()
                 state.withLock { $0.finished.append(job) }
                 waker.withLock { $0?.wake() }
-                pollUntil = job.polls ? monotonicNanoseconds() + pollNanoseconds : 0
+                pollUntil = job.polls ? EventLoop.now() + pollNanoseconds : 0
                 continue
             }
-            if pollUntil > 0 && monotonicNanoseconds() < pollUntil {
+            if pollUntil > 0 && EventLoop.now() < pollUntil {
                 sched_yield()
                 continue
             }
@@ -194,13 +194,6 @@ private final class Shared: Sendable {
             if sleep { wakeUp.wait() }
         }
     }
-}
-
-/// CLOCK_MONOTONIC in nanoseconds.
-private func monotonicNanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }
 
 /// A libuv idle handle: while started, `uv_run` polls for events with a zero timeout instead of sleeping.
