@@ -31,6 +31,8 @@ struct FitDesign: Sendable {
     let groupOffsets: [Int]
     /// Cell indices sorted by group (stable: increasing cell index inside a group).
     let groupOrder: [Int32]
+    /// Group of each cell (N values).
+    let cellGroups: [Int32]
 
     /// Total number of global levels B.
     var levelCount: Int { levelOffsets[covariateCount] }
@@ -117,5 +119,6 @@ struct FitDesign: Sendable {
             cursor[g] += 1
         }
         groupOrder = order
+        cellGroups = cellGroup.map { Int32($0) }
     }
 }

@@ -1,5 +1,7 @@
 // The ridge mixture-of-experts correction (Protocols/algorithm.md §2.5), from the ORIGINAL embedding Z.
 //
+// With few groups (CellOrderCorrection.applies) phases 1 and 3 run over the cells in cell order instead, with
+// kernels of their own (CellOrderCorrection); otherwise:
 // Phase 1 (statistics): cells are visited group by group (groups = level combinations, see FitDesign) in
 //   fixed tasks of 2048 cells. Each task gathers its rows of R (len x K) and Z (len x d) and computes
 //   R^T Z with one sgemm and the column sums of R in double; the task results are added in task order into
@@ -30,10 +32,14 @@ enum RidgeCorrection {
         let shard = shard ?? .whole(design.cells)
         let cells = CellRows(z: localZ - shard.first * d, r: localR - shard.first * kc,
                              corrected: localOut - shard.first * d)
-        let tasks = groupTasks(design, cells: shard.range)
+        // Few groups: both passes over the cells run in cell order (CellOrderCorrection).
+        let byCell = CellOrderCorrection.applies(groups: design.groupCount, clusters: kc, dims: d)
+        let tasks = byCell ? [] : groupTasks(design, cells: shard.range)
 
         // MARK: - Phase 1: per-group sums, then per level
-        var (groupN, groupS) = groupSums(cells, dims: d, clusters: kc, design: design, tasks: tasks, runner: runner)
+        var (groupN, groupS) = byCell
+            ? CellOrderCorrection.groupSums(cells, dims: d, clusters: kc, design: design, shard: shard, runner: runner)
+            : groupSums(cells, dims: d, clusters: kc, design: design, tasks: tasks, runner: runner)
         if shard.isDistributed { sumOverRanks(&groupN, &groupS, shard: shard) }
         var sums = LevelSums(groupN: groupN, groupS: &groupS, dims: d, clusters: kc, design: design)
 
@@ -44,11 +50,17 @@ enum RidgeCorrection {
         sums.levelS = []
 
         // MARK: - Phase 3: apply per group
-        // M_g in Float; with one covariate M_g is level g's terms, converted per task instead of stored.
-        let groupTerms = sums.oneCovariate ? nil : combinedTerms(terms, dims: d, clusters: kc, design: design)
         groupS = []
-        apply(cells, terms: terms, groupTerms: groupTerms, dims: d, clusters: kc, design: design, tasks: tasks,
-              runner: runner)
+        if byCell {
+            let padded = CellOrderCorrection.paddedTerms(terms, dims: d, clusters: kc, design: design)
+            CellOrderCorrection.apply(cells, terms: padded, dims: d, clusters: kc, design: design, shard: shard,
+                                      runner: runner)
+        } else {
+            // M_g in Float; with one covariate M_g is level g's terms, converted per task instead of stored.
+            let groupTerms = sums.oneCovariate ? nil : combinedTerms(terms, dims: d, clusters: kc, design: design)
+            apply(cells, terms: terms, groupTerms: groupTerms, dims: d, clusters: kc, design: design, tasks: tasks,
+                  runner: runner)
+        }
         return CorrectionOutput(centroids: solved.centroids, levelTerms: terms,
                                 activeClusters: solved.active.filter { $0 }.count)
     }
@@ -166,7 +178,7 @@ enum RidgeCorrection {
     }
 
     /// M_g = sum over group g's levels of their K x d terms, in Float (G x K x d).
-    private static func combinedTerms(_ terms: [[Double]], dims d: Int, clusters kc: Int,
+    static func combinedTerms(_ terms: [[Double]], dims d: Int, clusters kc: Int,
                                       design: FitDesign) -> [Float] {
         let ng = design.groupCount, nc = design.covariateCount
         var groupTerms = [Float](repeating: 0, count: ng * kc * d)
@@ -181,7 +193,7 @@ enum RidgeCorrection {
 
     /// Phase 3: Zcorr = Z - R M_g for every task's cells, one sgemm a task. `groupTerms` holds M_g, or is nil
     /// with one covariate (M_g is then level g's terms, converted per task).
-    private static func apply(_ cells: CellRows, terms: [[Double]], groupTerms: [Float]?, dims d: Int,
+    static func apply(_ cells: CellRows, terms: [[Double]], groupTerms: [Float]?, dims d: Int,
                               clusters kc: Int, design: FitDesign, tasks: [GroupTask], runner: TaskRunner) {
         let oneCovariate = groupTerms == nil
         (groupTerms ?? []).withUnsafeBufferPointer { mBuf in
@@ -217,7 +229,7 @@ enum RidgeCorrection {
     }
 
     /// Phase 1: n_gk (G x K) and, per group, s_g (K x d), summed in task order.
-    private static func groupSums(_ cells: CellRows, dims d: Int, clusters kc: Int,
+    static func groupSums(_ cells: CellRows, dims d: Int, clusters kc: Int,
                                   design: FitDesign, tasks: [GroupTask],
                                   runner: TaskRunner) -> (n: [Double], s: [[Double]]) {
         let z = cells.z, r = cells.r
