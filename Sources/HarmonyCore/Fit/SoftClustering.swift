@@ -9,7 +9,8 @@ import Glibc
 // `assignments` R (N x K). The unit rows zcos_i = Z_i / |Z_i| are never stored (an N x d array less): a task
 // that needs them gathers its cells' rows and normalises them (RowNormalization.normalizeRow).
 // The distance part of the logits, -D / sigma_k = (2 zcos_i . y_k - 2) / sigma_k, is never stored: each task
-// gathers its cells' zcos rows and computes their logits with one sgemm into a task-local buffer. Reading
+// gathers its cells' zcos rows and computes their logits into a task-local buffer, the dot products by
+// NearestMeanKernel (register tiles, no zeroing and packing of blocks as sgemm does at inner dimension d). Reading
 // d floats per cell instead of a stored K-float row cuts the random memory traffic of the rounds (which are
 // memory bound) and saves an N x K array.
 // O and E are kept level-major (B x K, Double) so adding a cell's R row to its levels is a contiguous loop.
@@ -281,7 +282,7 @@ final class SoftClustering {
     /// Draws the next round's blocks unless they are drawn already.
     private func drawNextIfNeeded() {
         if nextDrawn { return }
-        next.draw(rng: &rng, blockSize: blockSize)
+        next.draw(rng: &rng, blockSize: blockSize, runner: runner)
         next.indexPairs(levels: design.cellLevels, covariates: design.covariateCount, levelCount: design.levelCount)
         nextDrawn = true
     }
@@ -414,7 +415,8 @@ final class SoftClustering {
         let perTask = SoftClustering.cellsPerTask(count)
         let plan = PassPlan(order: order, start: start, end: end, perTask: perTask, kind: kind, storeRows: storeRows,
                             clusters: clusters, covariates: design.covariateCount, dims: dims, taskRows: taskRows,
-                            pairCount: next.pairCount, scale: logitScale)
+                            pairCount: next.pairCount, scale: logitScale,
+                            means: NearestMeanKernel(means: centroids, dims: dims, clusters: clusters))
         let tasks = TaskRunner.taskCount(count, perTask: perTask)
         passLevels.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         assignmentSum = 0
@@ -476,9 +478,8 @@ final class SoftClustering {
         /// q and f = exp(q) per level (B x Kp).
         let logPenalty: UnsafePointer<Float>
         let factors: UnsafePointer<Float>
-        /// sigma_k (Kp) and the centroids (K x d).
+        /// sigma_k (Kp).
         let sigma: UnsafePointer<Float>
-        let centroids: UnsafePointer<Float>
         /// A wave's per-task outputs: partial sums (taskRows x Kp a task), their pairs, rows used, objective part.
         let partialSums: UnsafeMutablePointer<Float>
         let partialPairs: UnsafeMutablePointer<Int32>
@@ -501,18 +502,16 @@ final class SoftClustering {
                           logPenalty.withUnsafeBufferPointer { logBuf in
                             penaltyFactor.withUnsafeBufferPointer { factorBuf in
                               sigma.withUnsafeBufferPointer { sigmaBuf in
-                                centroids.withUnsafeBufferPointer { yBuf in
                                     body(PassBuffers(cells: zBuf.baseAddress! - first * d,
                                                      rows: rBuf.baseAddress! - first * kc,
                                                      shifts: shiftBuf.baseAddress! - first,
                                                      cellPairs: nextBuf.baseAddress! - first * nc,
                                                      levels: levelBuf.baseAddress!, logPenalty: logBuf.baseAddress!,
                                                      factors: factorBuf.baseAddress!, sigma: sigmaBuf.baseAddress!,
-                                                     centroids: yBuf.baseAddress!, partialSums: ppBuf.baseAddress!,
+                                                     partialSums: ppBuf.baseAddress!,
                                                      partialPairs: pairBuf.baseAddress!,
                                                      partialCounts: countBuf.baseAddress!,
                                                      partialObjective: poBuf.baseAddress!))
-                                }
                               }
                             }
                           }
@@ -539,6 +538,8 @@ final class SoftClustering {
         let pairCount: Int
         /// 2 / sigma_k.
         let scale: [Float]
+        /// The centroids, laid out for the dot products of the logits.
+        let means: NearestMeanKernel
 
         /// Runs task `task` of the pass, writing its partial sums, pairs, row count and objective part into
         /// wave slot `w`.
@@ -551,8 +552,8 @@ final class SoftClustering {
             var slots = TaskSlots(sums: b.partialSums + w * taskRows * kp, pairs: b.partialPairs + w * taskRows,
                                   slotOf: scratch.slotOf, cellSlots: scratch.cellSlots, padded: kp)
             if kind != .cached {
-                SoftClustering.logits(cells: b.cells, order: order, from: from, to: to, dims: dims,
-                                      centroids: b.centroids, clusters: kc, scale: scale, into: scratch.logits)
+                SoftClustering.logits(cells: b.cells, order: order, from: from, to: to, dims: dims, means: means,
+                                      scale: scale, into: scratch.logits)
             }
             var total = 0.0
             // A cached pass stages its cells' exponentials, levels and pairs in sub-blocks (the rows of a block
@@ -606,8 +607,8 @@ final class SoftClustering {
                     return term
                 }
                 // Row sum too small for Float products: this cell in log space from its recomputed logits.
-                SoftClustering.logits(cells: b.cells, order: order, from: pos, to: pos + 1, dims: dims,
-                                      centroids: b.centroids, clusters: kc, scale: scale, into: scratch.logits)
+                SoftClustering.logits(cells: b.cells, order: order, from: pos, to: pos + 1, dims: dims, means: means,
+                                      scale: scale, into: scratch.logits)
                 return SoftmaxKernel.assign(logits: scratch.logits, levels: levels, slots: slots.cellSlots,
                                             covariates: nc, penalty: b.logPenalty, sigma: b.sigma, clusters: kc,
                                             row: storeRows ? row : nil, sums: slots.sums, scratch: scratch.kernel)
@@ -663,9 +664,6 @@ final class SoftClustering {
             kernel = SoftmaxKernel.makeScratch(clusters: kc)
             let logitRows = plan.kind == .cached ? 1 : len
             logits = UnsafeMutablePointer<Float>.allocate(capacity: logitRows * kp)
-            for x in 0..<logitRows {
-                for k in kc..<kp { logits[x * kp + k] = SoftmaxKernel.padding }
-            }
             slotOf = UnsafeMutablePointer<Int32>.allocate(capacity: plan.pairCount)
             slotOf.initialize(repeating: -1, count: plan.pairCount)
             cellSlots = UnsafeMutablePointer<Int32>.allocate(capacity: plan.covariates)
@@ -739,23 +737,24 @@ final class SoftClustering {
         harmony_prefetch(levels + i * nc)
     }
 
-    /// Logits rows (Kp apart, padding untouched) of the cells at positions from..<to of `order` (or cells
-    /// from..<to): their unit rows (zcos) Y^T by one sgemm, then (2 / sigma_k) (dot - 1).
+    /// Logits rows (Kp apart, padding set) of the cells at positions from..<to of `order` (or cells from..<to):
+    /// the dot products of their unit rows (zcos) with the centroids (NearestMeanKernel: one fused multiply-add
+    /// chain a product), then (2 / sigma_k) (dot - 1).
     private static func logits(cells: UnsafePointer<Float>, order: UnsafePointer<Int32>?, from: Int, to: Int,
-                               dims d: Int, centroids y: UnsafePointer<Float>, clusters kc: Int, scale: [Float],
+                               dims d: Int, means: NearestMeanKernel, scale: [Float],
                                into logits: UnsafeMutablePointer<Float>) {
-        let kp = SoftmaxKernel.padded(kc), len = to - from
+        let kc = means.clusters, kp = SoftmaxKernel.padded(kc), len = to - from
         let unit = UnsafeMutablePointer<Float>.allocate(capacity: len * d)
         defer { unit.deallocate() }
         for row in 0..<len {
             let i = order.map { Int($0[from + row]) } ?? from + row
             RowNormalization.normalizeRow(cells + i * d, into: unit + row * d, cols: d)
         }
-        let source = UnsafePointer(unit)
-        BLAS.sgemm(transB: true, m: len, n: kc, k: d, a: source, lda: d, b: y, ldb: d, c: logits, ldc: kp)
+        means.dots(rows: unit, count: len, into: logits)
         for x in 0..<len {
             let line = logits + x * kp
             for k in 0..<kc { line[k] = scale[k] * (line[k] - 1) }
+            for k in kc..<kp { line[k] = SoftmaxKernel.padding }
         }
     }
 }
