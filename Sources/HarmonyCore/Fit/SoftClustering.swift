@@ -133,7 +133,8 @@ final class SoftClustering {
         let shard = shard ?? .whole(cells)
         self.shard = shard
         self.dims = dims
-        self.embedding = embedding
+        // The correction writes the embedding in place: a copy of the input made here, in huge pages.
+        self.embedding = HugePages.copied(embedding)
         self.centroids = centroids
         logitScale = sigma.map { Float(2 / $0) }
         self.clusters = clusters

@@ -24,7 +24,8 @@ enum RowNormalization {
 
     /// The row-normalised copy of `matrix`.
     static func normalized(_ matrix: Matrix<Float>, runner: TaskRunner) -> Matrix<Float> {
-        var out = Matrix<Float>(rows: matrix.rows, cols: matrix.cols)
+        var out = Matrix<Float>(rows: matrix.rows, cols: matrix.cols,
+                                values: HugePages.zeroed(count: matrix.rows * matrix.cols))
         matrix.values.withUnsafeBufferPointer { src in
             out.values.withUnsafeMutableBufferPointer { dst in
                 normalize(src.baseAddress!, into: dst.baseAddress!, rows: matrix.rows, cols: matrix.cols,
