@@ -98,6 +98,47 @@ final class HypergeometricTests: XCTestCase {
 /// The shards of a distributed fit: runs of 2,048 cells, and each rank's blocks are the whole schedule's blocks
 /// restricted to its cells.
 final class CellShardTests: XCTestCase {
+    func testBlocksDoNotDependOnTheThreadCount() {
+        var schedules: [BlockSchedule] = []
+        for threads in [1, 2, 3] {
+            var rng = SeededGenerator(seed: 9)
+            var schedule = BlockSchedule(cells: 50_000, segmentCells: 4096)
+            schedule.draw(rng: &rng, blockSize: 0.05, runner: TaskRunner(requested: threads))
+            schedules.append(schedule)
+        }
+        for schedule in schedules.dropFirst() {
+            XCTAssertEqual(schedule.order, schedules[0].order)
+            XCTAssertEqual(schedule.bounds, schedules[0].bounds)
+        }
+    }
+
+    func testPairsAreNumberedBlockByBlockInOrderOfFirstAppearance() {
+        var rng = SeededGenerator(seed: 4)
+        let cells = 3000, nc = 2, levelCount = 7
+        let levels = (0..<(cells * nc)).map { x in Int32(x % nc == 0 ? rng.below(3) : 3 + rng.below(4)) }
+        var schedule = BlockSchedule(cells: cells, segmentCells: 512)
+        schedule.draw(rng: &rng, blockSize: 0.1)
+        schedule.indexPairs(levels: levels, covariates: nc, levelCount: levelCount)
+        // The numbering spelled out: blocks in order, each block's cells in its order, new pairs numbered on sight.
+        var pairLevel: [Int32] = [], pairStart = [0]
+        var cellPairs = [Int32](repeating: -1, count: cells * nc)
+        for j in 0..<schedule.blockCount {
+            var seen: [Int32: Int32] = [:]
+            for p in schedule.bounds[j]..<schedule.bounds[j + 1] {
+                let i = Int(schedule.order[p])
+                for c in 0..<nc {
+                    let b = levels[i * nc + c]
+                    if seen[b] == nil { seen[b] = Int32(pairLevel.count); pairLevel.append(b) }
+                    cellPairs[i * nc + c] = seen[b]!
+                }
+            }
+            pairStart.append(pairLevel.count)
+        }
+        XCTAssertEqual(schedule.pairLevel, pairLevel)
+        XCTAssertEqual(schedule.pairStart, pairStart)
+        XCTAssertEqual(schedule.cellPairs, cellPairs)
+    }
+
     func testShardsAreConsecutiveRunsCoveringTheCells() {
         for (cells, ranks) in [(9000, 3), (9000, 1), (4096, 2), (5000, 4), (100_000, 7)] {
             var next = 0

@@ -16,8 +16,9 @@
 // assignment pass far more cache friendly than a random order.
 //
 // The clustering keeps sums of R rows per (block, level) pair of a schedule. Only the pairs that occur are
-// numbered (block by block, in order of first appearance), so that state grows with min(blocks x levels,
-// cells x covariates), never with blocks x levels when there are thousands of levels.
+// numbered (block by block, in order of first appearance), so that the sums grow with min(blocks x levels,
+// cells x covariates), never with blocks x levels x K when there are thousands of levels; the numbering uses a
+// blocks x levels table of Int32.
 //
 // Distributed (CellShard): `order` holds global cell indices of the shard's cells only, `blockOf` and
 // `cellPairs` are indexed by the shard's local cell index, and the pairs are those of the shard's cells.
@@ -39,8 +40,8 @@ struct BlockSchedule {
     private(set) var order: [Int32]
     /// Block of each cell of the shard (local index).
     private(set) var blockOf: [Int32]
-    /// Scratch: one segment's labels.
-    private var labels: [Int32]
+    /// Scratch of `indexPairs`: each block's number for each level's pair (-1: none), blocks x levels.
+    private var localPair: [Int32] = []
     /// Pair of each (cell, covariate) of the shard, local index x C (see `indexPairs`).
     private(set) var cellPairs: [Int32] = []
     /// Global level of each pair.
@@ -61,7 +62,6 @@ struct BlockSchedule {
         segment = segmentCells
         order = [Int32](repeating: 0, count: self.shard.count)
         blockOf = [Int32](repeating: 0, count: self.shard.count)
-        labels = [Int32](repeating: 0, count: min(cells, segmentCells))
     }
 
     /// Number of blocks and cells per block for N cells: (ceil(1 / blockSize), max(1, floor(N blockSize))).
@@ -81,35 +81,41 @@ struct BlockSchedule {
         return sizes
     }
 
-    /// Draws new blocks from one value of `rng` (see the file header).
-    mutating func draw(rng: inout SeededGenerator, blockSize: Double) {
+    /// Draws new blocks from one value of `rng` (see the file header); the segments are shuffled in parallel on
+    /// `runner` (each from its own stream, so the blocks do not depend on the thread count).
+    mutating func draw(rng: inout SeededGenerator, blockSize: Double, runner: TaskRunner = TaskRunner(requested: 1)) {
         let sizes = BlockSchedule.sizes(cells: cells, blockSize: blockSize)
         let roundSeed = rng.next()
         let counts = segmentCounts(sizes: sizes, seed: roundSeed)
         let blocks = sizes.count, first = shard.first, end = shard.first + shard.count
-        var shardSizes = [Int](repeating: 0, count: blocks)
-        var g = first / segment
-        while g * segment < end {
-            let start = g * segment, len = min(cells, start + segment) - start
-            labels.withUnsafeMutableBufferPointer { label in
-                var at = 0
-                for j in 0..<blocks {
-                    for _ in 0..<counts[g * blocks + j] { label[at] = Int32(j); at += 1 }
-                }
-                var stream = SeededGenerator(seed: roundSeed, stream: UInt64(g) + 1)
-                var i = len - 1
-                while i > 0 {
-                    label.swapAt(i, stream.below(i + 1))
-                    i -= 1
-                }
-                for cell in max(start, first)..<min(start + len, end) {
-                    let j = label[cell - start]
-                    blockOf[cell - first] = j
-                    shardSizes[Int(j)] += 1
+        let firstSegment = first / segment, segments = (end + segment - 1) / segment - firstSegment
+        let cells = self.cells, segment = self.segment
+        blockOf.withUnsafeMutableBufferPointer { blockBuf in
+            let blockOf = blockBuf.baseAddress!
+            counts.withUnsafeBufferPointer { countBuf in
+                runner.run(segments) { s in
+                    let g = firstSegment + s
+                    let start = g * segment, len = min(cells, start + segment) - start
+                    withUnsafeTemporaryAllocation(of: Int32.self, capacity: len) { label in
+                        var at = 0
+                        for j in 0..<blocks {
+                            for _ in 0..<countBuf[g * blocks + j] { label[at] = Int32(j); at += 1 }
+                        }
+                        var stream = SeededGenerator(seed: roundSeed, stream: UInt64(g) + 1)
+                        var i = len - 1
+                        while i > 0 {
+                            label.swapAt(i, stream.below(i + 1))
+                            i -= 1
+                        }
+                        for cell in max(start, first)..<min(start + len, end) {
+                            blockOf[cell - first] = label[cell - start]
+                        }
+                    }
                 }
             }
-            g += 1
         }
+        var shardSizes = [Int](repeating: 0, count: blocks)
+        for local in 0..<shard.count { shardSizes[Int(blockOf[local])] += 1 }
         bounds = [0]
         for size in shardSizes { bounds.append(bounds.last! + size) }
         var cursor = Array(bounds.dropLast())
@@ -145,26 +151,45 @@ struct BlockSchedule {
     }
     /// Numbers the (block, level) pairs of the drawn blocks: block by block, in order of first appearance over
     /// the block's cells, for the levels `levels` (N x C global levels, `levelCount` in all).
+    /// A block lists its cells in increasing order, so one pass over the shard's cells in index order (sequential
+    /// reads, where the block order scattered them) meets each block's pairs in that order: it numbers them per
+    /// block, and a second pass adds the block's first pair number.
     mutating func indexPairs(levels: [Int32], covariates nc: Int, levelCount: Int) {
-        var slot = [Int32](repeating: -1, count: levelCount)
-        let first = shard.first
-        if cellPairs.count != shard.count * nc { cellPairs = [Int32](repeating: 0, count: shard.count * nc) }
-        pairLevel.removeAll(keepingCapacity: true)
-        pairStart = [0]
-        for j in 0..<blockCount {
-            for p in bounds[j]..<bounds[j + 1] {
-                let i = Int(order[p])
-                for c in 0..<nc {
-                    let b = Int(levels[i * nc + c])
-                    if slot[b] < 0 {
-                        slot[b] = Int32(pairLevel.count)
-                        pairLevel.append(Int32(b))
+        let first = shard.first, count = shard.count, blocks = blockCount
+        if cellPairs.count != count * nc { cellPairs = [Int32](repeating: 0, count: count * nc) }
+        if localPair.count != blocks * levelCount { localPair = [Int32](repeating: -1, count: blocks * levelCount) }
+        var pairsIn = [Int32](repeating: 0, count: blocks)
+        localPair.withUnsafeMutableBufferPointer { local in
+            cellPairs.withUnsafeMutableBufferPointer { pairs in
+                levels.withUnsafeBufferPointer { level in
+                    blockOf.withUnsafeBufferPointer { block in
+                        for x in 0..<count {
+                            let row = Int(block[x]) * levelCount
+                            for c in 0..<nc {
+                                let slot = row + Int(level[(first + x) * nc + c])
+                                if local[slot] < 0 {
+                                    local[slot] = pairsIn[row / levelCount]
+                                    pairsIn[row / levelCount] += 1
+                                }
+                                pairs[x * nc + c] = local[slot]
+                            }
+                        }
+                        pairStart = [0]
+                        for j in 0..<blocks { pairStart.append(pairStart[j] + Int(pairsIn[j])) }
+                        for x in 0..<count {
+                            let offset = Int32(pairStart[Int(block[x])])
+                            for c in 0..<nc { pairs[x * nc + c] += offset }
+                        }
                     }
-                    cellPairs[(i - first) * nc + c] = slot[b]
                 }
             }
-            for pair in pairStart[j]..<pairLevel.count { slot[Int(pairLevel[pair])] = -1 }
-            pairStart.append(pairLevel.count)
+            pairLevel = [Int32](repeating: 0, count: pairStart[blocks])
+            for j in 0..<blocks {
+                for b in 0..<levelCount where local[j * levelCount + b] >= 0 {
+                    pairLevel[pairStart[j] + Int(local[j * levelCount + b])] = Int32(b)
+                    local[j * levelCount + b] = -1
+                }
+            }
         }
     }
 }
