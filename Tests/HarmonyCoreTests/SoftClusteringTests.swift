@@ -4,9 +4,9 @@ import Foundation
 
 /// The fused objective and the carried removal sums against direct computations in double.
 final class SoftClusteringTests: XCTestCase {
-    private func state(cells: Int = 3000, clusters: Int = 13, theta: Double = 2,
+    private func state(cells: Int = 3000, clusters: Int = 13, theta: Double = 2, batches: Int = 3,
                        threads: Int = 2) -> (SoftClustering, Matrix<Float>, [Float], FitDesign) {
-        let data = Simulator.generate(SimulationSpec(cells: cells, dims: 6, batches: 3, types: 4, seed: 9))
+        let data = Simulator.generate(SimulationSpec(cells: cells, dims: 6, batches: batches, types: 4, seed: 9))
         let runner = TaskRunner(requested: threads)
         let zcos = RowNormalization.normalized(data.embedding, runner: runner)
         var rng = SeededGenerator(seed: 1)
@@ -17,7 +17,7 @@ final class SoftClusteringTests: XCTestCase {
         let design = FitDesign(covariates: [Covariate(name: "b", labels: data.batch)], cells: cells)
         let clustering = SoftClustering(embedding: data.embedding.values, centroids: y, dims: 6, clusters: clusters, design: design,
                                         sigma: [Double](repeating: 0.1, count: clusters),
-                                        theta: [Double](repeating: theta, count: 3),
+                                        theta: [Double](repeating: theta, count: design.levelCount),
                                         harmony1: false, blockSize: 0.05, rng: rng, runner: runner)
         return (clustering, zcos, y, design)
     }
@@ -25,7 +25,8 @@ final class SoftClusteringTests: XCTestCase {
     /// (2000 / N) [sum R D + sum sigma R ln R + sum sigma theta O ln((O + E + 1) / (2E + 1))] in double.
     private func directObjective(_ c: SoftClustering, zcos: Matrix<Float>, y: [Float], design: FitDesign) -> Double {
         let n = c.cells, kc = c.clusters, d = zcos.cols
-        var o = [Double](repeating: 0, count: 3 * kc), total = [Double](repeating: 0, count: kc)
+        let nb = design.levelCount
+        var o = [Double](repeating: 0, count: nb * kc), total = [Double](repeating: 0, count: kc)
         var kmeans = 0.0, entropy = 0.0
         for i in 0..<n {
             for k in 0..<kc {
@@ -39,13 +40,30 @@ final class SoftClusteringTests: XCTestCase {
             }
         }
         var diversity = 0.0
-        for b in 0..<3 {
+        for b in 0..<nb {
             for k in 0..<kc {
                 let e = design.levelFractions[b] * total[k], ob = o[b * kc + k]
                 diversity += 0.1 * c.theta[b] * ob * log((ob + e + 1) / (2 * e + 1))
             }
         }
         return 2000 / Double(n) * (kmeans + entropy + diversity)
+    }
+
+    func testManyPairsRunInLargerTasksWithoutChangingWhatIsComputed() {
+        // 60 batches in 20 blocks give about 1,200 (block, level) pairs: passes over many cells then run in tasks of
+        // up to 8192 cells (20,000 cells: 4 tasks of 5,000 instead of 10 of 2,000).
+        XCTAssertEqual(SoftClustering.cellsPerTask(20_000, pairs: 1200), 5000)
+        XCTAssertEqual(SoftClustering.cellsPerTask(20_000, pairs: 80), 2000)
+        let runs = [1, 2].map { threads -> (rows: [Float], objective: Double, direct: Double) in
+            let (clustering, zcos, y, design) = state(cells: 20_000, batches: 60, threads: threads)
+            clustering.assignWithoutPenalty()
+            var last = 0.0
+            for _ in 0..<3 { last = clustering.round() }
+            return (clustering.assignments, last, directObjective(clustering, zcos: zcos, y: y, design: design))
+        }
+        XCTAssertEqual(runs[0].rows, runs[1].rows)
+        XCTAssertEqual(runs[0].objective, runs[1].objective)
+        XCTAssertEqual(runs[0].objective, runs[0].direct, accuracy: 1e-4 * abs(runs[0].direct))
     }
 
     func testObjectiveMatchesDirectComputation() {

@@ -41,7 +41,8 @@ import Glibc
 // the pending sums. This saves one random read of every R row per round. Only pairs that occur have a row
 // (BlockSchedule.indexPairs), and each task keeps a compact list of the pairs its cells touch, so no state
 // grows with blocks x levels (with 10,000 levels that product was over 600 MB). The partial sums are Float per
-// task (at most 2048 cells; the kernel adds each new row with SIMD) and Double across tasks (PassReduction).
+// task (at most 2048 cells, 8192 when the pairs are many: see cellsPerTask; the kernel adds each new row with SIMD)
+// and Double across tasks (PassReduction).
 // Rows are written only when someone will read them (`storeRows`): Harmony2 reads R only after the last round
 // of a clustering step, so the cold start and the earlier rounds keep just the sums.
 //
@@ -108,17 +109,15 @@ final class SoftClustering {
     private var pendingSums: [Double] = []
     /// The same for the round being run (pairs of `current`).
     private var removalSums: [Double] = []
-    /// Per-task partial sums of one wave: `taskRows` rows of Kp Floats per task, one per (next block, level)
-    /// pair its cells touch (rows padded for the SIMD kernel; added in Double across tasks).
+    /// Per-task partial sums of one wave: cells per task x covariates rows of Kp Floats per task, one per (next
+    /// block, level) pair its cells touch (rows padded for the SIMD kernel; added in Double across tasks).
     private var partialPending: [Float]
     /// The pair of each of those rows, and the rows used per task.
     private var partialPairs: [Int32]
     private var partialCounts: [Int]
     private var partialObjective: [Double]
-    /// Rows per task: at most `TaskRunner.cellsPerTask` cells x covariates.
-    private let taskRows: Int
-    /// Tasks per wave.
-    private let waveTasks: Int
+    /// Rows of `partialPending`: room for at least one task per thread.
+    private let partialRows: Int
     /// Reduced level sums of the last pass (B x K) and its objective parts.
     private var passLevels: [Double]
     /// sum_i T_i of the last pass or round: sum R D + sum sigma R ln R (SoftmaxKernel).
@@ -156,14 +155,14 @@ final class SoftClustering {
         expected = [Double](repeating: 0, count: nb * clusters)
         next = BlockSchedule(cells: cells, shard: shard)
         current = BlockSchedule(cells: cells, shard: shard)
-        taskRows = TaskRunner.cellsPerTask * design.covariateCount
         // About 4M floats (16 MB) of partial sums at a time, but at least one task per thread. Tasks are added
         // to the totals one after the other in task order, so the wave size never changes a result.
-        waveTasks = min(TaskRunner.taskCount(shard.count), max(runner.threads, 4_000_000 / (taskRows * kp)))
-        partialPending = [Float](repeating: 0, count: waveTasks * taskRows * kp)
-        partialPairs = [Int32](repeating: 0, count: waveTasks * taskRows)
-        partialCounts = [Int](repeating: 0, count: waveTasks)
-        partialObjective = [Double](repeating: 0, count: waveTasks)
+        let largestTask = min(shard.count, SoftClustering.largestTask) * design.covariateCount
+        partialRows = max(runner.threads * largestTask, 4_000_000 / kp)
+        partialPending = [Float](repeating: 0, count: partialRows * kp)
+        partialPairs = [Int32](repeating: 0, count: partialRows)
+        partialCounts = [Int](repeating: 0, count: TaskRunner.taskCount(shard.count) + 1)
+        partialObjective = [Double](repeating: 0, count: TaskRunner.taskCount(shard.count) + 1)
         passLevels = [Double](repeating: 0, count: nb * clusters)
     }
 
@@ -389,14 +388,21 @@ final class SoftClustering {
         return 2000 / Double(cells) * (assignmentSum + diversity)
     }
 
-    /// Cells per task of a pass over `count` cells: at most `TaskRunner.cellsPerTask`, cut into an even number
-    /// of equal tasks (10k cells: 6 of 1667, not 5 that keep one of 2 threads idle for a fifth of the block).
-    /// Never depends on the thread count.
-    static func cellsPerTask(_ count: Int) -> Int {
-        var tasks = TaskRunner.taskCount(count)
+    /// Cells per task of a pass over `count` cells whose rows go to `pairs` (next block, level) pairs: at most
+    /// `TaskRunner.cellsPerTask`, or up to four times that with many pairs, cut into an even number of equal tasks
+    /// (10k cells: 6 of 1667, not 5 that keep one of 2 threads idle for a fifth of the block). A task keeps one
+    /// row of partial sums per pair its cells touch, and those rows are added across tasks: with 64 levels and
+    /// 20 blocks (1,280 pairs) a 2048-cell task touched about 1,000 of them, and adding them cost as much as the
+    /// pass itself. Never depends on the thread count.
+    static func cellsPerTask(_ count: Int, pairs: Int) -> Int {
+        let most = TaskRunner.cellsPerTask * min(4, max(1, pairs / 256))
+        var tasks = TaskRunner.taskCount(count, perTask: most)
         if tasks > 1 && tasks % 2 == 1 { tasks += 1 }
         return max(1, (count + tasks - 1) / tasks)
     }
+
+    /// The most cells of a pass's task.
+    static let largestTask = 4 * TaskRunner.cellsPerTask
 
     /// What a pass computes per cell (see the file header).
     private enum PassKind: Equatable {
@@ -413,7 +419,8 @@ final class SoftClustering {
     /// `pendingSums`, sets `passLevels` to their sums per level, and `assignmentSum` to sum_i T_i.
     private func pass(order: UnsafePointer<Int32>?, start: Int, end: Int, kind: PassKind, storeRows: Bool) {
         let count = end - start
-        let perTask = SoftClustering.cellsPerTask(count)
+        let perTask = SoftClustering.cellsPerTask(count, pairs: next.pairCount)
+        let taskRows = perTask * design.covariateCount
         let plan = PassPlan(order: order, start: start, end: end, perTask: perTask, kind: kind, storeRows: storeRows,
                             clusters: clusters, covariates: design.covariateCount, dims: dims, taskRows: taskRows,
                             pairCount: next.pairCount, scale: logitScale,
@@ -421,13 +428,14 @@ final class SoftClustering {
         let tasks = TaskRunner.taskCount(count, perTask: perTask)
         passLevels.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         assignmentSum = 0
+        let waveTasks = partialRows / taskRows
         var waveStart = 0
         while waveStart < tasks {
             let waveCount = min(waveTasks, tasks - waveStart)
             withPassBuffers { buffers in
                 runner.run(waveCount) { w in plan.run(task: waveStart + w, slot: w, buffers) }
             }
-            addWave(waveCount)
+            addWave(waveCount, taskRows: taskRows)
             waveStart += waveCount
         }
         if shard.isDistributed {
@@ -439,10 +447,10 @@ final class SoftClustering {
         }
     }
 
-    /// Adds the partial sums of a wave's `count` tasks, in task order, into `pendingSums`, `passLevels` and
-    /// `assignmentSum`.
-    private func addWave(_ count: Int) {
-        let kc = clusters, kp = SoftmaxKernel.padded(kc), rows = taskRows
+    /// Adds the partial sums of a wave's `count` tasks (`taskRows` rows apart), in task order, into `pendingSums`,
+    /// `passLevels` and `assignmentSum`.
+    private func addWave(_ count: Int, taskRows rows: Int) {
+        let kc = clusters, kp = SoftmaxKernel.padded(kc)
         partialPending.withUnsafeBufferPointer { src in
           partialPairs.withUnsafeBufferPointer { pairs in
             partialCounts.withUnsafeBufferPointer { counts in
