@@ -123,7 +123,7 @@ enum CellOrderCorrection {
                     counts.update(repeating: 0, count: kc)
                 }
                 (r + x * kc).update(from: cells.r + i * kc, count: kc)
-                addRow(r + x * kc, to: counts, count: kc)
+                FloatRows.add(r + x * kc, to: counts, count: kc)
                 let row = z + x * dp
                 row.update(from: cells.z + i * d, count: d)
                 (row + d).update(repeating: 0, count: dp - d)
@@ -147,24 +147,6 @@ enum CellOrderCorrection {
     /// accumulators, loaded and stored once per span, serve several cells).
     static func spanCells(groups: Int) -> Int { max(256, 16 * groups) }
 
-    /// n[k] += Double(row[k]) for k < count, four at a time (the same additions as a scalar loop).
-    @inline(__always)
-    private static func addRow(_ row: UnsafePointer<Float>, to n: UnsafeMutablePointer<Double>, count kc: Int) {
-        var k = 0
-        while k + 4 <= kc {
-            let v = UnsafeRawPointer(row + k).loadUnaligned(as: SIMD4<Float>.self)
-            let target = UnsafeMutableRawPointer(n + k)
-            let sum = target.loadUnaligned(as: SIMD4<Double>.self)
-                + SIMD4<Double>(Double(v[0]), Double(v[1]), Double(v[2]), Double(v[3]))
-            target.storeBytes(of: sum, as: SIMD4<Double>.self)
-            k += 4
-        }
-        while k < kc {
-            n[k] += Double(row[k])
-            k += 1
-        }
-    }
-
     /// For one 32-dimension tile: out[k, 0..<32] += sum over the `count` consecutive rows x of R_xk z_x[tile],
     /// R_x at rows + x K and z_x's tile at z + x zStride; two clusters at a time in eight registers.
     @inline(__always)
@@ -173,33 +155,40 @@ enum CellOrderCorrection {
         var k = 0
         while k + 2 <= kc {
             let o0 = out + k * dp, o1 = o0 + dp
-            var a0 = load(o0, 0), a1 = load(o0, 8), a2 = load(o0, 16), a3 = load(o0, 24)
-            var b0 = load(o1, 0), b1 = load(o1, 8), b2 = load(o1, 16), b3 = load(o1, 24)
+            var a0 = FloatRows.load(o0, 0), a1 = FloatRows.load(o0, 8)
+            var a2 = FloatRows.load(o0, 16), a3 = FloatRows.load(o0, 24)
+            var b0 = FloatRows.load(o1, 0), b1 = FloatRows.load(o1, 8)
+            var b2 = FloatRows.load(o1, 16), b3 = FloatRows.load(o1, 24)
             var zx = z, rx = r + k
             for _ in 0..<count {
-                let z0 = load(zx, 0), z1 = load(zx, 8), z2 = load(zx, 16), z3 = load(zx, 24)
+                let z0 = FloatRows.load(zx, 0), z1 = FloatRows.load(zx, 8)
+                let z2 = FloatRows.load(zx, 16), z3 = FloatRows.load(zx, 24)
                 let ra = SIMD8<Float>(repeating: rx[0]), rb = SIMD8<Float>(repeating: rx[1])
                 a0.addProduct(ra, z0); a1.addProduct(ra, z1); a2.addProduct(ra, z2); a3.addProduct(ra, z3)
                 b0.addProduct(rb, z0); b1.addProduct(rb, z1); b2.addProduct(rb, z2); b3.addProduct(rb, z3)
                 zx += zStride
                 rx += kc
             }
-            store(a0, o0, 0); store(a1, o0, 8); store(a2, o0, 16); store(a3, o0, 24)
-            store(b0, o1, 0); store(b1, o1, 8); store(b2, o1, 16); store(b3, o1, 24)
+            FloatRows.store(a0, o0, 0); FloatRows.store(a1, o0, 8)
+            FloatRows.store(a2, o0, 16); FloatRows.store(a3, o0, 24)
+            FloatRows.store(b0, o1, 0); FloatRows.store(b1, o1, 8)
+            FloatRows.store(b2, o1, 16); FloatRows.store(b3, o1, 24)
             k += 2
         }
         if k < kc {
             let o0 = out + k * dp
-            var a0 = load(o0, 0), a1 = load(o0, 8), a2 = load(o0, 16), a3 = load(o0, 24)
+            var a0 = FloatRows.load(o0, 0), a1 = FloatRows.load(o0, 8)
+            var a2 = FloatRows.load(o0, 16), a3 = FloatRows.load(o0, 24)
             var zx = z, rx = r + k
             for _ in 0..<count {
                 let ra = SIMD8<Float>(repeating: rx[0])
-                a0.addProduct(ra, load(zx, 0)); a1.addProduct(ra, load(zx, 8))
-                a2.addProduct(ra, load(zx, 16)); a3.addProduct(ra, load(zx, 24))
+                a0.addProduct(ra, FloatRows.load(zx, 0)); a1.addProduct(ra, FloatRows.load(zx, 8))
+                a2.addProduct(ra, FloatRows.load(zx, 16)); a3.addProduct(ra, FloatRows.load(zx, 24))
                 zx += zStride
                 rx += kc
             }
-            store(a0, o0, 0); store(a1, o0, 8); store(a2, o0, 16); store(a3, o0, 24)
+            FloatRows.store(a0, o0, 0); FloatRows.store(a1, o0, 8)
+            FloatRows.store(a2, o0, 16); FloatRows.store(a3, o0, 24)
         }
     }
 
@@ -237,10 +226,11 @@ enum CellOrderCorrection {
         var a0 = SIMD8<Float>.zero, a1 = a0, a2 = a0, a3 = a0
         for k in 0..<kc {
             let r = SIMD8<Float>(repeating: row[k]), mk = m + k * dp
-            a0.addProduct(r, load(mk, 0)); a1.addProduct(r, load(mk, 8))
-            a2.addProduct(r, load(mk, 16)); a3.addProduct(r, load(mk, 24))
+            a0.addProduct(r, FloatRows.load(mk, 0)); a1.addProduct(r, FloatRows.load(mk, 8))
+            a2.addProduct(r, FloatRows.load(mk, 16)); a3.addProduct(r, FloatRows.load(mk, 24))
         }
-        store(a0, out, 0); store(a1, out, 8); store(a2, out, 16); store(a3, out, 24)
+        FloatRows.store(a0, out, 0); FloatRows.store(a1, out, 8)
+        FloatRows.store(a2, out, 16); FloatRows.store(a3, out, 24)
     }
 
     /// M_g for every group as G x K x dp Floats (zero padding): the sum of its levels' terms (Double, in
@@ -258,20 +248,5 @@ enum CellOrderCorrection {
             }
         }
         return out
-    }
-
-    @inline(__always)
-    private static func load(_ p: UnsafePointer<Float>, _ k: Int) -> SIMD8<Float> {
-        UnsafeRawPointer(p + k).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    @inline(__always)
-    private static func load(_ p: UnsafeMutablePointer<Float>, _ k: Int) -> SIMD8<Float> {
-        UnsafeRawPointer(p + k).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    @inline(__always)
-    private static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ k: Int) {
-        UnsafeMutableRawPointer(p + k).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 }

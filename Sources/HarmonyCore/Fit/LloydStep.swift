@@ -56,31 +56,13 @@ struct LloydStep {
                     for i in start..<end {
                         let best = Int(out[i])
                         counts[best] += 1
-                        LloydStep.add(zcos + i * d, to: sums + best * d, count: d)
+                        FloatRows.add(zcos + i * d, to: sums + best * d, count: d)
                     }
                 }
             }
           }
         }
         return try clusterMeans(zcos: zcos)
-    }
-
-    /// sums[j] += Double(row[j]) for j < count, four at a time (the same additions as a scalar loop).
-    @inline(__always)
-    private static func add(_ row: UnsafePointer<Float>, to sums: UnsafeMutablePointer<Double>, count d: Int) {
-        var j = 0
-        while j + 4 <= d {
-            let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD4<Float>.self)
-            let target = UnsafeMutableRawPointer(sums + j)
-            let sum = target.loadUnaligned(as: SIMD4<Double>.self)
-                + SIMD4<Double>(Double(v[0]), Double(v[1]), Double(v[2]), Double(v[3]))
-            target.storeBytes(of: sum, as: SIMD4<Double>.self)
-            j += 4
-        }
-        while j < d {
-            sums[j] += Double(row[j])
-            j += 1
-        }
     }
 
     /// The means from the task sums (added in task order), after moving cells into empty clusters.

@@ -256,23 +256,8 @@ enum RidgeCorrection {
                             for row in 0..<len {
                                 let i = Int(order[task.start + row])
                                 let rSrc = r + i * kc, rDst = rBuf + row * kc
-                                // Copy the row and add it to n, 4 clusters at a time (the scalar loop was not
-                                // vectorised; same additions in the same order).
-                                var k = 0
-                                while k + 4 <= kc {
-                                    let v = UnsafeRawPointer(rSrc + k).loadUnaligned(as: SIMD4<Float>.self)
-                                    UnsafeMutableRawPointer(rDst + k).storeBytes(of: v, as: SIMD4<Float>.self)
-                                    let acc = UnsafeMutableRawPointer(n + k)
-                                    let sum = acc.loadUnaligned(as: SIMD4<Double>.self)
-                                        + SIMD4<Double>(Double(v[0]), Double(v[1]), Double(v[2]), Double(v[3]))
-                                    acc.storeBytes(of: sum, as: SIMD4<Double>.self)
-                                    k += 4
-                                }
-                                while k < kc {
-                                    rDst[k] = rSrc[k]
-                                    n[k] += Double(rSrc[k])
-                                    k += 1
-                                }
+                                rDst.update(from: rSrc, count: kc)
+                                FloatRows.add(rSrc, to: n, count: kc)
                                 let zSrc = z + i * d, zDst = zBuf + row * d
                                 for t in 0..<d { zDst[t] = zSrc[t] }
                             }

@@ -40,24 +40,14 @@ enum SoftmaxKernel {
     // The largest of the kp (a multiple of 8) values at `row`, 8 lanes at a time.
     @inline(__always)
     private static func maximum(_ row: UnsafePointer<Float>, count kp: Int) -> Float {
-        var top8 = load(row, 0)
+        var top8 = FloatRows.load(row, 0)
         var k = 8
         while k < kp {
-            let v = load(row, k)
+            let v = FloatRows.load(row, k)
             top8.replace(with: v, where: v .> top8)
             k += 8
         }
         return top8.max()
-    }
-
-    @inline(__always)
-    private static func load(_ p: UnsafePointer<Float>, _ k: Int) -> SIMD8<Float> {
-        UnsafeRawPointer(p + k).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    @inline(__always)
-    private static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ k: Int) {
-        UnsafeMutableRawPointer(p + k).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
     /// Computes R_i = softmax(logits + sum_c penalty[level_c]), writes it to `row` (K values) unless nil, adds
@@ -76,9 +66,9 @@ enum SoftmaxKernel {
         if let penalty {
             var k = 0
             while k < kp {
-                var v = load(g, k)
-                for c in 0..<covariates { v += load(penalty + Int(levels[c]) * kp, k) }
-                store(v, scratch, k)
+                var v = FloatRows.load(g, k)
+                for c in 0..<covariates { v += FloatRows.load(penalty + Int(levels[c]) * kp, k) }
+                FloatRows.store(v, scratch, k)
                 k += 8
             }
             l = UnsafePointer(scratch)
@@ -88,8 +78,8 @@ enum SoftmaxKernel {
         var sum8 = SIMD8<Float>.zero
         var k = 0
         while k < kp {
-            let v = FastMath.exp(load(l, k) - shift)
-            store(v, e, k)
+            let v = FastMath.exp(FloatRows.load(l, k) - shift)
+            FloatRows.store(v, e, k)
             sum8 += v
             k += 8
         }
@@ -98,18 +88,18 @@ enum SoftmaxKernel {
         var kmeans8 = SIMD8<Float>.zero, weighted8 = SIMD8<Float>.zero, mass8 = SIMD8<Float>.zero
         k = 0
         while k < kp {
-            let r = load(e, k) * inverse
-            let sr = load(sigma, k) * r
-            kmeans8.addProduct(sr, load(g, k))
-            weighted8.addProduct(sr, load(l, k))
+            let r = FloatRows.load(e, k) * inverse
+            let sr = FloatRows.load(sigma, k) * r
+            kmeans8.addProduct(sr, FloatRows.load(g, k))
+            weighted8.addProduct(sr, FloatRows.load(l, k))
             mass8 += sr
             for c in 0..<covariates {
                 let target = sums + Int(slots[c]) * kp
-                store(load(target, k) + r, target, k)
+                FloatRows.store(FloatRows.load(target, k) + r, target, k)
             }
             if let row {
                 if k + 8 <= kc {
-                    store(r, row, k)
+                    FloatRows.store(r, row, k)
                 } else {
                     for j in 0..<(kc - k) { row[k + j] = r[j] }
                 }
@@ -140,10 +130,10 @@ enum SoftmaxKernel {
         var sum8 = SIMD8<Float>.zero
         var k = 0
         while k < kp {
-            var v = FastMath.exp(load(g, k) - shift)
+            var v = FastMath.exp(FloatRows.load(g, k) - shift)
             // Padding lanes hold exp(-87.3), not 0; the cache has no padding, so they leave S_i as well.
             if k + 8 > kc { for j in (kc - k)..<8 { v[j] = 0 } }
-            store(v, scratch, k)
+            FloatRows.store(v, scratch, k)
             sum8 += v
             k += 8
         }
@@ -166,9 +156,9 @@ enum SoftmaxKernel {
         var sum8 = SIMD8<Float>.zero
         var k = 0
         while k < kp {
-            var v = load(cache, k)
-            for c in 0..<covariates { v *= load(factors + Int(levels[c]) * kp, k) }
-            store(v, scratch, k)
+            var v = FloatRows.load(cache, k)
+            for c in 0..<covariates { v *= FloatRows.load(factors + Int(levels[c]) * kp, k) }
+            FloatRows.store(v, scratch, k)
             sum8 += v
             k += 8
         }
@@ -191,23 +181,23 @@ enum SoftmaxKernel {
         var weighted8 = SIMD8<Float>.zero, mass8 = SIMD8<Float>.zero
         var k = 0
         while k < kp {
-            let raw = load(u, k)
+            let raw = FloatRows.load(u, k)
             let r = raw * inverse
-            let sr = load(sigma, k) * r
+            let sr = FloatRows.load(sigma, k) * r
             if let logFactors, let levels {
-                var q = load(logFactors + Int(levels[0]) * kp, k)
-                for c in 1..<covariates { q += load(logFactors + Int(levels[c]) * kp, k) }
+                var q = FloatRows.load(logFactors + Int(levels[0]) * kp, k)
+                for c in 1..<covariates { q += FloatRows.load(logFactors + Int(levels[c]) * kp, k) }
                 weighted8.addProduct(sr, q)
             }
             mass8 += sr
             for c in 0..<covariates {
                 let target = sums + Int(slots[c]) * kp
-                store(load(target, k) + r, target, k)
+                FloatRows.store(FloatRows.load(target, k) + r, target, k)
             }
             if let out = row ?? cache {
                 let value = row == nil ? raw : r
                 if k + 8 <= kc {
-                    store(value, out, k)
+                    FloatRows.store(value, out, k)
                 } else {
                     for j in 0..<(kc - k) { out[k + j] = value[j] }
                 }
