@@ -5,11 +5,12 @@
 // the gathers cost more than the products: at 1M cells x 30 dims, 4 batches, K 100, phase 1 took 0.195 s an
 // iteration, of which sgemm 0.08 s. When the K x d blocks of all groups fit in cache together (`applies`), the
 // two passes here run over fixed tasks of consecutive cells instead, so R, Z and Zcorr are read and written
-// once, in memory order, by register-tiled kernels that read the rows of R in place:
+// once, in memory order, by register-tiled kernels:
 // - statistics (phase 1): per task and group, S_g += R_i^T z_i (Float) and n_g += R_i (Double), over the task's
-//   cells of that group in increasing order; the task partials are then added in Double in task order, each
-//   group on its own thread, as the general pass does;
-// - apply (phase 3): Zcorr_i = Z_i - R_i M_g(i) with M_g the group's K x d terms in Float.
+//   cells of that group in increasing order. A task reads spans of consecutive cells and copies their rows
+//   group by group into a buffer that stays in cache, which the kernel then reads consecutively. The task
+//   partials are added in Double in task order, each group on its own thread, as the general pass does;
+// - apply (phase 3): Zcorr_i = Z_i - R_i M_g(i) with M_g the group's K x d terms in Float, reading R in place.
 // Dimensions go in tiles of 32 (four SIMD8 vectors): z rows are copied into a zero-padded buffer and the terms
 // are kept padded, so a tile never reads past a row; the padding lanes are never written out.
 // Every sum runs in a fixed order (cells in increasing order, clusters in increasing order, one fused
