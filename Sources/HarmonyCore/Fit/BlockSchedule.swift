@@ -164,12 +164,12 @@ struct BlockSchedule {
                 levels.withUnsafeBufferPointer { level in
                     blockOf.withUnsafeBufferPointer { block in
                         for x in 0..<count {
-                            let row = Int(block[x]) * levelCount
+                            let j = Int(block[x])
                             for c in 0..<nc {
-                                let slot = row + Int(level[(first + x) * nc + c])
+                                let slot = j * levelCount + Int(level[(first + x) * nc + c])
                                 if local[slot] < 0 {
-                                    local[slot] = pairsIn[row / levelCount]
-                                    pairsIn[row / levelCount] += 1
+                                    local[slot] = pairsIn[j]
+                                    pairsIn[j] += 1
                                 }
                                 pairs[x * nc + c] = local[slot]
                             }

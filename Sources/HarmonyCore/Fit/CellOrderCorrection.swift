@@ -42,7 +42,8 @@ enum CellOrderCorrection {
                           shard: CellShard, runner: TaskRunner) -> (n: [Double], s: [[Double]]) {
         let ng = design.groupCount, dp = paddedDims(d)
         var groupN = [Double](repeating: 0, count: ng * kc)
-        var groupS = [[Double]](repeating: [Double](repeating: 0, count: kc * d), count: ng)
+        // One buffer per group (not copies of one shared buffer): the groups are summed on several threads.
+        var groupS = (0..<ng).map { _ in [Double](repeating: 0, count: kc * d) }
         let tasks = TaskRunner.taskCount(shard.count)
         let taskFloats = ng * kc * dp
         // About 4M floats of partial sums per wave, but at least one task per thread.
@@ -101,7 +102,8 @@ enum CellOrderCorrection {
         let dp = paddedDims(d), span = spanCells(groups: ng)
         let z = UnsafeMutablePointer<Float>.allocate(capacity: span * dp)
         let r = UnsafeMutablePointer<Float>.allocate(capacity: span * kc)
-        var starts = [Int](repeating: 0, count: ng + 1)
+        // Each group's first row in the span's buffers, and the next free one while copying.
+        var starts = [Int](repeating: 0, count: ng + 1), cursor = starts
         defer { z.deallocate(); r.deallocate() }
         present.update(repeating: false, count: ng)
         var first = from
@@ -113,7 +115,7 @@ enum CellOrderCorrection {
             starts.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
             for i in first..<last { starts[Int(groups[i]) + 1] += 1 }
             for g in 0..<ng { starts[g + 1] += starts[g] }
-            var cursor = starts
+            for g in 0...ng { cursor[g] = starts[g] }
             for i in first..<last {
                 let g = Int(groups[i]), x = cursor[g]
                 cursor[g] += 1

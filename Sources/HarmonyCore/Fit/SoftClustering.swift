@@ -395,7 +395,7 @@ final class SoftClustering {
     /// 20 blocks (1,280 pairs) a 2048-cell task touched about 1,000 of them, and adding them cost as much as the
     /// pass itself. Never depends on the thread count.
     static func cellsPerTask(_ count: Int, pairs: Int) -> Int {
-        let most = TaskRunner.cellsPerTask * min(4, max(1, pairs / 256))
+        let most = min(largestTask, TaskRunner.cellsPerTask * max(1, pairs / 256))
         var tasks = TaskRunner.taskCount(count, perTask: most)
         if tasks > 1 && tasks % 2 == 1 { tasks += 1 }
         return max(1, (count + tasks - 1) / tasks)

@@ -21,26 +21,24 @@ enum HugePages {
     /// Huge page size on x86-64 and most arm64 kernels.
     static let size = 2 << 20
 
-    /// `count` zeros, in memory advised for huge pages before it is first touched.
-    static func zeroed<T: BinaryFloatingPoint>(_ type: T.Type = T.self, count: Int) -> [T] {
+    /// `count` values in memory advised for huge pages before it is first touched, set by `fill`, which must
+    /// initialize every element of the buffer it gets.
+    static func array<T: BinaryFloatingPoint>(count: Int, fill: (UnsafeMutableBufferPointer<T>) -> Void) -> [T] {
         Array(unsafeUninitializedCapacity: count) { buffer, initialized in
             if let base = buffer.baseAddress { advise(UnsafeMutableRawPointer(base), bytes: count * MemoryLayout<T>.stride) }
-            buffer.initialize(repeating: 0)
+            fill(buffer)
             initialized = count
         }
     }
 
-    /// A copy of `values` in memory advised for huge pages before it is first touched.
+    /// `count` zeros, in memory advised for huge pages.
+    static func zeroed<T: BinaryFloatingPoint>(_ type: T.Type = T.self, count: Int) -> [T] {
+        array(count: count) { $0.initialize(repeating: 0) }
+    }
+
+    /// A copy of `values` in memory advised for huge pages.
     static func copied<T: BinaryFloatingPoint>(_ values: [T]) -> [T] {
-        Array(unsafeUninitializedCapacity: values.count) { buffer, initialized in
-            if let base = buffer.baseAddress {
-                advise(UnsafeMutableRawPointer(base), bytes: values.count * MemoryLayout<T>.stride)
-                values.withUnsafeBufferPointer { source in
-                    if let from = source.baseAddress { base.initialize(from: from, count: values.count) }
-                }
-            }
-            initialized = values.count
-        }
+        array(count: values.count) { _ = $0.initialize(from: values) }
     }
 
     /// Advises the whole huge pages inside [start, start + bytes).

@@ -24,14 +24,13 @@ enum RowNormalization {
 
     /// The row-normalised copy of `matrix`.
     static func normalized(_ matrix: Matrix<Float>, runner: TaskRunner) -> Matrix<Float> {
-        var out = Matrix<Float>(rows: matrix.rows, cols: matrix.cols,
-                                values: HugePages.zeroed(count: matrix.rows * matrix.cols))
-        matrix.values.withUnsafeBufferPointer { src in
-            out.values.withUnsafeMutableBufferPointer { dst in
-                normalize(src.baseAddress!, into: dst.baseAddress!, rows: matrix.rows, cols: matrix.cols,
-                          runner: runner)
+        // Written once, row by row, in huge-page memory (no zeroing pass first).
+        let values: [Float] = HugePages.array(count: matrix.rows * matrix.cols) { dst in
+            matrix.values.withUnsafeBufferPointer { src in
+                guard let from = src.baseAddress, let to = dst.baseAddress else { return }
+                normalize(from, into: to, rows: matrix.rows, cols: matrix.cols, runner: runner)
             }
         }
-        return out
+        return Matrix(rows: matrix.rows, cols: matrix.cols, values: values)
     }
 }
