@@ -25,6 +25,8 @@ struct ClientMapCommand: ParsableCommand {
               harmony client map q.h5ad --batch-key sample --out mapped.tsv --predictions pred.tsv --socket h.sock
               harmony client map filtered_feature_bc_matrix/ --meta meta.tsv --batch-key sample --out mapped.tsv \
                 --socket h.sock
+              harmony client map sample7/outs/filtered_feature_bc_matrix.h5 --batch sample7 --out mapped.tsv \
+                --socket h.sock
 
             Expression (an .h5ad's X or --layer, a 10x directory or .h5, a MatrixMarket file) needs a daemon \
             whose reference was built from expression (`harmony reference`): its genes are matched to the \
@@ -44,17 +46,13 @@ struct ClientMapCommand: ParsableCommand {
     @Argument(help: "Query: an embedding (.tsv, .csv, .txt, optionally .gz, or .npy: cells x dimensions with cell ids), or expression (.h5ad, 10x directory or .h5, .mtx).")
     var query: String
 
-    @Option(name: .long, help: "Metadata table whose first column is the cell id (an .h5ad query defaults to its obs).")
-    var meta: String?
+    @OptionGroup var batchOptions: QueryBatchOptions
 
     @Option(name: .long, help: "The .h5ad layer holding the query's counts (default: X).")
     var layer: String?
 
     @Option(name: .long, help: "Smallest fraction of the reference's genes an expression query must measure, in [0, 1].")
     var minGeneOverlap: Double = ExpressionQuery.defaultMinimumOverlap
-
-    @Option(name: .long, help: "Metadata column holding each query cell's batch.")
-    var batchKey: String
 
     @Option(name: .long, help: "Output file for the corrected embedding (required unless --stream).")
     var out: String?
@@ -91,12 +89,11 @@ struct ClientMapCommand: ParsableCommand {
         try ClientConnectionOptions.run {
             let (embedding, batches) = try ClientConnectionOptions.readingInput {
                 guard layer == nil else { throw HarmonyError.invalidParameter("--layer applies to expression queries") }
-                guard let meta else {
-                    throw HarmonyError.invalidParameter("\(query): --meta is needed (a table of the cells' metadata)")
-                }
+                let metadata = try batchOptions.metadata(of: query)
                 let embedding = try Embedding.read(query)
-                let metadata = try CellMetadata.read(meta)
-                return (embedding, try metadata.labels(column: batchKey, rows: try metadata.rows(for: embedding)))
+                return (embedding, try batchOptions.batches(count: embedding.cellCount, metadata: metadata) {
+                    try $0.rows(for: embedding)
+                })
             }
             let client = try connection.connect()
             let info = try client.info()
@@ -129,26 +126,24 @@ struct ClientMapCommand: ParsableCommand {
     /// Expression: matched, chunked and streamed as MAP_EXPRESSION; a second pass (a resend) gives the final answers.
     private func runExpression() throws {
         try ClientConnectionOptions.run {
-            let (source, metadata) = try ClientConnectionOptions.readingInput { () -> (any ExpressionSource, CellMetadata) in
+            let (source, metadata) = try ClientConnectionOptions.readingInput { () -> (any ExpressionSource, CellMetadata?) in
                 if OutputPath.isH5AD(query) {
                     let adata = try AnnData.open(query)
-                    return (try adata.expression(layer: layer), try meta.map { try CellMetadata.read($0) } ?? adata.obsMetadata())
+                    return (try adata.expression(layer: layer), try batchOptions.metadata(of: query, obs: adata.obsMetadata))
                 }
-                guard let meta else {
-                    throw HarmonyError.invalidParameter("\(query) carries no cell metadata: give --meta with the "
-                                                        + "--batch-key column")
-                }
-                return (try ExpressionFiles.open(query, layer: layer), try CellMetadata.read(meta))
+                let metadata = try batchOptions.metadata(of: query)
+                return (try ExpressionFiles.open(query, layer: layer), metadata)
             }
             let batches = try ClientConnectionOptions.readingInput {
-                let rows = try source.cellIDs.map { id in
-                    guard let row = metadata.rowOfId[id] else {
-                        throw HarmonyError.invalidInput("cell '\(id)' of \(source.origin) is not in the metadata "
-                                                        + metadata.table.path)
+                try batchOptions.batches(count: source.cellCount, metadata: metadata) { metadata in
+                    try source.cellIDs.map { id in
+                        guard let row = metadata.rowOfId[id] else {
+                            throw HarmonyError.invalidInput("cell '\(id)' of \(source.origin) is not in the metadata "
+                                                            + metadata.table.path)
+                        }
+                        return row
                     }
-                    return row
                 }
-                return try metadata.labels(column: batchKey, rows: rows)
             }
             let client = try connection.connect()
             let info = try client.info()

@@ -23,7 +23,8 @@ struct MapCommand: ParsableCommand {
             reference's PC space, in the formats `harmony fit` reads, or an .h5ad with --basis naming the \
             obsm array that holds it; it works with either kind of reference. A reference built from an \
             embedding (`harmony fit --reference-out`) holds no genes and cannot map expression. For an .h5ad \
-            query the obs columns are the metadata unless --meta is given.
+            query the obs columns are the metadata unless --meta is given. A query of one sample needs no \
+            metadata: --batch NAME puts every cell in batch NAME.
 
             Each cell is soft-assigned to the \
             reference clusters; cells whose --batch-key value is a level of the reference covariate of that \
@@ -73,6 +74,8 @@ struct MapCommand: ParsableCommand {
                 --predictions pred.tsv
               harmony map query.h5ad --basis X_pca --reference ref.hmod \\
                 --batch-key sample --out mapped.h5ad
+              harmony map sample7/outs/filtered_feature_bc_matrix.h5 \\
+                --reference ref.hmod --batch sample7 --out z.tsv
             """)
 
     @Argument(help: ArgumentHelp("The query: expression (.h5ad, 10x directory or .h5, .mtx[.gz]) or an embedding (.tsv/.csv/.txt[.gz], .npy, or .h5ad with --basis).",
@@ -83,9 +86,7 @@ struct MapCommand: ParsableCommand {
                                valueName: "model.hmod"))
     var reference: String
 
-    @Option(help: ArgumentHelp("Query cell metadata (first column: cell id), holding the --batch-key column. Optional for an .h5ad query, whose obs is used when it is not given.",
-                               valueName: "file"))
-    var meta: String?
+    @OptionGroup var batchOptions: QueryBatchOptions
 
     @Option(help: ArgumentHelp("For an .h5ad query holding an embedding: the obsm array in the reference's PC space, e.g. X_pca.",
                                valueName: "name"))
@@ -104,10 +105,6 @@ struct MapCommand: ParsableCommand {
             help: ArgumentHelp("Also write an expression query's uncorrected projection on the reference PCs (.tsv/.csv/.txt[.gz] or .npy).",
                                valueName: "file"))
     var projectionOut: String?
-
-    @Option(name: .customLong("batch-key"), help: ArgumentHelp("Metadata column with each query cell's batch.",
-                                                                valueName: "column"))
-    var batchKey: String
 
     @Option(help: ArgumentHelp("Where to write the mapped (corrected) query embedding; the extension picks the format (.tsv, .csv, .txt, each optionally .gz, .npy, or .h5ad with obs, obsm and uns).",
                                valueName: "file"))
@@ -178,13 +175,14 @@ struct MapCommand: ParsableCommand {
         let clock = Stopwatch()
         let (input, batches, model) = try CommandFailure.readingInput { () throws -> (MapQuery, [String], ReferenceModel) in
             let model = try ModelFile.read(reference)
-            let input = try MapQuery.read(query, model: model, referencePath: reference, meta: meta, basis: basis,
-                                          layer: layer, minimumOverlap: minGeneOverlap, progress: progress)
+            let input = try MapQuery.read(query, model: model, referencePath: reference, batches: batchOptions,
+                                          basis: basis, layer: layer, minimumOverlap: minGeneOverlap, progress: progress)
             if projectionOut != nil, input.expression == nil {
                 throw HarmonyError.invalidParameter("--projection-out applies to expression queries; \(query) is already an embedding")
             }
-            let metadata = input.metadata
-            let batches = try metadata.labels(column: batchKey, rows: try metadata.rows(for: input.embedding))
+            let batches = try batchOptions.batches(count: input.embedding.cellCount, metadata: input.metadata) {
+                try $0.rows(for: input.embedding)
+            }
             return (input, batches, model)
         }
         let embedding = input.embedding
@@ -216,11 +214,12 @@ struct MapCommand: ParsableCommand {
                                           includeAssignments: transfer?.method == .clusters,
                                           includeMappingDistance: writesPredictions && model.clusterSpread != nil)
         let mapClock = Stopwatch()
+        let covariate = batchOptions.covariate(of: model)
         let mapped = joint
             ? try QueryState.mapJointly(model: model, cells: uncorrected, batches: batches,
-                                        batchKey: batchKey, options: options)
+                                        batchKey: covariate, options: options)
             : try QueryState.mapEachBatch(model: model, cells: uncorrected, batches: batches,
-                                          batchKey: batchKey, options: options)
+                                          batchKey: covariate, options: options)
         let labels = try transfer.map { try $0.predict(corrected: mapped.corrected, assignments: mapped.assignments) }
         progress("mapped in \(FitCommand.seconds(mapClock.elapsed))" + (transfer.map { ", labels by \($0.method.rawValue)" } ?? ""))
         let columns = predictionColumns(mapped, labels: labels)
@@ -287,7 +286,10 @@ struct MapCommand: ParsableCommand {
     private func h5adOutput(_ input: MapQuery, uncorrected: Matrix<Float>, corrected: Matrix<Float>,
                             predictions: [(name: String, column: AnnDataOutputColumn)],
                             model: ReferenceModel) throws -> AnnDataOutput {
-        var columns = try input.metadata.annDataColumns(for: input.embedding)
+        var columns = try input.metadata?.annDataColumns(for: input.embedding) ?? []
+        if let batch = batchOptions.batch, !columns.contains(where: { $0.name == "batch" }) {
+            columns.append(("batch", .categorical([String](repeating: batch, count: input.embedding.cellCount))))
+        }
         let taken = Set(columns.map(\.name))
         for (name, column) in predictions { columns.append((taken.contains(name) ? "predicted_\(name)" : name, column)) }
         var uns: [(name: String, value: AnnDataScalar)] = [
@@ -295,7 +297,8 @@ struct MapCommand: ParsableCommand {
             ("command", .string(CommandLine.arguments.joined(separator: " "))),
             ("input", .string(query)), ("basis", .string(basis ?? "")), ("layer", .string(layer ?? "")),
             ("reference", .string(reference)), ("model_version", .integer(Int64(model.modelVersion))),
-            ("batch_key", .string(batchKey)), ("query_lambda", .number(queryLambda)),
+            ("batch_key", .string(batchOptions.batchKey ?? "")), ("batch", .string(batchOptions.batch ?? "")),
+            ("query_lambda", .number(queryLambda)),
             ("joint", .string(joint ? "true" : "false")),
         ]
         if let match = input.expression?.match {

@@ -8,8 +8,8 @@ import Glibc
 struct MapQuery {
     /// Cells x d in the reference's space (read as given, or projected from expression).
     let embedding: Embedding
-    /// The cells' metadata (a --meta table or an .h5ad's obs).
-    let metadata: CellMetadata
+    /// The cells' metadata (a --meta table or an .h5ad's obs; nil when --batch made it unnecessary).
+    let metadata: CellMetadata?
     /// The projection of an expression query (nil for an embedding).
     let expression: ExpressionQuery?
 
@@ -25,12 +25,12 @@ struct MapQuery {
 
     /// Reads the query at `path` for `model` (read from `referencePath`).
     /// - Parameters:
-    ///   - meta: a metadata table; nil takes an `.h5ad`'s obs (an error for other inputs).
+    ///   - batches: --meta, --batch-key or --batch (the metadata is --meta, else an `.h5ad`'s obs, else none).
     ///   - basis: the obsm array of an `.h5ad` embedding query.
     ///   - layer: the `.h5ad` layer of an expression query (nil: X).
     ///   - minimumOverlap: the fraction of reference genes an expression query must measure.
     ///   - progress: receives the gene overlap line of an expression query.
-    static func read(_ path: String, model: ReferenceModel, referencePath: String, meta: String?, basis: String?,
+    static func read(_ path: String, model: ReferenceModel, referencePath: String, batches: QueryBatchOptions, basis: String?,
                      layer: String?, minimumOverlap: Double, progress: (String) -> Void) throws -> MapQuery {
         let h5ad = OutputPath.isH5AD(path)
         if basis != nil {
@@ -44,10 +44,10 @@ struct MapQuery {
             if h5ad {
                 let adata = try AnnData.open(path)
                 return MapQuery(embedding: try adata.obsmEmbedding(basis ?? ""),
-                                metadata: try meta.map { try CellMetadata.read($0) } ?? adata.obsMetadata(), expression: nil)
+                                metadata: try batches.metadata(of: path, obs: adata.obsMetadata), expression: nil)
             }
-            guard let meta else { throw HarmonyError.invalidParameter("\(path): --meta is needed (a table of the cells' metadata)") }
-            return MapQuery(embedding: try Embedding.read(path), metadata: try CellMetadata.read(meta), expression: nil)
+            let metadata = try batches.metadata(of: path)
+            return MapQuery(embedding: try Embedding.read(path), metadata: metadata, expression: nil)
         }
         guard model.geneSpace != nil else {
             throw HarmonyError.invalidParameter(
@@ -57,17 +57,14 @@ struct MapQuery {
                 + "expression with `harmony reference`")
         }
         let source: any ExpressionSource
-        let metadata: CellMetadata
+        let metadata: CellMetadata?
         if h5ad {
             let adata = try AnnData.open(path)
             source = try adata.expression(layer: layer)
-            metadata = try meta.map { try CellMetadata.read($0) } ?? adata.obsMetadata()
+            metadata = try batches.metadata(of: path, obs: adata.obsMetadata)
         } else {
-            guard let meta else {
-                throw HarmonyError.invalidParameter("\(path) carries no cell metadata: give --meta with the --batch-key column")
-            }
+            metadata = try batches.metadata(of: path)
             source = try ExpressionFiles.open(path, layer: layer)
-            metadata = try CellMetadata.read(meta)
         }
         let query = try ExpressionQuery(model: model, source: source, minimumOverlap: minimumOverlap)
         progress("gene overlap: " + query.overlapSummary)

@@ -61,6 +61,11 @@ struct CLIRunner {
         try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
     }
 
+    /// The bytes of `name` in the scratch directory.
+    func read(_ name: String) throws -> Data {
+        try Data(contentsOf: directory.appendingPathComponent(name))
+    }
+
     /// Whether `name` exists in the scratch directory.
     func exists(_ name: String) -> Bool {
         FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path)

@@ -221,6 +221,44 @@ final class MapCommandTests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("needs --predictions"), bad.stderr)
     }
 
+    /// --batch NAME puts every cell in one batch without metadata: the same bytes as a metadata table that gives
+    /// every cell that batch; a reference level's name picks that batch's reference terms (a first-covariate
+    /// level, as harmonyd does); --batch-key and --batch exclude each other.
+    func testOneBatchNameNeedsNoMetadata() throws {
+        var oneBatch = "cell_id\tsample\n"
+        for id in queryIds { oneBatch += "\(id)\tsample7\n" }
+        try cli.write("one_batch.tsv", oneBatch)
+        let viaMeta = try cli.run(["map", "query.tsv", "--reference", "ref.hmod", "--meta", "one_batch.tsv",
+                                   "--batch-key", "sample", "--out", "m.tsv", "--predictions", "m_pred.tsv", "--quiet"])
+        XCTAssertEqual(viaMeta.status, 0, viaMeta.stderr)
+        let viaName = try cli.run(["map", "query.tsv", "--reference", "ref.hmod", "--batch", "sample7",
+                                   "--out", "b.tsv", "--predictions", "b_pred.tsv", "--quiet"])
+        XCTAssertEqual(viaName.status, 0, viaName.stderr)
+        XCTAssertEqual(try cli.read("b.tsv"), try cli.read("m.tsv"))
+        XCTAssertEqual(try cli.read("b_pred.tsv"), try cli.read("m_pred.tsv"))
+        // Named after a reference donor, the cells take that donor's terms: other numbers than a new batch's, the
+        // same as --batch-key donor with every cell in that donor.
+        let donor = try DelimitedTable.read(cli.directory.appendingPathComponent("reference_meta.tsv").path).fields[0][0]
+        try cli.write("donor_batch.tsv", oneBatch.replacingOccurrences(of: "\tsample7\n", with: "\t\(donor)\n")
+            .replacingOccurrences(of: "\tsample\n", with: "\tdonor\n"))
+        let known = try cli.run(["map", "query.tsv", "--reference", "ref.hmod", "--batch", donor, "--out", "k.tsv", "--quiet"])
+        XCTAssertEqual(known.status, 0, known.stderr)
+        let knownViaMeta = try cli.run(["map", "query.tsv", "--reference", "ref.hmod", "--meta", "donor_batch.tsv",
+                                        "--batch-key", "donor", "--out", "km.tsv", "--quiet"])
+        XCTAssertEqual(knownViaMeta.status, 0, knownViaMeta.stderr)
+        XCTAssertEqual(try cli.read("k.tsv"), try cli.read("km.tsv"))
+        XCTAssertNotEqual(try cli.read("k.tsv"), try cli.read("b.tsv"))
+        let before = cli.listing()
+        for (arguments, message) in [(["--batch", "x", "--batch-key", "donor"], "not both"),
+                                     ([], "--batch-key COLUMN"), (["--batch", ""], "must not be empty"),
+                                     (["--batch-key", "donor"], "no cell metadata")] {
+            let r = try cli.run(["map", "query.tsv", "--reference", "ref.hmod", "--out", "x.tsv"] + arguments)
+            XCTAssertEqual(r.status, 2, r.stderr)
+            XCTAssertTrue(r.stderr.contains(message), r.stderr)
+        }
+        XCTAssertEqual(cli.listing(), before)
+    }
+
     func testBadInputExitsWithStatusTwo() throws {
         var bytes = try Data(contentsOf: cli.directory.appendingPathComponent("ref.hmod"))
         bytes[bytes.count / 2] ^= 0x10

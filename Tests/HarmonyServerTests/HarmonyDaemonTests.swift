@@ -166,6 +166,45 @@ final class HarmonyDaemonTests: XCTestCase {
         XCTAssertEqual(daemon.stop(), 0)
     }
 
+    /// `harmony client map --batch NAME` needs no metadata, and its final corrections are offline
+    /// `harmony map --batch NAME`'s (1e-6 relative).
+    func testClientMapWithOneBatchNameMatchesOfflineMap() throws {
+        let data = try TestModels.make()
+        let directory = try TemporaryDirectory()
+        try ModelFile.write(data.model, to: directory.path + "/ref.hmod")
+        let cells = data.query.selectingRows(Array(0..<90))
+        var embedding = "cell" + (1...cells.cols).map { "\tPC\($0)" }.joined()
+        for i in 0..<cells.rows { embedding += "\nc\(i)" + (0..<cells.cols).map { "\t\(cells[i, $0])" }.joined() }
+        try (embedding + "\n").write(toFile: directory.path + "/q.tsv", atomically: true, encoding: .utf8)
+        let daemon = try DaemonProcess(socket: directory.path + "/h.sock",
+                                       arguments: ["--reference", directory.path + "/ref.hmod", "--state-dir",
+                                                   directory.path + "/state", "--quiet"])
+        func harmony(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+            let process = Process()
+            process.executableURL = BuiltBinary.url("harmony")
+            process.arguments = arguments
+            let err = Pipe()
+            process.standardOutput = Pipe()
+            process.standardError = err
+            try process.run()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+        let online = try harmony(["client", "map", directory.path + "/q.tsv", "--batch", "run42", "--chunk-size", "40",
+                                  "--out", directory.path + "/online.tsv", "--socket", daemon.socketPath])
+        XCTAssertEqual(online.status, 0, online.stderr)
+        XCTAssertEqual(try daemon.client().stats().batches, [BatchCount(batch: "run42", cells: 90)])
+        let offline = try harmony(["map", directory.path + "/q.tsv", "--reference", directory.path + "/ref.hmod",
+                                   "--batch", "run42", "--out", directory.path + "/offline.tsv", "--quiet"])
+        XCTAssertEqual(offline.status, 0, offline.stderr)
+        let a = try DelimitedTable.read(directory.path + "/online.tsv"), b = try DelimitedTable.read(directory.path + "/offline.tsv")
+        XCTAssertEqual(a.ids, b.ids)
+        for (x, y) in zip(try a.numericMatrix().values, try b.numericMatrix().values) {
+            XCTAssertEqual(x, y, accuracy: 1e-6 * max(1, abs(y)))
+        }
+        XCTAssertEqual(daemon.stop(), 0)
+    }
+
     func testPeersThatHangUpMidReplyDoNotKillTheDaemon() throws {
         let data = try TestModels.make()
         let directory = try TemporaryDirectory()
