@@ -133,7 +133,7 @@ final class SoftClustering {
         self.shard = shard
         self.dims = dims
         // The correction writes the embedding in place: a copy of the input made here, in huge pages.
-        self.embedding = HugePages.copied(embedding)
+        self.embedding = HugePages.copied(embedding, runner: runner)
         self.centroids = centroids
         logitScale = sigma.map { Float(2 / $0) }
         self.clusters = clusters
@@ -147,8 +147,8 @@ final class SoftClustering {
         self.rng = rng
         let nb = design.levelCount
         // Read at scattered rows in every round (HugePages).
-        assignments = HugePages.zeroed(count: shard.count * clusters)
-        rowShift = HugePages.zeroed(count: shard.count)
+        assignments = HugePages.zeroed(count: shard.count * clusters, runner: runner)
+        rowShift = HugePages.zeroed(count: shard.count, runner: runner)
         logPenalty = [Float](repeating: 0, count: nb * kp)
         penaltyFactor = [Float](repeating: 0, count: nb * kp)
         observed = [Double](repeating: 0, count: nb * clusters)
