@@ -225,29 +225,23 @@ final class MapCommandTests: XCTestCase {
     /// every cell that batch; a reference level's name picks that batch's reference terms (a first-covariate
     /// level, as harmonyd does); --batch-key and --batch exclude each other.
     func testOneBatchNameNeedsNoMetadata() throws {
-        var oneBatch = "cell_id\tsample\n"
-        for id in queryIds { oneBatch += "\(id)\tsample7\n" }
-        try cli.write("one_batch.tsv", oneBatch)
-        let viaMeta = try cli.run(["map", "query.tsv", "--reference", "ref.hmod", "--meta", "one_batch.tsv",
-                                   "--batch-key", "sample", "--out", "m.tsv", "--predictions", "m_pred.tsv", "--quiet"])
-        XCTAssertEqual(viaMeta.status, 0, viaMeta.stderr)
-        let viaName = try cli.run(["map", "query.tsv", "--reference", "ref.hmod", "--batch", "sample7",
-                                   "--out", "b.tsv", "--predictions", "b_pred.tsv", "--quiet"])
-        XCTAssertEqual(viaName.status, 0, viaName.stderr)
-        XCTAssertEqual(try cli.read("b.tsv"), try cli.read("m.tsv"))
-        XCTAssertEqual(try cli.read("b_pred.tsv"), try cli.read("m_pred.tsv"))
-        // Named after a reference donor, the cells take that donor's terms: other numbers than a new batch's, the
-        // same as --batch-key donor with every cell in that donor.
+        // Maps with --batch NAME and with a table giving every cell NAME in `column`; returns the --out bytes.
+        func viaNameAndTable(_ name: String, column: String) throws -> Data {
+            try cli.write("one_batch.tsv", "cell_id\t\(column)\n" + queryIds.map { "\($0)\t\(name)\n" }.joined())
+            let viaTable = try cli.run(["map", "query.tsv", "--reference", "ref.hmod", "--meta", "one_batch.tsv",
+                                        "--batch-key", column, "--out", "t.tsv", "--predictions", "t_pred.tsv", "--quiet"])
+            XCTAssertEqual(viaTable.status, 0, viaTable.stderr)
+            let viaName = try cli.run(["map", "query.tsv", "--reference", "ref.hmod", "--batch", name,
+                                       "--out", "b.tsv", "--predictions", "b_pred.tsv", "--quiet"])
+            XCTAssertEqual(viaName.status, 0, viaName.stderr)
+            XCTAssertEqual(try cli.read("b.tsv"), try cli.read("t.tsv"))
+            XCTAssertEqual(try cli.read("b_pred.tsv"), try cli.read("t_pred.tsv"))
+            return try cli.read("b.tsv")
+        }
+        let newBatch = try viaNameAndTable("sample7", column: "sample")
+        // Named after a reference donor, the cells take that donor's terms: other numbers than a new batch's.
         let donor = try DelimitedTable.read(cli.directory.appendingPathComponent("reference_meta.tsv").path).fields[0][0]
-        try cli.write("donor_batch.tsv", oneBatch.replacingOccurrences(of: "\tsample7\n", with: "\t\(donor)\n")
-            .replacingOccurrences(of: "\tsample\n", with: "\tdonor\n"))
-        let known = try cli.run(["map", "query.tsv", "--reference", "ref.hmod", "--batch", donor, "--out", "k.tsv", "--quiet"])
-        XCTAssertEqual(known.status, 0, known.stderr)
-        let knownViaMeta = try cli.run(["map", "query.tsv", "--reference", "ref.hmod", "--meta", "donor_batch.tsv",
-                                        "--batch-key", "donor", "--out", "km.tsv", "--quiet"])
-        XCTAssertEqual(knownViaMeta.status, 0, knownViaMeta.stderr)
-        XCTAssertEqual(try cli.read("k.tsv"), try cli.read("km.tsv"))
-        XCTAssertNotEqual(try cli.read("k.tsv"), try cli.read("b.tsv"))
+        XCTAssertNotEqual(try viaNameAndTable(donor, column: "donor"), newBatch)
         let before = cli.listing()
         for (arguments, message) in [(["--batch", "x", "--batch-key", "donor"], "not both"),
                                      ([], "--batch-key COLUMN"), (["--batch", ""], "must not be empty"),
