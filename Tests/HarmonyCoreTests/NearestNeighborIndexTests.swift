@@ -145,6 +145,28 @@ final class NearestNeighborIndexTests: XCTestCase {
         }
     }
 
+    /// The kernels (four queries against sixteen points at a time, a query alone against sixty-four, then a list's
+    /// last points) give brute force's answers whatever the number of queries searched together (1 to 9: every
+    /// count of leftover rows) and with lists of uneven sizes (every tail length is met).
+    func testScanKernelsEqualBruteForceForEveryGroupSize() {
+        var rng = QueryStateTests.SplitMix(state: 11)
+        let n = 2500, d = 30
+        let points = QueryStateTests.randomCells(n, d: d, rng: &rng)
+        let index = NearestNeighborIndex(points: points, seed: 3)
+        let sizes = (0..<index.listCount).map { index.listStart[$0 + 1] - index.listStart[$0] }
+        XCTAssertGreaterThan(Set(sizes.map { $0 % 16 }).count, 4, "list sizes \(sizes)")
+        XCTAssertTrue(sizes.contains { $0 > 64 && $0 % 64 != 0 }, "list sizes \(sizes)")
+        let queries = QueryStateTests.randomCells(45, d: d, rng: &rng)
+        let expected = Self.bruteForce(points, queries, k: 7)
+        for group in 1...9 {
+            var got: [Int32] = []
+            for start in stride(from: 0, to: queries.rows, by: group) {
+                got += index.search(queries.selectingRows(start..<min(queries.rows, start + group)), k: 7).indices
+            }
+            XCTAssertEqual(got, expected, "groups of \(group)")
+        }
+    }
+
     /// A daemon searches a few queries at a time: one-query and three-query searches equal brute force too,
     /// on clustered data in 30 dimensions (the server benchmark's shape).
     func testSmallQueryGroupsEqualBruteForce() {
