@@ -30,8 +30,9 @@ struct MapQuery {
     ///   - layer: the `.h5ad` layer of an expression query (nil: X).
     ///   - minimumOverlap: the fraction of reference genes an expression query must measure.
     ///   - progress: receives the gene overlap line of an expression query.
-    static func read(_ path: String, model: ReferenceModel, referencePath: String, batches: QueryBatchOptions, basis: String?,
-                     layer: String?, minimumOverlap: Double, progress: (String) -> Void) throws -> MapQuery {
+    static func read(_ path: String, model: ReferenceModel, referencePath: String, batches: QueryBatchOptions,
+                     basis: String?, layer: String?, minimumOverlap: Double,
+                     progress: (String) -> Void) throws -> MapQuery {
         let h5ad = OutputPath.isH5AD(path)
         if basis != nil {
             guard h5ad else { throw HarmonyError.invalidParameter("--basis applies to .h5ad queries only; \(path) is not one") }
