@@ -84,8 +84,9 @@ def build_reference(adata, key: Union[str, Sequence[str]], basis: Optional[str] 
     return model
 
 
-def map_query(adata_query, reference: Union[Reference, str], key: str, basis: Optional[str] = None,
-              adjusted_basis: str = "X_pca_harmony", *, layer: Optional[str] = None, min_overlap: float = 0.5,
+def map_query(adata_query, reference: Union[Reference, str], key: Optional[str] = None, basis: Optional[str] = None,
+              adjusted_basis: str = "X_pca_harmony", *, batch: Optional[str] = None, layer: Optional[str] = None,
+              min_overlap: float = 0.5,
               query_lambda: float = 1.0, sigma: Optional[float] = None, joint: bool = False, k: int = 5,
               cluster_labels: bool = False, ncores: int = 0, prefix: str = "harmony_") -> None:
     """Maps the query onto `reference` (a `Reference` or a `.hmod` path), as `harmony map` does.
@@ -102,26 +103,39 @@ def map_query(adata_query, reference: Union[Reference, str], key: str, basis: Op
     `{prefix}label` (categorical over the reference's labels) and `{prefix}label_confidence`, and with a model
     that holds cluster spreads `{prefix}mapping_distance` (see `Reference.map`); provenance goes
     to `uns["harmony"]`. With a reference that keeps its 2-D layout (`build_reference(..., layout=True)`), the
-    query cells' positions on it go to `obsm["X_umap"]` (`harmony map --layout-out`). `key` is the obs column of query batches: values that are levels of the reference's
-    covariate of that name use the reference's terms, other batches are estimated (see `Reference.map`).
+    query cells' positions on it go to `obsm["X_umap"]` (`harmony map --layout-out`).
+
+    `key` is the obs column of query batches: values that are levels of the reference's covariate of that name
+    use the reference's terms, other batches are estimated (see `Reference.map`). Without `key` every cell is in
+    one batch, `batch` (default "query"), as symphonypy's `map_embedding` does without a key and `harmony map
+    --batch` does: a name that is a level of the reference's first covariate takes that batch's terms.
     """
+    if key is not None and batch is not None:
+        raise _core.HarmonyError("give key (the obs column of query batches) or batch (one batch for every "
+                                 "cell), not both", 2)
     if not isinstance(reference, Reference):
         reference = Reference.load(reference)
     ids = list(map(str, adata_query.obs_names))
-    batches = _anndata.obs_column(adata_query, key)
-    _core.factorize(batches, key, ids)  # names the first cell with a missing batch before any work
+    if key is None:
+        batch = "query" if batch is None else str(batch)
+        batches = [batch] * adata_query.n_obs
+        lookup = next(iter(reference.covariates), "batch")
+    else:
+        batches = _anndata.obs_column(adata_query, key)
+        lookup = key
+    _core.factorize(batches, lookup, ids)  # names the first cell with a missing batch before any work
     options = dict(query_lambda=query_lambda, sigma=sigma, joint=joint, k=k, cluster_labels=cluster_labels,
                    ncores=ncores)
     if basis is None and reference.has_genes:
         gene_ids = list(map(str, adata_query.var["gene_ids"])) if "gene_ids" in adata_query.var.columns else None
         mapped = reference.map_expression(_anndata.expression(adata_query, layer),
-                                          (gene_ids, list(map(str, adata_query.var_names))), batches, key, ids=ids,
+                                          (gene_ids, list(map(str, adata_query.var_names))), batches, lookup, ids=ids,
                                           min_overlap=min_overlap, **options)
         adata_query.obsm["X_pca_reference"] = mapped.projection
         source = {"layer": layer, "min_overlap": min_overlap}
     else:
         basis = basis or "X_pca"
-        mapped = reference.map(_anndata.basis(adata_query, basis), batches, key, **options)
+        mapped = reference.map(_anndata.basis(adata_query, basis), batches, lookup, **options)
         source = {"basis": basis}
     adata_query.obsm[adjusted_basis] = mapped.corrected
     if reference.has_layout:
@@ -134,7 +148,7 @@ def map_query(adata_query, reference: Union[Reference, str], key: str, basis: Op
         adata_query.obs[prefix + "label"] = _anndata.categorical(mapped.label, reference.labels)
         adata_query.obs[prefix + "label_confidence"] = mapped.label_confidence
     adata_query.uns["harmony"] = _anndata.plain({
-        "method": "map_query", "package": f"harmony-swift {__version__}", "key": key, **source,
+        "method": "map_query", "package": f"harmony-swift {__version__}", "key": key, "batch": batch, **source,
         "adjusted_basis": adjusted_basis,
         "reference": {"path": reference.path, "cells": reference.n_cells, "clusters": reference.n_clusters,
                       "dimensions": reference.n_dims, "model_version": reference.model_version,

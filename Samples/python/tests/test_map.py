@@ -69,6 +69,26 @@ def test_map_query_equals_harmony_map(split):
     assert (query.obs["harmony_label"].astype(str) == query.obs["cell_type"]).mean() > 0.95
 
 
+def test_map_query_without_a_key_is_one_batch_as_harmony_map_batch(split):
+    """No key: every cell in one batch ("query", or `batch`), the numbers of `harmony map --batch NAME`; a
+    reference level's name takes that batch's terms (the reference's first covariate, dataset here)."""
+    out, _, query, _ = split
+    reference = hs.Reference.load(out / "cli.hmod")
+    harmony = binary("harmony")
+    for batch, expected_name in [(None, "query"), ("jurkat", "jurkat")]:
+        mapped = query.copy()
+        hs.tl.map_query(mapped, reference, batch=batch)
+        z = out / f"one_{expected_name}.npy"
+        subprocess.run([harmony, "map", str(out / "query.npy"), "--reference", str(out / "cli.hmod"),
+                        "--batch", expected_name, "--out", str(z), "--quiet"], check=True)
+        assert close(mapped.obsm["X_pca_harmony"], np.load(z))
+        assert mapped.uns["harmony"]["batch"] == expected_name
+    assert "jurkat" in reference.covariates["dataset"]
+    assert not close(np.load(out / "one_query.npy"), np.load(out / "one_jurkat.npy"))
+    with pytest.raises(hs.HarmonyError, match="not both"):
+        hs.tl.map_query(query.copy(), reference, "dataset", batch="x")
+
+
 def test_reference_errors(split, tmp_path):
     out, _, query, _ = split
     (tmp_path / "bad.hmod").write_bytes(b"not a model")
