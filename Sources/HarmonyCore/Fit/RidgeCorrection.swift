@@ -178,8 +178,7 @@ enum RidgeCorrection {
     }
 
     /// M_g = sum over group g's levels of their K x d terms, in Float (G x K x d).
-    static func combinedTerms(_ terms: [[Double]], dims d: Int, clusters kc: Int,
-                                      design: FitDesign) -> [Float] {
+    static func combinedTerms(_ terms: [[Double]], dims d: Int, clusters kc: Int, design: FitDesign) -> [Float] {
         let ng = design.groupCount, nc = design.covariateCount
         var groupTerms = [Float](repeating: 0, count: ng * kc * d)
         for g in 0..<ng {
@@ -194,7 +193,7 @@ enum RidgeCorrection {
     /// Phase 3: Zcorr = Z - R M_g for every task's cells, one sgemm a task. `groupTerms` holds M_g, or is nil
     /// with one covariate (M_g is then level g's terms, converted per task).
     static func apply(_ cells: CellRows, terms: [[Double]], groupTerms: [Float]?, dims d: Int,
-                              clusters kc: Int, design: FitDesign, tasks: [GroupTask], runner: TaskRunner) {
+                      clusters kc: Int, design: FitDesign, tasks: [GroupTask], runner: TaskRunner) {
         let oneCovariate = groupTerms == nil
         (groupTerms ?? []).withUnsafeBufferPointer { mBuf in
             design.groupOrder.withUnsafeBufferPointer { order in
@@ -230,8 +229,8 @@ enum RidgeCorrection {
 
     /// Phase 1: n_gk (G x K) and, per group, s_g (K x d), summed in task order.
     static func groupSums(_ cells: CellRows, dims d: Int, clusters kc: Int,
-                                  design: FitDesign, tasks: [GroupTask],
-                                  runner: TaskRunner) -> (n: [Double], s: [[Double]]) {
+                          design: FitDesign, tasks: [GroupTask],
+                          runner: TaskRunner) -> (n: [Double], s: [[Double]]) {
         let z = cells.z, r = cells.r
         var groupN = [Double](repeating: 0, count: design.groupCount * kc)
         var groupS = [[Double]](repeating: [Double](repeating: 0, count: kc * d), count: design.groupCount)

@@ -147,7 +147,7 @@ struct ListSearcher {
             var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a30 = SIMD8<Float>(), a31 = SIMD8<Float>()
             var column = points + p
             for j in 0..<d {
-                let v0 = load8(column), v1 = load8(column + 8)
+                let v0 = FloatRows.load(column, 0), v1 = FloatRows.load(column, 8)
                 let s0 = SIMD8(repeating: b0[j]), s1 = SIMD8(repeating: b1[j])
                 let s2 = SIMD8(repeating: b2[j]), s3 = SIMD8(repeating: b3[j])
                 a00 = a00.addingProduct(v0, s0); a01 = a01.addingProduct(v1, s0)
@@ -156,10 +156,10 @@ struct ListSearcher {
                 a30 = a30.addingProduct(v0, s3); a31 = a31.addingProduct(v1, s3)
                 column += size
             }
-            store8(a00, out + p); store8(a01, out + p + 8)
-            store8(a10, out + size + p); store8(a11, out + size + p + 8)
-            store8(a20, out + 2 * size + p); store8(a21, out + 2 * size + p + 8)
-            store8(a30, out + 3 * size + p); store8(a31, out + 3 * size + p + 8)
+            FloatRows.store(a00, out, p); FloatRows.store(a01, out, p + 8)
+            FloatRows.store(a10, out + size, p); FloatRows.store(a11, out + size, p + 8)
+            FloatRows.store(a20, out + 2 * size, p); FloatRows.store(a21, out + 2 * size, p + 8)
+            FloatRows.store(a30, out + 3 * size, p); FloatRows.store(a31, out + 3 * size, p + 8)
             p += 16
         }
         for r in 0..<4 { tail(b0 + r * d, dims: d, points: points, size: size, from: p, into: out + r * size) }
@@ -175,14 +175,20 @@ struct ListSearcher {
             var column = points + p
             for j in 0..<d {
                 let s = SIMD8(repeating: b[j])
-                a0 = a0.addingProduct(load8(column), s); a1 = a1.addingProduct(load8(column + 8), s)
-                a2 = a2.addingProduct(load8(column + 16), s); a3 = a3.addingProduct(load8(column + 24), s)
-                a4 = a4.addingProduct(load8(column + 32), s); a5 = a5.addingProduct(load8(column + 40), s)
-                a6 = a6.addingProduct(load8(column + 48), s); a7 = a7.addingProduct(load8(column + 56), s)
+                a0 = a0.addingProduct(FloatRows.load(column, 0), s)
+                a1 = a1.addingProduct(FloatRows.load(column, 8), s)
+                a2 = a2.addingProduct(FloatRows.load(column, 16), s)
+                a3 = a3.addingProduct(FloatRows.load(column, 24), s)
+                a4 = a4.addingProduct(FloatRows.load(column, 32), s)
+                a5 = a5.addingProduct(FloatRows.load(column, 40), s)
+                a6 = a6.addingProduct(FloatRows.load(column, 48), s)
+                a7 = a7.addingProduct(FloatRows.load(column, 56), s)
                 column += size
             }
-            store8(a0, out + p); store8(a1, out + p + 8); store8(a2, out + p + 16); store8(a3, out + p + 24)
-            store8(a4, out + p + 32); store8(a5, out + p + 40); store8(a6, out + p + 48); store8(a7, out + p + 56)
+            FloatRows.store(a0, out, p); FloatRows.store(a1, out, p + 8)
+            FloatRows.store(a2, out, p + 16); FloatRows.store(a3, out, p + 24)
+            FloatRows.store(a4, out, p + 32); FloatRows.store(a5, out, p + 40)
+            FloatRows.store(a6, out, p + 48); FloatRows.store(a7, out, p + 56)
             p += 64
         }
         tail(b, dims: d, points: points, size: size, from: p, into: out)
@@ -196,10 +202,10 @@ struct ListSearcher {
             var a = SIMD8<Float>()
             var column = points + p
             for j in 0..<d {
-                a = a.addingProduct(load8(column), SIMD8(repeating: b[j]))
+                a = a.addingProduct(FloatRows.load(column, 0), SIMD8(repeating: b[j]))
                 column += size
             }
-            store8(a, out + p)
+            FloatRows.store(a, out, p)
             p += 8
         }
         while p < size {
@@ -208,14 +214,6 @@ struct ListSearcher {
             out[p] = sum
             p += 1
         }
-    }
-
-    @inline(__always) private static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    @inline(__always) private static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
     /// Exact Double distances for the kept candidates; the k best by (distance, index). A query whose answer the
@@ -436,8 +434,8 @@ private struct Candidates {
         let qnv = SIMD8<Float>(repeating: qn)
         var p = 0
         while p < wide {
-            let nbv = UnsafeRawPointer(nb + p).loadUnaligned(as: SIMD8<Float>.self)
-            let dv = UnsafeRawPointer(dots + p).loadUnaligned(as: SIMD8<Float>.self)
+            let nbv = FloatRows.load(nb, p)
+            let dv = FloatRows.load(dots, p)
             let dist = qnv + nbv - 2 * dv
             // Only the lanes within the threshold as it stood are offered (lowest first, as the scalar order);
             // `offer` checks each against the threshold as it tightens.

@@ -55,8 +55,8 @@ enum SoftAssignment {
         var top8 = SIMD8<Float>(repeating: -.infinity)
         var c = 0
         while c < wide {
-            let a = (load(row + c) - 1) * load(scale + c)
-            store(a, row + c)
+            let a = (FloatRows.load(row, c) - 1) * FloatRows.load(scale, c)
+            FloatRows.store(a, row, c)
             top8.replace(with: a, where: a .> top8)
             c += 8
         }
@@ -72,7 +72,7 @@ enum SoftAssignment {
         var sum8 = SIMD8<Float>()
         c = 0
         while c < wide {
-            sum8 += load(row + c)
+            sum8 += FloatRows.load(row, c)
             c += 8
         }
         var sum = sum8.sum()
@@ -91,7 +91,7 @@ enum SoftAssignment {
         let wide = k - k % 8
         let target = SIMD8<Float>(repeating: value)
         var best = 0
-        while best < wide && !any(load(row + best) .== target) { best &+= 8 }
+        while best < wide && !any(FloatRows.load(row, best) .== target) { best &+= 8 }
         while best < k - 1 && row[best] != value { best &+= 1 }
         return best
     }
@@ -101,18 +101,5 @@ enum SoftAssignment {
     static func largest(_ v: SIMD8<Float>) -> Float {
         let half = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .> v.lowHalf)
         return Swift.max(Swift.max(half[0], half[1]), Swift.max(half[2], half[3]))
-    }
-
-    @inline(__always)
-    static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    @inline(__always)
-    static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> { load(UnsafePointer(p)) }
-
-    @inline(__always)
-    static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 }
