@@ -29,6 +29,8 @@ public struct GeneSpace: Sendable, Equatable {
     /// times the loadings, when the PCA centred the scaled matrix again (as scanpy's `pca` does; clipping moves
     /// column means off zero); all zeros for Symphony's convention of projecting without re-centring.
     public let projectionOffset: [Double]
+    // What every projection reads, derived once from the fields above (GeneSpace+Projection.swift).
+    let tables: ProjectionTables
 
     /// A gene space from its parts, checking shapes and values.
     public init(genes: [Gene], means: [Double], standardDeviations: [Double], loadings: Matrix<Double>,
@@ -60,6 +62,8 @@ public struct GeneSpace: Sendable, Equatable {
         self.normalization = normalization
         self.clip = clip
         self.projectionOffset = offset
+        tables = ProjectionTables(means: means, standardDeviations: standardDeviations, loadings: loadings, clip: clip,
+                                  offset: offset)
     }
 
     /// Number of genes G.
