@@ -6,8 +6,8 @@ import PackageDescription
 // target architecture: SwiftPM refuses `unsafeFlags` in dependencies, and baseline code runs on every x86-64.
 // HARMONY_NATIVE=1 (set by Samples/test.sh, demo.sh and `install.sh --native`) asks for code tuned to the build
 // host's vector unit when it has AVX2 and FMA (Haswell or newer), like `-march=native` builds of scientific
-// software: the clustering kernels are ~15% faster with 8-wide SIMD, but such binaries stop with an illegal
-// instruction on older CPUs, so they are for this machine only.
+// software: fits are about 1.8x faster with 8-wide SIMD and fused multiply-adds, but such binaries stop with an
+// illegal instruction on older CPUs, so they are for this machine only.
 let nativeBuild: Bool = {
     #if arch(x86_64) && os(Linux)
     guard ProcessInfo.processInfo.environment["HARMONY_NATIVE"] == "1",
@@ -19,7 +19,9 @@ let nativeBuild: Bool = {
     return false
     #endif
 }()
-let numericSettings: [SwiftSetting] = nativeBuild ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
+// HARMONY_FMA selects fused multiply-adds in the kernels (Sources/HarmonyCore/Matrix/MultiplyAdd.swift); without the
+// instruction a fused multiply-add is a libm call per lane, so a portable build multiplies and adds instead.
+let numericSettings: [SwiftSetting] = nativeBuild ? [.unsafeFlags(["-target-cpu", "haswell"]), .define("HARMONY_FMA")] : []
 
 // The distributed fit (`mpirun -np P harmony-mpi fit ...`) needs Open MPI's headers and library, so it exists only
 // when HARMONY_MPI=1 is set for the build: `HARMONY_MPI=1 swift build -c release --product harmony-mpi`. Then the

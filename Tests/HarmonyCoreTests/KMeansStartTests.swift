@@ -25,7 +25,7 @@ final class KMeansStartTests: XCTestCase {
                 var norm: Float = 0, dot: Float = 0
                 for j in 0..<d {
                     norm += means[k * d + j] * means[k * d + j]
-                    dot = dot.addingProduct(rows[i * d + j], means[k * d + j])
+                    dot = dot.adding(rows[i * d + j], times: means[k * d + j])
                 }
                 let score = norm - 2 * (dots?[i * kc + k] ?? dot)
                 if score < best { best = score; at = Int32(k) }
@@ -60,7 +60,7 @@ final class KMeansStartTests: XCTestCase {
 
     /// One fused multiply-add chain in increasing j from 0.
     private func chainDot(_ x: ArraySlice<Float>, _ y: ArraySlice<Float>) -> Float {
-        zip(x, y).reduce(Float(0)) { $0.addingProduct($1.0, $1.1) }
+        zip(x, y).reduce(Float(0)) { $0.adding($1.0, times: $1.1) }
     }
 
     /// The race's dot products: bit for bit the scalar chain, and within float rounding of sgemm's.

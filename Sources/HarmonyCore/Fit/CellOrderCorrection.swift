@@ -13,8 +13,8 @@
 // - apply (phase 3): Zcorr_i = Z_i - R_i M_g(i) with M_g the group's K x d terms in Float, reading R in place.
 // Dimensions go in tiles of 32 (four SIMD8 vectors): z rows are copied into a zero-padded buffer and the terms
 // are kept padded, so a tile never reads past a row; the padding lanes are never written out.
-// Every sum runs in a fixed order (cells in increasing order, clusters in increasing order, one fused
-// multiply-add chain per lane), so the results do not depend on the thread count. They differ from the
+// Every sum runs in a fixed order (cells in increasing order, clusters in increasing order, one
+// multiply-add chain per lane, MultiplyAdd.swift), so the results do not depend on the thread count. They differ from the
 // general passes' sgemm in the last bits only (another summation order).
 // Distributed (CellShard): a rank runs the tasks of its own cells (a shard starts on a task boundary).
 
@@ -167,8 +167,8 @@ enum CellOrderCorrection {
                 let z0 = FloatRows.load(zx, 0), z1 = FloatRows.load(zx, 8)
                 let z2 = FloatRows.load(zx, 16), z3 = FloatRows.load(zx, 24)
                 let ra = SIMD8<Float>(repeating: rx[0]), rb = SIMD8<Float>(repeating: rx[1])
-                a0.addProduct(ra, z0); a1.addProduct(ra, z1); a2.addProduct(ra, z2); a3.addProduct(ra, z3)
-                b0.addProduct(rb, z0); b1.addProduct(rb, z1); b2.addProduct(rb, z2); b3.addProduct(rb, z3)
+                a0.add(ra, times: z0); a1.add(ra, times: z1); a2.add(ra, times: z2); a3.add(ra, times: z3)
+                b0.add(rb, times: z0); b1.add(rb, times: z1); b2.add(rb, times: z2); b3.add(rb, times: z3)
                 zx += zStride
                 rx += kc
             }
@@ -185,8 +185,8 @@ enum CellOrderCorrection {
             var zx = z, rx = r + k
             for _ in 0..<count {
                 let ra = SIMD8<Float>(repeating: rx[0])
-                a0.addProduct(ra, FloatRows.load(zx, 0)); a1.addProduct(ra, FloatRows.load(zx, 8))
-                a2.addProduct(ra, FloatRows.load(zx, 16)); a3.addProduct(ra, FloatRows.load(zx, 24))
+                a0.add(ra, times: FloatRows.load(zx, 0)); a1.add(ra, times: FloatRows.load(zx, 8))
+                a2.add(ra, times: FloatRows.load(zx, 16)); a3.add(ra, times: FloatRows.load(zx, 24))
                 zx += zStride
                 rx += kc
             }
@@ -229,8 +229,8 @@ enum CellOrderCorrection {
         var a0 = SIMD8<Float>.zero, a1 = a0, a2 = a0, a3 = a0
         for k in 0..<kc {
             let r = SIMD8<Float>(repeating: row[k]), mk = m + k * dp
-            a0.addProduct(r, FloatRows.load(mk, 0)); a1.addProduct(r, FloatRows.load(mk, 8))
-            a2.addProduct(r, FloatRows.load(mk, 16)); a3.addProduct(r, FloatRows.load(mk, 24))
+            a0.add(r, times: FloatRows.load(mk, 0)); a1.add(r, times: FloatRows.load(mk, 8))
+            a2.add(r, times: FloatRows.load(mk, 16)); a3.add(r, times: FloatRows.load(mk, 24))
         }
         FloatRows.store(a0, out, 0); FloatRows.store(a1, out, 8)
         FloatRows.store(a2, out, 16); FloatRows.store(a3, out, 24)

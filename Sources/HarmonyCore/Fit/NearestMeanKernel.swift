@@ -4,8 +4,8 @@
 // score_ik = |mu_k|^2 - 2 z_i . mu_k; the nearest mean is the smallest score, ties to the lowest k.
 // The means are kept transposed (d x Kp, Kp = K rounded up to 8, padding columns 0 with norm +inf so they never
 // win). Four rows and sixteen means at a time are accumulated in registers: per dimension j two loads of means,
-// four broadcasts of z_ij and eight fused multiply-adds. Each dot product is one chain of fused multiply-adds in
-// increasing j from 0, whatever the tile, so the products do not depend on the BLAS build (OpenBLAS's sgemm
+// four broadcasts of z_ij and eight multiply-adds (MultiplyAdd.swift: fused in a build for FMA hardware). Each dot
+// product is one chain of multiply-adds in increasing j from 0, whatever the tile, so the products do not depend on the BLAS build (OpenBLAS's sgemm
 // rounds some edge tiles differently, by an ulp); there is no zeroing and packing of every block either, which
 // cost a third of sgemm's time at inner dimension d = 30. `nearest` never writes the scores.
 // Float, as the fit's embedding: the argmin only ranks scores, and the means are summed in Double by the caller.
@@ -137,20 +137,20 @@ struct NearestMeanKernel: Sendable {
                 let m0 = UnsafeRawPointer(m).loadUnaligned(as: SIMD8<Float>.self)
                 let m1 = UnsafeRawPointer(m + 8).loadUnaligned(as: SIMD8<Float>.self)
                 let x0 = SIMD8<Float>(repeating: z.0[j]), x1 = SIMD8<Float>(repeating: z.1[j])
-                a00 = a00.addingProduct(x0, m0); a01 = a01.addingProduct(x0, m1)
-                a10 = a10.addingProduct(x1, m0); a11 = a11.addingProduct(x1, m1)
+                a00 = a00.adding(x0, times: m0); a01 = a01.adding(x0, times: m1)
+                a10 = a10.adding(x1, times: m0); a11 = a11.adding(x1, times: m1)
                 let x2 = SIMD8<Float>(repeating: z.2[j]), x3 = SIMD8<Float>(repeating: z.3[j])
-                a20 = a20.addingProduct(x2, m0); a21 = a21.addingProduct(x2, m1)
-                a30 = a30.addingProduct(x3, m0); a31 = a31.addingProduct(x3, m1)
+                a20 = a20.adding(x2, times: m0); a21 = a21.adding(x2, times: m1)
+                a30 = a30.adding(x3, times: m0); a31 = a31.adding(x3, times: m1)
                 m += kp
             }
         } else {
             for j in 0..<d {
                 let m0 = UnsafeRawPointer(m).loadUnaligned(as: SIMD8<Float>.self)
-                a00 = a00.addingProduct(SIMD8<Float>(repeating: z.0[j]), m0)
-                a10 = a10.addingProduct(SIMD8<Float>(repeating: z.1[j]), m0)
-                a20 = a20.addingProduct(SIMD8<Float>(repeating: z.2[j]), m0)
-                a30 = a30.addingProduct(SIMD8<Float>(repeating: z.3[j]), m0)
+                a00 = a00.adding(SIMD8<Float>(repeating: z.0[j]), times: m0)
+                a10 = a10.adding(SIMD8<Float>(repeating: z.1[j]), times: m0)
+                a20 = a20.adding(SIMD8<Float>(repeating: z.2[j]), times: m0)
+                a30 = a30.adding(SIMD8<Float>(repeating: z.3[j]), times: m0)
                 m += kp
             }
         }

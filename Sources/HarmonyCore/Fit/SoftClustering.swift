@@ -747,7 +747,7 @@ final class SoftClustering {
     }
 
     /// Logits rows (Kp apart, padding set) of the cells at positions from..<to of `order` (or cells from..<to):
-    /// the dot products of their unit rows (zcos) with the centroids (NearestMeanKernel: one fused multiply-add
+    /// the dot products of their unit rows (zcos) with the centroids (NearestMeanKernel: one multiply-add
     /// chain a product), then (2 / sigma_k) (dot - 1).
     private static func logits(cells: UnsafePointer<Float>, order: UnsafePointer<Int32>?, from: Int, to: Int,
                                dims d: Int, means: NearestMeanKernel, scale: [Float],

@@ -90,8 +90,8 @@ enum SoftmaxKernel {
         while k < kp {
             let r = FloatRows.load(e, k) * inverse
             let sr = FloatRows.load(sigma, k) * r
-            kmeans8.addProduct(sr, FloatRows.load(g, k))
-            weighted8.addProduct(sr, FloatRows.load(l, k))
+            kmeans8.add(sr, times: FloatRows.load(g, k))
+            weighted8.add(sr, times: FloatRows.load(l, k))
             mass8 += sr
             for c in 0..<covariates {
                 let target = sums + Int(slots[c]) * kp
@@ -187,7 +187,7 @@ enum SoftmaxKernel {
             if let logFactors, let levels {
                 var q = FloatRows.load(logFactors + Int(levels[0]) * kp, k)
                 for c in 1..<covariates { q += FloatRows.load(logFactors + Int(levels[c]) * kp, k) }
-                weighted8.addProduct(sr, q)
+                weighted8.add(sr, times: q)
             }
             mass8 += sr
             for c in 0..<covariates {

@@ -4,8 +4,8 @@
 // 2^n by building the float exponent bits. Inputs are clamped at -87.3 so no denormal appears; the scalar
 // form then returns exactly 0 for them, the SIMD8 form exp(-87.3) (see there). Otherwise the SIMD8 form
 // computes 8 lanes with the same operations as the scalar form, so both give identical results.
-// The range reduction and the Horner steps are fused multiply-adds (one rounding each, and half the
-// instructions of a multiply and an add on FMA hardware; the package builds for Haswell-class CPUs).
+// The range reduction and the Horner steps are multiply-adds (MultiplyAdd.swift: fused, one rounding each and
+// half the instructions, in a build for FMA hardware; a multiply and an add in a portable build).
 
 /// Fast elementwise functions on Float and SIMD8<Float>.
 enum FastMath {
@@ -14,16 +14,16 @@ enum FastMath {
     static func exp(_ x: Float) -> Float {
         let clamped = Swift.max(x, -87.3)
         let shifter: Float = 12_582_912
-        let t = shifter.addingProduct(clamped, 1.442_695_04)
+        let t = shifter.adding(clamped, times: 1.442_695_04)
         let n = t - shifter
-        let r = clamped.addingProduct(n, -0.693_145_75).addingProduct(n, -1.428_606_8e-6)
+        let r = clamped.adding(n, times: -0.693_145_75).adding(n, times: -1.428_606_8e-6)
         var p: Float = 1.0 / 720
-        p = (1.0 / 120 as Float).addingProduct(p, r)
-        p = (1.0 / 24 as Float).addingProduct(p, r)
-        p = (1.0 / 6 as Float).addingProduct(p, r)
-        p = (0.5 as Float).addingProduct(p, r)
-        p = (1 as Float).addingProduct(p, r)
-        p = (1 as Float).addingProduct(p, r)
+        p = (1.0 / 120 as Float).adding(p, times: r)
+        p = (1.0 / 24 as Float).adding(p, times: r)
+        p = (1.0 / 6 as Float).adding(p, times: r)
+        p = (0.5 as Float).adding(p, times: r)
+        p = (1 as Float).adding(p, times: r)
+        p = (1 as Float).adding(p, times: r)
         let bits = (t.bitPattern &- 0x4B40_0000 &+ 127) << 23
         let scaled = p * Float(bitPattern: bits)
         return x < -87.3 ? 0 : scaled
@@ -37,17 +37,17 @@ enum FastMath {
         let clamped = x.replacing(with: low, where: x .< low)
         // Round x / ln2 to the nearest integer with the 1.5 * 2^23 trick (exact for |n| < 2^22).
         let shifter = SIMD8<Float>(repeating: 12_582_912)
-        let t = shifter.addingProduct(clamped, SIMD8<Float>(repeating: 1.442_695_04))
+        let t = shifter.adding(clamped, times: SIMD8<Float>(repeating: 1.442_695_04))
         let n = t - shifter
-        let r = clamped.addingProduct(n, SIMD8<Float>(repeating: -0.693_145_75))
-            .addingProduct(n, SIMD8<Float>(repeating: -1.428_606_8e-6))
+        let r = clamped.adding(n, times: SIMD8<Float>(repeating: -0.693_145_75))
+            .adding(n, times: SIMD8<Float>(repeating: -1.428_606_8e-6))
         var p = SIMD8<Float>(repeating: 1.0 / 720)
-        p = SIMD8<Float>(repeating: 1.0 / 120).addingProduct(p, r)
-        p = SIMD8<Float>(repeating: 1.0 / 24).addingProduct(p, r)
-        p = SIMD8<Float>(repeating: 1.0 / 6).addingProduct(p, r)
-        p = SIMD8<Float>(repeating: 0.5).addingProduct(p, r)
-        p = SIMD8<Float>(repeating: 1).addingProduct(p, r)
-        p = SIMD8<Float>(repeating: 1).addingProduct(p, r)
+        p = SIMD8<Float>(repeating: 1.0 / 120).adding(p, times: r)
+        p = SIMD8<Float>(repeating: 1.0 / 24).adding(p, times: r)
+        p = SIMD8<Float>(repeating: 1.0 / 6).adding(p, times: r)
+        p = SIMD8<Float>(repeating: 0.5).adding(p, times: r)
+        p = SIMD8<Float>(repeating: 1).adding(p, times: r)
+        p = SIMD8<Float>(repeating: 1).adding(p, times: r)
         let bits = (unsafeBitCast(t, to: SIMD8<UInt32>.self) &- 0x4B40_0000 &+ 127) &<< 23
         return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
     }

@@ -128,7 +128,7 @@ struct BatchStatistics: Sendable {
         }
     }
 
-    // committed += R_blk^T Z_blk, the product in Float (fixed order: cell 0 to blockCells - 1, fused multiply-add),
+    // committed += R_blk^T Z_blk, the product in Float (fixed order: cell 0 to blockCells - 1, multiply-adds),
     // added into Double. `rows[i]` is the R row (K values) of block cell i, `z` its padded z rows.
     private static func commit(_ rows: [UnsafePointer<Float>], _ z: UnsafePointer<Float>, k: Int, d: Int, pd: Int,
                                into committed: UnsafeMutablePointer<Double>) {
@@ -172,8 +172,8 @@ struct BatchStatistics: Sendable {
             let z3 = row.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
             let ra = SIMD8<Float>(repeating: r[i][c])
             let rs = SIMD8<Float>(repeating: r[i][second])
-            a0.addProduct(ra, z0); a1.addProduct(ra, z1); a2.addProduct(ra, z2); a3.addProduct(ra, z3)
-            b0.addProduct(rs, z0); b1.addProduct(rs, z1); b2.addProduct(rs, z2); b3.addProduct(rs, z3)
+            a0.add(ra, times: z0); a1.add(ra, times: z1); a2.add(ra, times: z2); a3.add(ra, times: z3)
+            b0.add(rs, times: z0); b1.add(rs, times: z1); b2.add(rs, times: z2); b3.add(rs, times: z3)
         }
         let o = UnsafeMutableRawPointer(out)
         o.storeBytes(of: a0, as: SIMD8<Float>.self)

@@ -150,10 +150,10 @@ struct ListSearcher {
                 let v0 = FloatRows.load(column, 0), v1 = FloatRows.load(column, 8)
                 let s0 = SIMD8(repeating: b0[j]), s1 = SIMD8(repeating: b1[j])
                 let s2 = SIMD8(repeating: b2[j]), s3 = SIMD8(repeating: b3[j])
-                a00 = a00.addingProduct(v0, s0); a01 = a01.addingProduct(v1, s0)
-                a10 = a10.addingProduct(v0, s1); a11 = a11.addingProduct(v1, s1)
-                a20 = a20.addingProduct(v0, s2); a21 = a21.addingProduct(v1, s2)
-                a30 = a30.addingProduct(v0, s3); a31 = a31.addingProduct(v1, s3)
+                a00 = a00.adding(v0, times: s0); a01 = a01.adding(v1, times: s0)
+                a10 = a10.adding(v0, times: s1); a11 = a11.adding(v1, times: s1)
+                a20 = a20.adding(v0, times: s2); a21 = a21.adding(v1, times: s2)
+                a30 = a30.adding(v0, times: s3); a31 = a31.adding(v1, times: s3)
                 column += size
             }
             FloatRows.store(a00, out, p); FloatRows.store(a01, out, p + 8)
@@ -175,14 +175,14 @@ struct ListSearcher {
             var column = points + p
             for j in 0..<d {
                 let s = SIMD8(repeating: b[j])
-                a0 = a0.addingProduct(FloatRows.load(column, 0), s)
-                a1 = a1.addingProduct(FloatRows.load(column, 8), s)
-                a2 = a2.addingProduct(FloatRows.load(column, 16), s)
-                a3 = a3.addingProduct(FloatRows.load(column, 24), s)
-                a4 = a4.addingProduct(FloatRows.load(column, 32), s)
-                a5 = a5.addingProduct(FloatRows.load(column, 40), s)
-                a6 = a6.addingProduct(FloatRows.load(column, 48), s)
-                a7 = a7.addingProduct(FloatRows.load(column, 56), s)
+                a0 = a0.adding(FloatRows.load(column, 0), times: s)
+                a1 = a1.adding(FloatRows.load(column, 8), times: s)
+                a2 = a2.adding(FloatRows.load(column, 16), times: s)
+                a3 = a3.adding(FloatRows.load(column, 24), times: s)
+                a4 = a4.adding(FloatRows.load(column, 32), times: s)
+                a5 = a5.adding(FloatRows.load(column, 40), times: s)
+                a6 = a6.adding(FloatRows.load(column, 48), times: s)
+                a7 = a7.adding(FloatRows.load(column, 56), times: s)
                 column += size
             }
             FloatRows.store(a0, out, p); FloatRows.store(a1, out, p + 8)
@@ -202,7 +202,7 @@ struct ListSearcher {
             var a = SIMD8<Float>()
             var column = points + p
             for j in 0..<d {
-                a = a.addingProduct(FloatRows.load(column, 0), SIMD8(repeating: b[j]))
+                a = a.adding(FloatRows.load(column, 0), times: SIMD8(repeating: b[j]))
                 column += size
             }
             FloatRows.store(a, out, p)
@@ -210,7 +210,7 @@ struct ListSearcher {
         }
         while p < size {
             var sum: Float = 0
-            for j in 0..<d { sum = sum.addingProduct(b[j], points[j * size + p]) }
+            for j in 0..<d { sum = sum.adding(b[j], times: points[j * size + p]) }
             out[p] = sum
             p += 1
         }

@@ -24,7 +24,7 @@ enum SoftAssignment {
             var j = 0
             while j &+ 4 <= d {
                 let v = SIMD4<Double>(Double(row[j]), Double(row[j &+ 1]), Double(row[j &+ 2]), Double(row[j &+ 3]))
-                acc.addProduct(v, v)
+                acc.add(v, times: v)
                 j &+= 4
             }
             var ss = acc.sum()
